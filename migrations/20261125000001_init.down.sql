@@ -1,0 +1,10 @@
+DROP TABLE commands;
+DROP TABLE pc_outages;
+DROP TABLE pc_ip_history;
+DROP TABLE pc_disks;
+DROP TABLE pc_state;
+DROP TABLE pcs;
+DROP TABLE rooms;
+DROP TABLE registration_tokens;
+DROP TABLE sessions;
+DROP TABLE admins;

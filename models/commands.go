@@ -1,0 +1,249 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/wcms-lab/wcms/wire"
+)
+
+// secretParameters are removed from a command once it is delivered or ends undelivered.
+var secretParameters = []string{"password", "new_password"}
+
+// resultGrace is how long past its timeout an executing command waits for the agent's result
+// (the agent kills the process at the timeout, then still has to report).
+const resultGrace = time.Minute
+
+// StripSecrets returns the JSON object params without its secret parameters.
+func StripSecrets(params string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal([]byte(params), &m) != nil {
+		return "{}"
+	}
+	found := false
+	for _, k := range secretParameters {
+		if _, ok := m[k]; ok {
+			delete(m, k)
+			found = true
+		}
+	}
+	if !found {
+		return params
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// EnqueueCommands queues commands, all or none, and fills in their ids. ErrNotFound names the
+// first PC that does not exist.
+func (s *Store) EnqueueCommands(ctx context.Context, cmds []Command, now time.Time) error {
+	now = now.UTC()
+	ids := make([]int64, len(cmds))
+	for i := range cmds {
+		c := &cmds[i]
+		c.Status, c.CreatedAt = wire.StatusPending, now
+		c.DeadlineAt = now.Add(time.Duration(c.Timeout) * time.Second)
+		ids[i] = c.PCID
+	}
+	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var found []int64
+		if err := tx.NewSelect().Model((*PC)(nil)).Column("id").Where("id IN (?)", bun.In(ids)).Scan(ctx, &found); err != nil {
+			return err
+		}
+		have := make(map[int64]bool, len(found))
+		for _, id := range found {
+			have[id] = true
+		}
+		for _, id := range ids {
+			if !have[id] {
+				return fmt.Errorf("PC %d: %w", id, ErrNotFound)
+			}
+		}
+		_, err := tx.NewInsert().Model(&cmds).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("enqueue commands: %w", err)
+	}
+	return nil
+}
+
+// NextCommand hands out the PC's most urgent pending command (priority, then age): it becomes
+// executing and its stored parameters lose their secrets, while the returned copy keeps them for
+// this one delivery. It returns nil when nothing is pending.
+func (s *Store) NextCommand(ctx context.Context, pcID int64, now time.Time) (*Command, error) {
+	now = now.UTC()
+	var c *Command
+	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var cs []Command
+		err := tx.NewSelect().Model(&cs).Where("pc_id = ? AND status = ?", pcID, wire.StatusPending).
+			Order("priority", "id").Limit(1).Scan(ctx)
+		if err != nil || len(cs) == 0 {
+			return err
+		}
+		c = &cs[0]
+		c.Status, c.StartedAt = wire.StatusExecuting, &now
+		c.DeadlineAt = now.Add(time.Duration(c.Timeout)*time.Second + resultGrace)
+		_, err = tx.NewUpdate().Model((*Command)(nil)).
+			Set("status = ?, started_at = ?, deadline_at = ?, parameters = ?", c.Status, now, c.DeadlineAt, StripSecrets(c.Parameters)).
+			Where("id = ? AND status = ?", c.ID, wire.StatusPending).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("next command of PC %d: %w", pcID, err)
+	}
+	return c, nil
+}
+
+// Result is what an agent reports for a command.
+type Result struct {
+	Status       string // wire.ResultSuccess, ResultError or ResultTimeout
+	Output       string
+	ErrorMessage string
+	ExitCode     *int
+}
+
+// finalStatus maps a reported result status to the command's final state.
+func finalStatus(result string) string {
+	switch result {
+	case wire.ResultSuccess:
+		return wire.StatusCompleted
+	case wire.ResultTimeout:
+		return wire.StatusTimeout
+	}
+	return wire.StatusError
+}
+
+// ReportResult records a command's result. pcID, when not 0, is the PC that reports, and must be
+// the one the command went to. A result is taken once: for an executing command, or for a
+// delivered command that the server timed out before its result arrived (a result spooled by the
+// agent through a server outage is not lost). Anything else is ErrAlreadyReported or
+// ErrNotDelivered and changes nothing.
+func (s *Store) ReportResult(ctx context.Context, id, pcID int64, r Result, now time.Time) (*Command, error) {
+	now = now.UTC()
+	c := new(Command)
+	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := tx.NewSelect().Model(c).Where("id = ?", id).Scan(ctx); err != nil {
+			return notFound("command", err)
+		}
+		switch {
+		case pcID != 0 && c.PCID != pcID:
+			return ErrWrongPC
+		case c.ResultAt != nil:
+			return ErrAlreadyReported
+		case c.StartedAt == nil:
+			if c.Status == wire.StatusPending {
+				return ErrNotDelivered
+			}
+			return ErrAlreadyReported // ended undelivered: timed out or cancelled
+		case c.Status != wire.StatusExecuting && c.Status != wire.StatusTimeout:
+			return ErrAlreadyReported
+		}
+		c.Status, c.Output, c.ErrorMessage, c.ExitCode = finalStatus(r.Status), r.Output, r.ErrorMessage, r.ExitCode
+		c.CompletedAt, c.ResultAt = &now, &now
+		_, err := tx.NewUpdate().Model(c).WherePK().
+			Column("status", "output", "error_message", "exit_code", "completed_at", "result_at").Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("result of command %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// CommandByID returns one command.
+func (s *Store) CommandByID(ctx context.Context, id int64) (*Command, error) {
+	c := new(Command)
+	if err := s.r.NewSelect().Model(c).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(fmt.Sprintf("command %d", id), err)
+	}
+	return c, nil
+}
+
+// PCCommands returns a PC's commands, newest first.
+func (s *Store) PCCommands(ctx context.Context, pcID int64, limit int) ([]Command, error) {
+	var cs []Command
+	if err := s.r.NewSelect().Model(&cs).Where("pc_id = ?", pcID).Order("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("commands of PC %d: %w", pcID, err)
+	}
+	return cs, nil
+}
+
+// CancelPending ends every undelivered command of a PC as an error saying who cancelled it, and
+// returns them.
+func (s *Store) CancelPending(ctx context.Context, pcID int64, by string, now time.Time) ([]Command, error) {
+	return s.endCommands(ctx, now, "cancel pending commands",
+		func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("pc_id = ? AND status = ?", pcID, wire.StatusPending)
+		},
+		func(Command) (string, string) { return wire.StatusError, "cancelled by " + by })
+}
+
+// ExpireCommands ends as timeout every pending or executing command past its deadline, and
+// returns them with their new status.
+func (s *Store) ExpireCommands(ctx context.Context, now time.Time) ([]Command, error) {
+	return s.endCommands(ctx, now, "expire commands",
+		func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("status IN (?) AND deadline_at <= ?", bun.In([]string{wire.StatusPending, wire.StatusExecuting}), now.UTC())
+		},
+		func(c Command) (string, string) {
+			if c.Status == wire.StatusPending {
+				return wire.StatusTimeout, "not delivered: the PC did not poll within the timeout"
+			}
+			return wire.StatusTimeout, "no result within the timeout"
+		})
+}
+
+// endCommands moves the selected unfinished commands to a final state, removing secrets, each
+// only if its status has not changed meanwhile.
+func (s *Store) endCommands(ctx context.Context, now time.Time, op string,
+	where func(*bun.SelectQuery) *bun.SelectQuery, end func(Command) (status, message string)) ([]Command, error) {
+	now = now.UTC()
+	var ended []Command
+	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var cs []Command
+		if err := where(tx.NewSelect().Model(&cs)).Order("id").Scan(ctx); err != nil {
+			return err
+		}
+		for _, c := range cs {
+			status, msg := end(c)
+			res, err := tx.NewUpdate().Model((*Command)(nil)).
+				Set("status = ?, error_message = ?, completed_at = ?, parameters = ?", status, msg, now, StripSecrets(c.Parameters)).
+				Where("id = ? AND status = ?", c.ID, c.Status).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				c.Status, c.ErrorMessage, c.CompletedAt = status, msg, &now
+				ended = append(ended, c)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	return ended, nil
+}
+
+// PendingCounts returns how many commands wait for each PC that has any.
+func (s *Store) PendingCounts(ctx context.Context) (map[int64]int, error) {
+	var rows []struct {
+		PCID int64 `bun:"pc_id"`
+		N    int   `bun:"n"`
+	}
+	err := s.r.NewSelect().Model((*Command)(nil)).ColumnExpr("pc_id, COUNT(*) AS n").
+		Where("status = ?", wire.StatusPending).Group("pc_id").Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("pending counts: %w", err)
+	}
+	m := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		m[r.PCID] = r.N
+	}
+	return m, nil
+}

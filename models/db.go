@@ -1,0 +1,84 @@
+// Package models holds the bun models, every query of the server (the Store), and opening and
+// migrating the database. It knows nothing of HTTP.
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	_ "modernc.org/sqlite" // pure-Go SQLite: no cgo, so everything cross-builds
+)
+
+// Store runs every query of the server.
+type Store struct {
+	// w is the single writer: SQLite takes one writer at a time, and queueing writers in Go
+	// instead of in SQLite's busy loop keeps latency flat under load.
+	w *bun.DB
+	// r serves reads; WAL lets them run beside the writer.
+	r *bun.DB
+}
+
+// Open opens the SQLite database at path (creating its folder) with WAL, synchronous=NORMAL
+// (durable against a killed process, which is what "acknowledged" means here), a busy timeout and
+// foreign keys on.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
+		return nil, errors.New("open database: PostgreSQL is not supported yet; use a SQLite file path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open database: create folder: %w", err)
+		}
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
+	wdb, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	if err := wdb.PingContext(ctx); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	rdb, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	n := min(2*runtime.NumCPU(), 8)
+	rdb.SetMaxOpenConns(n)
+	rdb.SetMaxIdleConns(n)
+	return &Store{
+		w: bun.NewDB(wdb, sqlitedialect.New()),
+		r: bun.NewDB(rdb, sqlitedialect.New()),
+	}, nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// SizeBytes reports the database's size on disk (pages in use times page size).
+func (s *Store) SizeBytes(ctx context.Context) (int64, error) {
+	var pages, size int64
+	if err := s.r.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+		return 0, err
+	}
+	if err := s.r.QueryRowContext(ctx, "PRAGMA page_size").Scan(&size); err != nil {
+		return 0, err
+	}
+	return pages * size, nil
+}

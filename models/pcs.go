@@ -1,0 +1,257 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Register spends one use of the PIN and creates the PC, or updates it when the machine_id is
+// known (same id, history kept). disks are the fixed disks the agent reported; when given they
+// replace the stored set. created reports a new PC.
+func (s *Store) Register(ctx context.Context, pin string, pc *PC, disks []Disk, now time.Time) (created bool, err error) {
+	now = now.UTC()
+	err = s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		t := new(RegistrationToken)
+		err := tx.NewSelect().Model(t).Where("token = ? AND revoked_at IS NULL AND expires_at > ?", pin, now).
+			Order("id DESC").Limit(1).Scan(ctx)
+		if err != nil {
+			if noRows(err) {
+				return ErrPINInvalid
+			}
+			return err
+		}
+		if !t.Live(now) {
+			return ErrPINUsed
+		}
+		if _, err := tx.NewUpdate().Model(t).Set("used_count = used_count + 1").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+
+		old := new(PC)
+		err = tx.NewSelect().Model(old).Where("machine_id = ?", pc.MachineID).Scan(ctx)
+		switch {
+		case err == nil:
+			pc.ID, pc.RoomID, pc.SeatRow, pc.SeatCol = old.ID, old.RoomID, old.SeatRow, old.SeatCol
+			pc.IsOnline, pc.LastSeen, pc.CreatedAt = old.IsOnline, old.LastSeen, old.CreatedAt
+			if pc.IPAddress == "" {
+				pc.IPAddress = old.IPAddress
+			}
+			pc.IsVerified, pc.UpdatedAt = true, now
+			if _, err := tx.NewUpdate().Model(pc).WherePK().
+				Column("hostname", "mac_address", "ip_address", "is_verified", "agent_token_hash", "cpu_model",
+					"cpu_cores", "cpu_threads", "ram_total", "os_edition", "os_version", "updated_at").
+				Exec(ctx); err != nil {
+				return err
+			}
+		case noRows(err):
+			created = true
+			pc.IsVerified, pc.CreatedAt, pc.UpdatedAt = true, now, now
+			if _, err := tx.NewInsert().Model(pc).Exec(ctx); err != nil {
+				return err
+			}
+			if _, err := tx.NewInsert().Model(&PCState{PCID: pc.ID}).Exec(ctx); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+		if pc.IPAddress != "" && (created || pc.IPAddress != old.IPAddress) {
+			if err := insertIPChange(ctx, tx, pc.ID, pc.IPAddress, now); err != nil {
+				return err
+			}
+		}
+		return replaceDisks(ctx, tx, pc.ID, disks, now)
+	})
+	if err != nil {
+		if errors.Is(err, ErrPINInvalid) || errors.Is(err, ErrPINUsed) {
+			return false, err
+		}
+		return false, fmt.Errorf("register %s: %w", pc.MachineID, err)
+	}
+	return created, nil
+}
+
+func replaceDisks(ctx context.Context, tx bun.Tx, pcID int64, disks []Disk, now time.Time) error {
+	if len(disks) == 0 {
+		return nil
+	}
+	mounts := make([]string, len(disks))
+	for i := range disks {
+		disks[i].PCID, disks[i].UpdatedAt = pcID, now
+		mounts[i] = disks[i].Mount
+	}
+	if _, err := tx.NewDelete().Model((*Disk)(nil)).
+		Where("pc_id = ? AND mount NOT IN (?)", pcID, bun.In(mounts)).Exec(ctx); err != nil {
+		return err
+	}
+	_, err := tx.NewInsert().Model(&disks).On("CONFLICT (pc_id, mount) DO UPDATE").
+		Set("total_gb = EXCLUDED.total_gb, fstype = EXCLUDED.fstype, updated_at = EXCLUDED.updated_at").Exec(ctx)
+	return err
+}
+
+func insertIPChange(ctx context.Context, db bun.IDB, pcID int64, ip string, now time.Time) error {
+	_, err := db.NewInsert().Model(&IPChange{PCID: pcID, IPAddress: ip, SeenAt: now}).Exec(ctx)
+	return err
+}
+
+// AllPCs returns every PC; the fleet loads them into memory at start.
+func (s *Store) AllPCs(ctx context.Context) ([]PC, error) {
+	var pcs []PC
+	if err := s.r.NewSelect().Model(&pcs).Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("all PCs: %w", err)
+	}
+	return pcs, nil
+}
+
+// PCByID returns one PC.
+func (s *Store) PCByID(ctx context.Context, id int64) (*PC, error) {
+	pc := new(PC)
+	if err := s.r.NewSelect().Model(pc).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(fmt.Sprintf("PC %d", id), err)
+	}
+	return pc, nil
+}
+
+// PCRow is a PC with its room and latest state, as the admin list shows it.
+type PCRow struct {
+	PC `bun:",extend"`
+
+	RoomName        *string  `bun:"room_name"`
+	CPUUsage        *float64 `bun:"cpu_usage"`
+	RAMUsagePercent *float64 `bun:"ram_usage_percent"`
+	CurrentUser     *string  `bun:"logged_in_user"`
+}
+
+// PCFilter narrows ListPCs. Empty fields do not filter.
+type PCFilter struct {
+	Room       string
+	Online     *bool
+	Unverified bool
+}
+
+// ListPCs returns PCs with room and state, by room, seat and hostname.
+func (s *Store) ListPCs(ctx context.Context, f PCFilter) ([]PCRow, error) {
+	var rows []PCRow
+	q := s.r.NewSelect().Model(&rows).
+		ColumnExpr("pc.*").
+		ColumnExpr("r.name AS room_name").
+		ColumnExpr("st.cpu_usage, st.ram_usage_percent, st.logged_in_user").
+		Join("LEFT JOIN rooms AS r ON r.id = pc.room_id").
+		Join("LEFT JOIN pc_state AS st ON st.pc_id = pc.id").
+		OrderExpr("r.name IS NULL, r.name, pc.seat_row, pc.seat_col, pc.hostname, pc.id")
+	if f.Room != "" {
+		q = q.Where("r.name = ?", f.Room)
+	}
+	if f.Online != nil {
+		q = q.Where("pc.is_online = ?", *f.Online)
+	}
+	if f.Unverified {
+		q = q.Where("pc.is_verified = ?", false)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list PCs: %w", err)
+	}
+	return rows, nil
+}
+
+// PCDetail is everything stored about one PC.
+type PCDetail struct {
+	PCRow
+	State     PCState
+	Disks     []Disk
+	IPHistory []IPChange
+}
+
+// PCDetail returns a PC in full: room, state, disks and its last 20 IP changes.
+func (s *Store) PCDetail(ctx context.Context, id int64) (*PCDetail, error) {
+	var rows []PCRow
+	err := s.r.NewSelect().Model(&rows).ColumnExpr("pc.*").ColumnExpr("r.name AS room_name").
+		Join("LEFT JOIN rooms AS r ON r.id = pc.room_id").Where("pc.id = ?", id).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("PC %d: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("PC %d: %w", id, ErrNotFound)
+	}
+	d := &PCDetail{PCRow: rows[0]}
+	if err := s.r.NewSelect().Model(&d.State).Where("pc_id = ?", id).Scan(ctx); err != nil && !noRows(err) {
+		return nil, fmt.Errorf("PC %d state: %w", id, err)
+	}
+	d.CPUUsage, d.RAMUsagePercent, d.CurrentUser = d.State.CPUUsage, d.State.RAMUsagePercent, d.State.CurrentUser
+	if err := s.r.NewSelect().Model(&d.Disks).Where("pc_id = ?", id).Order("mount").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("PC %d disks: %w", id, err)
+	}
+	if err := s.r.NewSelect().Model(&d.IPHistory).Where("pc_id = ?", id).Order("id DESC").Limit(20).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("PC %d IP history: %w", id, err)
+	}
+	return d, nil
+}
+
+// DeletePC removes a PC and, through ON DELETE CASCADE, everything about it.
+func (s *Store) DeletePC(ctx context.Context, id int64) error {
+	res, err := s.w.NewDelete().Model((*PC)(nil)).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("delete PC %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("delete PC %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// SetVerified sets a PC's verified flag.
+func (s *Store) SetVerified(ctx context.Context, id int64, verified bool, now time.Time) error {
+	return s.updatePC(ctx, id, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+		return q.Set("is_verified = ?", verified).Set("updated_at = ?", now)
+	})
+}
+
+func (s *Store) updatePC(ctx context.Context, id int64, set func(*bun.UpdateQuery) *bun.UpdateQuery) error {
+	res, err := set(s.w.NewUpdate().Model((*PC)(nil))).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update PC %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("update PC %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// SetSeat places a PC on a seat of a room, moves it, or (room == "") unplaces it.
+func (s *Store) SetSeat(ctx context.Context, pcID int64, room string, row, col int, now time.Time) error {
+	if room == "" {
+		return s.updatePC(ctx, pcID, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+			return q.Set("room_id = NULL, seat_row = NULL, seat_col = NULL").Set("updated_at = ?", now)
+		})
+	}
+	return s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		r := new(Room)
+		if err := tx.NewSelect().Model(r).Where("name = ?", room).Scan(ctx); err != nil {
+			return notFound("room "+room, err)
+		}
+		if row < 1 || col < 1 || row > r.Rows || col > r.Cols {
+			return fmt.Errorf("seat %d,%d in %s (%dx%d): %w", row, col, room, r.Rows, r.Cols, ErrSeatOutOfRange)
+		}
+		taken, err := tx.NewSelect().Model((*PC)(nil)).
+			Where("room_id = ? AND seat_row = ? AND seat_col = ? AND id <> ?", r.ID, row, col, pcID).Exists(ctx)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return fmt.Errorf("seat %d,%d in %s: %w", row, col, room, ErrSeatTaken)
+		}
+		res, err := tx.NewUpdate().Model((*PC)(nil)).Set("room_id = ?, seat_row = ?, seat_col = ?", r.ID, row, col).
+			Set("updated_at = ?", now).Where("id = ?", pcID).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("PC %d: %w", pcID, ErrNotFound)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,353 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/wcms-lab/wcms/wire"
+)
+
+func openTest(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "data", "wcms.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func registerTest(t *testing.T, s *Store, machineID string) *PC {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	pin, err := s.CreatePIN(ctx, PINMulti, now.Add(time.Hour), "admin", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := &PC{MachineID: machineID, Hostname: "LAB-" + machineID, MACAddress: "AA:BB", IPAddress: "10.0.0.1"}
+	disks := []Disk{{Mount: `C:\`, TotalGB: ptr(237.0), FSType: "NTFS"}}
+	if _, err := s.Register(ctx, pin.Token, pc, disks, now); err != nil {
+		t.Fatal(err)
+	}
+	return pc
+}
+
+func TestMigrateUpDownUp(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	again, err := s.Migrate(ctx)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second migrate ran %v, %v", again, err)
+	}
+	if _, err := s.MigrateDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CountAdmins(ctx); err == nil {
+		t.Fatal("admins table survived the down migration")
+	}
+	if ran, err := s.Migrate(ctx); err != nil || len(ran) != 1 {
+		t.Fatalf("re-migrate: %v %v", ran, err)
+	}
+}
+
+func TestPINLifecycle(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	single, err := s.CreatePIN(ctx, PINSingle, now.Add(time.Minute), "admin", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(single.Token) != 6 {
+		t.Fatalf("PIN %q is not 6 digits", single.Token)
+	}
+	pc := &PC{MachineID: "M1", Hostname: "h", MACAddress: "m"}
+	if created, err := s.Register(ctx, single.Token, pc, nil, now); err != nil || !created {
+		t.Fatalf("first use: %v %v", created, err)
+	}
+	if _, err := s.Register(ctx, single.Token, &PC{MachineID: "M2", Hostname: "h", MACAddress: "m"}, nil, now); !errors.Is(err, ErrPINUsed) {
+		t.Fatalf("second use of a single PIN: %v", err)
+	}
+	if _, err := s.Register(ctx, single.Token, &PC{MachineID: "M3"}, nil, now.Add(2*time.Minute)); !errors.Is(err, ErrPINInvalid) {
+		t.Fatalf("expired PIN: %v", err)
+	}
+	multi, _ := s.CreatePIN(ctx, PINMulti, now.Add(time.Minute), "admin", now)
+	if err := s.RevokePIN(ctx, multi.Token, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Register(ctx, multi.Token, &PC{MachineID: "M4"}, nil, now); !errors.Is(err, ErrPINInvalid) {
+		t.Fatalf("revoked PIN: %v", err)
+	}
+	if err := s.RevokePIN(ctx, multi.Token, now); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("revoke twice: %v", err)
+	}
+}
+
+func TestReRegisterKeepsIDAndHistory(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	pc := registerTest(t, s, "M1")
+	again := registerTest(t, s, "M1")
+	if again.ID != pc.ID {
+		t.Fatalf("re-registration made a new PC: %d vs %d", again.ID, pc.ID)
+	}
+	rows, err := s.ListPCs(ctx, PCFilter{})
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("PCs: %d %v", len(rows), err)
+	}
+	if rows[0].Hostname != "LAB-M1" || !rows[0].IsVerified {
+		t.Fatalf("row: %+v", rows[0])
+	}
+}
+
+func TestDeletePCCascades(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	pc := registerTest(t, s, "M1")
+	other := registerTest(t, s, "M2")
+	if err := s.SaveFullState(ctx, pc.ID, FullState{CPUUsage: ptr(5.0), Processes: ptr(`["a"]`),
+		Disks: []Disk{{Mount: `C:\`, UsedGB: ptr(1.0)}}, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIP(ctx, pc.ID, "10.0.0.2", now); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{pc.ID, other.ID} {
+		if err := s.SetOffline(ctx, id, now, ReasonTimeout); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmds := []Command{{PCID: pc.ID, Type: wire.TypeExecute, Parameters: `{"command":"dir"}`, Priority: 5, Timeout: 60},
+		{PCID: other.ID, Type: wire.TypeExecute, Parameters: `{}`, Priority: 5, Timeout: 60}}
+	if err := s.EnqueueCommands(ctx, cmds, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePC(ctx, pc.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"pc_state", "pc_disks", "pc_ip_history", "pc_outages", "commands"} {
+		var n int
+		if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" WHERE pc_id = ?", pc.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%s keeps %d rows of the deleted PC", table, n)
+		}
+		if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" WHERE pc_id = ?", other.ID).Scan(&n); err != nil || n == 0 {
+			t.Errorf("%s lost the other PC's rows (%d, %v)", table, n, err)
+		}
+	}
+	if err := s.DeletePC(ctx, pc.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("delete twice: %v", err)
+	}
+}
+
+func TestCommandQueueOrderAndSecrets(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	pc := registerTest(t, s, "M1")
+	cmds := []Command{
+		{PCID: pc.ID, Type: "message", Parameters: `{"message":"low"}`, Priority: 9, Timeout: 60},
+		{PCID: pc.ID, Type: "change_password", Parameters: `{"username":"u","new_password":"s3cret"}`, Priority: 1, Timeout: 60},
+		{PCID: pc.ID, Type: "message", Parameters: `{"message":"mid-a"}`, Priority: 5, Timeout: 60},
+		{PCID: pc.ID, Type: "message", Parameters: `{"message":"mid-b"}`, Priority: 5, Timeout: 60},
+	}
+	if err := s.EnqueueCommands(ctx, cmds, now); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for {
+		c, err := s.NextCommand(ctx, pc.ID, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c == nil {
+			break
+		}
+		got = append(got, c.Parameters)
+	}
+	want := []string{cmds[1].Parameters, cmds[2].Parameters, cmds[3].Parameters, cmds[0].Parameters}
+	for i := range want {
+		if i >= len(got) || got[i] != want[i] {
+			t.Fatalf("delivery order %v, want %v", got, want)
+		}
+	}
+	stored, err := s.CommandByID(ctx, cmds[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Parameters != `{"username":"u"}` || stored.Status != wire.StatusExecuting {
+		t.Fatalf("after delivery: %q %s", stored.Parameters, stored.Status)
+	}
+	var n int
+	s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM commands WHERE parameters LIKE '%s3cret%'").Scan(&n)
+	if n != 0 {
+		t.Fatal("the secret is still in the database")
+	}
+}
+
+func TestResultOnceAndBoundToPC(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	pc := registerTest(t, s, "M1")
+	other := registerTest(t, s, "M2")
+	cmds := []Command{{PCID: pc.ID, Type: "execute", Parameters: `{"command":"x"}`, Priority: 5, Timeout: 60}}
+	if err := s.EnqueueCommands(ctx, cmds, now); err != nil {
+		t.Fatal(err)
+	}
+	id := cmds[0].ID
+	if _, err := s.ReportResult(ctx, id, pc.ID, Result{Status: "success"}, now); !errors.Is(err, ErrNotDelivered) {
+		t.Fatalf("result before delivery: %v", err)
+	}
+	if _, err := s.NextCommand(ctx, pc.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReportResult(ctx, id, other.ID, Result{Status: "success"}, now); !errors.Is(err, ErrWrongPC) {
+		t.Fatalf("result from the wrong PC: %v", err)
+	}
+	c, err := s.ReportResult(ctx, id, pc.ID, Result{Status: "error", Output: "out", ExitCode: ptr(3)}, now)
+	if err != nil || c.Status != wire.StatusError || *c.ExitCode != 3 {
+		t.Fatalf("result: %+v %v", c, err)
+	}
+	if _, err := s.ReportResult(ctx, id, 0, Result{Status: "success", Output: "replay"}, now); !errors.Is(err, ErrAlreadyReported) {
+		t.Fatalf("replayed result: %v", err)
+	}
+	stored, _ := s.CommandByID(ctx, id)
+	if stored.Output != "out" || stored.Status != wire.StatusError {
+		t.Fatalf("the replay changed the command: %+v", stored)
+	}
+	if _, err := s.ReportResult(ctx, 999, 0, Result{Status: "success"}, now); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown command: %v", err)
+	}
+}
+
+func TestExpireAndLateResult(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	pc := registerTest(t, s, "M1")
+	cmds := []Command{
+		{PCID: pc.ID, Type: "execute", Parameters: `{"command":"a"}`, Priority: 1, Timeout: 10},
+		{PCID: pc.ID, Type: "create_user", Parameters: `{"username":"u","password":"p"}`, Priority: 5, Timeout: 10},
+	}
+	if err := s.EnqueueCommands(ctx, cmds, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.NextCommand(ctx, pc.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	ended, err := s.ExpireCommands(ctx, now.Add(11*time.Second))
+	if err != nil || len(ended) != 1 || ended[0].ID != cmds[1].ID {
+		t.Fatalf("expire at +11s: %+v %v", ended, err)
+	}
+	undelivered, _ := s.CommandByID(ctx, cmds[1].ID)
+	if undelivered.Status != wire.StatusTimeout || undelivered.Parameters != `{"username":"u"}` {
+		t.Fatalf("undelivered: %+v", undelivered)
+	}
+	ended, err = s.ExpireCommands(ctx, now.Add(10*time.Second+resultGrace+time.Second))
+	if err != nil || len(ended) != 1 || ended[0].ID != cmds[0].ID {
+		t.Fatalf("expire executing: %+v %v", ended, err)
+	}
+	c, err := s.ReportResult(ctx, cmds[0].ID, pc.ID, Result{Status: "success", Output: "late"}, now.Add(2*time.Minute))
+	if err != nil || c.Status != wire.StatusCompleted {
+		t.Fatalf("late result of a delivered command: %+v %v", c, err)
+	}
+	if _, err := s.ReportResult(ctx, cmds[1].ID, pc.ID, Result{Status: "success"}, now); !errors.Is(err, ErrAlreadyReported) {
+		t.Fatalf("result of an undelivered, timed-out command: %v", err)
+	}
+}
+
+func TestStateWritesKeepFullData(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	pc := registerTest(t, s, "M1")
+	if err := s.SaveFullState(ctx, pc.ID, FullState{CPUUsage: ptr(10.0), RAMUsed: ptr(8.5), CurrentUser: ptr("student"),
+		Uptime: ptr(int64(100)), Processes: ptr(`["a.exe"]`), Disks: []Disk{{Mount: `C:\`, UsedGB: ptr(100.0), FreeGB: ptr(137.0), Percent: ptr(42.2)}}, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveLightStates(ctx, []LightState{{PCID: pc.ID, CPUUsage: ptr(55.5), RAMUsagePercent: ptr(60.0), At: now.Add(time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.PCDetail(ctx, pc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *d.State.CPUUsage != 55.5 || *d.State.RAMUsed != 8.5 || *d.State.CurrentUser != "student" || *d.State.Processes != `["a.exe"]` {
+		t.Fatalf("state: %+v", d.State)
+	}
+	if len(d.Disks) != 1 || *d.Disks[0].TotalGB != 237 || *d.Disks[0].Percent != 42.2 || d.Disks[0].FSType != "NTFS" {
+		t.Fatalf("disks: %+v", d.Disks)
+	}
+	if d.LastSeen == nil || d.LastSeen.Sub(now.Add(time.Second)).Abs() > time.Millisecond {
+		t.Fatalf("last_seen %v", d.LastSeen)
+	}
+	if len(d.IPHistory) != 1 || d.IPHistory[0].IPAddress != "10.0.0.1" {
+		t.Fatalf("IP history %+v", d.IPHistory)
+	}
+}
+
+func TestRoomsAndSeats(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	pc := registerTest(t, s, "M1")
+	other := registerTest(t, s, "M2")
+	if err := s.CreateRoom(ctx, &Room{Name: "A101", Rows: 2, Cols: 3}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateRoom(ctx, &Room{Name: "A101", Rows: 1, Cols: 1}, now); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("duplicate room: %v", err)
+	}
+	if err := s.SetSeat(ctx, pc.ID, "A101", 2, 3, now); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		room     string
+		row, col int
+		want     error
+	}{
+		"taken":   {"A101", 2, 3, ErrSeatTaken},
+		"outside": {"A101", 3, 1, ErrSeatOutOfRange},
+		"no room": {"B", 1, 1, ErrNotFound},
+	} {
+		if err := s.SetSeat(ctx, other.ID, c.room, c.row, c.col, now); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
+		}
+	}
+	if _, err := s.UpdateRoom(ctx, "A101", Room{Rows: 1}); !errors.Is(err, ErrRoomTooSmall) {
+		t.Fatalf("shrink below a placed PC: %v", err)
+	}
+	if err := s.DeleteRoom(ctx, "A101"); !errors.Is(err, ErrRoomNotEmpty) {
+		t.Fatalf("delete a room with PCs: %v", err)
+	}
+	if _, err := s.UpdateRoom(ctx, "A101", Room{Name: "A102"}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.ListPCs(ctx, PCFilter{Room: "A102"})
+	if err != nil || len(rows) != 1 || *rows[0].RoomName != "A102" || *rows[0].SeatRow != 2 {
+		t.Fatalf("PCs in A102: %+v %v", rows, err)
+	}
+	rooms, err := s.ListRooms(ctx)
+	if err != nil || len(rooms) != 1 || rooms[0].PCCount != 1 {
+		t.Fatalf("rooms %+v %v", rooms, err)
+	}
+	if err := s.SetSeat(ctx, pc.ID, "", 0, 0, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteRoom(ctx, "A102"); err != nil {
+		t.Fatal(err)
+	}
+}
