@@ -52,6 +52,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	// It holds password hashes: owner only. SQLite gives its -wal and -shm files the same mode.
+	if err := os.Chmod(path, 0o600); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 	rdb, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
 		wdb.Close()

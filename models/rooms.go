@@ -99,3 +99,12 @@ func (s *Store) DeleteRoom(ctx context.Context, name string) error {
 	}
 	return err
 }
+
+// RoomByName returns one room.
+func (s *Store) RoomByName(ctx context.Context, name string) (*Room, error) {
+	r := new(Room)
+	if err := s.r.NewSelect().Model(r).Where("name = ?", name).Scan(ctx); err != nil {
+		return nil, notFound("room "+name, err)
+	}
+	return r, nil
+}

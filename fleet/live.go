@@ -1,0 +1,403 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/wire"
+)
+
+// Heartbeat records a heartbeat of PC id. A light one only touches memory (the batch writer
+// stores it within FlushEvery); a full one, an IP change and coming back online are written
+// before it returns. It reports whether the IP address changed.
+func (f *Fleet) Heartbeat(ctx context.Context, id int64, info *wire.SystemInfo, full bool) (ipChanged bool, err error) {
+	p := f.get(id)
+	if p == nil {
+		return false, ErrUnknownPC
+	}
+	f.polls.Add(1)
+	now := f.now()
+	if err := f.markOnline(ctx, p, now); err != nil {
+		return false, err
+	}
+	if info != nil && info.IPAddress != nil && *info.IPAddress != "" {
+		if ipChanged, err = f.recordIP(ctx, p, *info.IPAddress, now); err != nil {
+			return false, err
+		}
+	}
+	if full && info != nil {
+		if err := f.saveFull(ctx, p, info, now); err != nil {
+			return ipChanged, err
+		}
+	}
+	p.mu.Lock()
+	p.lastSeen = now
+	if info != nil {
+		if info.CPUUsage != nil {
+			p.cpu = info.CPUUsage
+		}
+		if info.RAMUsagePercent != nil {
+			p.ram = info.RAMUsagePercent
+		}
+	}
+	snap := p.snapshot()
+	p.mu.Unlock()
+	if !full {
+		f.dirtyMu.Lock()
+		f.dirty[id] = models.LightState{PCID: id, CPUUsage: snap.CPUUsage, RAMUsagePercent: snap.RAMUsagePercent, At: now}
+		f.dirtyMu.Unlock()
+	}
+	f.publish(events.PCState, snap)
+	return ipChanged, nil
+}
+
+// markOnline brings an offline PC back, closing its outage.
+func (f *Fleet) markOnline(ctx context.Context, p *pc, now time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.online {
+		return nil
+	}
+	if err := f.store.SetOnline(ctx, p.id, now); err != nil {
+		return err
+	}
+	p.online, p.powerReason, p.lastSeen = true, "", now
+	f.log.Info("PC online", "pc_id", p.id, "machine_id", p.machineID)
+	f.publish(events.PCOnline, p.snapshot())
+	return nil
+}
+
+func (f *Fleet) recordIP(ctx context.Context, p *pc, ip string, now time.Time) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ip == p.ip {
+		return false, nil
+	}
+	if err := f.store.RecordIP(ctx, p.id, ip, now); err != nil {
+		return false, err
+	}
+	p.ip = ip
+	return true, nil
+}
+
+func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, now time.Time) error {
+	fs := models.FullState{CPUUsage: info.CPUUsage, RAMUsed: info.RAMUsed, RAMUsagePercent: info.RAMUsagePercent,
+		CurrentUser: info.CurrentUser, Uptime: info.Uptime, At: now}
+	if info.Processes != nil {
+		b, err := json.Marshal(info.Processes)
+		if err != nil {
+			return err
+		}
+		s := string(b)
+		fs.Processes = &s
+	}
+	for mount, d := range info.DiskUsage {
+		fs.Disks = append(fs.Disks, models.Disk{Mount: mount, UsedGB: &d.UsedGB, FreeGB: &d.FreeGB, Percent: &d.Percent})
+	}
+	// A batched light state older than this full one must not overwrite it.
+	f.dirtyMu.Lock()
+	delete(f.dirty, p.id)
+	f.dirtyMu.Unlock()
+	return f.store.SaveFullState(ctx, p.id, fs)
+}
+
+// NextCommand hands PC id its most urgent pending command. With wait > 0 and nothing pending it
+// holds until a command is queued, wait passes, ctx ends or the fleet closes; nil means none.
+func (f *Fleet) NextCommand(ctx context.Context, id int64, wait time.Duration) (*models.Command, error) {
+	p := f.get(id)
+	if p == nil {
+		return nil, ErrUnknownPC
+	}
+	var timer <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timer = t.C
+		p.mu.Lock()
+		p.waiting++
+		p.mu.Unlock()
+		defer f.endWait(p)
+	}
+	for {
+		c, notify, err := f.deliver(ctx, p)
+		if c != nil || err != nil || wait <= 0 {
+			return c, err
+		}
+		select {
+		case <-notify:
+		case <-timer:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, nil
+		case <-f.stopping:
+			return nil, nil
+		}
+	}
+}
+
+// endWait ends a long-poll: the PC was there all along, so it was seen now.
+func (f *Fleet) endWait(p *pc) {
+	now := f.now()
+	p.mu.Lock()
+	p.waiting--
+	p.lastSeen = now
+	l := models.LightState{PCID: p.id, CPUUsage: p.cpu, RAMUsagePercent: p.ram, At: now}
+	deleted := p.deleted
+	p.mu.Unlock()
+	if !deleted {
+		f.dirtyMu.Lock()
+		f.dirty[p.id] = l
+		f.dirtyMu.Unlock()
+	}
+}
+
+// deliver takes the next pending command from the store when the PC has any; otherwise it
+// returns the channel that the next enqueue closes.
+func (f *Fleet) deliver(ctx context.Context, p *pc) (*models.Command, <-chan struct{}, error) {
+	p.deliver.Lock()
+	defer p.deliver.Unlock()
+	p.mu.Lock()
+	pending, notify, deleted := p.pending, p.notify, p.deleted
+	p.mu.Unlock()
+	if pending == 0 || deleted {
+		return nil, notify, nil
+	}
+	c, err := f.store.NextCommand(ctx, p.id, f.now())
+	if err != nil {
+		return nil, notify, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c == nil {
+		// Deliveries are serialised and enqueues count after commit, so the store is right.
+		p.pending = 0
+		return nil, p.notify, nil
+	}
+	p.pending = max(0, p.pending-1)
+	// The agent polls again at once after a command: that poll must not count as too fast.
+	p.tokens = min(f.cfg.PollBurst, p.tokens+1)
+	switch c.Type {
+	case wire.TypeShutdown:
+		p.powerReason = models.ReasonAdminShutdown
+	case wire.TypeRestart:
+		p.powerReason = models.ReasonAdminRestart
+	}
+	f.delivered.Add(1)
+	f.publishCommand(c)
+	return c, p.notify, nil
+}
+
+func (f *Fleet) publishCommand(c *models.Command) {
+	// Parameters may still hold secrets in a freshly delivered copy: publish a stripped copy.
+	cp := *c
+	cp.Parameters = models.StripSecrets(c.Parameters)
+	f.hub.Publish(events.Event{Kind: events.CommandStatus, PCID: c.PCID, CommandID: c.ID, At: f.now(), Data: cp})
+}
+
+// Enqueue queues commands (all or none) and wakes the long-polls of their PCs.
+func (f *Fleet) Enqueue(ctx context.Context, cmds []models.Command) error {
+	if err := f.store.EnqueueCommands(ctx, cmds, f.now()); err != nil {
+		return err
+	}
+	for i := range cmds {
+		if p := f.get(cmds[i].PCID); p != nil {
+			p.mu.Lock()
+			p.pending++
+			close(p.notify)
+			p.notify = make(chan struct{})
+			p.mu.Unlock()
+		}
+		f.publishCommand(&cmds[i])
+	}
+	return nil
+}
+
+// Result records a command's result; pcID 0 means the reporter is not known (legacy client).
+func (f *Fleet) Result(ctx context.Context, cmdID, pcID int64, r models.Result) (*models.Command, error) {
+	c, err := f.store.ReportResult(ctx, cmdID, pcID, r, f.now())
+	if err != nil {
+		return nil, err
+	}
+	f.publishCommand(c)
+	return c, nil
+}
+
+// CancelPending cancels a PC's undelivered commands.
+func (f *Fleet) CancelPending(ctx context.Context, pcID int64, by string) ([]models.Command, error) {
+	p := f.get(pcID)
+	if p == nil {
+		return nil, fmt.Errorf("cancel: PC %d: %w", pcID, models.ErrNotFound)
+	}
+	p.deliver.Lock()
+	defer p.deliver.Unlock()
+	cs, err := f.store.CancelPending(ctx, pcID, by, f.now())
+	if err != nil {
+		return nil, err
+	}
+	f.ended(cs)
+	return cs, nil
+}
+
+// ended updates pending counts for commands that left the pending state without delivery.
+func (f *Fleet) ended(cs []models.Command) {
+	for i := range cs {
+		if cs[i].StartedAt == nil {
+			if p := f.get(cs[i].PCID); p != nil {
+				p.mu.Lock()
+				p.pending = max(0, p.pending-1)
+				p.mu.Unlock()
+			}
+		}
+		f.publishCommand(&cs[i])
+	}
+}
+
+// Offline takes a PC offline at once: the agent said it is shutting down or losing its network.
+// A power command delivered before overrides the reason.
+func (f *Fleet) Offline(ctx context.Context, id int64, reason string) error {
+	p := f.get(id)
+	if p == nil {
+		return ErrUnknownPC
+	}
+	return f.setOffline(ctx, p, f.now(), reason, false)
+}
+
+// setOffline records an outage starting at since. With onlyIfStale it first checks that the PC
+// has still not polled since the sweep chose it.
+func (f *Fleet) setOffline(ctx context.Context, p *pc, since time.Time, reason string, onlyIfStale bool) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.online || p.deleted || (onlyIfStale && !p.lastSeen.Equal(since)) {
+		return nil
+	}
+	if p.powerReason != "" {
+		reason = p.powerReason
+	}
+	if err := f.store.SetOffline(ctx, p.id, since, reason); err != nil {
+		return err
+	}
+	p.online, p.powerReason = false, ""
+	f.log.Info("PC offline", "pc_id", p.id, "machine_id", p.machineID, "reason", reason)
+	f.publish(events.PCOffline, p.snapshot())
+	return nil
+}
+
+// Delete removes a PC and everything about it.
+func (f *Fleet) Delete(ctx context.Context, id int64) error {
+	if err := f.store.DeletePC(ctx, id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	p := f.byID[id]
+	if p != nil {
+		delete(f.byID, id)
+		delete(f.byMachine, p.machineID)
+		delete(f.byToken, p.tokenHash)
+	}
+	f.mu.Unlock()
+	f.dirtyMu.Lock()
+	delete(f.dirty, id)
+	f.dirtyMu.Unlock()
+	if p != nil {
+		p.mu.Lock()
+		p.deleted = true
+		close(p.notify)
+		p.notify = make(chan struct{})
+		p.mu.Unlock()
+	}
+	f.hub.Publish(events.Event{Kind: events.PCRemoved, PCID: id, At: f.now(), Data: Snapshot{ID: id}})
+	return nil
+}
+
+// Changed republishes a PC after an admin changed it (seat, room, verified flag).
+func (f *Fleet) Changed(id int64) {
+	if s, ok := f.Snapshot(id); ok {
+		f.publish(events.PCUpdated, s)
+	}
+}
+
+// Run flushes light state every FlushEvery and, every second, takes silent PCs offline and
+// times out overdue commands. It returns when ctx ends, after a last flush.
+func (f *Fleet) Run(ctx context.Context) {
+	flush := time.NewTicker(f.cfg.FlushEvery)
+	defer flush.Stop()
+	sweep := time.NewTicker(time.Second)
+	defer sweep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// The request context is gone; the last flush gets its own.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			f.Flush(fctx)
+			cancel()
+			return
+		case <-flush.C:
+			f.Flush(ctx)
+		case <-sweep.C:
+			f.Sweep(ctx)
+		}
+	}
+}
+
+// Flush writes the batched light states. On failure they are kept for the next try, unless a
+// newer state arrived meanwhile.
+func (f *Fleet) Flush(ctx context.Context) {
+	f.dirtyMu.Lock()
+	batch := f.dirty
+	f.dirty = make(map[int64]models.LightState, len(batch))
+	f.dirtyMu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	states := make([]models.LightState, 0, len(batch))
+	for _, s := range batch {
+		states = append(states, s)
+	}
+	if err := f.store.SaveLightStates(ctx, states); err != nil {
+		f.log.Error("light state flush failed; retrying", "pcs", len(states), "err", err)
+		f.dirtyMu.Lock()
+		for id, s := range batch {
+			if _, newer := f.dirty[id]; !newer {
+				f.dirty[id] = s
+			}
+		}
+		f.dirtyMu.Unlock()
+	}
+}
+
+// Sweep takes PCs silent for OfflineAfter offline and times out overdue commands.
+func (f *Fleet) Sweep(ctx context.Context) {
+	now := f.now()
+	type stale struct {
+		p    *pc
+		seen time.Time
+	}
+	var silent []stale
+	f.mu.RLock()
+	for _, p := range f.byID {
+		p.mu.Lock()
+		if p.online && p.waiting == 0 && now.Sub(p.lastSeen) > f.cfg.OfflineAfter {
+			silent = append(silent, stale{p, p.lastSeen})
+		}
+		p.mu.Unlock()
+	}
+	f.mu.RUnlock()
+	for _, s := range silent {
+		if err := f.setOffline(ctx, s.p, s.seen, models.ReasonTimeout, true); err != nil {
+			f.log.Error("mark PC offline failed", "pc_id", s.p.id, "err", err)
+		}
+	}
+	cs, err := f.store.ExpireCommands(ctx, now)
+	if err != nil {
+		f.log.Error("command timeout sweep failed", "err", err)
+		return
+	}
+	for _, c := range cs {
+		f.log.Info("command timed out", "command_id", c.ID, "pc_id", c.PCID, "delivered", c.StartedAt != nil)
+	}
+	f.ended(cs)
+}

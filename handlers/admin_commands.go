@@ -1,0 +1,235 @@
+package handlers
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/wire"
+)
+
+// maxBulk bounds one bulk request; a lab fleet is far smaller.
+const maxBulk = 20_000
+
+// commandJSON is a command as the admin API shows it; secrets are never shown.
+type commandJSON struct {
+	ID           int64          `json:"id"`
+	PCID         int64          `json:"pc_id"`
+	Type         string         `json:"type"`
+	Parameters   map[string]any `json:"parameters"`
+	Status       string         `json:"status"`
+	Output       string         `json:"output"`
+	ErrorMessage string         `json:"error_message"`
+	ExitCode     *int           `json:"exit_code"`
+	Priority     int            `json:"priority"`
+	Timeout      int            `json:"timeout"`
+	CreatedBy    string         `json:"created_by"`
+	CreatedAt    time.Time      `json:"created_at"`
+	StartedAt    *time.Time     `json:"started_at"`
+	CompletedAt  *time.Time     `json:"completed_at"`
+}
+
+func toCommandJSON(c *models.Command) (commandJSON, error) {
+	var params map[string]any
+	if err := json.Unmarshal([]byte(models.StripSecrets(c.Parameters)), &params); err != nil {
+		return commandJSON{}, err
+	}
+	return commandJSON{ID: c.ID, PCID: c.PCID, Type: c.Type, Parameters: params, Status: c.Status, Output: c.Output,
+		ErrorMessage: c.ErrorMessage, ExitCode: c.ExitCode, Priority: c.Priority, Timeout: c.Timeout,
+		CreatedBy: c.CreatedBy, CreatedAt: ts(c.CreatedAt), StartedAt: tsp(c.StartedAt), CompletedAt: tsp(c.CompletedAt)}, nil
+}
+
+// enqueueOne queues a validated command for one PC and answers with its id.
+func (s *Server) enqueueOne(c echo.Context, spec commandSpec) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	cmd, err := spec.build(currentAdmin(c).Username)
+	if err != nil {
+		return err
+	}
+	cmd.PCID = id
+	cmds := []models.Command{cmd}
+	if err := s.fleet.Enqueue(c.Request().Context(), cmds); err != nil {
+		return err
+	}
+	s.commandsQueued(c, cmds)
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "command_id": cmds[0].ID})
+}
+
+func (s *Server) commandsQueued(c echo.Context, cmds []models.Command) {
+	for _, cmd := range cmds {
+		s.metrics.commands.WithLabelValues(cmd.Type).Inc()
+		// Parameters are not logged: they may hold passwords.
+		s.log.Info("command queued", "command_id", cmd.ID, "pc_id", cmd.PCID, "type", cmd.Type,
+			"by", currentAdmin(c).Username)
+	}
+}
+
+// decodeOptional decodes a body that may be absent.
+func decodeOptional(c echo.Context, v any) error {
+	if c.Request().ContentLength == 0 {
+		return nil
+	}
+	return decodeJSON(c, v)
+}
+
+// powerCommand is the documented shutdown/reboot route; the body ({delay, message}) is optional.
+func (s *Server) powerCommand(c echo.Context, typ string) error {
+	params := map[string]any{}
+	if err := decodeOptional(c, &params); err != nil {
+		return err
+	}
+	return s.enqueueOne(c, commandSpec{Type: typ, Parameters: params})
+}
+
+// shutdownPC queues a shutdown.
+func (s *Server) shutdownPC(c echo.Context) error { return s.powerCommand(c, wire.TypeShutdown) }
+
+// rebootPC queues a restart (the document's "reboot").
+func (s *Server) rebootPC(c echo.Context) error { return s.powerCommand(c, wire.TypeRestart) }
+
+// executeOnPC queues a shell command: {command}.
+func (s *Server) executeOnPC(c echo.Context) error {
+	params := map[string]any{}
+	if err := decodeJSON(c, &params); err != nil {
+		return err
+	}
+	return s.enqueueOne(c, commandSpec{Type: wire.TypeExecute, Parameters: params})
+}
+
+// sendCommand queues any command type: {type, parameters, priority?, timeout?}.
+func (s *Server) sendCommand(c echo.Context) error {
+	var spec commandSpec
+	if err := decodeJSON(c, &spec); err != nil {
+		return err
+	}
+	return s.enqueueOne(c, spec)
+}
+
+// sendBulk queues one command per PC, for a list of PCs or a whole room, all or none.
+func (s *Server) sendBulk(c echo.Context) error {
+	var req struct {
+		commandSpec
+		PCIDs []int64 `json:"pc_ids"`
+		Room  *string `json:"room"`
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if (req.PCIDs == nil) == (req.Room == nil) {
+		return badRequest(codeInvalidField, "send either pc_ids or room")
+	}
+	cmd, err := req.build(currentAdmin(c).Username)
+	if err != nil {
+		return err
+	}
+	ids := req.PCIDs
+	if req.Room != nil {
+		rows, err := s.store.ListPCs(c.Request().Context(), models.PCFilter{Room: *req.Room})
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			if _, err := s.store.RoomByName(c.Request().Context(), *req.Room); err != nil {
+				return err // an unknown room is a 404; an empty one queues nothing
+			}
+		}
+		for _, r := range rows {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) > maxBulk {
+		return badRequest(codeInvalidField, "at most %d PCs per bulk command", maxBulk)
+	}
+	seen := make(map[int64]bool, len(ids))
+	cmds := make([]models.Command, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			cmd.PCID = id
+			cmds = append(cmds, cmd)
+		}
+	}
+	out := make(map[string]int64, len(cmds))
+	if len(cmds) > 0 {
+		if err := s.fleet.Enqueue(c.Request().Context(), cmds); err != nil {
+			return err
+		}
+		s.commandsQueued(c, cmds)
+	}
+	for _, cmd := range cmds {
+		out[strconv.FormatInt(cmd.PCID, 10)] = cmd.ID
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "command_ids": out})
+}
+
+// getCommand returns a command's status and result.
+func (s *Server) getCommand(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	cmd, err := s.store.CommandByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	out, err := toCommandJSON(cmd)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "command": out})
+}
+
+// listPCCommands returns a PC's command history, newest first (?limit=, default 100).
+func (s *Server) listPCCommands(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	limit := 100
+	if l := c.QueryParam("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > 1000 {
+			return badRequest(codeInvalidField, "limit must be from 1 to 1000, not %q", l)
+		}
+	}
+	ctx := c.Request().Context()
+	if _, err := s.store.PCByID(ctx, id); err != nil {
+		return err
+	}
+	cs, err := s.store.PCCommands(ctx, id, limit)
+	if err != nil {
+		return err
+	}
+	return s.commandsJSON(c, cs)
+}
+
+func (s *Server) commandsJSON(c echo.Context, cs []models.Command) error {
+	out := make([]commandJSON, len(cs))
+	for i := range cs {
+		var err error
+		if out[i], err = toCommandJSON(&cs[i]); err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "commands": out})
+}
+
+// cancelPending cancels every undelivered command of a PC.
+func (s *Server) cancelPending(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	cs, err := s.fleet.CancelPending(c.Request().Context(), id, currentAdmin(c).Username)
+	if err != nil {
+		return err
+	}
+	s.log.Info("pending commands cancelled", "pc_id", id, "count", len(cs), "by", currentAdmin(c).Username)
+	return s.commandsJSON(c, cs)
+}

@@ -1,0 +1,76 @@
+package handlers
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wcms-lab/wcms/models"
+)
+
+type pinJSON struct {
+	Token     string    `json:"token"`
+	UsageType string    `json:"usage_type"`
+	UsedCount int       `json:"used_count"`
+	ExpiresAt time.Time `json:"expires_at"`
+	CreatedBy string    `json:"created_by"`
+}
+
+func toPINJSON(t *models.RegistrationToken) pinJSON {
+	return pinJSON{Token: t.Token, UsageType: t.UsageType, UsedCount: t.UsedCount,
+		ExpiresAt: ts(t.ExpiresAt), CreatedBy: t.CreatedBy}
+}
+
+// createPIN issues a registration PIN: single use by default, for 60 s to 24 h (default 600 s).
+func (s *Server) createPIN(c echo.Context) error {
+	req := struct {
+		UsageType string `json:"usage_type"`
+		ExpiresIn *int   `json:"expires_in"`
+	}{UsageType: models.PINSingle}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.UsageType != models.PINSingle && req.UsageType != models.PINMulti {
+		return badRequest(codeInvalidField, "usage_type must be single or multi, not %q", req.UsageType)
+	}
+	expiresIn := 600
+	if req.ExpiresIn != nil {
+		expiresIn = *req.ExpiresIn
+	}
+	if expiresIn < 60 || expiresIn > 86400 {
+		return badRequest(codeInvalidField, "expires_in must be from 60 to 86400 seconds, not %d", expiresIn)
+	}
+	now := time.Now()
+	t, err := s.store.CreatePIN(c.Request().Context(), req.UsageType, now.Add(time.Duration(expiresIn)*time.Second),
+		currentAdmin(c).Username, now)
+	if err != nil {
+		return err
+	}
+	s.log.Info("PIN created", "by", t.CreatedBy, "usage_type", t.UsageType, "expires_at", t.ExpiresAt)
+	p := toPINJSON(t)
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "token": p.Token, "usage_type": p.UsageType,
+		"expires_at": p.ExpiresAt, "created_by": p.CreatedBy})
+}
+
+// listPINs lists the PINs still usable or not yet expired.
+func (s *Server) listPINs(c echo.Context) error {
+	ts, err := s.store.ListPINs(c.Request().Context(), time.Now())
+	if err != nil {
+		return err
+	}
+	out := make([]pinJSON, len(ts))
+	for i := range ts {
+		out[i] = toPINJSON(&ts[i])
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "tokens": out})
+}
+
+// revokePIN ends a PIN at once.
+func (s *Server) revokePIN(c echo.Context) error {
+	if err := s.store.RevokePIN(c.Request().Context(), c.Param("token"), time.Now()); err != nil {
+		return err
+	}
+	s.log.Info("PIN revoked", "by", currentAdmin(c).Username)
+	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Token expired successfully"})
+}

@@ -1,0 +1,222 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/views"
+)
+
+const (
+	sessionCookie = "session"
+	csrfCookie    = "csrf_token"
+	csrfHeader    = "X-CSRF-Token"
+	ctxAdmin      = "admin"
+	ctxSession    = "session"
+)
+
+// dummyHash makes a login with an unknown username cost as much as one with a wrong password,
+// so response times do not tell which usernames exist.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.MinCost)
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // the OS random source failing is not recoverable
+	}
+	return hex.EncodeToString(b)
+}
+
+func hashSessionToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// checkPassword validates a new password; bcrypt reads only the first 72 bytes.
+func checkPassword(field, pw string) error {
+	if len(pw) < 10 {
+		return badRequest(codeInvalidField, "%s must be at least 10 characters", field)
+	}
+	if len(pw) > 72 {
+		return badRequest(codeInvalidField, "%s must be at most 72 bytes", field)
+	}
+	return nil
+}
+
+// EnsureFirstAdmin creates the account "admin" when there is none, with WCMS_ADMIN_PASSWORD
+// (envPassword) or a random password printed once to the log and written to
+// dataDir/initial-admin-password (mode 0600). A generated password must be changed at first login.
+func EnsureFirstAdmin(ctx context.Context, store *models.Store, dataDir, envPassword string, cost int, log *slog.Logger) error {
+	n, err := store.CountAdmins(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	pw, generated := envPassword, envPassword == ""
+	if generated {
+		pw = randomHex(9)
+	} else if err := checkPassword("WCMS_ADMIN_PASSWORD", pw); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
+	if err != nil {
+		return fmt.Errorf("first admin: %w", err)
+	}
+	if err := store.CreateAdmin(ctx, &models.Admin{Username: "admin", PasswordHash: string(hash),
+		Role: models.RoleAdmin, MustChangePassword: generated}); err != nil {
+		return fmt.Errorf("first admin: %w", err)
+	}
+	if !generated {
+		log.Info("created the first admin account from WCMS_ADMIN_PASSWORD", "username", "admin")
+		return nil
+	}
+	file := filepath.Join(dataDir, "initial-admin-password")
+	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
+		return fmt.Errorf("first admin: write %s: %w", file, err)
+	}
+	// The one deliberate exception to "secrets are never logged": the operator has no other way
+	// to learn it, and it must be changed at first login.
+	log.Warn("created the first admin account with a generated password; change it after logging in",
+		"username", "admin", "password", pw, "also_in", file)
+	return nil
+}
+
+// loginPage renders the login form.
+func (s *Server) loginPage(c echo.Context) error {
+	return s.render(c, http.StatusOK, views.LoginPage(views.LoginData{}))
+}
+
+// login checks the form's username and password: 302 to / on success, 302 to /login on
+// failure, as the contract says. No CSRF token: scripts must be able to log in; the Origin check
+// and SameSite cookies guard it instead.
+func (s *Server) login(c echo.Context) error {
+	if origin := c.Request().Header.Get("Origin"); origin != "" {
+		if u, err := url.Parse(origin); err != nil || u.Host != c.Request().Host {
+			return newError(http.StatusForbidden, "BAD_ORIGIN", "login from another origin refused")
+		}
+	}
+	addr, username, password := c.RealIP(), c.FormValue("username"), c.FormValue("password")
+	now := time.Now()
+	if ok, retry := s.loginByAddr.Allow(addr, now); !ok {
+		return tooMany(retry, "too many failed logins from this address; try again in %s", retry.Round(time.Second))
+	}
+	if ok, retry := s.loginByName.Allow(username, now); !ok {
+		return tooMany(retry, "too many failed logins for this account; try again in %s", retry.Round(time.Second))
+	}
+	a, err := s.store.AdminByUsername(c.Request().Context(), username)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	hash := dummyHash
+	if a != nil {
+		hash = []byte(a.PasswordHash)
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || a == nil {
+		s.loginByAddr.Fail(addr, now)
+		s.loginByName.Fail(username, now)
+		s.log.Info("login failed", "username", username, "addr", addr)
+		return c.Redirect(http.StatusFound, "/login")
+	}
+	s.loginByAddr.Reset(addr)
+	s.loginByName.Reset(username)
+	token, csrf := randomHex(32), randomHex(32)
+	if err := s.store.CreateSession(c.Request().Context(), &models.Session{TokenHash: hashSessionToken(token),
+		AdminID: a.ID, CSRFToken: csrf, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC()}); err != nil {
+		return err
+	}
+	s.setCookie(c, sessionCookie, token, true)
+	s.setCookie(c, csrfCookie, csrf, false)
+	s.log.Info("login", "username", username, "addr", addr)
+	return c.Redirect(http.StatusFound, "/")
+}
+
+// setCookie sets a browser-session cookie ("expires when the browser closes", as documented);
+// the server ends it after SessionTTL in any case.
+func (s *Server) setCookie(c echo.Context, name, value string, httpOnly bool) {
+	c.SetCookie(&http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: httpOnly,
+		Secure: c.Scheme() == "https", SameSite: http.SameSiteLaxMode})
+}
+
+// logout ends the session.
+func (s *Server) logout(c echo.Context) error {
+	if err := s.store.DeleteSession(c.Request().Context(), c.Get(ctxSession).(*models.Session).TokenHash); err != nil {
+		return err
+	}
+	for _, name := range []string{sessionCookie, csrfCookie} {
+		c.SetCookie(&http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1})
+	}
+	return c.Redirect(http.StatusFound, "/login")
+}
+
+// requireSession loads the session's account: 401 JSON for the API, 302 to /login for pages.
+func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ck, err := c.Cookie(sessionCookie)
+		if err == nil && ck.Value != "" {
+			sess, a, err := s.store.SessionAdmin(c.Request().Context(), hashSessionToken(ck.Value), time.Now())
+			if err == nil {
+				c.Set(ctxSession, sess)
+				c.Set(ctxAdmin, a)
+				return next(c)
+			}
+			if !errors.Is(err, models.ErrNotFound) {
+				return err
+			}
+		}
+		if isAPI(c) {
+			return newError(http.StatusUnauthorized, "UNAUTHORIZED", "log in first: POST /login")
+		}
+		return c.Redirect(http.StatusFound, "/login")
+	}
+}
+
+// requireCSRF checks the double-submit token on every state-changing request: the X-CSRF-Token
+// header (or a form's csrf_token field) must carry the session's token.
+func (s *Server) requireCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		sent := c.Request().Header.Get(csrfHeader)
+		if sent == "" && !isAPI(c) {
+			sent = c.FormValue("csrf_token")
+		}
+		want := c.Get(ctxSession).(*models.Session).CSRFToken
+		if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(want)) != 1 {
+			return newError(http.StatusForbidden, "CSRF_FAILED",
+				"missing or wrong CSRF token: send the csrf_token cookie's value in the X-CSRF-Token header")
+		}
+		return next(c)
+	}
+}
+
+var roleRank = map[string]int{models.RoleViewer: 1, models.RoleOperator: 2, models.RoleAdmin: 3}
+
+// requireRole refuses accounts below the role.
+func (s *Server) requireRole(role string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if roleRank[currentAdmin(c).Role] < roleRank[role] {
+				return newError(http.StatusForbidden, "FORBIDDEN", "this needs the %s role", role)
+			}
+			return next(c)
+		}
+	}
+}
+
+func currentAdmin(c echo.Context) *models.Admin { return c.Get(ctxAdmin).(*models.Admin) }

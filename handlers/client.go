@@ -1,0 +1,316 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/wire"
+)
+
+var pinPattern = regexp.MustCompile(`^[0-9]{6}$`)
+
+// bearer returns the agent token of the request, if any.
+func bearer(c echo.Context) string {
+	h := c.Request().Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// identify finds the calling PC by machine_id and checks its agent token.
+func (s *Server) identify(c echo.Context, machineID string) (int64, error) {
+	if err := required("machine_id", machineID); err != nil {
+		return 0, err
+	}
+	id, err := s.fleet.Identify(machineID, bearer(c), s.cfg.LegacyClients)
+	if errors.Is(err, fleet.ErrUnknownPC) {
+		return 0, newError(http.StatusNotFound, "PC_NOT_FOUND", "PC not registered: %s", machineID)
+	}
+	return id, err
+}
+
+// clientVersion tells agents the newest agent build.
+func (s *Server) clientVersion(c echo.Context) error {
+	return c.JSON(http.StatusOK, wire.VersionResponse{Status: "success", Version: s.cfg.Version,
+		DownloadURL: s.baseURL(c) + "/download/wcms-agent.exe", Changelog: "WCMS agent " + s.cfg.Version})
+}
+
+var hostPattern = regexp.MustCompile(`^[A-Za-z0-9.\-\[\]:]+$`)
+
+// baseURL is the configured public URL, or one built from the request with a host that can
+// only be a host name, so a forged Host header cannot inject anything into links.
+func (s *Server) baseURL(c echo.Context) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/")
+	}
+	host := c.Request().Host
+	if !hostPattern.MatchString(host) {
+		host = "localhost"
+	}
+	return c.Scheme() + "://" + host
+}
+
+// registerPC registers a PC with a PIN. Failed PINs count against the source address, so the
+// million PINs cannot be walked.
+func (s *Server) registerPC(c echo.Context) error {
+	var req wire.RegisterRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := required("pin", req.PIN, "machine_id", req.MachineID, "hostname", req.Hostname, "mac_address", req.MACAddress); err != nil {
+		return err
+	}
+	if err := validateSpecs(&req); err != nil {
+		return err
+	}
+	addr, now := c.RealIP(), time.Now()
+	if ok, retry := s.pinFailures.Allow(addr, now); !ok {
+		return tooMany(retry, "too many wrong PINs from this address; try again in %s", retry.Round(time.Second))
+	}
+	if !pinPattern.MatchString(req.PIN) {
+		s.pinFailures.Fail(addr, now)
+		return models.ErrPINInvalid
+	}
+	pc := &models.PC{MachineID: req.MachineID, Hostname: req.Hostname, MACAddress: req.MACAddress,
+		IPAddress: req.IPAddress, CPUModel: req.CPUModel, CPUCores: req.CPUCores, CPUThreads: req.CPUThreads,
+		RAMTotal: req.RAMTotal, OSEdition: req.OSEdition, OSVersion: req.OSVersion}
+	var disks []models.Disk
+	for mount, d := range req.DiskInfo {
+		disks = append(disks, models.Disk{Mount: mount, TotalGB: &d.TotalGB, FSType: d.FSType})
+	}
+	token, err := s.fleet.Register(c.Request().Context(), req.PIN, pc, disks)
+	if errors.Is(err, models.ErrPINInvalid) || errors.Is(err, models.ErrPINUsed) {
+		s.pinFailures.Fail(addr, now)
+		s.log.Info("registration refused", "machine_id", req.MachineID, "addr", addr, "reason", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	s.metrics.registrations.Inc()
+	return c.JSON(http.StatusOK, wire.RegisterResponse{Status: "success", Message: "Registration successful",
+		PCID: pc.ID, AgentToken: token})
+}
+
+func validateSpecs(r *wire.RegisterRequest) error {
+	for _, v := range []struct {
+		name string
+		v    float64
+	}{{"cpu_cores", float64(r.CPUCores)}, {"cpu_threads", float64(r.CPUThreads)}, {"ram_total", r.RAMTotal}} {
+		if err := nonNegative(v.name, v.v); err != nil {
+			return err
+		}
+	}
+	for mount, d := range r.DiskInfo {
+		if err := nonNegative("disk_info["+mount+"].total_gb", d.TotalGB); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateInfo(info *wire.SystemInfo) error {
+	if err := percent("cpu_usage", info.CPUUsage); err != nil {
+		return err
+	}
+	if err := percent("ram_usage_percent", info.RAMUsagePercent); err != nil {
+		return err
+	}
+	if info.RAMUsed != nil {
+		if err := nonNegative("ram_used", *info.RAMUsed); err != nil {
+			return err
+		}
+	}
+	if info.Uptime != nil && *info.Uptime < 0 {
+		return badRequest(codeInvalidField, "uptime must not be negative")
+	}
+	for mount, d := range info.DiskUsage {
+		p := d.Percent
+		if err := percent("disk_usage["+mount+"].percent", &p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// heartbeat takes a full or light heartbeat.
+func (s *Server) heartbeat(c echo.Context) error {
+	var req wire.HeartbeatRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := required("machine_id", req.MachineID); err != nil {
+		return err
+	}
+	if req.SystemInfo == nil {
+		return badRequest(codeMissingField, "system_info is required")
+	}
+	if err := validateInfo(req.SystemInfo); err != nil {
+		return err
+	}
+	id, err := s.identify(c, req.MachineID)
+	if err != nil {
+		return err
+	}
+	changed, err := s.fleet.Heartbeat(c.Request().Context(), id, req.SystemInfo, req.FullUpdate)
+	if err != nil {
+		return err
+	}
+	s.countHeartbeat(req.FullUpdate)
+	return c.JSON(http.StatusOK, wire.HeartbeatResponse{Status: "success", Message: "Heartbeat received", IPChanged: changed})
+}
+
+func (s *Server) countHeartbeat(full bool) {
+	kind := "light"
+	if full {
+		kind = "full"
+	}
+	s.metrics.heartbeats.WithLabelValues(kind).Inc()
+}
+
+// maxWait bounds our long-poll addition.
+const maxWait = 30 * time.Second
+
+// pollCommands is the documented poll: heartbeat in, at most one command out. With "wait" it
+// holds the answer until a command arrives or the wait ends.
+func (s *Server) pollCommands(c echo.Context) error {
+	var req wire.PollRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Wait < 0 {
+		return badRequest(codeInvalidField, "wait must not be negative")
+	}
+	var info *wire.SystemInfo
+	full := false
+	if req.Heartbeat != nil {
+		info, full = req.Heartbeat.Info()
+		if err := validateInfo(info); err != nil {
+			return err
+		}
+	}
+	id, err := s.identify(c, req.MachineID)
+	if err != nil {
+		return err
+	}
+	wait := min(time.Duration(req.Wait*float64(time.Second)), maxWait)
+	return s.poll(c, id, info, full, req.Heartbeat != nil, wait)
+}
+
+// longPollCommands is the 0.9.x agents' GET poll: no heartbeat, held up to timeout seconds.
+func (s *Server) longPollCommands(c echo.Context) error {
+	timeout := 30
+	if t := c.QueryParam("timeout"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 0 {
+			return badRequest(codeInvalidField, "timeout must be a whole number of seconds, not %q", t)
+		}
+		timeout = min(n, 60)
+	}
+	id, err := s.identify(c, c.QueryParam("machine_id"))
+	if err != nil {
+		return err
+	}
+	return s.poll(c, id, nil, false, false, time.Duration(timeout)*time.Second)
+}
+
+func (s *Server) poll(c echo.Context, id int64, info *wire.SystemInfo, full, hasHeartbeat bool, wait time.Duration) error {
+	if ok, retry := s.fleet.AllowPoll(id); !ok {
+		return tooMany(retry, "polling too fast: the minimum interval is 2 seconds")
+	}
+	ctx := c.Request().Context()
+	changed, err := s.fleet.Heartbeat(ctx, id, info, full)
+	if err != nil {
+		return err
+	}
+	if hasHeartbeat {
+		s.countHeartbeat(full)
+	}
+	cmd, err := s.fleet.NextCommand(ctx, id, wait)
+	if err != nil {
+		return err
+	}
+	data := wire.PollData{HeartbeatProcessed: hasHeartbeat, IPChanged: changed}
+	if cmd != nil {
+		wc, err := wireCommand(cmd)
+		if err != nil {
+			return err
+		}
+		data.HasCommand, data.Command = true, wc
+		s.log.Info("command delivered", "command_id", cmd.ID, "pc_id", id, "type", cmd.Type)
+	}
+	return c.JSON(http.StatusOK, wire.PollResponse{Status: "success", Data: data})
+}
+
+// reportResult records a command's result, bound to the reporting PC when it sends its token.
+func (s *Server) reportResult(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req wire.ResultRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	switch req.Status {
+	case wire.ResultSuccess, wire.ResultError, wire.ResultTimeout:
+	case "":
+		return badRequest(codeMissingField, "status is required")
+	default:
+		return badRequest(codeInvalidField, "status must be success, error or timeout, not %q", req.Status)
+	}
+	var pcID int64
+	if token := bearer(c); token != "" {
+		var ok bool
+		if pcID, ok = s.fleet.PCOfToken(token); !ok {
+			return fleet.ErrBadToken
+		}
+	} else if !s.cfg.LegacyClients {
+		return fleet.ErrTokenRequired
+	}
+	cmd, err := s.fleet.Result(c.Request().Context(), id, pcID, models.Result{Status: req.Status, Output: req.Output,
+		ErrorMessage: req.ErrorMessage, ExitCode: req.ExitCode})
+	if errors.Is(err, models.ErrNotFound) {
+		return newError(http.StatusNotFound, "COMMAND_NOT_FOUND", "command %d not found", id)
+	}
+	if err != nil {
+		return err
+	}
+	s.metrics.results.WithLabelValues(req.Status).Inc()
+	s.log.Info("command result", "command_id", id, "pc_id", cmd.PCID, "status", cmd.Status)
+	return c.JSON(http.StatusOK, wire.ResultResponse{Status: "success", Data: wire.ResultData{
+		Message: "Result recorded", CommandID: id, FinalStatus: req.Status}})
+}
+
+// agentShutdown: the PC is shutting down; offline at once.
+func (s *Server) agentShutdown(c echo.Context) error {
+	return s.agentGone(c, models.ReasonShutdown)
+}
+
+// agentOffline: a 0.9.x agent is losing its network; offline at once.
+func (s *Server) agentOffline(c echo.Context) error {
+	return s.agentGone(c, models.ReasonNetworkError)
+}
+
+func (s *Server) agentGone(c echo.Context, reason string) error {
+	var req wire.MachineRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	id, err := s.identify(c, req.MachineID)
+	if err != nil {
+		return err
+	}
+	if err := s.fleet.Offline(c.Request().Context(), id, reason); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "success"})
+}

@@ -1,0 +1,125 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// decodeJSON reads the body as one JSON object into v. Unknown fields are ignored (the contract
+// is liberal there); everything else wrong is a 400 that says what and where.
+func decodeJSON(c echo.Context, v any) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err // *http.MaxBytesError becomes 413
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return badRequest("INVALID_JSON", "request body is empty: send a JSON object")
+	}
+	if body[0] != '{' {
+		return badRequest("INVALID_JSON", "request body must be a JSON object")
+	}
+	// A NUL cannot be stored in a text column; refuse it rather than fail later.
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		return badRequest(codeInvalidField, "strings must not contain the NUL character (\\u0000)")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("INVALID_JSON", "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return badRequest("INVALID_JSON", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return badRequest(codeInvalidField, "field %s must be %s, not %s", field, jsonType(typ.Type.Kind().String()), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("INVALID_JSON", "malformed JSON: the body ends too early")
+	}
+	return badRequest("INVALID_JSON", "malformed JSON: %s", err.Error())
+}
+
+// jsonType names a Go kind the way a JSON author thinks of it.
+func jsonType(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "an integer"
+	case strings.HasPrefix(kind, "float"):
+		return "a number"
+	case kind == "string":
+		return "a string"
+	case kind == "bool":
+		return "true or false"
+	case kind == "slice", kind == "array":
+		return "an array"
+	case kind == "map", kind == "struct":
+		return "an object"
+	}
+	return kind
+}
+
+// pathID parses a numeric path parameter.
+func pathID(c echo.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badRequest(codeInvalidField, "%s must be a positive integer, not %q", name, c.Param(name))
+	}
+	return id, nil
+}
+
+// required returns a 400 naming the first empty field among name/value pairs.
+func required(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.TrimSpace(pairs[i+1]) == "" {
+			return badRequest(codeMissingField, "%s is required", pairs[i])
+		}
+	}
+	return nil
+}
+
+// percent checks an optional 0-100 value.
+func percent(name string, v *float64) error {
+	if v != nil && (*v < 0 || *v > 100) {
+		return badRequest(codeInvalidField, "%s must be between 0 and 100, not %g", name, *v)
+	}
+	return nil
+}
+
+// nonNegative checks an optional value that cannot be below zero.
+func nonNegative(name string, v float64) error {
+	if v < 0 {
+		return badRequest(codeInvalidField, "%s must not be negative, not %g", name, v)
+	}
+	return nil
+}
+
+// ts is a time as the contract writes it: RFC 3339 in UTC, whole seconds.
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
+// tsp is ts for optional times.
+func tsp(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := ts(*t)
+	return &v
+}

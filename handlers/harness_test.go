@@ -1,0 +1,250 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/models"
+)
+
+const testPassword = "correct horse battery"
+
+// testServer is a real server on a real listener with a real SQLite file.
+type testServer struct {
+	t     *testing.T
+	URL   string
+	store *models.Store
+	fleet *fleet.Fleet
+	hub   *events.Hub
+	srv   *httptest.Server
+	logs  *bytes.Buffer
+}
+
+type serverOption func(*Config, *fleet.Config)
+
+func newTestServer(t *testing.T, opts ...serverOption) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := models.Open(ctx, filepath.Join(dir, "wcms.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
+	if err := EnsureFirstAdmin(ctx, store, dir, testPassword, bcrypt.MinCost, log); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Version: "test", LegacyClients: true, BcryptCost: bcrypt.MinCost}
+	fcfg := fleet.Config{OfflineAfter: 30 * time.Second}
+	for _, o := range opts {
+		o(&cfg, &fcfg)
+	}
+	hub := events.NewHub(0)
+	fl, err := fleet.New(ctx, store, hub, fcfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(cfg, store, fl, hub, log))
+	ts := &testServer{t: t, URL: srv.URL, store: store, fleet: fl, hub: hub, srv: srv, logs: logs}
+	t.Cleanup(func() {
+		fl.Close()
+		srv.Close()
+		store.Close()
+	})
+	return ts
+}
+
+// lockedWriter lets the server log from many goroutines into one buffer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// response is a decoded answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    string
+}
+
+// do sends a request with a JSON (or raw string) body.
+func (ts *testServer) do(client *http.Client, method, path string, body any, header ...string) response {
+	ts.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			ts.t.Fatal(err)
+		}
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, ts.URL+path, r)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	if client == nil {
+		client = noRedirect(nil)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.Body)
+	return out
+}
+
+func noRedirect(jar http.CookieJar) *http.Client {
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// admin is a logged-in admin client that sends the CSRF header.
+type admin struct {
+	ts     *testServer
+	client *http.Client
+	csrf   string
+}
+
+func (ts *testServer) login(username, password string) *admin {
+	ts.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := noRedirect(jar)
+	res, err := c.PostForm(ts.URL+"/login", url.Values{"username": {username}, "password": {password}})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "/" {
+		ts.t.Fatalf("login as %s: %d to %q", username, res.StatusCode, res.Header.Get("Location"))
+	}
+	u, _ := url.Parse(ts.URL)
+	a := &admin{ts: ts, client: c}
+	for _, ck := range jar.Cookies(u) {
+		if ck.Name == csrfCookie {
+			a.csrf = ck.Value
+		}
+	}
+	if a.csrf == "" {
+		ts.t.Fatal("no csrf_token cookie after login")
+	}
+	return a
+}
+
+func (ts *testServer) admin() *admin { return ts.login("admin", testPassword) }
+
+func (a *admin) do(method, path string, body any) response {
+	a.ts.t.Helper()
+	return a.ts.do(a.client, method, path, body, csrfHeader, a.csrf)
+}
+
+// must fails the test unless the response has the status.
+func (r response) must(t *testing.T, status int) response {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Raw)
+	}
+	return r
+}
+
+// get reads a JSON value at a dotted path.
+func (r response) get(path string) any {
+	var v any = r.Body
+	for _, k := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// num reads a JSON number at a dotted path.
+func (r response) num(path string) int64 {
+	f, _ := r.get(path).(float64)
+	return int64(f)
+}
+
+// agent is a registered PC speaking the contract.
+type agent struct {
+	ts        *testServer
+	MachineID string
+	PCID      int64
+	Token     string
+}
+
+func (ts *testServer) pin(a *admin, usage string) string {
+	ts.t.Helper()
+	res := a.do("POST", "/api/admin/registration-token", map[string]any{"usage_type": usage, "expires_in": 600}).must(ts.t, 200)
+	return res.get("token").(string)
+}
+
+func (ts *testServer) register(pin, machineID string) *agent {
+	ts.t.Helper()
+	res := ts.do(nil, "POST", "/api/client/register", map[string]any{
+		"machine_id": machineID, "pin": pin, "hostname": "LAB-" + machineID, "mac_address": "A1:B2:C3:D4:E5:F6",
+		"ip_address": "192.168.1.100", "cpu_model": "Intel Core i5-9400", "cpu_cores": 6, "cpu_threads": 6,
+		"ram_total": 16.0, "disk_info": map[string]any{`C:\`: map[string]any{"total_gb": 237.0, "fstype": "NTFS"}},
+		"os_edition": "Windows 10 Pro", "os_version": "10.0.19045",
+	}).must(ts.t, 200)
+	return &agent{ts: ts, MachineID: machineID, PCID: res.num("pc_id"), Token: res.get("agent_token").(string)}
+}
+
+func (ag *agent) do(method, path string, body any) response {
+	ag.ts.t.Helper()
+	return ag.ts.do(nil, method, path, body, "Authorization", "Bearer "+ag.Token)
+}
+
+func (ag *agent) poll(extra map[string]any) response {
+	ag.ts.t.Helper()
+	body := map[string]any{"machine_id": ag.MachineID,
+		"heartbeat": map[string]any{"cpu_usage": 12.5, "ram_usage_percent": 40.0, "ip_address": "192.168.1.100"}}
+	for k, v := range extra {
+		body[k] = v
+	}
+	return ag.do("POST", "/api/client/commands", body)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,87 @@
+// Package handlers holds the echo handlers of the server: the agent API, the admin JSON API, the
+// pages, and the middleware for sessions, CSRF, limits and security headers. routes.go registers
+// every route in one place.
+package handlers
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/ratelimit"
+)
+
+// Config is what the handlers need to know of the server's configuration.
+type Config struct {
+	Version       string
+	LegacyClients bool   // accept agent calls without an agent token
+	TrustProxy    bool   // take client addresses from X-Forwarded-For
+	PublicURL     string // base URL for links handed to agents; empty: from the request
+	MaxBody       int64  // request body limit in bytes
+	SessionTTL    time.Duration
+	BcryptCost    int
+	// PINFailures and LoginFailures limit failed attempts per source address (and per
+	// username for logins) within FailureWindow.
+	PINFailures, LoginFailures int
+	FailureWindow              time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.MaxBody <= 0 {
+		c.MaxBody = 2 << 20
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 12 * time.Hour
+	}
+	if c.BcryptCost == 0 {
+		c.BcryptCost = 12
+	}
+	if c.PINFailures <= 0 {
+		c.PINFailures = 10
+	}
+	if c.LoginFailures <= 0 {
+		c.LoginFailures = 10
+	}
+	if c.FailureWindow <= 0 {
+		c.FailureWindow = 10 * time.Minute
+	}
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	cfg     Config
+	store   *models.Store
+	fleet   *fleet.Fleet
+	hub     *events.Hub
+	log     *slog.Logger
+	metrics *metrics
+	started time.Time
+
+	pinFailures *ratelimit.Failures // by source address
+	loginByAddr *ratelimit.Failures
+	loginByName *ratelimit.Failures
+}
+
+// New builds the echo instance with every route.
+func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, log *slog.Logger) *echo.Echo {
+	cfg.defaults()
+	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, log: log, started: time.Now(),
+		pinFailures: ratelimit.NewFailures(cfg.PINFailures, cfg.FailureWindow, 100_000),
+		loginByAddr: ratelimit.NewFailures(cfg.LoginFailures, cfg.FailureWindow, 100_000),
+		loginByName: ratelimit.NewFailures(cfg.LoginFailures*2, cfg.FailureWindow, 100_000),
+	}
+	s.metrics = newMetrics(fl, hub)
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = echo.ExtractIPDirect()
+	if cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
+	s.routes(e)
+	return e
+}

@@ -1,0 +1,169 @@
+// Command wcms-server is the WCMS server: the agent API, the admin API and dashboard, on
+// embedded SQLite. Thin on purpose: config -> open DB -> migrate -> fleet -> routes -> serve.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/handlers"
+	"github.com/wcms-lab/wcms/models"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.9.0-dev"
+
+// config is the server's whole configuration, from flags with WCMS_* environment twins.
+type config struct {
+	Addr          string
+	DB            string
+	OfflineAfter  time.Duration
+	LegacyClients bool
+	TrustProxy    bool
+	PublicURL     string
+	AdminPassword string // WCMS_ADMIN_PASSWORD only: a flag would show in ps
+	LogLevel      string
+}
+
+// parseConfig reads flags; each flag's default comes from its WCMS_* variable when set.
+func parseConfig(args []string, getenv func(string) string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("wcms-server", flag.ContinueOnError)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	envBool := func(name string, def bool) (bool, error) {
+		v := getenv(name)
+		if v == "" {
+			return def, nil
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, fmt.Errorf("%s=%q: want true or false", name, v)
+		}
+		return b, nil
+	}
+	offline, err := time.ParseDuration(env("WCMS_OFFLINE_AFTER", "30s"))
+	if err != nil {
+		return c, fmt.Errorf("WCMS_OFFLINE_AFTER: %w", err)
+	}
+	legacy, err := envBool("WCMS_LEGACY_CLIENTS", true)
+	if err != nil {
+		return c, err
+	}
+	proxy, err := envBool("WCMS_TRUST_PROXY", false)
+	if err != nil {
+		return c, err
+	}
+	fs.StringVar(&c.Addr, "addr", env("WCMS_ADDR", ":5050"), "listen address (WCMS_ADDR)")
+	fs.StringVar(&c.DB, "db", env("WCMS_DB", filepath.Join("data", "wcms.db")), "SQLite database file (WCMS_DB)")
+	fs.DurationVar(&c.OfflineAfter, "offline-after", offline, "a PC with no poll for this long is offline (WCMS_OFFLINE_AFTER)")
+	fs.BoolVar(&c.LegacyClients, "legacy-clients", legacy, "accept agent calls without an agent token, for the published clients (WCMS_LEGACY_CLIENTS)")
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", proxy, "take client addresses from X-Forwarded-For; only behind a reverse proxy (WCMS_TRUST_PROXY)")
+	fs.StringVar(&c.PublicURL, "public-url", env("WCMS_PUBLIC_URL", ""), "base URL agents reach this server at, for links (WCMS_PUBLIC_URL)")
+	fs.StringVar(&c.LogLevel, "log-level", env("WCMS_LOG_LEVEL", "info"), "debug, info, warn or error (WCMS_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.OfflineAfter < 5*time.Second {
+		return c, fmt.Errorf("-offline-after %s is too short: agents poll every 2 s, use at least 5s", c.OfflineAfter)
+	}
+	c.AdminPassword = getenv("WCMS_ADMIN_PASSWORD")
+	return c, nil
+}
+
+func main() {
+	cfg, err := parseConfig(os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wcms-server:", err)
+		os.Exit(2)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		fmt.Fprintln(os.Stderr, "wcms-server: -log-level:", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("server stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config, log *slog.Logger) error {
+	store, err := models.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	applied, err := store.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "versions", applied)
+	}
+	if err := handlers.EnsureFirstAdmin(ctx, store, filepath.Dir(cfg.DB), cfg.AdminPassword, 12, log); err != nil {
+		return err
+	}
+
+	hub := events.NewHub(0)
+	fl, err := fleet.New(ctx, store, hub, fleet.Config{OfflineAfter: cfg.OfflineAfter}, log)
+	if err != nil {
+		return err
+	}
+	fleetCtx, stopFleet := context.WithCancel(context.WithoutCancel(ctx))
+	fleetDone := make(chan struct{})
+	go func() {
+		defer close(fleetDone)
+		fl.Run(fleetCtx)
+	}()
+
+	e := handlers.New(handlers.Config{Version: version, LegacyClients: cfg.LegacyClients, TrustProxy: cfg.TrustProxy,
+		PublicURL: cfg.PublicURL}, store, fl, hub, log)
+	srv := &http.Server{Addr: cfg.Addr, Handler: e,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	// No WriteTimeout: long-polls hold answers for up to 60 s and event streams for hours.
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("listening", "addr", cfg.Addr, "db", cfg.DB, "version", version, "legacy_clients", cfg.LegacyClients,
+		"offline_after", cfg.OfflineAfter.String())
+
+	select {
+	case err := <-errc:
+		stopFleet()
+		<-fleetDone
+		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests and flushing heartbeats")
+	fl.Close() // answer held long-polls now
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	stopFleet()
+	<-fleetDone // the last light-state flush
+	log.Info("stopped")
+	return err
+}
