@@ -28,18 +28,18 @@ const testPassword = "correct horse battery"
 
 // testServer is a real server on a real listener with a real SQLite file.
 type testServer struct {
-	t     *testing.T
+	t     testing.TB
 	URL   string
 	store *models.Store
 	fleet *fleet.Fleet
 	hub   *events.Hub
 	srv   *httptest.Server
-	logs  *bytes.Buffer
+	logs  *lockedWriter // everything the server logged
 }
 
 type serverOption func(*Config, *fleet.Config)
 
-func newTestServer(t *testing.T, opts ...serverOption) *testServer {
+func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -50,8 +50,8 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	if _, err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	logs := &bytes.Buffer{}
-	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	if err := EnsureFirstAdmin(ctx, store, dir, testPassword, bcrypt.MinCost, log); err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +65,19 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runCtx, stopRun := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		fl.Run(runCtx) // the batch writer and the liveness/timeout sweeps, as in main
+	}()
 	srv := httptest.NewServer(New(cfg, store, fl, hub, log))
 	ts := &testServer{t: t, URL: srv.URL, store: store, fleet: fl, hub: hub, srv: srv, logs: logs}
 	t.Cleanup(func() {
 		fl.Close()
 		srv.Close()
+		stopRun()
+		<-ran
 		store.Close()
 	})
 	return ts
@@ -85,6 +93,13 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// String returns what was logged so far.
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.(*bytes.Buffer).String()
 }
 
 // response is a decoded answer.
@@ -180,7 +195,7 @@ func (a *admin) do(method, path string, body any) response {
 }
 
 // must fails the test unless the response has the status.
-func (r response) must(t *testing.T, status int) response {
+func (r response) must(t testing.TB, status int) response {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Raw)
