@@ -1,0 +1,277 @@
+package fleet
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/wire"
+)
+
+// countingStore is the real SQLite store, counting the calls that write.
+type countingStore struct {
+	*models.Store
+	mu     sync.Mutex
+	writes map[string]int
+}
+
+func (c *countingStore) count(name string) {
+	c.mu.Lock()
+	c.writes[name]++
+	c.mu.Unlock()
+}
+
+func (c *countingStore) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.writes {
+		n += v
+	}
+	return n
+}
+
+func (c *countingStore) SaveLightStates(ctx context.Context, s []models.LightState) error {
+	c.count("SaveLightStates")
+	return c.Store.SaveLightStates(ctx, s)
+}
+
+func (c *countingStore) SaveFullState(ctx context.Context, id int64, f models.FullState) error {
+	c.count("SaveFullState")
+	return c.Store.SaveFullState(ctx, id, f)
+}
+
+func (c *countingStore) RecordIP(ctx context.Context, id int64, ip string, now time.Time) error {
+	c.count("RecordIP")
+	return c.Store.RecordIP(ctx, id, ip, now)
+}
+
+func (c *countingStore) SetOnline(ctx context.Context, id int64, now time.Time) error {
+	c.count("SetOnline")
+	return c.Store.SetOnline(ctx, id, now)
+}
+
+func (c *countingStore) NextCommand(ctx context.Context, id int64, now time.Time) (*models.Command, error) {
+	c.count("NextCommand")
+	return c.Store.NextCommand(ctx, id, now)
+}
+
+func newTestFleet(t *testing.T) (*Fleet, *countingStore, *events.Hub) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := models.Open(ctx, filepath.Join(t.TempDir(), "wcms.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cs := &countingStore{Store: s, writes: map[string]int{}}
+	hub := events.NewHub(0)
+	f, err := New(ctx, cs, hub, Config{OfflineAfter: time.Minute, FlushEvery: time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, cs, hub
+}
+
+func register(t *testing.T, f *Fleet, cs *countingStore, machineID string) int64 {
+	t.Helper()
+	now := time.Now()
+	pin, err := cs.CreatePIN(context.Background(), models.PINMulti, now.Add(time.Hour), "admin", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := &models.PC{MachineID: machineID, Hostname: "h", MACAddress: "m", IPAddress: "10.0.0.1"}
+	if _, err := f.Register(context.Background(), pin.Token, pc, nil); err != nil {
+		t.Fatal(err)
+	}
+	return pc.ID
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A steady light heartbeat (online PC, same IP, nothing queued) touches memory only.
+func TestSteadyPollWritesNothing(t *testing.T) {
+	f, cs, _ := newTestFleet(t)
+	ctx := context.Background()
+	id := register(t, f, cs, "M1")
+	info := &wire.SystemInfo{CPUUsage: ptr(10.0), RAMUsagePercent: ptr(20.0), IPAddress: ptr("10.0.0.1")}
+	if _, err := f.Heartbeat(ctx, id, info, false); err != nil { // comes online: one write
+		t.Fatal(err)
+	}
+	before := cs.total()
+	for i := range 100 {
+		info.CPUUsage = ptr(float64(i))
+		if _, err := f.Heartbeat(ctx, id, info, false); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := f.NextCommand(ctx, id, 0); err != nil || c != nil {
+			t.Fatalf("next command: %v %v", c, err)
+		}
+	}
+	if n := cs.total() - before; n != 0 {
+		t.Fatalf("100 steady polls made %d store calls that write: %v", n, cs.writes)
+	}
+	f.Flush(ctx)
+	if cs.writes["SaveLightStates"] != 1 {
+		t.Fatalf("one flush, %d batch writes", cs.writes["SaveLightStates"])
+	}
+	d, err := cs.PCDetail(ctx, id)
+	if err != nil || *d.State.CPUUsage != 99 {
+		t.Fatalf("after the flush the store has the last CPU value: %v %v", d.State.CPUUsage, err)
+	}
+}
+
+// Run's last flush on shutdown stores what is still batched.
+func TestRunFlushesOnStop(t *testing.T) {
+	f, cs, _ := newTestFleet(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	id := register(t, f, cs, "M1")
+	done := make(chan struct{})
+	go func() { f.Run(ctx); close(done) }()
+	if _, err := f.Heartbeat(context.Background(), id, &wire.SystemInfo{CPUUsage: ptr(77.0)}, false); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	d, err := cs.PCDetail(context.Background(), id)
+	if err != nil || d.State.CPUUsage == nil || *d.State.CPUUsage != 77 {
+		t.Fatalf("state after stop: %v %v", d.State.CPUUsage, err)
+	}
+}
+
+// Every visible change reaches the hub: registration, state, online, commands, removal.
+func TestPublishesChanges(t *testing.T) {
+	f, cs, hub := newTestFleet(t)
+	ctx := context.Background()
+	sub := hub.Subscribe()
+	defer sub.Close()
+	id := register(t, f, cs, "M1")
+	if _, err := f.Heartbeat(ctx, id, &wire.SystemInfo{CPUUsage: ptr(5.0)}, false); err != nil {
+		t.Fatal(err)
+	}
+	cmds := []models.Command{{PCID: id, Type: wire.TypeChangePassword, Parameters: `{"username":"u","new_password":"secret-pw"}`, Priority: 5, Timeout: 60}}
+	if err := f.Enqueue(ctx, cmds); err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.NextCommand(ctx, id, 0)
+	if err != nil || c == nil || c.Parameters != cmds[0].Parameters {
+		t.Fatalf("delivery keeps the secret for the agent: %+v %v", c, err)
+	}
+	evs, _ := sub.Drain()
+	var pcEv, cmdEv *events.Event
+	for i := range evs {
+		switch evs[i].Kind {
+		case events.CommandStatus:
+			cmdEv = &evs[i]
+		default:
+			pcEv = &evs[i]
+		}
+	}
+	if pcEv == nil || pcEv.Data.(Snapshot).CPUUsage == nil || *pcEv.Data.(Snapshot).CPUUsage != 5 || !pcEv.Data.(Snapshot).Online {
+		t.Fatalf("PC event: %+v", pcEv)
+	}
+	if cmdEv == nil || cmdEv.Data.(models.Command).Status != wire.StatusExecuting || cmdEv.Data.(models.Command).Parameters != `{"username":"u"}` {
+		t.Fatalf("command event (secrets must be stripped): %+v", cmdEv)
+	}
+	if err := f.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	evs, _ = sub.Drain()
+	if len(evs) != 1 || evs[0].Kind != events.PCRemoved {
+		t.Fatalf("after delete: %+v", evs)
+	}
+	if _, err := f.Identify("M1", "", true); err != ErrUnknownPC {
+		t.Fatalf("a deleted PC is unknown: %v", err)
+	}
+}
+
+// A long-poll parked on one PC is woken by a command for it, and by nothing else.
+func TestLongPollWakesOnEnqueue(t *testing.T) {
+	f, cs, _ := newTestFleet(t)
+	ctx := context.Background()
+	a, b := register(t, f, cs, "A"), register(t, f, cs, "B")
+	got := make(chan *models.Command, 1)
+	go func() {
+		c, _ := f.NextCommand(ctx, a, 20*time.Second)
+		got <- c
+	}()
+	if err := f.Enqueue(ctx, []models.Command{{PCID: b, Type: wire.TypeExecute, Parameters: `{"command":"x"}`, Priority: 5, Timeout: 60}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-got:
+		t.Fatalf("a command for B woke A's long-poll with %+v", c)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := f.Enqueue(ctx, []models.Command{{PCID: a, Type: wire.TypeExecute, Parameters: `{"command":"y"}`, Priority: 5, Timeout: 60}}); err != nil {
+		t.Fatal(err)
+	}
+	if c := <-got; c == nil || c.PCID != a {
+		t.Fatalf("A's long-poll got %+v", c)
+	}
+	f.Close()
+	if c, err := f.NextCommand(ctx, b, 20*time.Second); err != nil || c == nil {
+		t.Fatalf("B's command is still delivered: %+v %v", c, err)
+	}
+	if c, err := f.NextCommand(ctx, b, 20*time.Second); err != nil || c != nil {
+		t.Fatalf("after Close a long-poll returns at once: %+v %v", c, err)
+	}
+}
+
+// Concurrent polls of one PC never deliver a command twice.
+func TestNoDoubleDelivery(t *testing.T) {
+	f, cs, _ := newTestFleet(t)
+	ctx := context.Background()
+	id := register(t, f, cs, "M1")
+	const n = 50
+	cmds := make([]models.Command, n)
+	for i := range cmds {
+		cmds[i] = models.Command{PCID: id, Type: wire.TypeExecute, Parameters: `{"command":"x"}`, Priority: 5, Timeout: 60}
+	}
+	if err := f.Enqueue(ctx, cmds); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				c, err := f.NextCommand(ctx, id, 0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if c == nil {
+					return
+				}
+				mu.Lock()
+				seen[c.ID]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Fatalf("%d of %d commands delivered", len(seen), n)
+	}
+	for id, k := range seen {
+		if k != 1 {
+			t.Fatalf("command %d delivered %d times", id, k)
+		}
+	}
+	if st := f.Stats(); st.Pending != 0 {
+		t.Fatalf("pending count %d after delivering everything", st.Pending)
+	}
+}
