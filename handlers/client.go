@@ -72,6 +72,11 @@ func (s *Server) registerPC(c echo.Context) error {
 	if err := validateSpecs(&req); err != nil {
 		return err
 	}
+	if req.SystemInfo != nil {
+		if err := validateInfo(req.SystemInfo); err != nil {
+			return err
+		}
+	}
 	addr, now := c.RealIP(), time.Now()
 	if ok, retry := s.pinFailures.Allow(addr, now); !ok {
 		return tooMany(retry, "too many wrong PINs from this address; try again in %s", retry.Round(time.Second))
@@ -82,7 +87,7 @@ func (s *Server) registerPC(c echo.Context) error {
 	}
 	pc := &models.PC{MachineID: req.MachineID, Hostname: req.Hostname, MACAddress: req.MACAddress,
 		IPAddress: req.IPAddress, CPUModel: req.CPUModel, CPUCores: req.CPUCores, CPUThreads: req.CPUThreads,
-		RAMTotal: req.RAMTotal, OSEdition: req.OSEdition, OSVersion: req.OSVersion}
+		RAMTotal: wire.RAMGB(req.RAMTotal), OSEdition: req.OSEdition, OSVersion: req.OSVersion}
 	var disks []models.Disk
 	for mount, d := range req.DiskInfo {
 		disks = append(disks, models.Disk{Mount: mount, TotalGB: &d.TotalGB, FSType: d.FSType})
@@ -96,6 +101,12 @@ func (s *Server) registerPC(c echo.Context) error {
 		return err
 	}
 	s.metrics.registrations.Inc()
+	if req.SystemInfo != nil {
+		// The published client sends its first full state with the registration.
+		if _, err := s.fleet.Heartbeat(c.Request().Context(), pc.ID, req.SystemInfo, true); err != nil {
+			return err
+		}
+	}
 	return c.JSON(http.StatusOK, wire.RegisterResponse{Status: "success", Message: "Registration successful",
 		PCID: pc.ID, AgentToken: token})
 }
@@ -117,7 +128,12 @@ func validateSpecs(r *wire.RegisterRequest) error {
 	return nil
 }
 
+// validateInfo checks a heartbeat's values and converts RAM sent in MB to GB.
 func validateInfo(info *wire.SystemInfo) error {
+	if info.RAMUsed != nil {
+		gb := wire.RAMGB(*info.RAMUsed)
+		info.RAMUsed = &gb
+	}
 	if err := percent("cpu_usage", info.CPUUsage); err != nil {
 		return err
 	}
@@ -160,11 +176,12 @@ func (s *Server) heartbeat(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	changed, err := s.fleet.Heartbeat(c.Request().Context(), id, req.SystemInfo, req.FullUpdate)
+	full := req.IsFull()
+	changed, err := s.fleet.Heartbeat(c.Request().Context(), id, req.SystemInfo, full)
 	if err != nil {
 		return err
 	}
-	s.countHeartbeat(req.FullUpdate)
+	s.countHeartbeat(full)
 	return c.JSON(http.StatusOK, wire.HeartbeatResponse{Status: "success", Message: "Heartbeat received", IPChanged: changed})
 }
 

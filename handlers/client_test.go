@@ -207,3 +207,41 @@ func TestLongPollDeliversWithinMilliseconds(t *testing.T) {
 		t.Fatalf("empty long-poll: %s", res.Raw)
 	}
 }
+
+// The published Python client 0.8.x sends disk_info, disk_usage and processes as JSON strings,
+// sizes in bytes and MB, heartbeats without full_update, and system_info with the registration.
+func TestPublishedClientShapes(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	pin := ts.pin(a, "single")
+	reg := map[string]any{
+		"machine_id": "PY-CLIENT", "pin": pin, "hostname": "LAB-PY", "mac_address": "00:11:22:33:44:55",
+		"cpu_model": "Intel64 Family 6", "cpu_cores": 4, "cpu_threads": 8, "ram_total": 16384,
+		"disk_info":  `{"C:\\": {"total": 255086997504, "fstype": "NTFS", "mountpoint": "C:\\"}}`,
+		"os_edition": "Windows 10", "os_version": "10.0.19045",
+		"system_info": map[string]any{"cpu_usage": 3.5, "ram_used": 8192, "ram_usage_percent": 50.0,
+			"disk_usage": `{"C:\\": {"used": 107374182400, "free": 147712815104, "percent": 42.1}}`,
+			"ip_address": "10.1.2.3", "current_user": "student", "uptime": 3600, "processes": `["chrome.exe", "hwp.exe"]`},
+	}
+	pcID := ts.do(nil, "POST", "/api/client/register", reg).must(t, 200).num("pc_id")
+	pc := a.do("GET", "/api/admin/pc/"+itoa(pcID), nil).must(t, 200)
+	if pc.get("pc.specs.ram_total") != 16.0 || pc.get("pc.current_user") != "student" || len(pc.get("pc.processes").([]any)) != 2 {
+		t.Fatalf("registration with the client's shapes (%v %v %v): %s", pc.get("pc.specs.ram_total"), pc.get("pc.current_user"), pc.get("pc.processes"), pc.Raw)
+	}
+	disk := pc.get("pc.disks").([]any)[0].(map[string]any)
+	if disk["mount"] != `C:\` || disk["total_gb"].(float64) < 237 || disk["total_gb"].(float64) > 238 || disk["used_gb"] != 100.0 || disk["fstype"] != "NTFS" {
+		t.Fatalf("disk from bytes: %v", disk)
+	}
+	// A heartbeat without full_update that carries full members is a full heartbeat.
+	ts.do(nil, "POST", "/api/client/heartbeat", map[string]any{"machine_id": "PY-CLIENT", "system_info": map[string]any{
+		"cpu_usage": 9.0, "ram_used": 4096, "ram_usage_percent": 25.0, "disk_usage": `{}`, "ip_address": "10.1.2.3",
+		"current_user": "teacher", "uptime": 7200, "processes": `["notepad.exe"]`}}).must(t, 200)
+	pc = a.do("GET", "/api/admin/pc/"+itoa(pcID), nil).must(t, 200)
+	if pc.get("pc.current_user") != "teacher" || pc.get("pc.ram_used") != 4.0 || pc.get("pc.processes").([]any)[0] != "notepad.exe" {
+		t.Fatalf("full heartbeat without full_update: %s", pc.Raw)
+	}
+	// Its result carries error_message null.
+	id := a.do("POST", "/api/admin/pc/"+itoa(pcID)+"/execute", map[string]any{"command": "ver"}).must(t, 200).num("command_id")
+	ts.do(nil, "POST", "/api/client/commands", map[string]any{"machine_id": "PY-CLIENT"}).must(t, 200)
+	ts.do(nil, "POST", "/api/client/commands/"+itoa(id)+"/result", `{"status":"success","output":"Microsoft Windows","error_message":null}`).must(t, 200)
+}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/wcms-lab/wcms/wire"
 )
 
 // decodeJSON reads the body as one JSON object into v. Unknown fields are ignored (the contract
@@ -43,7 +45,10 @@ func decodeJSON(c echo.Context, v any) error {
 func jsonError(err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var fe *wire.FieldError
 	switch {
+	case errors.As(err, &fe):
+		return badRequest(codeInvalidField, "%s", fe.Error())
 	case errors.As(err, &syn):
 		return badRequest("INVALID_JSON", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
 	case errors.As(err, &typ):

@@ -50,18 +50,21 @@ type DiskUsage struct {
 
 // RegisterRequest is the body of POST /api/client/register.
 type RegisterRequest struct {
-	MachineID  string              `json:"machine_id"`
-	PIN        string              `json:"pin"`
-	Hostname   string              `json:"hostname"`
-	MACAddress string              `json:"mac_address"`
-	IPAddress  string              `json:"ip_address,omitempty"`
-	CPUModel   string              `json:"cpu_model,omitempty"`
-	CPUCores   int                 `json:"cpu_cores,omitempty"`
-	CPUThreads int                 `json:"cpu_threads,omitempty"`
-	RAMTotal   float64             `json:"ram_total,omitempty"`
-	DiskInfo   map[string]DiskSpec `json:"disk_info,omitempty"`
-	OSEdition  string              `json:"os_edition,omitempty"`
-	OSVersion  string              `json:"os_version,omitempty"`
+	MachineID  string    `json:"machine_id"`
+	PIN        string    `json:"pin"`
+	Hostname   string    `json:"hostname"`
+	MACAddress string    `json:"mac_address"`
+	IPAddress  string    `json:"ip_address,omitempty"`
+	CPUModel   string    `json:"cpu_model,omitempty"`
+	CPUCores   int       `json:"cpu_cores,omitempty"`
+	CPUThreads int       `json:"cpu_threads,omitempty"`
+	RAMTotal   float64   `json:"ram_total,omitempty"`
+	DiskInfo   DiskSpecs `json:"disk_info,omitempty"`
+	OSEdition  string    `json:"os_edition,omitempty"`
+	OSVersion  string    `json:"os_version,omitempty"`
+	// SystemInfo is sent by the published client at registration; it is taken as the first
+	// full heartbeat.
+	SystemInfo *SystemInfo `json:"system_info,omitempty"`
 }
 
 // RegisterResponse answers a registration. AgentToken is our addition.
@@ -75,20 +78,21 @@ type RegisterResponse struct {
 // SystemInfo is a heartbeat's payload. A light heartbeat sets only CPUUsage, RAMUsagePercent and
 // IPAddress; pointers tell "not sent" from zero, so a light heartbeat never erases full data.
 type SystemInfo struct {
-	CPUUsage        *float64             `json:"cpu_usage,omitempty"`
-	RAMUsed         *float64             `json:"ram_used,omitempty"`
-	RAMUsagePercent *float64             `json:"ram_usage_percent,omitempty"`
-	DiskUsage       map[string]DiskUsage `json:"disk_usage,omitempty"`
-	CurrentUser     *string              `json:"current_user,omitempty"`
-	Uptime          *int64               `json:"uptime,omitempty"`
-	IPAddress       *string              `json:"ip_address,omitempty"`
-	Processes       []string             `json:"processes,omitempty"`
+	CPUUsage        *float64   `json:"cpu_usage,omitempty"`
+	RAMUsed         *float64   `json:"ram_used,omitempty"`
+	RAMUsagePercent *float64   `json:"ram_usage_percent,omitempty"`
+	DiskUsage       DiskUsages `json:"disk_usage,omitempty"`
+	CurrentUser     *string    `json:"current_user,omitempty"`
+	Uptime          *int64     `json:"uptime,omitempty"`
+	IPAddress       *string    `json:"ip_address,omitempty"`
+	Processes       Processes  `json:"processes,omitempty"`
 }
 
-// HeartbeatRequest is the body of POST /api/client/heartbeat.
+// HeartbeatRequest is the body of POST /api/client/heartbeat. FullUpdate is a pointer because
+// the published client leaves it out (see IsFull).
 type HeartbeatRequest struct {
 	MachineID  string      `json:"machine_id"`
-	FullUpdate bool        `json:"full_update"`
+	FullUpdate *bool       `json:"full_update,omitempty"`
 	SystemInfo *SystemInfo `json:"system_info"`
 }
 
@@ -113,7 +117,7 @@ type PollHeartbeat struct {
 // Info returns the heartbeat's system info whichever shape it came in, and whether it is full.
 func (h *PollHeartbeat) Info() (info *SystemInfo, full bool) {
 	if h.SystemInfo != nil {
-		return h.SystemInfo, h.FullUpdate != nil && *h.FullUpdate
+		return h.SystemInfo, (&HeartbeatRequest{FullUpdate: h.FullUpdate, SystemInfo: h.SystemInfo}).IsFull()
 	}
 	return &SystemInfo{CPUUsage: h.CPUUsage, RAMUsagePercent: h.RAMUsagePercent, IPAddress: h.IPAddress}, false
 }
