@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -145,8 +146,14 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	// No WriteTimeout: long-polls hold answers for up to 60 s and event streams for hours.
 
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		stopFleet()
+		<-fleetDone
+		return fmt.Errorf("listen: %w", err)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", cfg.Addr, "db", cfg.DB, "version", version, "legacy_clients", cfg.LegacyClients,
 		"offline_after", cfg.OfflineAfter.String())
 
@@ -154,7 +161,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	case err := <-errc:
 		stopFleet()
 		<-fleetDone
-		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+		return fmt.Errorf("serve %s: %w", cfg.Addr, err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing requests and flushing heartbeats")

@@ -133,6 +133,10 @@ func (s *Server) login(c echo.Context) error {
 	}
 	s.loginByAddr.Reset(addr)
 	s.loginByName.Reset(username)
+	// Logins are rare: a good moment to drop sessions that expired.
+	if _, err := s.store.DeleteExpiredSessions(c.Request().Context(), now); err != nil {
+		return err
+	}
 	token, csrf := randomHex(32), randomHex(32)
 	if err := s.store.CreateSession(c.Request().Context(), &models.Session{TokenHash: hashSessionToken(token),
 		AdminID: a.ID, CSRFToken: csrf, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC()}); err != nil {
