@@ -6,10 +6,7 @@ package fleet
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/tokens"
 )
 
 // Errors returned to handlers.
@@ -190,20 +188,6 @@ func (f *Fleet) get(id int64) *pc {
 // Close wakes every long-poll so a server shutdown need not wait for them.
 func (f *Fleet) Close() { f.stopOnce.Do(func() { close(f.stopping) }) }
 
-// HashToken is how agent tokens are stored: a SHA-256 is enough for 256-bit random tokens.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
-func newToken() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(b), nil
-}
-
 // Identify finds the PC of machineID and checks its agent token. An empty token is accepted only
 // when legacy (tokenless) clients are.
 func (f *Fleet) Identify(machineID, token string, legacy bool) (int64, error) {
@@ -223,7 +207,7 @@ func (f *Fleet) Identify(machineID, token string, legacy bool) (int64, error) {
 		}
 		return 0, ErrTokenRequired
 	}
-	if subtle.ConstantTimeCompare([]byte(HashToken(token)), []byte(want)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(tokens.Hash(token)), []byte(want)) != 1 {
 		return 0, ErrBadToken
 	}
 	return p.id, nil
@@ -233,7 +217,7 @@ func (f *Fleet) Identify(machineID, token string, legacy bool) (int64, error) {
 func (f *Fleet) PCOfToken(token string) (int64, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	if p := f.byToken[HashToken(token)]; p != nil {
+	if p := f.byToken[tokens.Hash(token)]; p != nil {
 		return p.id, true
 	}
 	return 0, false
@@ -241,11 +225,8 @@ func (f *Fleet) PCOfToken(token string) (int64, bool) {
 
 // Register registers (or re-registers) a PC with a PIN and returns its new agent token.
 func (f *Fleet) Register(ctx context.Context, pin string, m *models.PC, disks []models.Disk) (string, error) {
-	token, err := newToken()
-	if err != nil {
-		return "", fmt.Errorf("register: %w", err)
-	}
-	m.AgentTokenHash = HashToken(token)
+	token := tokens.New()
+	m.AgentTokenHash = tokens.Hash(token)
 	now := f.now()
 	created, err := f.store.Register(ctx, pin, m, disks, now)
 	if err != nil {

@@ -2,10 +2,7 @@ package handlers
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/tokens"
 	"github.com/wcms-lab/wcms/views"
 )
 
@@ -33,19 +31,6 @@ const (
 // dummyHash makes a login with an unknown username cost as much as one with a wrong password,
 // so response times do not tell which usernames exist.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.MinCost)
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // the OS random source failing is not recoverable
-	}
-	return hex.EncodeToString(b)
-}
-
-func hashSessionToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
 
 // checkPassword validates a new password; bcrypt reads only the first 72 bytes.
 func checkPassword(field, pw string) error {
@@ -68,7 +53,7 @@ func EnsureFirstAdmin(ctx context.Context, store *models.Store, dataDir, envPass
 	}
 	pw, generated := envPassword, envPassword == ""
 	if generated {
-		pw = randomHex(9)
+		pw = tokens.New()[:20]
 	} else if err := checkPassword("WCMS_ADMIN_PASSWORD", pw); err != nil {
 		return err
 	}
@@ -137,8 +122,8 @@ func (s *Server) login(c echo.Context) error {
 	if _, err := s.store.DeleteExpiredSessions(c.Request().Context(), now); err != nil {
 		return err
 	}
-	token, csrf := randomHex(32), randomHex(32)
-	if err := s.store.CreateSession(c.Request().Context(), &models.Session{TokenHash: hashSessionToken(token),
+	token, csrf := tokens.New(), tokens.New()
+	if err := s.store.CreateSession(c.Request().Context(), &models.Session{TokenHash: tokens.Hash(token),
 		AdminID: a.ID, CSRFToken: csrf, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC()}); err != nil {
 		return err
 	}
@@ -171,7 +156,7 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ck, err := c.Cookie(sessionCookie)
 		if err == nil && ck.Value != "" {
-			sess, a, err := s.store.SessionAdmin(c.Request().Context(), hashSessionToken(ck.Value), time.Now())
+			sess, a, err := s.store.SessionAdmin(c.Request().Context(), tokens.Hash(ck.Value), time.Now())
 			if err == nil {
 				c.Set(ctxSession, sess)
 				c.Set(ctxAdmin, a)
