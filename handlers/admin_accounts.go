@@ -93,7 +93,11 @@ func (s *Server) resetPassword(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	a, err := s.store.AdminByUsername(c.Request().Context(), c.Param("username"))
+	username, err := pathParam(c, "username")
+	if err != nil {
+		return err
+	}
+	a, err := s.store.AdminByUsername(c.Request().Context(), username)
 	if err != nil {
 		return err
 	}

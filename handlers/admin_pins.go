@@ -68,7 +68,11 @@ func (s *Server) listPINs(c echo.Context) error {
 
 // revokePIN ends a PIN at once.
 func (s *Server) revokePIN(c echo.Context) error {
-	if err := s.store.RevokePIN(c.Request().Context(), c.Param("token"), time.Now()); err != nil {
+	token, err := pathParam(c, "token")
+	if err != nil {
+		return err
+	}
+	if err := s.store.RevokePIN(c.Request().Context(), token, time.Now()); err != nil {
 		return err
 	}
 	s.log.Info("PIN revoked", "by", currentAdmin(c).Username)

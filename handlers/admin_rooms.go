@@ -103,7 +103,11 @@ func (s *Server) updateRoom(c echo.Context) error {
 	if err := req.validate(false); err != nil {
 		return err
 	}
-	r, err := s.store.UpdateRoom(c.Request().Context(), c.Param("name"), req.room())
+	name, err := pathParam(c, "name")
+	if err != nil {
+		return err
+	}
+	r, err := s.store.UpdateRoom(c.Request().Context(), name, req.room())
 	if err != nil {
 		return err
 	}
@@ -112,7 +116,11 @@ func (s *Server) updateRoom(c echo.Context) error {
 
 // deleteRoom removes an empty room.
 func (s *Server) deleteRoom(c echo.Context) error {
-	if err := s.store.DeleteRoom(c.Request().Context(), c.Param("name")); err != nil {
+	name, err := pathParam(c, "name")
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteRoom(c.Request().Context(), name); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Room deleted successfully"})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +30,7 @@ func decodeJSON(c echo.Context, v any) error {
 		return badRequest("INVALID_JSON", "request body must be a JSON object")
 	}
 	// A NUL cannot be stored in a text column; refuse it rather than fail later.
-	if bytes.Contains(body, []byte(`\u0000`)) {
+	if hasNULEscape(body) {
 		return badRequest(codeInvalidField, "strings must not contain the NUL character (\\u0000)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -40,6 +41,40 @@ func decodeJSON(c echo.Context, v any) error {
 		return badRequest("INVALID_JSON", "unexpected data after the JSON object")
 	}
 	return nil
+}
+
+// hasNULEscape reports a \u0000 escape in JSON text; one whose backslash is itself escaped
+// ("\\u0000") is plain text, not a NUL.
+func hasNULEscape(body []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(body[i:], []byte(`\u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		slashes := 0
+		for k := j; k >= 0 && body[k] == '\\'; k-- {
+			slashes++
+		}
+		if slashes%2 == 1 {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+// pathParam is a path parameter, unescaped. Echo routes on the raw path when the request has
+// one (it does when an escape such as %2F changes the meaning), and then hands the parameter
+// over still escaped: "3%2FF%20Lab" for "3/F Lab".
+func pathParam(c echo.Context, name string) (string, error) {
+	if c.Request().URL.RawPath == "" {
+		return c.Param(name), nil
+	}
+	v, err := url.PathUnescape(c.Param(name))
+	if err != nil {
+		return "", badRequest(codeInvalidField, "%s is not a valid path segment", name)
+	}
+	return v, nil
 }
 
 func jsonError(err error) error {

@@ -18,7 +18,8 @@ var secretParameters = []string{"password", "new_password"}
 // (the agent kills the process at the timeout, then still has to report).
 const resultGrace = time.Minute
 
-// StripSecrets returns the JSON object params without its secret parameters.
+// StripSecrets returns the JSON object params without its secret parameters (params itself when
+// it has none).
 func StripSecrets(params string) string {
 	var m map[string]json.RawMessage
 	if json.Unmarshal([]byte(params), &m) != nil {
@@ -95,6 +96,11 @@ func (s *Store) NextCommand(ctx context.Context, pcID int64, now time.Time) (*Co
 	})
 	if err != nil {
 		return nil, fmt.Errorf("next command of PC %d: %w", pcID, err)
+	}
+	if c != nil && StripSecrets(c.Parameters) != c.Parameters {
+		if err := s.scrubWAL(ctx); err != nil {
+			return nil, fmt.Errorf("next command of PC %d: scrub: %w", pcID, err)
+		}
 	}
 	return c, nil
 }
@@ -204,6 +210,7 @@ func (s *Store) endCommands(ctx context.Context, now time.Time, op string,
 	where func(*bun.SelectQuery) *bun.SelectQuery, end func(Command) (status, message string)) ([]Command, error) {
 	now = now.UTC()
 	var ended []Command
+	scrub := false
 	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var cs []Command
 		if err := where(tx.NewSelect().Model(&cs)).Order("id").Scan(ctx); err != nil {
@@ -211,8 +218,10 @@ func (s *Store) endCommands(ctx context.Context, now time.Time, op string,
 		}
 		for _, c := range cs {
 			status, msg := end(c)
+			stripped := StripSecrets(c.Parameters)
+			scrub = scrub || stripped != c.Parameters
 			res, err := tx.NewUpdate().Model((*Command)(nil)).
-				Set("status = ?, error_message = ?, completed_at = ?, parameters = ?", status, msg, now, StripSecrets(c.Parameters)).
+				Set("status = ?, error_message = ?, completed_at = ?, parameters = ?", status, msg, now, stripped).
 				Where("id = ? AND status = ?", c.ID, c.Status).Exec(ctx)
 			if err != nil {
 				return err
@@ -224,6 +233,9 @@ func (s *Store) endCommands(ctx context.Context, now time.Time, op string,
 		}
 		return nil
 	})
+	if err == nil && scrub {
+		err = s.scrubWAL(ctx)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}

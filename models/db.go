@@ -39,7 +39,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("open database: create folder: %w", err)
 		}
 	}
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+	// secure_delete zeroes deleted content, so a command's removed password leaves no trace in
+	// the file's free space.
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)"
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	wdb, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
@@ -74,6 +76,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Close closes both pools.
 func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// scrubWAL folds the write-ahead log into the database and empties it, so that the page
+// versions that still held a removed secret are gone from disk too. Best effort: a reader
+// holding an old snapshot can keep the log until the next checkpoint.
+func (s *Store) scrubWAL(ctx context.Context) error {
+	_, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
 }
 
 // SizeBytes reports the database's size on disk (pages in use times page size).

@@ -1,0 +1,712 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/models"
+)
+
+// publicRoute reports the routes that need no session: the agent API, the login page, health,
+// metrics and static files. Every other route must refuse a request without a session.
+func publicRoute(path string) bool {
+	return strings.HasPrefix(path, "/api/client/") || strings.HasPrefix(path, "/static/") ||
+		path == "/login" || path == "/healthz" || path == "/metrics"
+}
+
+// sessionRoute is one route behind the session, with its parameters filled in.
+type sessionRoute struct {
+	method, path string
+	api          bool
+}
+
+// sessionRoutes walks the routes of a server built like the test's and returns those behind
+// the session.
+func sessionRoutes(t *testing.T, ts *testServer) []sessionRoute {
+	t.Helper()
+	e := New(Config{Version: "test", LegacyClients: true, BcryptCost: bcrypt.MinCost}, ts.store, ts.fleet, ts.hub,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	fill := strings.NewReplacer(":id", "999999", ":token", "123456", ":name", "Nowhere", ":username", "nobody", "*", "x")
+	var out []sessionRoute
+	seen := map[string]bool{}
+	for _, r := range e.Routes() {
+		switch r.Method {
+		case "GET", "POST", "PUT", "PATCH", "DELETE":
+		default:
+			continue // echo's internal not-found routes
+		}
+		if publicRoute(r.Path) || seen[r.Method+r.Path] {
+			continue
+		}
+		seen[r.Method+r.Path] = true
+		out = append(out, sessionRoute{r.Method, fill.Replace(r.Path), strings.HasPrefix(r.Path, "/api/")})
+	}
+	return out
+}
+
+func stateChanging(method string) bool {
+	return method != "GET" && method != "HEAD" && method != "OPTIONS"
+}
+
+func TestEveryAdminRouteNeedsSessionAndCSRF(t *testing.T) {
+	ts := newTestServer(t)
+	routes := sessionRoutes(t, ts)
+	// The walk must find the routes we know of, so an empty walk cannot pass.
+	have := map[string]bool{}
+	changing := 0
+	for _, r := range routes {
+		have[r.method+" "+r.path] = true
+		if stateChanging(r.method) {
+			changing++
+		}
+	}
+	for _, want := range []string{"GET /api/admin/pcs", "POST /api/admin/pc/999999/command", "DELETE /api/admin/pc/999999",
+		"POST /api/admin/commands/bulk", "POST /api/admin/registration-token", "DELETE /api/admin/registration-token/123456",
+		"PUT /api/admin/pc/999999/seat", "POST /api/admin/accounts", "PUT /api/admin/account/nobody/password",
+		"POST /api/admin/password", "POST /logout", "GET /"} {
+		if !have[want] {
+			t.Errorf("route walk missed %s", want)
+		}
+	}
+	if len(routes) < 25 || changing < 15 {
+		t.Fatalf("only %d session routes (%d state-changing) found: %v", len(routes), changing, routes)
+	}
+
+	t.Run("no session", func(t *testing.T) {
+		for _, r := range routes {
+			t.Run(r.method+" "+r.path, func(t *testing.T) {
+				// A forged CSRF header without a session changes nothing either.
+				res := ts.do(nil, r.method, r.path, `{}`, csrfHeader, "forged")
+				if r.api {
+					checkEnvelope(t, res, 401, "UNAUTHORIZED")
+					return
+				}
+				if res.Status != 302 || res.Header.Get("Location") != "/login" {
+					t.Fatalf("page without a session: %d to %q", res.Status, res.Header.Get("Location"))
+				}
+			})
+		}
+	})
+
+	t.Run("a stale or forged session cookie", func(t *testing.T) {
+		for _, r := range routes[:min(len(routes), 5)] {
+			res := ts.do(nil, r.method, r.path, `{}`, "Cookie", "session=0123456789abcdef")
+			if r.api && res.Status != 401 || !r.api && res.Status != 302 {
+				t.Errorf("%s %s with a forged session: %d", r.method, r.path, res.Status)
+			}
+		}
+	})
+
+	a := ts.admin()
+	wrong := []byte(a.csrf)
+	wrong[len(wrong)-1] ^= 1
+	t.Run("CSRF", func(t *testing.T) {
+		for _, r := range routes {
+			if r.path == "/logout" {
+				continue // tested last: it ends the session
+			}
+			t.Run(r.method+" "+r.path, func(t *testing.T) {
+				for _, c := range []struct {
+					name   string
+					header []string
+				}{
+					{"no header", nil},
+					{"wrong header", []string{csrfHeader, string(wrong)}},
+					{"empty header", []string{csrfHeader, ""}},
+					{"session token in the header", []string{csrfHeader, "session"}},
+				} {
+					res := ts.do(a.client, r.method, r.path, `{}`, c.header...)
+					if !stateChanging(r.method) {
+						if res.Status == 403 || res.Status == 401 {
+							t.Errorf("%s: a read needs no CSRF token, got %d: %s", c.name, res.Status, res.Raw)
+						}
+						continue
+					}
+					if r.api {
+						checkEnvelope(t, res, 403, "CSRF_FAILED")
+					} else if res.Status != 403 {
+						t.Errorf("%s: page %d, want 403", c.name, res.Status)
+					}
+				}
+				if !stateChanging(r.method) {
+					return
+				}
+				// The same request with the right token gets past the CSRF check (it may then fail
+				// for its own reasons: the ids do not exist).
+				res := a.do(r.method, r.path, `{}`)
+				if res.Status == 401 || res.get("error.code") == "CSRF_FAILED" {
+					t.Fatalf("with the right token: %d %s", res.Status, res.Raw)
+				}
+			})
+		}
+	})
+
+	t.Run("form field counts for pages only", func(t *testing.T) {
+		res := ts.do(a.client, "POST", "/api/admin/rooms?csrf_token="+url.QueryEscape(a.csrf), "csrf_token="+url.QueryEscape(a.csrf),
+			"Content-Type", "application/x-www-form-urlencoded")
+		checkEnvelope(t, res, 403, "CSRF_FAILED")
+		// A form posting to /logout with the field passes.
+		s := ts.admin()
+		res = ts.do(s.client, "POST", "/logout", "csrf_token="+url.QueryEscape(s.csrf), "Content-Type", "application/x-www-form-urlencoded")
+		if res.Status != 302 || res.Header.Get("Location") != "/login" {
+			t.Fatalf("logout with the form field: %d %q %s", res.Status, res.Header.Get("Location"), res.Raw)
+		}
+		checkEnvelope(t, s.do("GET", "/api/admin/pcs", nil), 401, "UNAUTHORIZED")
+	})
+
+	t.Run("logout", func(t *testing.T) {
+		if res := ts.do(a.client, "POST", "/logout", nil); res.Status != 403 {
+			t.Fatalf("logout without the token: %d", res.Status)
+		}
+		a.do("GET", "/api/admin/pcs", nil).must(t, 200)
+		res := a.do("POST", "/logout", nil)
+		if res.Status != 302 || res.Header.Get("Location") != "/login" {
+			t.Fatalf("logout: %d %q", res.Status, res.Header.Get("Location"))
+		}
+		checkEnvelope(t, a.do("GET", "/api/admin/pcs", nil), 401, "UNAUTHORIZED")
+	})
+}
+
+// cookieNamed returns the Set-Cookie of that name.
+func cookieNamed(res *http.Response, name string) *http.Cookie {
+	for _, c := range res.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestLogin(t *testing.T) {
+	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LoginFailures = 3 })
+
+	t.Run("login page", func(t *testing.T) {
+		res := ts.do(nil, "GET", "/login", nil)
+		if res.Status != 200 || !strings.Contains(res.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("login page: %d %s", res.Status, res.Header.Get("Content-Type"))
+		}
+	})
+	t.Run("cookies", func(t *testing.T) {
+		res := loginRaw(t, ts, "admin", testPassword)
+		if res.StatusCode != 302 || res.Header.Get("Location") != "/" {
+			t.Fatalf("right password: %d to %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		s, c := cookieNamed(res, "session"), cookieNamed(res, "csrf_token")
+		if s == nil || c == nil {
+			t.Fatalf("cookies: %v", res.Cookies())
+		}
+		if !s.HttpOnly || (s.SameSite != http.SameSiteLaxMode && s.SameSite != http.SameSiteStrictMode) || len(s.Value) < 32 || s.Path != "/" {
+			t.Errorf("session cookie: %+v", s)
+		}
+		if c.HttpOnly || c.SameSite == http.SameSiteNoneMode || c.SameSite == http.SameSiteDefaultMode || len(c.Value) < 32 || c.Path != "/" {
+			t.Errorf("csrf_token cookie must be readable by the page and SameSite: %+v", c)
+		}
+		if s.Value == c.Value {
+			t.Error("the CSRF token must not be the session token")
+		}
+	})
+	t.Run("same-origin Origin is fine", func(t *testing.T) {
+		res := loginRaw(t, ts, "admin", testPassword, "Origin", ts.URL)
+		if res.StatusCode != 302 || res.Header.Get("Location") != "/" {
+			t.Fatalf("same-origin login: %d to %q", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
+	t.Run("cross-origin Origin is refused", func(t *testing.T) {
+		for _, origin := range []string{"http://evil.example", "null", ts.URL + ".evil.example"} {
+			res := loginRaw(t, ts, "admin", testPassword, "Origin", origin)
+			if res.StatusCode != 403 || cookieNamed(res, "session") != nil {
+				t.Errorf("login with Origin %s: %d, cookies %v", origin, res.StatusCode, res.Cookies())
+			}
+		}
+	})
+	t.Run("wrong password and rate limit", func(t *testing.T) {
+		for _, c := range []struct{ user, pw string }{{"admin", "wrong"}, {"nobody", testPassword}, {"admin", ""}} {
+			res := loginRaw(t, ts, c.user, c.pw)
+			if res.StatusCode != 302 || res.Header.Get("Location") != "/login" || cookieNamed(res, "session") != nil {
+				t.Fatalf("login %s/%q: %d to %q", c.user, c.pw, res.StatusCode, res.Header.Get("Location"))
+			}
+		}
+		// Three failures: now even the right password is refused.
+		res := loginRaw(t, ts, "admin", testPassword)
+		if res.StatusCode != 429 || cookieNamed(res, "session") != nil {
+			t.Fatalf("login after the limit: %d to %q", res.StatusCode, res.Header.Get("Location"))
+		}
+		if n, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || n < 1 {
+			t.Fatalf("Retry-After %q", res.Header.Get("Retry-After"))
+		}
+	})
+}
+
+func TestPINBruteForce(t *testing.T) {
+	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.PINFailures, c.FailureWindow = 3, 2*time.Second })
+	a := ts.admin()
+	pin := ts.pin(a, "single")
+	reg := func(p string) response {
+		return ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": "BRUTE", "pin": p, "hostname": "h", "mac_address": "m"})
+	}
+	wrong := unusedPIN(t, ts, pin)
+	for _, p := range []string{wrong, "abc", wrong} {
+		checkEnvelope(t, reg(p), 403, "INVALID_PIN")
+	}
+	res := reg(wrong)
+	checkEnvelope(t, res, 429, "RATE_LIMITED")
+	if n, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || n < 1 {
+		t.Fatalf("Retry-After %q", res.Header.Get("Retry-After"))
+	}
+	checkEnvelope(t, reg(pin), 429, "RATE_LIMITED")
+	// Headers a client can forge do not make a new source address.
+	for i, h := range []string{"X-Forwarded-For", "X-Real-IP", "Forwarded"} {
+		res := ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": "BRUTE", "pin": pin, "hostname": "h",
+			"mac_address": "m"}, h, "203.0.113."+strconv.Itoa(i+1))
+		checkEnvelope(t, res, 429, "RATE_LIMITED")
+	}
+	if pcs := items(t, a.do("GET", "/api/admin/pcs", nil).must(t, 200), "pcs"); len(pcs) != 0 {
+		t.Fatalf("registered while blocked: %v", pcs)
+	}
+	for _, p := range items(t, a.do("GET", "/api/admin/registration-tokens", nil).must(t, 200), "tokens") {
+		if p["token"] == pin && p["used_count"] != 0.0 {
+			t.Fatalf("the PIN was spent while blocked: %v", p)
+		}
+	}
+	// When the window has passed, the right PIN works again.
+	var last response
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if last = reg(pin); last.Status != 429 {
+			break
+		}
+	}
+	if last.Status != 200 {
+		t.Fatalf("after the window: %d %s", last.Status, last.Raw)
+	}
+}
+
+func TestSecretsAreDeliveredOnceThenGone(t *testing.T) {
+	ts := newTestServer(t)
+	db, path := openDB(t)
+	a := ts.admin()
+	ag := ts.register(ts.pin(a, "single"), "M1")
+	pc := "/api/admin/pc/" + itoa(ag.PCID)
+	secret := func(name string) string { return "S3cr3t-" + name + "-" + rand.Text()[:12] }
+	create, change, cancelled, expired := secret("create"), secret("change"), secret("cancel"), secret("expire")
+	secrets := []string{create, change, cancelled, expired}
+
+	createID := a.do("POST", pc+"/command", map[string]any{"type": "create_user", "parameters": map[string]any{
+		"username": "kim", "password": create, "full_name": "Kim Minsu", "comment": "lab", "language": "ko-KR"}, "priority": 1}).must(t, 200).num("command_id")
+	changeID := a.do("POST", pc+"/command", map[string]any{"type": "change_password", "parameters": map[string]any{
+		"username": "kim", "new_password": change}, "priority": 2}).must(t, 200).num("command_id")
+
+	// Not shown to admins even before delivery.
+	for _, id := range []int64{createID, changeID} {
+		res := a.do("GET", "/api/admin/command/"+itoa(id), nil).must(t, 200)
+		if strings.Contains(res.Raw, create) || strings.Contains(res.Raw, change) || res.get("command.parameters.username") != "kim" {
+			t.Fatalf("pending command shows its secret or lost its username: %s", res.Raw)
+		}
+	}
+
+	// One delivery each, with the secret, exactly the keys the published client takes.
+	res := ag.poll(nil).must(t, 200)
+	if res.num("data.command.id") != createID || res.get("data.command.parameters.password") != create ||
+		len(res.get("data.command.parameters").(map[string]any)) != 5 {
+		t.Fatalf("create_user delivery: %s", res.Raw)
+	}
+	res = ag.poll(nil).must(t, 200)
+	if res.num("data.command.id") != changeID || res.get("data.command.parameters.new_password") != change ||
+		len(res.get("data.command.parameters").(map[string]any)) != 2 {
+		t.Fatalf("change_password delivery: %s", res.Raw)
+	}
+	ag.do("POST", "/api/client/commands/"+itoa(createID)+"/result", map[string]any{"status": "success", "output": "created"}).must(t, 200)
+
+	// Secrets of commands that end without delivery go too: one cancelled, one timed out.
+	a.do("POST", pc+"/command", map[string]any{"type": "create_user", "parameters": map[string]any{
+		"username": "lee", "password": cancelled}}).must(t, 200)
+	a.do("DELETE", pc+"/commands/pending", nil).must(t, 200)
+	expiredID := a.do("POST", pc+"/command", map[string]any{"type": "change_password", "parameters": map[string]any{
+		"username": "lee", "new_password": expired}, "timeout": 1}).must(t, 200).num("command_id")
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if a.do("GET", "/api/admin/command/"+itoa(expiredID), nil).must(t, 200).get("command.status") == "timeout" {
+			break
+		}
+	}
+	if st := a.do("GET", "/api/admin/command/"+itoa(expiredID), nil).must(t, 200).get("command.status"); st != "timeout" {
+		t.Fatalf("the undelivered command did not time out: %v", st)
+	}
+
+	for i := range 3 {
+		if res := ag.poll(nil).must(t, 200); res.get("data.has_command") != false {
+			t.Fatalf("poll %d after delivery: %s", i, res.Raw)
+		}
+	}
+
+	places := map[string]string{
+		"GET command create": a.do("GET", "/api/admin/command/"+itoa(createID), nil).must(t, 200).Raw,
+		"GET command change": a.do("GET", "/api/admin/command/"+itoa(changeID), nil).must(t, 200).Raw,
+		"history":            a.do("GET", pc+"/commands", nil).must(t, 200).Raw,
+		"PC detail":          a.do("GET", pc, nil).must(t, 200).Raw,
+	}
+	settle(t, ts, db)
+	places["commands table"] = strings.Join(queryRows(t, db, `SELECT * FROM commands`), "\n")
+	places["whole database"] = strings.Join(func() []string {
+		var all []string
+		for table, rows := range dumpDB(t, db) {
+			all = append(all, table+": "+strings.Join(rows, "\n"))
+		}
+		return all
+	}(), "\n")
+	// No checkpoint of the test's own: the server scrubs the write-ahead log itself.
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		places["file wcms.db"+suffix] = string(b)
+	}
+	places["server log"] = ts.logs.String()
+	// The file read is real: the parameters that are not secret are in it.
+	if !strings.Contains(places["file wcms.db"]+places["file wcms.db-wal"], "Kim Minsu") {
+		t.Fatal("the database files do not hold the command's other parameters: the file check checks nothing")
+	}
+
+	for place, text := range places {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s still holds the secret %s", place, s)
+			}
+		}
+	}
+	// The rest of the parameters stay visible.
+	if got := a.do("GET", "/api/admin/command/"+itoa(createID), nil).must(t, 200).get("command.parameters"); !reflect.DeepEqual(got,
+		map[string]any{"username": "kim", "full_name": "Kim Minsu", "comment": "lab", "language": "ko-KR"}) {
+		t.Fatalf("parameters after delivery: %v", got)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	for _, c := range []struct {
+		name   string
+		client *http.Client
+		method string
+		path   string
+	}{
+		{"login page", nil, "GET", "/login"},
+		{"home page", a.client, "GET", "/"},
+		{"page redirect", nil, "GET", "/"},
+		{"agent API", nil, "GET", "/api/client/version"},
+		{"agent error", nil, "POST", "/api/client/commands"},
+		{"admin API", a.client, "GET", "/api/admin/status"},
+		{"admin 401", nil, "GET", "/api/admin/pcs"},
+		{"health", nil, "GET", "/healthz"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := ts.do(c.client, c.method, c.path, nil)
+			if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q", got)
+			}
+			if got := res.Header.Get("X-Frame-Options"); got != "DENY" && got != "SAMEORIGIN" {
+				t.Errorf("X-Frame-Options %q", got)
+			}
+			if got := res.Header.Get("Content-Security-Policy"); !strings.Contains(got, "default-src") || !strings.Contains(got, "frame-ancestors") {
+				t.Errorf("Content-Security-Policy %q", got)
+			}
+			if strings.HasPrefix(c.path, "/api/") && !strings.Contains(res.Header.Get("Cache-Control"), "no-store") {
+				t.Errorf("API answers must not be cached: Cache-Control %q", res.Header.Get("Cache-Control"))
+			}
+		})
+	}
+}
+
+func TestAgentImpersonation(t *testing.T) {
+	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LegacyClients = false })
+	a := ts.admin()
+	pin := ts.pin(a, "multi")
+	pcA, pcB := ts.register(pin, "PC-A"), ts.register(pin, "PC-B")
+
+	calls := []struct{ method, path, body string }{
+		{"POST", "/api/client/heartbeat", `{"machine_id":"PC-A","full_update":true,"system_info":{"cpu_usage":99,"current_user":"intruder"}}`},
+		{"POST", "/api/client/commands", `{"machine_id":"PC-A","heartbeat":{"cpu_usage":99}}`},
+		{"POST", "/api/client/command", `{"machine_id":"PC-A"}`},
+		{"GET", "/api/client/commands?machine_id=PC-A&timeout=0", ""},
+		{"POST", "/api/client/shutdown", `{"machine_id":"PC-A"}`},
+		{"POST", "/api/client/offline", `{"machine_id":"PC-A"}`},
+	}
+	tokens := []struct{ name, header string }{
+		{"no token", ""},
+		{"another PC's token", "Bearer " + pcB.Token},
+		{"a made-up token", "Bearer " + strings.Repeat("ab", 32)},
+		{"not a bearer", "Basic " + pcA.Token},
+	}
+	for _, c := range calls {
+		for _, tok := range tokens {
+			t.Run(c.method+" "+c.path+" "+tok.name, func(t *testing.T) {
+				var body any
+				if c.body != "" {
+					body = c.body
+				}
+				var res response
+				if tok.header == "" {
+					res = ts.do(nil, c.method, c.path, body)
+				} else {
+					res = ts.do(nil, c.method, c.path, body, "Authorization", tok.header)
+				}
+				checkEnvelope(t, res, 401, "INVALID_AGENT_TOKEN")
+			})
+		}
+	}
+	// None of that reached PC A.
+	detail := a.do("GET", "/api/admin/pc/"+itoa(pcA.PCID), nil).must(t, 200)
+	if detail.get("pc.is_online") != false || detail.get("pc.cpu_usage") != nil || detail.get("pc.current_user") != nil {
+		t.Fatalf("refused calls changed PC A: %s", detail.Raw)
+	}
+	if h := items(t, a.do("GET", "/api/admin/pc/"+itoa(pcA.PCID)+"/history", nil).must(t, 200), "history"); len(h) != 0 {
+		t.Fatalf("refused calls recorded outages: %v", h)
+	}
+
+	// With its own token, A works; its command's result is bound to it.
+	id := a.do("POST", "/api/admin/pc/"+itoa(pcA.PCID)+"/execute", map[string]any{"command": "hostname"}).must(t, 200).num("command_id")
+	if got := pcA.poll(nil).must(t, 200).num("data.command.id"); got != id {
+		t.Fatalf("A's own poll got %d, want %d", got, id)
+	}
+	result := "/api/client/commands/" + itoa(id) + "/result"
+	body := `{"status":"success","output":"forged"}`
+	checkEnvelope(t, ts.do(nil, "POST", result, body), 401, "INVALID_AGENT_TOKEN")
+	checkEnvelope(t, ts.do(nil, "POST", result, body, "Authorization", "Bearer nonsense"), 401, "INVALID_AGENT_TOKEN")
+	checkEnvelope(t, pcB.do("POST", result, body), 403, "FORBIDDEN")
+	if c := a.do("GET", "/api/admin/command/"+itoa(id), nil).must(t, 200); c.get("command.status") != "executing" || c.get("command.output") != "" {
+		t.Fatalf("a refused result changed the command: %s", c.Raw)
+	}
+	pcA.do("POST", result, `{"status":"success","output":"LAB-A"}`).must(t, 200)
+	if c := a.do("GET", "/api/admin/command/"+itoa(id), nil).must(t, 200); c.get("command.status") != "completed" || c.get("command.output") != "LAB-A" {
+		t.Fatalf("A's result: %s", c.Raw)
+	}
+	// B's old token died when B registered again.
+	old := pcB.Token
+	pcB2 := ts.register(pin, "PC-B")
+	checkEnvelope(t, ts.do(nil, "POST", "/api/client/commands", `{"machine_id":"PC-B"}`, "Authorization", "Bearer "+old), 401, "INVALID_AGENT_TOKEN")
+	pcB2.poll(nil).must(t, 200)
+}
+
+func TestResultBoundToPCWithLegacyClients(t *testing.T) {
+	ts := newTestServer(t) // LegacyClients on
+	a := ts.admin()
+	pin := ts.pin(a, "multi")
+	pcA, pcB := ts.register(pin, "PC-A"), ts.register(pin, "PC-B")
+	id := a.do("POST", "/api/admin/pc/"+itoa(pcA.PCID)+"/execute", map[string]any{"command": "hostname"}).must(t, 200).num("command_id")
+	pcA.poll(nil).must(t, 200)
+	result := "/api/client/commands/" + itoa(id) + "/result"
+	checkEnvelope(t, pcB.do("POST", result, `{"status":"success","output":"forged"}`), 403, "FORBIDDEN")
+	checkEnvelope(t, ts.do(nil, "POST", result, `{"status":"success","output":"forged"}`, "Authorization", "Bearer nonsense"), 401, "INVALID_AGENT_TOKEN")
+	// A tokenless (published) client is still served.
+	ts.do(nil, "POST", result, `{"status":"success","output":"legacy"}`).must(t, 200)
+}
+
+func TestHostileStringsRoundTrip(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	pin := ts.pin(a, "multi")
+	machine := `M'1"; DROP TABLE pcs;--`
+	want := map[string]any{
+		"machine_id":  machine,
+		"hostname":    `<script>alert(1)</script>`,
+		"mac_address": `'); DELETE FROM commands; --`,
+		"ip_address":  `10.0.0.1' OR '1'='1`,
+	}
+	specs := map[string]any{
+		"cpu_model":  "Intel\t\r\n\x01\x1b[31m\u202e <b>bold</b>",
+		"os_edition": `Robert'); DROP TABLE students;--`,
+		"os_version": `%s %d %x {{.}} ${jndi:ldap://x}`,
+	}
+	body := map[string]any{"pin": pin, "cpu_cores": 4}
+	for k, v := range want {
+		body[k] = v
+	}
+	for k, v := range specs {
+		body[k] = v
+	}
+	res := ts.do(nil, "POST", "/api/client/register", body).must(t, 200)
+	id := res.num("pc_id")
+	user := "O'Brien \"the\" \x7f\x1f 학생"
+	procs := []any{`<img src=x onerror=alert(1)>`, `a"b`, `c'd`, `\\server\share`, "日本語.exe", ""}
+	ts.do(nil, "POST", "/api/client/heartbeat", map[string]any{"machine_id": machine, "full_update": true,
+		"system_info": map[string]any{"cpu_usage": 1.0, "current_user": user, "processes": procs}}).must(t, 200)
+	room := `Lab 'A' "<b>" ; --`
+	a.do("POST", "/api/admin/rooms", map[string]any{"name": room, "rows": 2, "cols": 2}).must(t, 200)
+	a.do("PUT", "/api/admin/pc/"+itoa(id)+"/seat", map[string]any{"room": room, "row": 1, "col": 1}).must(t, 200)
+
+	check := func(t *testing.T, pc map[string]any) {
+		t.Helper()
+		for k, v := range want {
+			if pc[k] != v {
+				t.Errorf("%s: %q, want %q", k, pc[k], v)
+			}
+		}
+		if pc["current_user"] != user || pc["room_name"] != room {
+			t.Errorf("current_user %q room %q", pc["current_user"], pc["room_name"])
+		}
+	}
+	t.Run("detail", func(t *testing.T) {
+		res := a.do("GET", "/api/admin/pc/"+itoa(id), nil).must(t, 200)
+		if !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("Content-Type %q", res.Header.Get("Content-Type"))
+		}
+		pc := res.get("pc").(map[string]any)
+		check(t, pc)
+		if !reflect.DeepEqual(pc["processes"], procs) {
+			t.Errorf("processes %q, want %q", pc["processes"], procs)
+		}
+		for k, v := range specs {
+			if got := res.get("pc.specs." + k); got != v {
+				t.Errorf("specs.%s: %q, want %q", k, got, v)
+			}
+		}
+	})
+	t.Run("list filtered by the hostile room", func(t *testing.T) {
+		res := a.do("GET", "/api/admin/pcs?room="+url.QueryEscape(room), nil).must(t, 200)
+		pcs := items(t, res, "pcs")
+		if len(pcs) != 1 {
+			t.Fatalf("PCs in %q: %s", room, res.Raw)
+		}
+		check(t, pcs[0])
+		if rs := items(t, a.do("GET", "/api/admin/rooms", nil).must(t, 200), "rooms"); len(rs) != 1 || rs[0]["name"] != room {
+			t.Fatalf("rooms %v", rs)
+		}
+	})
+	t.Run("a backslash before u0000 is not a NUL", func(t *testing.T) {
+		// JSON "C:\\u0000" is the text C:\u0000: no NUL in it, so it must be taken as sent.
+		cmd := `type C:\u0000\notes.txt`
+		res := a.do("POST", "/api/admin/pc/"+itoa(id)+"/execute", map[string]any{"command": cmd})
+		if res.Status != 200 {
+			t.Fatalf("a command with a literal backslash-u0000 was refused: %d %s", res.Status, res.Raw)
+		}
+		got := a.do("GET", "/api/admin/command/"+itoa(res.num("command_id")), nil).must(t, 200)
+		if got.get("command.parameters.command") != cmd {
+			t.Fatalf("stored as %s", got.Raw)
+		}
+		a.do("DELETE", "/api/admin/pc/"+itoa(id)+"/commands/pending", nil).must(t, 200)
+	})
+	t.Run("the agent with the hostile machine_id still polls", func(t *testing.T) {
+		cmd := a.do("POST", "/api/admin/pc/"+itoa(id)+"/execute", map[string]any{"command": `echo "'; DROP TABLE x; --" & <tag>`}).must(t, 200).num("command_id")
+		res := ts.do(nil, "POST", "/api/client/commands", map[string]any{"machine_id": machine}).must(t, 200)
+		if res.num("data.command.id") != cmd || res.get("data.command.parameters.command") != `echo "'; DROP TABLE x; --" & <tag>` {
+			t.Fatalf("poll: %s", res.Raw)
+		}
+		out := "<script>\x00</script>"
+		// NUL is refused; everything else in the output is kept as sent.
+		checkEnvelope(t, ts.do(nil, "POST", "/api/client/commands/"+itoa(cmd)+"/result", map[string]any{"status": "success", "output": out}), 400, "INVALID_FIELD")
+		out = "<script>\x07'\"</script>\r\n"
+		ts.do(nil, "POST", "/api/client/commands/"+itoa(cmd)+"/result", map[string]any{"status": "error", "output": out, "error_message": out}).must(t, 200)
+		c := a.do("GET", "/api/admin/command/"+itoa(cmd), nil).must(t, 200)
+		if c.get("command.output") != out || c.get("command.error_message") != out {
+			t.Fatalf("result: %s", c.Raw)
+		}
+	})
+}
+
+func TestFirstAdmin(t *testing.T) {
+	ctx := context.Background()
+	open := func(t *testing.T) (*models.Store, string) {
+		dir := t.TempDir()
+		store, err := models.Open(ctx, filepath.Join(dir, "wcms.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		if _, err := store.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return store, dir
+	}
+
+	t.Run("generated password", func(t *testing.T) {
+		store, dir := open(t)
+		var logs bytes.Buffer
+		log := slog.New(slog.NewTextHandler(&logs, nil))
+		if err := EnsureFirstAdmin(ctx, store, dir, "", bcrypt.MinCost, log); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(dir, "initial-admin-password")
+		fi, err := os.Stat(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Fatalf("password file mode %v, want 0600", fi.Mode().Perm())
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "wcms.db")); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("database file mode %v (%v), want 0600: it holds password hashes", fi.Mode().Perm(), err)
+		}
+		b, _ := os.ReadFile(file)
+		pw := strings.TrimSpace(string(b))
+		if len(pw) < 12 {
+			t.Fatalf("generated password %q is too short", pw)
+		}
+		adm, err := store.AdminByUsername(ctx, "admin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !adm.MustChangePassword || adm.Role != models.RoleAdmin {
+			t.Fatalf("first admin: must_change_password %v role %s", adm.MustChangePassword, adm.Role)
+		}
+		if bcrypt.CompareHashAndPassword([]byte(adm.PasswordHash), []byte(pw)) != nil {
+			t.Fatal("the file's password is not the account's")
+		}
+		// A second start changes nothing.
+		if err := EnsureFirstAdmin(ctx, store, dir, "", bcrypt.MinCost, log); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := store.CountAdmins(ctx); n != 1 {
+			t.Fatalf("%d admins after a second start", n)
+		}
+		if b2, _ := os.ReadFile(file); !bytes.Equal(b, b2) {
+			t.Fatal("a second start rewrote the password file")
+		}
+	})
+
+	t.Run("password from the environment", func(t *testing.T) {
+		store, dir := open(t)
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		if err := EnsureFirstAdmin(ctx, store, dir, "short", bcrypt.MinCost, log); err == nil {
+			t.Fatal("a short WCMS_ADMIN_PASSWORD was accepted")
+		}
+		if err := EnsureFirstAdmin(ctx, store, dir, "a long enough password", bcrypt.MinCost, log); err != nil {
+			t.Fatal(err)
+		}
+		adm, err := store.AdminByUsername(ctx, "admin")
+		if err != nil || adm.MustChangePassword {
+			t.Fatalf("admin from the environment: %+v %v", adm, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "initial-admin-password")); !os.IsNotExist(err) {
+			t.Fatalf("a password file was written for a given password: %v", err)
+		}
+	})
+}
+
+// The agent's own URLs never sit behind the admin login: an agent has no session.
+func TestAgentURLsNeedNoSession(t *testing.T) {
+	ts := newTestServer(t)
+	res := ts.do(nil, "GET", "/api/client/version", nil).must(t, 200)
+	download, _ := res.get("download_url").(string)
+	if !strings.HasPrefix(download, ts.URL+"/") {
+		t.Fatalf("download_url %q is not on this server", download)
+	}
+	res = ts.do(nil, "GET", strings.TrimPrefix(download, ts.URL), nil)
+	if res.Status == 302 || res.Status == 401 || res.Status == 403 {
+		t.Fatalf("GET %s (the version answer's download_url) without a session: %d to %q; an agent cannot log in",
+			download, res.Status, res.Header.Get("Location"))
+	}
+}
