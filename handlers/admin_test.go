@@ -299,7 +299,7 @@ func TestAdminDeletePC(t *testing.T) {
 	f := newFleetFixture(t, 2)
 	ts, a := f.ts, f.a
 	victim, other := f.pcs[0], f.pcs[1]
-	db, _ := openDB(t)
+	db, _ := openDB(t, ts)
 
 	// Give the victim state, disks, IP history, an outage and commands of every status.
 	ts.do(nil, "POST", "/api/client/heartbeat", map[string]any{"machine_id": victim.MachineID, "full_update": true,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,22 +16,11 @@ import (
 	"github.com/wcms-lab/wcms/models"
 )
 
-// dbFile returns the SQLite file of the test's server: newTestServer takes the test's first
-// t.TempDir(), and every TempDir of a test lives in one parent folder.
-func dbFile(t testing.TB) string {
-	t.Helper()
-	matches, err := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", "wcms.db"))
-	if err != nil || len(matches) != 1 {
-		t.Fatalf("the test server's database: %v %v", matches, err)
-	}
-	return matches[0]
-}
-
 // openDB opens a second, read-only connection to the test server's database, to check what is
 // really stored.
-func openDB(t testing.TB) (*sql.DB, string) {
+func openDB(t testing.TB, ts *testServer) (*sql.DB, string) {
 	t.Helper()
-	path := dbFile(t)
+	path := ts.dbPath
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +219,7 @@ type badCase struct {
 
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.PINFailures = 1000 })
-	db, _ := openDB(t)
+	db, _ := openDB(t, ts)
 	ctx := context.Background()
 	a := ts.admin()
 

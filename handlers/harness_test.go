@@ -29,13 +29,14 @@ const testPassword = "correct horse battery"
 
 // testServer is a real server on a real listener with a real SQLite file.
 type testServer struct {
-	t     testing.TB
-	URL   string
-	store *models.Store
-	fleet *fleet.Fleet
-	hub   *events.Hub
-	srv   *httptest.Server
-	logs  *lockedWriter // everything the server logged
+	t      testing.TB
+	URL    string
+	store  *models.Store
+	fleet  *fleet.Fleet
+	hub    *events.Hub
+	srv    *httptest.Server
+	logs   *lockedWriter // everything the server logged
+	dbPath string        // the SQLite file, for checks of what is really on disk
 }
 
 type serverOption func(*Config, *fleet.Config)
@@ -44,7 +45,8 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	store, err := models.Open(ctx, filepath.Join(dir, "wcms.db"))
+	dbPath := filepath.Join(dir, "wcms.db")
+	store, err := models.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 		fl.Run(runCtx) // the batch writer and the liveness/timeout sweeps, as in main
 	}()
 	srv := httptest.NewServer(New(cfg, store, fl, hub, log))
-	ts := &testServer{t: t, URL: srv.URL, store: store, fleet: fl, hub: hub, srv: srv, logs: logs}
+	ts := &testServer{t: t, URL: srv.URL, store: store, fleet: fl, hub: hub, srv: srv, logs: logs, dbPath: dbPath}
 	t.Cleanup(func() {
 		fl.Close()
 		srv.Close()

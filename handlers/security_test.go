@@ -297,7 +297,7 @@ func TestPINBruteForce(t *testing.T) {
 
 func TestSecretsAreDeliveredOnceThenGone(t *testing.T) {
 	ts := newTestServer(t)
-	db, path := openDB(t)
+	db, path := openDB(t, ts)
 	a := ts.admin()
 	ag := ts.register(ts.pin(a, "single"), "M1")
 	pc := "/api/admin/pc/" + itoa(ag.PCID)
