@@ -32,7 +32,7 @@ type Store interface {
 	AllPCs(ctx context.Context) ([]models.PC, error)
 	PendingCounts(ctx context.Context) (map[int64]int, error)
 	Register(ctx context.Context, pin string, pc *models.PC, disks []models.Disk, now time.Time) (bool, error)
-	SaveLightStates(ctx context.Context, states []models.LightState) error
+	SaveLive(ctx context.Context, states []models.LightState, online []models.Online) error
 	SaveFullState(ctx context.Context, pcID int64, f models.FullState) error
 	RecordIP(ctx context.Context, pcID int64, ip string, now time.Time) error
 	SetOnline(ctx context.Context, pcID int64, now time.Time) error
@@ -127,8 +127,10 @@ type Fleet struct {
 	byID      map[int64]*pc
 	byToken   map[string]*pc // by agent token hash
 
-	dirtyMu sync.Mutex
-	dirty   map[int64]models.LightState
+	// The batch the next flush writes: light states, and PCs that came back online.
+	dirtyMu  sync.Mutex
+	dirty    map[int64]models.LightState
+	cameBack map[int64]time.Time
 
 	stopping chan struct{}
 	stopOnce sync.Once
@@ -142,7 +144,7 @@ type Fleet struct {
 func New(ctx context.Context, store Store, hub *events.Hub, cfg Config, log *slog.Logger) (*Fleet, error) {
 	cfg.defaults()
 	f := &Fleet{store: store, hub: hub, cfg: cfg, log: log, now: time.Now,
-		byMachine: map[string]*pc{}, byID: map[int64]*pc{}, byToken: map[string]*pc{}, dirty: map[int64]models.LightState{},
+		byMachine: map[string]*pc{}, byID: map[int64]*pc{}, byToken: map[string]*pc{}, dirty: map[int64]models.LightState{}, cameBack: map[int64]time.Time{},
 		stopping: make(chan struct{})}
 	pcs, err := store.AllPCs(ctx)
 	if err != nil {

@@ -37,9 +37,9 @@ func (c *countingStore) total() int {
 	return n
 }
 
-func (c *countingStore) SaveLightStates(ctx context.Context, s []models.LightState) error {
-	c.count("SaveLightStates")
-	return c.Store.SaveLightStates(ctx, s)
+func (c *countingStore) SaveLive(ctx context.Context, s []models.LightState, o []models.Online) error {
+	c.count("SaveLive")
+	return c.Store.SaveLive(ctx, s, o)
 }
 
 func (c *countingStore) SaveFullState(ctx context.Context, id int64, f models.FullState) error {
@@ -98,15 +98,12 @@ func register(t *testing.T, f *Fleet, cs *countingStore, machineID string) int64
 
 func ptr[T any](v T) *T { return &v }
 
-// A steady light heartbeat (online PC, same IP, nothing queued) touches memory only.
+// Coming online and steady light heartbeats (same IP, nothing queued) touch memory only.
 func TestSteadyPollWritesNothing(t *testing.T) {
 	f, cs, _ := newTestFleet(t)
 	ctx := context.Background()
 	id := register(t, f, cs, "M1")
 	info := &wire.SystemInfo{CPUUsage: ptr(10.0), RAMUsagePercent: ptr(20.0), IPAddress: ptr("10.0.0.1")}
-	if _, err := f.Heartbeat(ctx, id, info, false); err != nil { // comes online: one write
-		t.Fatal(err)
-	}
 	before := cs.total()
 	for i := range 100 {
 		info.CPUUsage = ptr(float64(i))
@@ -118,15 +115,44 @@ func TestSteadyPollWritesNothing(t *testing.T) {
 		}
 	}
 	if n := cs.total() - before; n != 0 {
-		t.Fatalf("100 steady polls made %d store calls that write: %v", n, cs.writes)
+		t.Fatalf("coming online and 100 steady polls made %d store calls that write: %v", n, cs.writes)
 	}
 	f.Flush(ctx)
-	if cs.writes["SaveLightStates"] != 1 {
-		t.Fatalf("one flush, %d batch writes", cs.writes["SaveLightStates"])
+	if cs.writes["SaveLive"] != 1 {
+		t.Fatalf("one flush, %d batch writes", cs.writes["SaveLive"])
 	}
 	d, err := cs.PCDetail(ctx, id)
-	if err != nil || *d.State.CPUUsage != 99 {
-		t.Fatalf("after the flush the store has the last CPU value: %v %v", d.State.CPUUsage, err)
+	if err != nil || *d.State.CPUUsage != 99 || !d.IsOnline {
+		t.Fatalf("after the flush the store has the PC online with the last CPU value: %v %v %v", d.IsOnline, d.State.CPUUsage, err)
+	}
+}
+
+// A PC that comes back and says goodbye before the flush keeps a true history: the old outage
+// closed, the new one open.
+func TestOfflineRightAfterComingBack(t *testing.T) {
+	f, cs, _ := newTestFleet(t)
+	ctx := context.Background()
+	id := register(t, f, cs, "M1")
+	if _, err := f.Heartbeat(ctx, id, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Offline(ctx, id, models.ReasonNetworkError); err != nil {
+		t.Fatal(err)
+	}
+	f.Flush(ctx)
+	if _, err := f.Heartbeat(ctx, id, nil, false); err != nil { // back, not flushed yet
+		t.Fatal(err)
+	}
+	if err := f.Offline(ctx, id, models.ReasonShutdown); err != nil {
+		t.Fatal(err)
+	}
+	f.Flush(ctx)
+	os, err := cs.Outages(ctx, id, 10)
+	if err != nil || len(os) != 2 {
+		t.Fatalf("outages: %+v %v", os, err)
+	}
+	if os[0].Reason != models.ReasonShutdown || os[0].EndedAt != nil || os[1].Reason != models.ReasonNetworkError || os[1].EndedAt == nil {
+		t.Fatalf("history: newest %+v, older %+v", os[0], os[1])
 	}
 }
 

@@ -11,8 +11,8 @@ import (
 	"github.com/wcms-lab/wcms/wire"
 )
 
-// Heartbeat records a heartbeat of PC id. A light one only touches memory (the batch writer
-// stores it within FlushEvery); a full one, an IP change and coming back online are written
+// Heartbeat records a heartbeat of PC id. A light one and coming back online only touch memory
+// (the batch writer stores them within FlushEvery); a full one and an IP change are written
 // before it returns. It reports whether the IP address changed.
 func (f *Fleet) Heartbeat(ctx context.Context, id int64, info *wire.SystemInfo, full bool) (ipChanged bool, err error) {
 	p := f.get(id)
@@ -21,9 +21,7 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, info *wire.SystemInfo, 
 	}
 	f.polls.Add(1)
 	now := f.now()
-	if err := f.markOnline(ctx, p, now); err != nil {
-		return false, err
-	}
+	f.markOnline(p, now)
 	if info != nil && info.IPAddress != nil && *info.IPAddress != "" {
 		if ipChanged, err = f.recordIP(ctx, p, *info.IPAddress, now); err != nil {
 			return false, err
@@ -55,20 +53,28 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, info *wire.SystemInfo, 
 	return ipChanged, nil
 }
 
-// markOnline brings an offline PC back, closing its outage.
-func (f *Fleet) markOnline(ctx context.Context, p *pc, now time.Time) error {
+// markOnline brings an offline PC back; the next flush stores it and closes its outage.
+func (f *Fleet) markOnline(p *pc, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.online {
-		return nil
-	}
-	if err := f.store.SetOnline(ctx, p.id, now); err != nil {
-		return err
+		return
 	}
 	p.online, p.powerReason, p.lastSeen = true, "", now
+	f.dirtyMu.Lock()
+	f.cameBack[p.id] = now
+	f.dirtyMu.Unlock()
 	f.log.Info("PC online", "pc_id", p.id, "machine_id", p.machineID)
 	f.publish(events.PCOnline, p.snapshot())
-	return nil
+}
+
+// takeCameBack removes a PC's unflushed return online, if any.
+func (f *Fleet) takeCameBack(id int64) (time.Time, bool) {
+	f.dirtyMu.Lock()
+	defer f.dirtyMu.Unlock()
+	at, ok := f.cameBack[id]
+	delete(f.cameBack, id)
+	return at, ok
 }
 
 func (f *Fleet) recordIP(ctx context.Context, p *pc, ip string, now time.Time) (bool, error) {
@@ -277,6 +283,15 @@ func (f *Fleet) setOffline(ctx context.Context, p *pc, since time.Time, reason s
 	if p.powerReason != "" {
 		reason = p.powerReason
 	}
+	// An unflushed return online must be stored first, or the flush would close this outage.
+	if at, ok := f.takeCameBack(p.id); ok {
+		if err := f.store.SetOnline(ctx, p.id, at); err != nil {
+			f.dirtyMu.Lock()
+			f.cameBack[p.id] = at
+			f.dirtyMu.Unlock()
+			return err
+		}
+	}
 	if err := f.store.SetOffline(ctx, p.id, since, reason); err != nil {
 		return err
 	}
@@ -301,6 +316,7 @@ func (f *Fleet) Delete(ctx context.Context, id int64) error {
 	f.mu.Unlock()
 	f.dirtyMu.Lock()
 	delete(f.dirty, id)
+	delete(f.cameBack, id)
 	f.dirtyMu.Unlock()
 	if p != nil {
 		p.mu.Lock()
@@ -343,26 +359,36 @@ func (f *Fleet) Run(ctx context.Context) {
 	}
 }
 
-// Flush writes the batched light states. On failure they are kept for the next try, unless a
-// newer state arrived meanwhile.
+// Flush writes the batch: light states and returns online. On failure it is kept for the next
+// try, unless newer data arrived meanwhile.
 func (f *Fleet) Flush(ctx context.Context) {
 	f.dirtyMu.Lock()
-	batch := f.dirty
+	batch, back := f.dirty, f.cameBack
 	f.dirty = make(map[int64]models.LightState, len(batch))
+	f.cameBack = make(map[int64]time.Time, len(back))
 	f.dirtyMu.Unlock()
-	if len(batch) == 0 {
+	if len(batch) == 0 && len(back) == 0 {
 		return
 	}
 	states := make([]models.LightState, 0, len(batch))
 	for _, s := range batch {
 		states = append(states, s)
 	}
-	if err := f.store.SaveLightStates(ctx, states); err != nil {
-		f.log.Error("light state flush failed; retrying", "pcs", len(states), "err", err)
+	online := make([]models.Online, 0, len(back))
+	for id, at := range back {
+		online = append(online, models.Online{PCID: id, At: at})
+	}
+	if err := f.store.SaveLive(ctx, states, online); err != nil {
+		f.log.Error("live state flush failed; retrying", "pcs", len(states), "online", len(online), "err", err)
 		f.dirtyMu.Lock()
 		for id, s := range batch {
 			if _, newer := f.dirty[id]; !newer {
 				f.dirty[id] = s
+			}
+		}
+		for id, at := range back {
+			if _, newer := f.cameBack[id]; !newer {
+				f.cameBack[id] = at
 			}
 		}
 		f.dirtyMu.Unlock()

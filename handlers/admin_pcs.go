@@ -49,24 +49,27 @@ func (s *Server) toPCJSON(r *models.PCRow) pcJSON {
 	return p
 }
 
-// listPCs lists PCs, optionally of one room (?room=) or by state (?online=true|false).
+// listPCs lists PCs, optionally of one room (?room=) or by live state (?online=true|false).
 func (s *Server) listPCs(c echo.Context) error {
-	f := models.PCFilter{Room: c.QueryParam("room")}
+	var online *bool
 	switch o := c.QueryParam("online"); o {
 	case "":
 	case "true", "false":
 		v := o == "true"
-		f.Online = &v
+		online = &v
 	default:
 		return badRequest(codeInvalidField, "online must be true or false, not %q", o)
 	}
-	rows, err := s.store.ListPCs(c.Request().Context(), f)
+	rows, err := s.store.ListPCs(c.Request().Context(), models.PCFilter{Room: c.QueryParam("room")})
 	if err != nil {
 		return err
 	}
 	out := make([]pcJSON, 0, len(rows))
 	for i := range rows {
-		out = append(out, s.toPCJSON(&rows[i]))
+		// Filtered on the live state: the stored one can be a second behind.
+		if p := s.toPCJSON(&rows[i]); online == nil || p.IsOnline == *online {
+			out = append(out, p)
+		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "success", "pcs": out})
 }

@@ -68,8 +68,12 @@ func TestOnlineOfflineCycle(t *testing.T) {
 	if !isOnline(t, a, ag.PCID) {
 		t.Fatal("not back online at the next poll")
 	}
-	h = outages(t, a, ag.PCID)
-	if len(h) != 1 || h[0]["ended_at"] == nil || h[0]["duration_seconds"] == nil {
+	// Coming back is stored by the batch writer, within about a second.
+	waitFor(t, 10*time.Second, "the outage to close", func() bool {
+		h = outages(t, a, ag.PCID)
+		return len(h) == 1 && h[0]["ended_at"] != nil
+	})
+	if h[0]["duration_seconds"] == nil {
 		t.Fatalf("outage after coming back: %v", h)
 	}
 	ended := utcTime(t, h[0]["ended_at"])

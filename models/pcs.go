@@ -129,7 +129,6 @@ type PCRow struct {
 // PCFilter narrows ListPCs. Empty fields do not filter.
 type PCFilter struct {
 	Room       string
-	Online     *bool
 	Unverified bool
 }
 
@@ -145,9 +144,6 @@ func (s *Store) ListPCs(ctx context.Context, f PCFilter) ([]PCRow, error) {
 		OrderExpr("r.name IS NULL, r.name, pc.seat_row, pc.seat_col, pc.hostname, pc.id")
 	if f.Room != "" {
 		q = q.Where("r.name = ?", f.Room)
-	}
-	if f.Online != nil {
-		q = q.Where("pc.is_online = ?", *f.Online)
 	}
 	if f.Unverified {
 		q = q.Where("pc.is_verified = ?", false)

@@ -23,13 +23,28 @@ type LightState struct {
 	At              time.Time
 }
 
-// SaveLightStates writes a batch of light states (and last_seen) in one transaction with prepared
-// statements: this runs every second with up to one row per online PC.
-func (s *Store) SaveLightStates(ctx context.Context, states []LightState) error {
-	if len(states) == 0 {
+// Online says a PC came back online at At.
+type Online struct {
+	PCID int64
+	At   time.Time
+}
+
+// SaveLive writes a batch of light states (with last_seen) and of PCs that came back online, in
+// one transaction with prepared statements: this runs every second with up to one row per online
+// PC, and 500 PCs booting at once cost one commit, not 500.
+func (s *Store) SaveLive(ctx context.Context, states []LightState, online []Online) error {
+	if len(states) == 0 && len(online) == 0 {
 		return nil
 	}
 	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for _, o := range online {
+			if err := setOnline(ctx, tx, o.PCID, o.At.UTC()); err != nil {
+				return err
+			}
+		}
+		if len(states) == 0 {
+			return nil
+		}
 		st, err := tx.PrepareContext(ctx, `UPDATE pc_state SET
 			cpu_usage = COALESCE(?, cpu_usage), ram_usage_percent = COALESCE(?, ram_usage_percent), light_at = ?
 			WHERE pc_id = ?`)
@@ -54,7 +69,7 @@ func (s *Store) SaveLightStates(ctx context.Context, states []LightState) error 
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("save light states: %w", err)
+		return fmt.Errorf("save live state: %w", err)
 	}
 	return nil
 }
@@ -142,27 +157,30 @@ func (s *Store) RecordIP(ctx context.Context, pcID int64, ip string, now time.Ti
 
 // SetOnline marks a PC online and closes its open outage, if any.
 func (s *Store) SetOnline(ctx context.Context, pcID int64, now time.Time) error {
-	now = now.UTC()
 	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewUpdate().Model((*PC)(nil)).Set("is_online = ?", true).Set("last_seen = ?", now).
-			Where("id = ?", pcID).Exec(ctx); err != nil {
-			return err
-		}
-		var open []Outage
-		if err := tx.NewSelect().Model(&open).Where("pc_id = ? AND ended_at IS NULL", pcID).Scan(ctx); err != nil {
-			return err
-		}
-		for _, o := range open {
-			secs := int64(now.Sub(o.StartedAt).Seconds())
-			if _, err := tx.NewUpdate().Model((*Outage)(nil)).Set("ended_at = ?", now).
-				Set("duration_seconds = ?", secs).Where("id = ?", o.ID).Exec(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
+		return setOnline(ctx, tx, pcID, now.UTC())
 	})
 	if err != nil {
 		return fmt.Errorf("set PC %d online: %w", pcID, err)
+	}
+	return nil
+}
+
+func setOnline(ctx context.Context, tx bun.Tx, pcID int64, now time.Time) error {
+	if _, err := tx.NewUpdate().Model((*PC)(nil)).Set("is_online = ?", true).Set("last_seen = ?", now).
+		Where("id = ?", pcID).Exec(ctx); err != nil {
+		return err
+	}
+	var open []Outage
+	if err := tx.NewSelect().Model(&open).Where("pc_id = ? AND ended_at IS NULL", pcID).Scan(ctx); err != nil {
+		return err
+	}
+	for _, o := range open {
+		secs := int64(now.Sub(o.StartedAt).Seconds())
+		if _, err := tx.NewUpdate().Model((*Outage)(nil)).Set("ended_at = ?", now).
+			Set("duration_seconds = ?", secs).Where("id = ?", o.ID).Exec(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -278,7 +278,7 @@ func TestStateWritesKeepFullData(t *testing.T) {
 		Uptime: ptr(int64(100)), Processes: ptr(`["a.exe"]`), Disks: []Disk{{Mount: `C:\`, UsedGB: ptr(100.0), FreeGB: ptr(137.0), Percent: ptr(42.2)}}, At: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveLightStates(ctx, []LightState{{PCID: pc.ID, CPUUsage: ptr(55.5), RAMUsagePercent: ptr(60.0), At: now.Add(time.Second)}}); err != nil {
+	if err := s.SaveLive(ctx, []LightState{{PCID: pc.ID, CPUUsage: ptr(55.5), RAMUsagePercent: ptr(60.0), At: now.Add(time.Second)}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	d, err := s.PCDetail(ctx, pc.ID)
@@ -349,5 +349,26 @@ func TestRoomsAndSeats(t *testing.T) {
 	}
 	if err := s.DeleteRoom(ctx, "A102"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSaveLiveClosesOutages(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	pc := registerTest(t, s, "M1")
+	if err := s.SetOffline(ctx, pc.ID, now, ReasonShutdown); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveLive(ctx, nil, []Online{{PCID: pc.ID, At: now.Add(90 * time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
+	os, err := s.Outages(ctx, pc.ID, 10)
+	if err != nil || len(os) != 1 || os[0].EndedAt == nil || *os[0].DurationSeconds != 90 || os[0].Reason != ReasonShutdown {
+		t.Fatalf("outage after coming back: %+v %v", os, err)
+	}
+	got, _ := s.PCByID(ctx, pc.ID)
+	if !got.IsOnline {
+		t.Fatal("PC not online after SaveLive")
 	}
 }
