@@ -109,6 +109,17 @@ type pc struct {
 	deliver sync.Mutex
 }
 
+// light is the PC's latest light state, as the batch writer stores it; p.mu must be held.
+func (p *pc) light() models.LightState {
+	return models.LightState{PCID: p.id, CPUUsage: p.cpu, RAMUsagePercent: p.ram, At: p.lastSeen}
+}
+
+// wake answers every long-poll waiting on the PC; p.mu must be held.
+func (p *pc) wake() {
+	close(p.notify)
+	p.notify = make(chan struct{})
+}
+
 func (p *pc) snapshot() Snapshot {
 	return Snapshot{ID: p.id, MachineID: p.machineID, Hostname: p.hostname, IPAddress: p.ip, Online: p.online,
 		CPUUsage: p.cpu, RAMUsagePercent: p.ram, LastSeen: p.lastSeen}

@@ -21,7 +21,6 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, info *wire.SystemInfo, 
 	}
 	f.polls.Add(1)
 	now := f.now()
-	f.markOnline(p, now)
 	if info != nil && info.IPAddress != nil && *info.IPAddress != "" {
 		if ipChanged, err = f.recordIP(ctx, p, *info.IPAddress, now); err != nil {
 			return false, err
@@ -33,6 +32,14 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, info *wire.SystemInfo, 
 		}
 	}
 	p.mu.Lock()
+	back := !p.online
+	if back {
+		// Recorded under p.mu, so setOffline always sees an unflushed return.
+		p.online, p.powerReason = true, ""
+		f.dirtyMu.Lock()
+		f.cameBack[id] = now
+		f.dirtyMu.Unlock()
+	}
 	p.lastSeen = now
 	if info != nil {
 		if info.CPUUsage != nil {
@@ -42,30 +49,24 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, info *wire.SystemInfo, 
 			p.ram = info.RAMUsagePercent
 		}
 	}
-	snap := p.snapshot()
+	snap, light := p.snapshot(), p.light()
 	p.mu.Unlock()
+	if back {
+		f.log.Info("PC online", "pc_id", id, "machine_id", p.machineID)
+		f.publish(events.PCOnline, snap)
+	}
 	if !full {
-		f.dirtyMu.Lock()
-		f.dirty[id] = models.LightState{PCID: id, CPUUsage: snap.CPUUsage, RAMUsagePercent: snap.RAMUsagePercent, At: now}
-		f.dirtyMu.Unlock()
+		f.queueLight(light)
 	}
 	f.publish(events.PCState, snap)
 	return ipChanged, nil
 }
 
-// markOnline brings an offline PC back; the next flush stores it and closes its outage.
-func (f *Fleet) markOnline(p *pc, now time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.online {
-		return
-	}
-	p.online, p.powerReason, p.lastSeen = true, "", now
+// queueLight schedules a light state for the next flush.
+func (f *Fleet) queueLight(l models.LightState) {
 	f.dirtyMu.Lock()
-	f.cameBack[p.id] = now
+	f.dirty[l.PCID] = l
 	f.dirtyMu.Unlock()
-	f.log.Info("PC online", "pc_id", p.id, "machine_id", p.machineID)
-	f.publish(events.PCOnline, p.snapshot())
 }
 
 // takeCameBack removes a PC's unflushed return online, if any.
@@ -151,13 +152,10 @@ func (f *Fleet) endWait(p *pc) {
 	p.mu.Lock()
 	p.waiting--
 	p.lastSeen = now
-	l := models.LightState{PCID: p.id, CPUUsage: p.cpu, RAMUsagePercent: p.ram, At: now}
-	deleted := p.deleted
+	light, deleted := p.light(), p.deleted
 	p.mu.Unlock()
 	if !deleted {
-		f.dirtyMu.Lock()
-		f.dirty[p.id] = l
-		f.dirtyMu.Unlock()
+		f.queueLight(light)
 	}
 }
 
@@ -213,8 +211,7 @@ func (f *Fleet) Enqueue(ctx context.Context, cmds []models.Command) error {
 		if p := f.get(cmds[i].PCID); p != nil {
 			p.mu.Lock()
 			p.pending++
-			close(p.notify)
-			p.notify = make(chan struct{})
+			p.wake()
 			p.mu.Unlock()
 		}
 		f.publishCommand(&cmds[i])
@@ -321,8 +318,7 @@ func (f *Fleet) Delete(ctx context.Context, id int64) error {
 	if p != nil {
 		p.mu.Lock()
 		p.deleted = true
-		close(p.notify)
-		p.notify = make(chan struct{})
+		p.wake()
 		p.mu.Unlock()
 	}
 	f.hub.Publish(events.Event{Kind: events.PCRemoved, PCID: id, At: f.now(), Data: Snapshot{ID: id}})
