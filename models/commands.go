@@ -79,6 +79,7 @@ func (s *Store) EnqueueCommands(ctx context.Context, cmds []Command, now time.Ti
 func (s *Store) NextCommand(ctx context.Context, pcID int64, now time.Time) (*Command, error) {
 	now = now.UTC()
 	var c *Command
+	scrub := false
 	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var cs []Command
 		err := tx.NewSelect().Model(&cs).Where("pc_id = ? AND status = ?", pcID, wire.StatusPending).
@@ -89,15 +90,17 @@ func (s *Store) NextCommand(ctx context.Context, pcID int64, now time.Time) (*Co
 		c = &cs[0]
 		c.Status, c.StartedAt = wire.StatusExecuting, &now
 		c.DeadlineAt = now.Add(time.Duration(c.Timeout)*time.Second + resultGrace)
+		stripped := StripSecrets(c.Parameters)
+		scrub = stripped != c.Parameters
 		_, err = tx.NewUpdate().Model((*Command)(nil)).
-			Set("status = ?, started_at = ?, deadline_at = ?, parameters = ?", c.Status, now, c.DeadlineAt, StripSecrets(c.Parameters)).
+			Set("status = ?, started_at = ?, deadline_at = ?, parameters = ?", c.Status, now, c.DeadlineAt, stripped).
 			Where("id = ? AND status = ?", c.ID, wire.StatusPending).Exec(ctx)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("next command of PC %d: %w", pcID, err)
 	}
-	if c != nil && StripSecrets(c.Parameters) != c.Parameters {
+	if scrub {
 		if err := s.scrubWAL(ctx); err != nil {
 			return nil, fmt.Errorf("next command of PC %d: scrub: %w", pcID, err)
 		}
