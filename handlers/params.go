@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/wire"
@@ -197,5 +198,7 @@ func wireCommand(c *models.Command) (*wire.Command, error) {
 	if err := json.Unmarshal([]byte(c.Parameters), &params); err != nil {
 		return nil, fmt.Errorf("command %d: parameters: %w", c.ID, err)
 	}
-	return &wire.Command{ID: c.ID, Type: c.Type, Parameters: params, Timeout: c.Timeout, Priority: c.Priority}, nil
+	created := c.CreatedAt.UTC().Truncate(time.Second)
+	return &wire.Command{ID: c.ID, Type: c.Type, Parameters: params, Timeout: c.Timeout, Priority: c.Priority,
+		CreatedAt: &created}, nil
 }

@@ -3,6 +3,8 @@
 // so linking it into the agent costs nothing.
 package wire
 
+import "time"
+
 // Command types. Reboot is the document's old name for Restart: accepted on input, never sent.
 const (
 	TypeShutdown       = "shutdown"
@@ -130,13 +132,15 @@ type PollRequest struct {
 	Wait      float64        `json:"wait,omitempty"`
 }
 
-// Command is a command as handed to an agent.
+// Command is a command as handed to an agent. CreatedAt is our addition: it lets an agent
+// recognise a power command queued before the PC last started, and skip it.
 type Command struct {
 	ID         int64          `json:"id"`
 	Type       string         `json:"type"`
 	Parameters map[string]any `json:"parameters"`
 	Timeout    int            `json:"timeout"`
 	Priority   int            `json:"priority"`
+	CreatedAt  *time.Time     `json:"created_at,omitempty"`
 }
 
 // PollData is the data member of a poll response.
