@@ -34,6 +34,7 @@ type config struct {
 	LegacyClients bool
 	TrustProxy    bool
 	PublicURL     string
+	AgentDir      string // agent builds found here are registered at start
 	AdminPassword string // WCMS_ADMIN_PASSWORD only: a flag would show in ps
 	LogLevel      string
 }
@@ -76,13 +77,17 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.OfflineAfter, "offline-after", offline, "a PC with no poll for this long is offline (WCMS_OFFLINE_AFTER)")
 	fs.BoolVar(&c.LegacyClients, "legacy-clients", legacy, "accept agent calls without an agent token, for the published clients (WCMS_LEGACY_CLIENTS)")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", proxy, "take client addresses from X-Forwarded-For; only behind a reverse proxy (WCMS_TRUST_PROXY)")
-	fs.StringVar(&c.PublicURL, "public-url", env("WCMS_PUBLIC_URL", ""), "base URL agents reach this server at, for links (WCMS_PUBLIC_URL)")
+	fs.StringVar(&c.PublicURL, "public-url", env("WCMS_PUBLIC_URL", ""), "base URL agents reach this server at, for links and install scripts (WCMS_PUBLIC_URL)")
+	fs.StringVar(&c.AgentDir, "agent-dir", env("WCMS_AGENT_DIR", "bin"), "folder whose wcms-agent* builds are registered at start, if it exists (WCMS_AGENT_DIR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("WCMS_LOG_LEVEL", "info"), "debug, info, warn or error (WCMS_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if c.OfflineAfter < 5*time.Second {
 		return c, fmt.Errorf("-offline-after %s is too short: agents poll every 2 s, use at least 5s", c.OfflineAfter)
+	}
+	if err := handlers.CheckPublicURL(c.PublicURL); err != nil {
+		return c, fmt.Errorf("-public-url: %w", err)
 	}
 	c.AdminPassword = getenv("WCMS_ADMIN_PASSWORD")
 	return c, nil
@@ -125,6 +130,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		log.Info("migrations applied", "versions", applied)
 	}
 	if err := handlers.EnsureFirstAdmin(ctx, store, filepath.Dir(cfg.DB), cfg.AdminPassword, 12, log); err != nil {
+		return err
+	}
+	if err := handlers.RegisterAgentBuilds(ctx, store, cfg.AgentDir, log); err != nil {
 		return err
 	}
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,14 +27,21 @@ func TestParseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":6060" || c.LegacyClients || c.OfflineAfter != 45*time.Second || c.DB != "/tmp/x.db" || c.AdminPassword != "pw" {
+	if c.Addr != ":6060" || c.LegacyClients || c.OfflineAfter != 45*time.Second || c.DB != "/tmp/x.db" || c.AdminPassword != "pw" ||
+		c.AgentDir != "bin" {
 		t.Fatalf("%+v", c)
+	}
+	env["WCMS_AGENT_DIR"], env["WCMS_PUBLIC_URL"] = "/srv/agents", "https://wcms.lab.example:8443/"
+	c, err = parseConfig(nil, func(k string) string { return env[k] })
+	if err != nil || c.AgentDir != "/srv/agents" || c.PublicURL != "https://wcms.lab.example:8443/" {
+		t.Fatalf("agent dir and public URL from the environment: %+v %v", c, err)
 	}
 	c, err = parseConfig([]string{"-addr", ":7070"}, func(k string) string { return env[k] })
 	if err != nil || c.Addr != ":7070" {
 		t.Fatalf("a flag wins over its environment twin: %+v %v", c, err)
 	}
-	for _, bad := range []map[string]string{{"WCMS_LEGACY_CLIENTS": "maybe"}, {"WCMS_OFFLINE_AFTER": "soon"}, {"WCMS_OFFLINE_AFTER": "1s"}} {
+	for _, bad := range []map[string]string{{"WCMS_LEGACY_CLIENTS": "maybe"}, {"WCMS_OFFLINE_AFTER": "soon"}, {"WCMS_OFFLINE_AFTER": "1s"},
+		{"WCMS_PUBLIC_URL": "ftp://wcms.lab"}, {"WCMS_PUBLIC_URL": "http://wcms.lab/'$(reboot)'"}, {"WCMS_PUBLIC_URL": "wcms.lab:5050"}} {
 		if _, err := parseConfig(nil, func(k string) string { return bad[k] }); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
@@ -42,7 +50,8 @@ func TestParseConfig(t *testing.T) {
 
 // TestServerProcess runs the real binary: first start makes the admin password file, a light
 // heartbeat acknowledged just before SIGTERM is in the database after the restart, and the
-// registration survives.
+// registration survives. An agent build in -agent-dir is served after the first start and
+// registered only once.
 func TestServerProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server")
@@ -55,6 +64,12 @@ func TestServerProcess(t *testing.T) {
 	db := filepath.Join(dir, "data", "wcms.db")
 	addr := freeAddr(t)
 	base := "http://" + addr
+	agents := filepath.Join(dir, "agents")
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(agents, "wcms-agent"), "-ldflags", "-X main.version=4.5.6",
+		"./handlers/testdata/wcms-agent").CombinedOutput(); err != nil {
+		t.Fatalf("build the stand-in agent: %v\n%s", err, out)
+	}
+	t.Setenv("WCMS_AGENT_DIR", agents)
 
 	stop := startServer(t, bin, addr, db)
 	pwFile := filepath.Join(dir, "data", "initial-admin-password")
@@ -70,11 +85,17 @@ func TestServerProcess(t *testing.T) {
 	pcID := int64(reg["pc_id"].(float64))
 	post(t, http.DefaultClient, base+"/api/client/commands",
 		`{"machine_id":"PROC-1","heartbeat":{"cpu_usage":61.5,"ram_usage_percent":40,"ip_address":"10.9.8.7"}}`, "")
+	if v := get(t, http.DefaultClient, base+"/api/client/version?os=linux&arch="+runtime.GOARCH); v["version"] != "4.5.6" {
+		t.Fatalf("the -agent-dir build is not served: %v", v)
+	}
 	stop() // SIGTERM right after the acknowledged poll: the batched state must be flushed
 
 	stop = startServer(t, bin, addr, db)
 	defer stop()
 	client, csrf = login(t, base, strings.TrimSpace(string(pw)))
+	if builds, _ := get(t, client, base+"/api/admin/agent-builds")["builds"].([]any); len(builds) != 1 {
+		t.Fatalf("after a second start: %d builds, want the one", len(builds))
+	}
 	res, err := client.Get(fmt.Sprintf("%s/api/admin/pc/%d", base, pcID))
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +183,20 @@ func login(t *testing.T, base, password string) (*http.Client, string) {
 	}
 	t.Fatalf("login failed: %d", res.StatusCode)
 	return nil, ""
+}
+
+func get(t *testing.T, c *http.Client, u string) map[string]any {
+	t.Helper()
+	res, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %v", u, res.StatusCode, err)
+	}
+	return m
 }
 
 func post(t *testing.T, c *http.Client, u, body, csrf string) map[string]any {

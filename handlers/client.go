@@ -38,16 +38,42 @@ func (s *Server) identify(c echo.Context, machineID string) (int64, error) {
 	return id, err
 }
 
-// clientVersion tells agents the newest agent build.
+// clientVersion tells an agent the newest build for its platform (?os=&arch=; by default
+// windows/amd64, what the published client runs on), with its SHA-256. With no build for the
+// platform it answers as before builds were kept, so the published client still gets a valid
+// answer.
 func (s *Server) clientVersion(c echo.Context) error {
-	return c.JSON(http.StatusOK, wire.VersionResponse{Status: "success", Version: s.cfg.Version,
-		DownloadURL: s.baseURL(c) + "/download/wcms-agent.exe", Changelog: "WCMS agent " + s.cfg.Version})
+	goos, arch := c.QueryParam("os"), c.QueryParam("arch")
+	if goos == "" {
+		goos = "windows"
+	}
+	if arch == "" {
+		arch = "amd64"
+	}
+	if err := checkPlatform(goos, arch); err != nil {
+		return err
+	}
+	b, err := s.store.NewestAgentBuild(c.Request().Context(), goos, arch)
+	if errors.Is(err, models.ErrNotFound) {
+		return c.JSON(http.StatusOK, wire.VersionResponse{Status: "success", Version: s.cfg.Version,
+			DownloadURL: s.baseURL(c) + "/download/wcms-agent.exe", Changelog: "WCMS agent " + s.cfg.Version})
+	}
+	if err != nil {
+		return err
+	}
+	changelog := b.Changelog
+	if changelog == "" {
+		changelog = "WCMS agent " + b.Version
+	}
+	return c.JSON(http.StatusOK, wire.VersionResponse{Status: "success", Version: b.Version,
+		DownloadURL: buildURL(s.baseURL(c), b), Changelog: changelog, SHA256: b.SHA256})
 }
 
 var hostPattern = regexp.MustCompile(`^[A-Za-z0-9.\-\[\]:]+$`)
 
 // baseURL is the configured public URL, or one built from the request with a host that can
-// only be a host name, so a forged Host header cannot inject anything into links.
+// only be a host name, so a forged Host header cannot inject anything into links or install
+// scripts.
 func (s *Server) baseURL(c echo.Context) string {
 	if s.cfg.PublicURL != "" {
 		return strings.TrimRight(s.cfg.PublicURL, "/")
@@ -56,7 +82,11 @@ func (s *Server) baseURL(c echo.Context) string {
 	if !hostPattern.MatchString(host) {
 		host = "localhost"
 	}
-	return c.Scheme() + "://" + host
+	scheme := "http" // echo also reports ws and wss from a proxy's headers
+	if c.Scheme() == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + host
 }
 
 // registerPC registers a PC with a PIN. Failed PINs count against the source address, so the

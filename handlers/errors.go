@@ -102,7 +102,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if ae.RetryAfter > 0 {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(ae.RetryAfter.Seconds()+0.999)))
 	}
-	if isAPI(c) {
+	if isAPI(c) || forMachines(c) {
 		c.JSON(ae.Status, wire.ErrorResponse{Status: "error", Message: ae.Message,
 			Error: wire.ErrorBody{Code: ae.Code, Message: ae.Message}})
 		return
@@ -116,3 +116,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 }
 
 func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
+
+// forMachines reports the downloads and install scripts: fetched by agents and scripts, which
+// read errors in the contract's envelope, not as pages.
+func forMachines(c echo.Context) bool {
+	p := c.Request().URL.Path
+	return strings.HasPrefix(p, "/download/") || strings.HasPrefix(p, "/install/")
+}

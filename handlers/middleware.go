@@ -63,14 +63,20 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// limitBody caps every request body; reading past it fails with *http.MaxBytesError (413).
+// limitBody caps every request body, an agent build upload at MaxUpload and everything else at
+// MaxBody; reading past the cap fails with *http.MaxBytesError (413). Echo has routed the request
+// by now, so c.Path() is the route.
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if r.ContentLength > s.cfg.MaxBody {
-			return &http.MaxBytesError{Limit: s.cfg.MaxBody}
+		limit := s.cfg.MaxBody
+		if r.Method == http.MethodPost && c.Path() == "/api/admin"+agentBuildsRoute {
+			limit = s.cfg.MaxUpload
 		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.MaxBody)
+		if r.ContentLength > limit {
+			return &http.MaxBytesError{Limit: limit}
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
 		return next(c)
 	}
 }

@@ -29,6 +29,13 @@ func (s *Server) routes(e *echo.Echo) {
 	client.POST("/shutdown", s.agentShutdown)
 	client.POST("/offline", s.agentOffline)
 
+	// Agent downloads and install scripts: no session, since agents and installers cannot log in.
+	// HEAD tells a build's version, hash and size without sending it.
+	getHead := []string{http.MethodGet, http.MethodHead}
+	e.Match(getHead, "/download/:name", s.downloadNewest)
+	e.Match(getHead, "/download/builds/:id/:name", s.downloadBuild)
+	e.GET("/install/:name", s.installScript)
+
 	// Pages. Middleware goes on each route, not on a group: an echo group with middleware also
 	// claims every unknown path under its prefix, turning 404s into login redirects.
 	e.GET("/login", s.loginPage)
@@ -51,6 +58,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin(http.MethodGet, "/command/:id", viewer, s.getCommand)
 	admin(http.MethodGet, "/rooms", viewer, s.listRooms)
 	admin(http.MethodGet, "/registration-tokens", viewer, s.listPINs)
+	admin(http.MethodGet, agentBuildsRoute, viewer, s.listAgentBuilds)
 	admin(http.MethodPost, "/password", viewer, s.changeOwnPassword)
 
 	admin(http.MethodPost, "/registration-token", operator, s.createPIN)
@@ -71,4 +79,6 @@ func (s *Server) routes(e *echo.Echo) {
 	admin(http.MethodGet, "/accounts", owner, s.listAccounts)
 	admin(http.MethodPost, "/accounts", owner, s.createAccount)
 	admin(http.MethodPut, "/account/:username/password", owner, s.resetPassword)
+	admin(http.MethodPost, agentBuildsRoute, owner, s.uploadAgentBuild)
+	admin(http.MethodDelete, "/agent-build/:id", owner, s.deleteAgentBuild)
 }

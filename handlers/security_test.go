@@ -22,10 +22,12 @@ import (
 	"github.com/wcms-lab/wcms/models"
 )
 
-// publicRoute reports the routes that need no session: the agent API, the login page, health,
-// metrics and static files. Every other route must refuse a request without a session.
+// publicRoute reports the routes that need no session: the agent API, agent downloads and
+// install scripts, the login page, health, metrics and static files. Every other route must
+// refuse a request without a session.
 func publicRoute(path string) bool {
 	return strings.HasPrefix(path, "/api/client/") || strings.HasPrefix(path, "/static/") ||
+		strings.HasPrefix(path, "/download/") || strings.HasPrefix(path, "/install/") ||
 		path == "/login" || path == "/healthz" || path == "/metrics"
 }
 
@@ -78,7 +80,8 @@ func TestEveryAdminRouteNeedsSessionAndCSRF(t *testing.T) {
 	for _, want := range []string{"GET /api/admin/pcs", "POST /api/admin/pc/999999/command", "DELETE /api/admin/pc/999999",
 		"POST /api/admin/commands/bulk", "POST /api/admin/registration-token", "DELETE /api/admin/registration-token/123456",
 		"PUT /api/admin/pc/999999/seat", "POST /api/admin/accounts", "PUT /api/admin/account/nobody/password",
-		"POST /api/admin/password", "POST /logout", "GET /"} {
+		"POST /api/admin/password", "POST /logout", "GET /", "GET /api/admin/agent-builds", "POST /api/admin/agent-builds",
+		"DELETE /api/admin/agent-build/999999"} {
 		if !have[want] {
 			t.Errorf("route walk missed %s", want)
 		}

@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"log/slog"
+	"text/template"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -22,6 +23,7 @@ type Config struct {
 	TrustProxy    bool   // take client addresses from X-Forwarded-For
 	PublicURL     string // base URL for links handed to agents; empty: from the request
 	MaxBody       int64  // request body limit in bytes
+	MaxUpload     int64  // body limit of an agent build upload, in bytes
 	SessionTTL    time.Duration
 	BcryptCost    int
 	// PINFailures and LoginFailures limit failed attempts per source address (and per
@@ -33,6 +35,9 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.MaxBody <= 0 {
 		c.MaxBody = 2 << 20
+	}
+	if c.MaxUpload <= 0 {
+		c.MaxUpload = 200 << 20
 	}
 	if c.SessionTTL <= 0 {
 		c.SessionTTL = 12 * time.Hour
@@ -60,6 +65,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	started time.Time
+	scripts *template.Template // the install scripts
 
 	pinFailures *ratelimit.Failures // by source address
 	loginByAddr *ratelimit.Failures
@@ -69,7 +75,7 @@ type Server struct {
 // New builds the echo instance with every route.
 func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, log *slog.Logger) *echo.Echo {
 	cfg.defaults()
-	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, log: log, started: time.Now(),
+	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, log: log, started: time.Now(), scripts: parseInstallScripts(),
 		pinFailures: ratelimit.NewFailures(cfg.PINFailures, cfg.FailureWindow, 100_000),
 		loginByAddr: ratelimit.NewFailures(cfg.LoginFailures, cfg.FailureWindow, 100_000),
 		loginByName: ratelimit.NewFailures(cfg.LoginFailures*2, cfg.FailureWindow, 100_000),

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -25,6 +26,10 @@ type Store struct {
 	w *bun.DB
 	// r serves reads; WAL lets them run beside the writer.
 	r *bun.DB
+	// buildDir holds the agent builds' files, next to the database file.
+	buildDir string
+	// buildMu keeps a build's row and its file changing together.
+	buildMu sync.Mutex
 }
 
 // Open opens the SQLite database at path (creating its folder) with WAL, synchronous=NORMAL
@@ -68,8 +73,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
 	return &Store{
-		w: bun.NewDB(wdb, sqlitedialect.New()),
-		r: bun.NewDB(rdb, sqlitedialect.New()),
+		w:        bun.NewDB(wdb, sqlitedialect.New()),
+		r:        bun.NewDB(rdb, sqlitedialect.New()),
+		buildDir: filepath.Join(filepath.Dir(path), "agent-builds"),
 	}, nil
 }
 

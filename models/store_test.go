@@ -48,13 +48,25 @@ func TestMigrateUpDownUp(t *testing.T) {
 	if err != nil || len(again) != 0 {
 		t.Fatalf("second migrate ran %v, %v", again, err)
 	}
-	if _, err := s.MigrateDown(ctx); err != nil {
-		t.Fatal(err)
+	// Down to nothing, one migration at a time, then up again.
+	var undone []string
+	for {
+		v, err := s.MigrateDown(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == "" {
+			break
+		}
+		undone = append(undone, v)
+	}
+	if len(undone) < 2 {
+		t.Fatalf("undid only %v", undone)
 	}
 	if _, err := s.CountAdmins(ctx); err == nil {
-		t.Fatal("admins table survived the down migration")
+		t.Fatal("admins table survived the down migrations")
 	}
-	if ran, err := s.Migrate(ctx); err != nil || len(ran) != 1 {
+	if ran, err := s.Migrate(ctx); err != nil || len(ran) != len(undone) {
 		t.Fatalf("re-migrate: %v %v", ran, err)
 	}
 }

@@ -1,0 +1,86 @@
+package handlers
+
+import (
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wcms-lab/wcms/models"
+)
+
+// buildURL is the download address of one exact build.
+func buildURL(base string, b *models.AgentBuild) string {
+	return fmt.Sprintf("%s/download/builds/%d/%s", base, b.ID, b.FileName())
+}
+
+// downloadBuild serves one exact build. Its content never changes, so it may be cached.
+func (s *Server) downloadBuild(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	b, err := s.store.AgentBuild(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if name := c.Param("name"); name != b.FileName() {
+		return newError(http.StatusNotFound, codeNotFound, "build %d is %s, not %q", b.ID, b.FileName(), name)
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	return s.serveBuild(c, b)
+}
+
+// downloadNewest serves the newest build for the platform its name gives: wcms-agent.exe
+// (windows/amd64, what the published client fetches) or wcms-agent-<os>-<arch>, with an
+// optional .exe for windows.
+func (s *Server) downloadNewest(c echo.Context) error {
+	name := c.Param("name")
+	goos, arch, ok := downloadPlatform(name)
+	if !ok {
+		return newError(http.StatusNotFound, codeNotFound, "no download %q: ask for wcms-agent-<os>-<arch>, such as wcms-agent-linux-amd64", name)
+	}
+	b, err := s.store.NewestAgentBuild(c.Request().Context(), goos, arch)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return s.serveBuild(c, b)
+}
+
+// downloadPlatform reads the platform out of a download name.
+func downloadPlatform(name string) (goos, arch string, ok bool) {
+	if name == "wcms-agent.exe" {
+		return "windows", "amd64", true
+	}
+	rest, ok := strings.CutPrefix(name, "wcms-agent-")
+	if !ok {
+		return "", "", false
+	}
+	rest, exe := strings.CutSuffix(rest, ".exe")
+	goos, arch, ok = strings.Cut(rest, "-")
+	if !ok || exe && goos != "windows" || checkPlatform(goos, arch) != nil {
+		return "", "", false
+	}
+	return goos, arch, true
+}
+
+// serveBuild sends a build's file with its hash and version in headers; http.ServeContent
+// answers ranges and conditional requests, so an interrupted download can resume.
+func (s *Server) serveBuild(c echo.Context, b *models.AgentBuild) error {
+	f, err := s.store.OpenAgentBuild(b)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := c.Response().Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": b.FileName()}))
+	h.Set("X-Checksum-SHA256", b.SHA256)
+	h.Set("X-Agent-Version", b.Version)
+	h.Set("ETag", `"`+b.SHA256+`"`)
+	http.ServeContent(c.Response(), c.Request(), b.FileName(), b.CreatedAt, f)
+	return nil
+}
