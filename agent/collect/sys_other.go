@@ -1,0 +1,31 @@
+//go:build unix && !linux
+
+package collect
+
+import (
+	"context"
+	"strings"
+
+	"github.com/shirou/gopsutil/v4/host"
+)
+
+// machineID is the OS's host id (IOPlatformUUID on macOS, kern.hostuuid on the BSDs).
+func machineID(ctx context.Context) (string, error) {
+	return host.HostIDWithContext(ctx)
+}
+
+func osEdition(ctx context.Context) (string, error) {
+	platform, _, version, err := host.PlatformInformationWithContext(ctx)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(platform + " " + version), nil
+}
+
+func osVersion(ctx context.Context) (string, error) {
+	return host.KernelVersionWithContext(ctx)
+}
+
+// isRemovable reports false: these systems offer no cheap removable flag, and their desktops
+// mount plugged-in media under the directories fixedPartitions already skips.
+func isRemovable(string) bool { return false }
