@@ -1,0 +1,283 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wcms-lab/wcms/agent/execute"
+	"github.com/wcms-lab/wcms/wire"
+)
+
+// fakeServer is a minimal server that follows CONTRACT.md but none of our additions: no
+// long-poll, no agent_token checks. The agent must work against it, as against any such server.
+type fakeServer struct {
+	*httptest.Server
+	pin string
+
+	mu          sync.Mutex
+	pcs         map[string]int64 // machine_id → pc id
+	registers   []wire.RegisterRequest
+	queue       []wire.Command
+	handed      map[int64]int
+	resend      bool // hand every command out twice, as after a lost answer
+	results     map[int64]wire.ResultRequest
+	resultOrder []int64
+	heartbeats  []heartbeatSeen
+	auth        map[string]bool // Authorization headers seen on polls
+	shutdowns   int
+	version     wire.VersionResponse
+	build       []byte
+
+	down        atomic.Bool // every request answers 503
+	resultsDown atomic.Bool // results answer 503
+}
+
+type heartbeatSeen struct {
+	full bool
+	info *wire.SystemInfo
+	poll bool
+}
+
+func newFakeServer(t *testing.T) *fakeServer {
+	f := &fakeServer{pin: "123456", pcs: map[string]int64{}, handed: map[int64]int{},
+		results: map[int64]wire.ResultRequest{}, auth: map[string]bool{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/client/register", f.register)
+	mux.HandleFunc("POST /api/client/commands", f.poll)
+	mux.HandleFunc("POST /api/client/heartbeat", f.heartbeat)
+	mux.HandleFunc("POST /api/client/commands/{id}/result", f.result)
+	mux.HandleFunc("POST /api/client/shutdown", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.shutdowns++
+		f.mu.Unlock()
+		writeJSON(w, 200, map[string]string{"status": "success"})
+	})
+	mux.HandleFunc("GET /api/client/version", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		writeJSON(w, 200, f.version)
+	})
+	mux.HandleFunc("GET /download/build", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		w.Write(f.build)
+	})
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.down.Load() {
+			fail(w, 503, "DOWN", "server is restarting")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func fail(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, wire.ErrorResponse{Status: "error", Message: msg, Error: wire.ErrorBody{Code: code, Message: msg}})
+}
+
+func (f *fakeServer) register(w http.ResponseWriter, r *http.Request) {
+	var req wire.RegisterRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.MachineID == "" {
+		fail(w, 400, "INVALID_REQUEST", "bad body")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.registers = append(f.registers, req)
+	if req.PIN != f.pin {
+		fail(w, 403, "INVALID_PIN", "Invalid or expired PIN")
+		return
+	}
+	id, ok := f.pcs[req.MachineID]
+	if !ok {
+		id = int64(len(f.pcs) + 1)
+		f.pcs[req.MachineID] = id
+	}
+	writeJSON(w, 200, wire.RegisterResponse{Status: "success", Message: "Registration successful", PCID: id})
+}
+
+// known answers PC_NOT_FOUND for an unknown machine; f.mu is held.
+func (f *fakeServer) known(w http.ResponseWriter, machineID string) bool {
+	if _, ok := f.pcs[machineID]; !ok {
+		fail(w, 404, "PC_NOT_FOUND", "PC not registered: "+machineID)
+		return false
+	}
+	return true
+}
+
+func (f *fakeServer) poll(w http.ResponseWriter, r *http.Request) {
+	var req wire.PollRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		fail(w, 400, "INVALID_REQUEST", "bad body")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.known(w, req.MachineID) {
+		return
+	}
+	f.auth[r.Header.Get("Authorization")] = true
+	data := wire.PollData{HeartbeatProcessed: req.Heartbeat != nil}
+	if req.Heartbeat != nil {
+		info, full := req.Heartbeat.Info()
+		f.heartbeats = append(f.heartbeats, heartbeatSeen{full: full, info: info, poll: true})
+	}
+	if len(f.queue) > 0 {
+		cmd := f.queue[0]
+		f.handed[cmd.ID]++
+		if !f.resend || f.handed[cmd.ID] >= 2 {
+			f.queue = f.queue[1:]
+		}
+		data.HasCommand, data.Command = true, &cmd
+	}
+	writeJSON(w, 200, wire.PollResponse{Status: "success", Data: data})
+}
+
+func (f *fakeServer) heartbeat(w http.ResponseWriter, r *http.Request) {
+	var req wire.HeartbeatRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		fail(w, 400, "INVALID_REQUEST", "bad body")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.known(w, req.MachineID) {
+		return
+	}
+	f.heartbeats = append(f.heartbeats, heartbeatSeen{full: req.IsFull(), info: req.SystemInfo})
+	writeJSON(w, 200, wire.HeartbeatResponse{Status: "success", Message: "Heartbeat received"})
+}
+
+func (f *fakeServer) result(w http.ResponseWriter, r *http.Request) {
+	if f.resultsDown.Load() {
+		fail(w, 503, "DOWN", "try later")
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var req wire.ResultRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		fail(w, 400, "INVALID_REQUEST", "bad body")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.handed[id] == 0 {
+		fail(w, 404, "NOT_FOUND", "no such command")
+		return
+	}
+	if _, dup := f.results[id]; dup {
+		fail(w, 409, "CONFLICT", "result already recorded")
+		return
+	}
+	f.results[id] = req
+	f.resultOrder = append(f.resultOrder, id)
+	writeJSON(w, 200, wire.ResultResponse{Status: "success", Data: wire.ResultData{Message: "Result recorded", CommandID: id, FinalStatus: req.Status}})
+}
+
+func (f *fakeServer) enqueue(cmds ...wire.Command) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queue = append(f.queue, cmds...)
+}
+
+func (f *fakeServer) forget() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pcs = map[string]int64{}
+}
+
+// snapshot runs fn with the server's state locked.
+func (f *fakeServer) snapshot(fn func(f *fakeServer)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
+// fakeCollector reports fixed values.
+type fakeCollector struct{}
+
+func (fakeCollector) Registration(context.Context) (wire.RegisterRequest, error) {
+	return wire.RegisterRequest{MachineID: "FAKE-MACHINE", Hostname: "lab-01", MACAddress: "AA:BB:CC:DD:EE:FF", CPUCores: 4}, nil
+}
+
+func (fakeCollector) Light(context.Context) *wire.SystemInfo {
+	cpu, ram, ip := 12.5, 40.0, "10.0.0.7"
+	return &wire.SystemInfo{CPUUsage: &cpu, RAMUsagePercent: &ram, IPAddress: &ip}
+}
+
+func (c fakeCollector) Full(ctx context.Context) *wire.SystemInfo {
+	info := c.Light(ctx)
+	user := `LAB\student`
+	info.CurrentUser, info.Processes = &user, wire.Processes{"explorer.exe"}
+	return info
+}
+
+// fakeExecutor records what it runs; a command whose type is "power" style gets an After.
+type fakeExecutor struct {
+	mu      sync.Mutex
+	ran     []int64
+	after   []int64
+	release chan struct{} // when set, execute commands wait for it
+	onAfter func(id int64)
+}
+
+func (e *fakeExecutor) Execute(ctx context.Context, cmd wire.Command) execute.Result {
+	e.mu.Lock()
+	e.ran = append(e.ran, cmd.ID)
+	release := e.release
+	e.mu.Unlock()
+	if release != nil {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}
+	code := 0
+	res := execute.Result{Status: wire.ResultSuccess, Output: fmt.Sprintf("ran %s %v", cmd.Type, cmd.Parameters["command"]), ExitCode: &code}
+	if cmd.Type == wire.TypeShutdown || cmd.Type == wire.TypeRestart {
+		res.After = func(context.Context) error {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.after = append(e.after, cmd.ID)
+			if e.onAfter != nil {
+				e.onAfter(cmd.ID)
+			}
+			return nil
+		}
+	}
+	return res
+}
+
+func (e *fakeExecutor) runs() []int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]int64(nil), e.ran...)
+}
+
+// eventually fails the test when cond does not hold within 15 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
