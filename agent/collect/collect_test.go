@@ -348,3 +348,14 @@ func BenchmarkLight(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkFull(b *testing.B) {
+	c := newLocal(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if info := c.Full(ctx); len(info.Processes) == 0 || info.Uptime == nil {
+			b.Fatalf("Full lost a field: %+v", info)
+		}
+	}
+}
