@@ -26,11 +26,13 @@ build: ## build the server and the agent for Linux and Windows (no cgo), with SH
 	cd $(BIN) && for f in wcms-server wcms-agent wcms-agent.exe; do sha256sum $$f > $$f.sha256; done
 	@ls -l $(BIN)
 
-generate: ## regenerate views/*_templ.go from the .templ files
+generate: ## regenerate views/*_templ.go, static/app.css (Tailwind) and the htmx files (npm ci first)
 	$(GO) tool templ generate
+	npx --no-install tailwindcss -c tailwind.config.js -i static/src/app.css -o static/app.css --minify
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js static/
 
-check-generated: ## fail when the committed *_templ.go are stale
-	$(GO) test -count=1 ./views/ -run TestGeneratedUpToDate
+check-generated: ## fail when the committed *_templ.go or built assets are stale
+	$(GO) test -count=1 -run 'TestGeneratedUpToDate|TestBuiltAssetsUpToDate' ./views/ ./static/
 
 lint: ## gofmt (hand-written files), go vet, and go vet for Windows (the agent's main target)
 	@unformatted=$$(find . -name '*.go' ! -name '*_templ.go' -not -path './.git/*' -not -path './node_modules/*' -print0 | xargs -0 -r gofmt -l); \

@@ -82,6 +82,9 @@ type Snapshot struct {
 	CPUUsage        *float64
 	RAMUsagePercent *float64
 	LastSeen        time.Time
+	// CurrentUser is the console user of the last full heartbeat since the server started; nil
+	// when none has arrived yet (the database has the older value).
+	CurrentUser *string
 }
 
 // pc is one PC's live state; mu guards the fields below it.
@@ -101,8 +104,9 @@ type pc struct {
 	notify      chan struct{} // closed and replaced when a command is queued: wakes long-polls
 	tokens      float64       // poll rate bucket
 	tokensAt    time.Time
-	powerReason string // outage reason to use next, set when a power command is delivered
-	waiting     int    // long-polls held open: a PC waiting on one is alive
+	powerReason string  // outage reason to use next, set when a power command is delivered
+	user        *string // console user from the last full heartbeat, nil until one arrives
+	waiting     int     // long-polls held open: a PC waiting on one is alive
 	deleted     bool
 
 	// deliver serialises deliveries, so the pending count and the store never disagree.
@@ -122,7 +126,7 @@ func (p *pc) wake() {
 
 func (p *pc) snapshot() Snapshot {
 	return Snapshot{ID: p.id, MachineID: p.machineID, Hostname: p.hostname, IPAddress: p.ip, Online: p.online,
-		CPUUsage: p.cpu, RAMUsagePercent: p.ram, LastSeen: p.lastSeen}
+		CPUUsage: p.cpu, RAMUsagePercent: p.ram, LastSeen: p.lastSeen, CurrentUser: p.user}
 }
 
 // Fleet is the live state of every registered PC.

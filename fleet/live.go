@@ -32,6 +32,10 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, info *wire.SystemInfo, 
 		}
 	}
 	p.mu.Lock()
+	if full && info != nil && info.CurrentUser != nil {
+		user := *info.CurrentUser
+		p.user = &user
+	}
 	back := !p.online
 	if back {
 		// Recorded under p.mu, so setOffline always sees an unflushed return.

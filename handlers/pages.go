@@ -2,7 +2,10 @@ package handlers
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -10,6 +13,43 @@ import (
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/views"
 )
+
+const langCookie = "lang"
+
+// withLang puts the page language (the switch's cookie, else the browser's preference) into the
+// request context, where every component reads it.
+func (s *Server) withLang(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var cookie string
+		if ck, err := c.Cookie(langCookie); err == nil {
+			cookie = ck.Value
+		}
+		r := c.Request()
+		lang := views.ParseLang(cookie, r.Header.Get("Accept-Language"))
+		c.SetRequest(r.WithContext(views.WithLang(r.Context(), lang)))
+		return next(c)
+	}
+}
+
+// switchLang remembers the chosen language for a year and goes back to the page (local paths
+// only, so the switch cannot redirect elsewhere).
+func (s *Server) switchLang(c echo.Context) error {
+	lang := views.ParseLang(c.Param("lang"), "")
+	c.SetCookie(&http.Cookie{Name: langCookie, Value: string(lang), Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Scheme() == "https"})
+	next := c.QueryParam("next")
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		next = "/"
+	}
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// page is the frame data of a signed-in page.
+func (s *Server) page(c echo.Context, title, nav string) views.Page {
+	a := currentAdmin(c)
+	return views.Page{Title: title, User: a.Username, Role: a.Role, Nav: nav, Version: s.cfg.Version,
+		CSRF: c.Get(ctxSession).(*models.Session).CSRFToken, Path: c.Request().URL.RequestURI()}
+}
 
 // render renders a component into a buffer first, so a failed render is a clean 500.
 func (s *Server) render(c echo.Context, status int, comp templ.Component) error {
@@ -21,13 +61,129 @@ func (s *Server) render(c echo.Context, status int, comp templ.Component) error 
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// homePage shows the fleet's counts (the live dashboard comes later).
-func (s *Server) homePage(c echo.Context) error {
-	st := s.fleet.Stats()
-	return s.render(c, http.StatusOK, views.HomePage(views.HomeData{
-		Username:  currentAdmin(c).Username,
-		CSRFToken: c.Get(ctxSession).(*models.Session).CSRFToken,
-		Total:     st.PCs, Online: st.Online, Offline: st.PCs - st.Online,
-		LegacyClients: s.cfg.LegacyClients, Version: s.cfg.Version,
-	}))
+// isHTMX tells whether the request comes from htmx and wants a fragment.
+func isHTMX(c echo.Context) bool {
+	return c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Boosted") != "true"
+}
+
+// renderPage renders the whole page, or for an htmx request only its fragment.
+func (s *Server) renderPage(c echo.Context, full, fragment templ.Component) error {
+	if isHTMX(c) && fragment != nil {
+		return s.render(c, http.StatusOK, fragment)
+	}
+	return s.render(c, http.StatusOK, full)
+}
+
+// tile is a PC's tile: stored values, overlaid with the live state the fleet holds.
+func (s *Server) tile(r *models.PCRow) views.Tile {
+	t := views.Tile{ID: r.ID, Hostname: r.Hostname, IP: r.IPAddress, Online: r.IsOnline, CPU: r.CPUUsage, RAM: r.RAMUsagePercent}
+	if r.CurrentUser != nil {
+		t.User = *r.CurrentUser
+	}
+	if live, ok := s.fleet.Snapshot(r.ID); ok {
+		t.IP, t.Online = live.IPAddress, live.Online
+		if live.CPUUsage != nil {
+			t.CPU = live.CPUUsage
+		}
+		if live.RAMUsagePercent != nil {
+			t.RAM = live.RAMUsagePercent
+		}
+		if live.CurrentUser != nil {
+			t.User = *live.CurrentUser
+		}
+	}
+	return t
+}
+
+// roomPage is the home page: one room's seats (?room=NAME), or the PCs not placed (?room=).
+// Without ?room it opens the first room.
+func (s *Server) roomPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	rooms, err := s.store.ListRooms(ctx)
+	if err != nil {
+		return err
+	}
+	all, err := s.store.ListPCs(ctx, models.PCFilter{})
+	if err != nil {
+		return err
+	}
+	room, given := c.QueryParam("room"), c.QueryParams().Has("room")
+	if !given && len(rooms) > 0 {
+		room = rooms[0].Name
+	}
+	v := views.RoomView{Page: s.page(c, views.T(ctx, "강의실", "Rooms"), "rooms"), Room: room}
+	byRoom := map[string]*views.RoomTab{}
+	for _, r := range rooms {
+		v.Rooms = append(v.Rooms, views.RoomTab{Name: r.Name})
+	}
+	for i := range v.Rooms {
+		byRoom[v.Rooms[i].Name] = &v.Rooms[i]
+	}
+	var here []views.Tile
+	var seats []*models.PCRow
+	for i := range all {
+		r := &all[i]
+		t := s.tile(r)
+		name := ""
+		if r.RoomName != nil {
+			name = *r.RoomName
+		}
+		if tab := byRoom[name]; tab != nil {
+			tab.Total++
+			if t.Online {
+				tab.Online++
+			}
+		}
+		if name == "" {
+			v.Unplaced = append(v.Unplaced, t)
+		}
+		if name == room {
+			here = append(here, t)
+			seats = append(seats, r)
+		}
+	}
+	for _, t := range here {
+		if t.Online {
+			v.Online++
+		} else {
+			v.Offline++
+		}
+	}
+	if room != "" {
+		rm, err := s.store.RoomByName(ctx, room)
+		if errors.Is(err, models.ErrNotFound) {
+			return newError(http.StatusNotFound, codeNotFound, "no room %q", room)
+		}
+		if err != nil {
+			return err
+		}
+		v.Rows = seatGrid(rm.Rows, rm.Cols, seats, here)
+	}
+	v.StreamURL = "/stream?room=" + url.QueryEscape(room)
+	return s.render(c, http.StatusOK, views.RoomPage(v))
+}
+
+// seatGrid lays a room's PCs out on its rows × cols; a PC whose seat lies outside the grid
+// (the room shrank) is still shown, on an extra row.
+func seatGrid(rows, cols int, pcs []*models.PCRow, tiles []views.Tile) [][]views.Seat {
+	grid := make([][]views.Seat, rows)
+	for r := range grid {
+		grid[r] = make([]views.Seat, cols)
+		for c := range grid[r] {
+			grid[r][c] = views.Seat{Row: r + 1, Col: c + 1}
+		}
+	}
+	var extra []views.Seat
+	for i, p := range pcs {
+		t := tiles[i]
+		if p.SeatRow != nil && p.SeatCol != nil && *p.SeatRow >= 1 && *p.SeatRow <= rows && *p.SeatCol >= 1 && *p.SeatCol <= cols {
+			grid[*p.SeatRow-1][*p.SeatCol-1].PC = &t
+		} else {
+			extra = append(extra, views.Seat{PC: &t})
+		}
+	}
+	if len(extra) > 0 {
+		grid = append(grid, extra)
+	}
+	return grid
 }

@@ -11,7 +11,7 @@ import (
 
 // routes registers every route of the server.
 func (s *Server) routes(e *echo.Echo) {
-	e.Use(s.recoverPanics, s.logRequests, s.securityHeaders, s.limitBody)
+	e.Use(s.recoverPanics, s.logRequests, s.securityHeaders, s.limitBody, s.withLang)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", s.metrics.handler())
@@ -41,7 +41,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/login", s.loginPage)
 	e.POST("/login", s.login)
 	e.POST("/logout", s.logout, s.requireSession, s.requireCSRF)
-	e.GET("/", s.homePage, s.requireSession)
+	e.GET("/", s.roomPage, s.requireSession)
+	e.GET("/lang/:lang", s.switchLang)
 
 	// Admin API: session, CSRF on every state change, then the role the route needs.
 	admin := func(method, path, role string, h echo.HandlerFunc) {

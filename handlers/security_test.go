@@ -23,11 +23,12 @@ import (
 )
 
 // publicRoute reports the routes that need no session: the agent API, agent downloads and
-// install scripts, the login page, health, metrics and static files. Every other route must
-// refuse a request without a session.
+// install scripts, the login page, the language switch, wall displays (their own token), health,
+// metrics and static files. Every other route must refuse a request without a session.
 func publicRoute(path string) bool {
 	return strings.HasPrefix(path, "/api/client/") || strings.HasPrefix(path, "/static/") ||
 		strings.HasPrefix(path, "/download/") || strings.HasPrefix(path, "/install/") ||
+		strings.HasPrefix(path, "/lang/") || strings.HasPrefix(path, "/wall/") ||
 		path == "/login" || path == "/healthz" || path == "/metrics"
 }
 

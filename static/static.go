@@ -4,8 +4,9 @@ package static
 
 import "embed"
 
-// FS holds the asset files at its root: app.css for now. The server mounts it
-// at /static/, so static/app.css here is /static/app.css in the browser.
+// FS holds the built assets at its root: app.css (Tailwind, built from src/app.css by
+// `make generate`), app.js (the few lines of plain JS the pages need), htmx.min.js and its SSE extension sse.min.js (copied from npm, versions
+// pinned in package.json). The server mounts it at /static/.
 //
-//go:embed app.css
+//go:embed app.css app.js htmx.min.js sse.min.js
 var FS embed.FS

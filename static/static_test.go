@@ -1,7 +1,11 @@
 package static_test
 
 import (
+	"bytes"
 	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,7 +13,7 @@ import (
 )
 
 func TestFSHoldsTheAssetsTheViewsLink(t *testing.T) {
-	for _, name := range []string{"app.css"} {
+	for _, name := range []string{"app.css", "htmx.min.js", "sse.min.js"} {
 		t.Run(name, func(t *testing.T) {
 			b, err := fs.ReadFile(static.FS, name)
 			if err != nil {
@@ -19,5 +23,38 @@ func TestFSHoldsTheAssetsTheViewsLink(t *testing.T) {
 				t.Fatalf("%s is empty", name)
 			}
 		})
+	}
+}
+
+// TestBuiltAssetsUpToDate rebuilds the assets from the npm packages pinned in package.json and
+// compares them with the committed ones: a template using a new Tailwind class, or a version bump
+// without `make generate`, fails here. It needs `npm ci` (CI runs it).
+func TestBuiltAssetsUpToDate(t *testing.T) {
+	tailwind, err := filepath.Abs(filepath.Join("..", "node_modules", ".bin", "tailwindcss"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tailwind); err != nil {
+		t.Skipf("node_modules not installed (run `npm ci`): %v", err)
+	}
+	css := filepath.Join(t.TempDir(), "app.css")
+	cmd := exec.Command(tailwind, "-c", "tailwind.config.js", "-i", "static/src/app.css", "-o", css, "--minify")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("tailwindcss: %v\n%s", err, out)
+	}
+	for committed, fresh := range map[string]string{
+		"app.css":     css,
+		"htmx.min.js": filepath.Join("..", "node_modules", "htmx.org", "dist", "htmx.min.js"),
+		"sse.min.js":  filepath.Join("..", "node_modules", "htmx-ext-sse", "dist", "sse.min.js"),
+	} {
+		want, err := os.ReadFile(fresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(committed)
+		if !bytes.Equal(got, want) {
+			t.Errorf("static/%s is stale: run `make generate` and commit it", committed)
+		}
 	}
 }

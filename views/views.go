@@ -17,20 +17,6 @@ type LoginData struct {
 	Error string
 }
 
-// HomeData is what the overview page shows.
-type HomeData struct {
-	// Username is the signed-in administrator.
-	Username string
-	// CSRFToken is echoed by the logout form in its csrf_token field.
-	CSRFToken string
-	// Total, Online and Offline count the registered PCs.
-	Total, Online, Offline int
-	// LegacyClients tells whether agent calls without an agent token are accepted.
-	LegacyClients bool
-	// Version is the server's version, shown in the footer when set.
-	Version string
-}
-
 // statusTitles names the statuses the server returns, in Korean.
 var statusTitles = map[int]string{
 	http.StatusBadRequest:            "잘못된 요청",

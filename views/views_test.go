@@ -58,6 +58,22 @@ func byTestID(t *testing.T, doc *html.Node, id string) *html.Node {
 	return found[0]
 }
 
+// noInlineScript fails when a page has a script other than a same-origin file: hostile text
+// must never become code.
+func noInlineScript(t *testing.T, doc *html.Node) {
+	t.Helper()
+	for _, sc := range byAtom(doc, atom.Script) {
+		if src := attr(sc, "src"); !strings.HasPrefix(src, "/static/") || sc.FirstChild != nil {
+			t.Errorf("<script src=%q> (content: %v): only same-origin files, never inline code", src, sc.FirstChild != nil)
+		}
+	}
+}
+
+// byTestIDAll returns every element under n with the given data-testid.
+func byTestIDAll(n *html.Node, id string) []*html.Node {
+	return findAll(n, func(n *html.Node) bool { return attr(n, "data-testid") == id })
+}
+
 // hasTestID tells whether any element carries the given data-testid.
 func hasTestID(doc *html.Node, id string) bool {
 	return len(findAll(doc, func(n *html.Node) bool { return attr(n, "data-testid") == id })) > 0
@@ -110,10 +126,7 @@ func inputNamed(t *testing.T, form *html.Node, name string) *html.Node {
 func pages() map[string]templ.Component {
 	return map[string]templ.Component{
 		"login": views.LoginPage(views.LoginData{Username: hostile, Error: hostile}),
-		"home": views.HomePage(views.HomeData{
-			Username: hostile, CSRFToken: hostile, Total: 3, Online: 2, Offline: 1,
-			LegacyClients: true, Version: hostile,
-		}),
+		"room":  views.RoomPage(hostileRoom()),
 		"error": views.ErrorPage(500, hostile),
 	}
 }
@@ -150,9 +163,7 @@ func TestPagesFollowTheLayout(t *testing.T) {
 
 			// CSP: no inline code or style anywhere, and the hostile text
 			// never became markup.
-			if n := len(byAtom(doc, atom.Script)); n != 0 {
-				t.Errorf("found %d <script> elements, want none", n)
-			}
+			noInlineScript(t, doc)
 			if n := len(byAtom(doc, atom.Style)); n != 0 {
 				t.Errorf("found %d <style> elements, want none", n)
 			}
@@ -198,9 +209,7 @@ func TestLayoutRendersTitleAndChildren(t *testing.T) {
 	if got := text(title); !strings.HasPrefix(got, hostile) {
 		t.Errorf("title = %q, want it to start with the given title as text", got)
 	}
-	if n := len(byAtom(doc, atom.Script)); n != 0 {
-		t.Errorf("a title became a <script> element")
-	}
+	noInlineScript(t, doc)
 }
 
 func TestLoginPage(t *testing.T) {
@@ -276,90 +285,7 @@ func TestLoginPage(t *testing.T) {
 			} else if got := text(byTestID(t, doc, "login-error")); got != tt.wantError {
 				t.Errorf("error text = %q, want %q", got, tt.wantError)
 			}
-			if n := len(byAtom(doc, atom.Script)); n != 0 {
-				t.Errorf("found %d <script> elements, want none", n)
-			}
-		})
-	}
-}
-
-func TestHomePage(t *testing.T) {
-	tests := []struct {
-		name       string
-		data       views.HomeData
-		wantLegacy string
-	}{
-		{
-			name: "legacy accepted",
-			data: views.HomeData{
-				Username: "admin", CSRFToken: "c5rf-t0ken", Total: 42, Online: 40, Offline: 2,
-				LegacyClients: true, Version: "0.1.0",
-			},
-			wantLegacy: "true",
-		},
-		{
-			name:       "legacy refused, empty fleet",
-			data:       views.HomeData{Username: "admin", CSRFToken: "tok"},
-			wantLegacy: "false",
-		},
-		{
-			name:       "hostile username",
-			data:       views.HomeData{Username: hostile, CSRFToken: `"><script>alert(2)</script>`, Version: hostile},
-			wantLegacy: "false",
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			doc := render(t, views.HomePage(tt.data))
-
-			if got := text(byTestID(t, doc, "current-user")); got != tt.data.Username {
-				t.Errorf("current user = %q, want %q", got, tt.data.Username)
-			}
-			for id, want := range map[string]int{
-				"pc-total":   tt.data.Total,
-				"pc-online":  tt.data.Online,
-				"pc-offline": tt.data.Offline,
-			} {
-				if got := text(byTestID(t, doc, id)); got != strconv.Itoa(want) {
-					t.Errorf("%s = %q, want %d", id, got, want)
-				}
-			}
-
-			legacy := byTestID(t, doc, "legacy-clients")
-			if got := attr(legacy, "data-enabled"); got != tt.wantLegacy {
-				t.Errorf("legacy-clients data-enabled = %q, want %q", got, tt.wantLegacy)
-			}
-			status := text(byTestID(t, doc, "legacy-status"))
-			wantStatus := map[string]string{"true": "허용 · Accepted", "false": "거부 · Refused"}[tt.wantLegacy]
-			if status != wantStatus {
-				t.Errorf("legacy status = %q, want %q", status, wantStatus)
-			}
-
-			logout := byTestID(t, doc, "logout-form")
-			if strings.ToLower(attr(logout, "method")) != "post" || attr(logout, "action") != "/logout" {
-				t.Errorf("logout form = %s %s, want POST /logout", attr(logout, "method"), attr(logout, "action"))
-			}
-			csrf := inputNamed(t, logout, "csrf_token")
-			if attr(csrf, "type") != "hidden" {
-				t.Errorf("csrf_token input type = %q, want hidden", attr(csrf, "type"))
-			}
-			if got := attr(csrf, "value"); got != tt.data.CSRFToken {
-				t.Errorf("csrf_token = %q, want %q", got, tt.data.CSRFToken)
-			}
-			if csrf != byTestID(t, doc, "logout-csrf") {
-				t.Errorf("logout-csrf is not the csrf_token input")
-			}
-
-			if tt.data.Version == "" {
-				if hasTestID(doc, "version") {
-					t.Errorf("version shown while empty")
-				}
-			} else if got := text(byTestID(t, doc, "version")); got != tt.data.Version {
-				t.Errorf("version = %q, want %q", got, tt.data.Version)
-			}
-			if n := len(byAtom(doc, atom.Script)); n != 0 {
-				t.Errorf("found %d <script> elements, want none", n)
-			}
+			noInlineScript(t, doc)
 		})
 	}
 }
@@ -397,23 +323,7 @@ func TestErrorPage(t *testing.T) {
 			if got := attr(byTestID(t, doc, "error-home"), "href"); got != "/" {
 				t.Errorf("home link = %q, want /", got)
 			}
-			if n := len(byAtom(doc, atom.Script)); n != 0 {
-				t.Errorf("found %d <script> elements, want none", n)
-			}
+			noInlineScript(t, doc)
 		})
-	}
-}
-
-func BenchmarkHomePage(b *testing.B) {
-	page := views.HomePage(views.HomeData{
-		Username: "admin", CSRFToken: "tok", Total: 120, Online: 117, Offline: 3,
-		LegacyClients: true, Version: "0.1.0",
-	})
-	var buf bytes.Buffer
-	for b.Loop() {
-		buf.Reset()
-		if err := page.Render(context.Background(), &buf); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

@@ -1,0 +1,58 @@
+package views
+
+import (
+	"context"
+	"strings"
+)
+
+// Lang is the interface language. Korean comes first: the users are Korean labs.
+type Lang string
+
+// The languages of the interface.
+const (
+	Korean  Lang = "ko"
+	English Lang = "en"
+)
+
+type langKey struct{}
+
+// WithLang returns ctx carrying the page language; handlers set it once per request.
+func WithLang(ctx context.Context, l Lang) context.Context {
+	return context.WithValue(ctx, langKey{}, l)
+}
+
+// LangOf is the page language in ctx, Korean when unset.
+func LangOf(ctx context.Context) Lang {
+	if l, ok := ctx.Value(langKey{}).(Lang); ok {
+		return l
+	}
+	return Korean
+}
+
+// T picks the Korean or the English text. Both stand side by side where they are used, so a
+// screen's two languages cannot drift apart through a separate catalogue.
+func T(ctx context.Context, ko, en string) string {
+	if LangOf(ctx) == English {
+		return en
+	}
+	return ko
+}
+
+// ParseLang chooses the language from the `lang` cookie (the switch) or else the browser's
+// Accept-Language: English only when the browser prefers it to Korean.
+func ParseLang(cookie, acceptLanguage string) Lang {
+	switch Lang(cookie) {
+	case Korean, English:
+		return Lang(cookie)
+	}
+	for _, part := range strings.Split(acceptLanguage, ",") {
+		tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		switch {
+		case strings.HasPrefix(tag, "ko"):
+			return Korean
+		case strings.HasPrefix(tag, "en"):
+			return English
+		}
+	}
+	return Korean
+}

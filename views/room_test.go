@@ -1,0 +1,72 @@
+package views_test
+
+import (
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/wcms-lab/wcms/views"
+)
+
+func ptr(f float64) *float64 { return &f }
+
+// hostileRoom is a room page with hostile text wherever an agent or admin can put some.
+func hostileRoom() views.RoomView {
+	pc := views.Tile{ID: 7, Hostname: hostile, IP: hostile, User: hostile, Online: true, CPU: ptr(91), RAM: ptr(40)}
+	off := views.Tile{ID: 8, Hostname: "lab-08", Online: false}
+	return views.RoomView{
+		Page:   views.Page{Title: hostile, User: hostile, Role: "operator", CSRF: hostile, Nav: "rooms", Path: "/?room=" + hostile, Version: hostile},
+		Rooms:  []views.RoomTab{{Name: hostile, Online: 1, Total: 2}},
+		Room:   hostile,
+		Rows:   [][]views.Seat{{{Row: 1, Col: 1, PC: &pc}, {Row: 1, Col: 2}}, {{Row: 2, Col: 1, PC: &off}, {Row: 2, Col: 2}}},
+		Online: 1, Offline: 1, StreamURL: "/stream?room=x",
+	}
+}
+
+func TestRoomPage(t *testing.T) {
+	doc := render(t, views.RoomPage(hostileRoom()))
+	tiles := byTestIDAll(doc, "tile")
+	if len(tiles) != 2 {
+		t.Fatalf("%d tiles, want 2", len(tiles))
+	}
+	if n := len(byTestIDAll(doc, "empty-seat")); n != 2 {
+		t.Errorf("%d empty seats, want 2", n)
+	}
+	body := byTestIDAll(tiles[0], "tile-body")[0]
+	if attr(body, "data-state") != "bad" || text(byTestIDAll(tiles[0], "tile-cpu")[0]) != "91%" {
+		t.Errorf("a PC at 91 %% CPU: state %q, cpu %q", attr(body, "data-state"), text(byTestIDAll(tiles[0], "tile-cpu")[0]))
+	}
+	if got := text(byTestIDAll(tiles[0], "tile-hostname")[0]); got != hostile {
+		t.Errorf("hostname shown as %q, want the text itself", got)
+	}
+	if attr(byTestIDAll(tiles[1], "tile-body")[0], "data-state") != "off" {
+		t.Error("an offline PC's tile is not grey")
+	}
+	live := findAll(doc, func(n *html.Node) bool { return attr(n, "sse-swap") == "pc-7" })
+	if len(live) != 1 || attr(live[0], "hx-swap") != "innerHTML" {
+		t.Errorf("tile 7 has no sse-swap=pc-7 element swapping its inside")
+	}
+	room := byTestID(t, doc, "room")
+	if attr(room, "hx-ext") != "sse" || attr(room, "sse-connect") != "/stream?room=x" {
+		t.Errorf("room section: hx-ext %q sse-connect %q", attr(room, "hx-ext"), attr(room, "sse-connect"))
+	}
+	if n := len(byTestIDAll(doc, "tile-select")); n != 2 {
+		t.Errorf("an operator gets %d selection boxes, want 2", n)
+	}
+	if !strings.Contains(attr(byTestID(t, doc, "wall-link"), "href"), "/wall/") {
+		t.Error("no wall display link")
+	}
+}
+
+func TestRoomPageForViewer(t *testing.T) {
+	v := hostileRoom()
+	v.Role = "viewer"
+	doc := render(t, views.RoomPage(v))
+	if n := len(byTestIDAll(doc, "tile-select")) + len(byTestIDAll(doc, "bulk-form")); n != 0 {
+		t.Errorf("a viewer sees %d selection/command elements, want none", n)
+	}
+	if n := len(byTestIDAll(doc, "nav-pins")) + len(byTestIDAll(doc, "nav-accounts")); n != 0 {
+		t.Errorf("a viewer sees links to PINs or accounts")
+	}
+}
