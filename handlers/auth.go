@@ -169,6 +169,11 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if isAPI(c) {
 			return newError(http.StatusUnauthorized, "UNAUTHORIZED", "log in first: POST /login")
 		}
+		if isHTMX(c) {
+			// htmx would follow a redirect into the fragment's target; send the whole tab instead.
+			c.Response().Header().Set("HX-Redirect", "/login")
+			return c.NoContent(http.StatusUnauthorized)
+		}
 		return c.Redirect(http.StatusFound, "/login")
 	}
 }

@@ -107,8 +107,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 			Error: wire.ErrorBody{Code: ae.Code, Message: ae.Message}})
 		return
 	}
+	page := views.ErrorPage(ae.Status, ae.Message)
+	if isHTMX(c) {
+		// An htmx action shows its error in the page's message area, whatever it targeted.
+		page = views.ErrorFlash(ae.Status, ae.Message)
+		c.Response().Header().Set("HX-Retarget", "#flash")
+		c.Response().Header().Set("HX-Reswap", "innerHTML")
+	}
 	var buf bytes.Buffer
-	if err := views.ErrorPage(ae.Status, ae.Message).Render(c.Request().Context(), &buf); err != nil {
+	if err := page.Render(c.Request().Context(), &buf); err != nil {
 		c.String(ae.Status, ae.Message)
 		return
 	}

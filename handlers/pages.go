@@ -187,3 +187,11 @@ func seatGrid(rows, cols int, pcs []*models.PCRow, tiles []views.Tile) [][]views
 	}
 	return grid
 }
+
+// commandView is a stored command as the pages show it; its parameters lose their secrets.
+func commandView(c *models.Command, hostname string) views.CommandView {
+	return views.CommandView{ID: c.ID, PCID: c.PCID, Hostname: hostname, Type: c.Type,
+		Summary: models.StripSecrets(c.Parameters), Status: c.Status, Output: c.Output,
+		ErrorMessage: c.ErrorMessage, ExitCode: c.ExitCode, CreatedBy: c.CreatedBy,
+		CreatedAt: c.CreatedAt, CompletedAt: c.CompletedAt}
+}

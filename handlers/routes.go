@@ -43,6 +43,10 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/logout", s.logout, s.requireSession, s.requireCSRF)
 	e.GET("/", s.roomPage, s.requireSession)
 	e.GET("/lang/:lang", s.switchLang)
+	s.pcPages(e)    // pages_pc.go
+	s.adminPages(e) // pages_admin.go
+	s.infoPages(e)  // pages_info.go
+	s.wallPages(e)  // pages_wall.go
 
 	// Admin API: session, CSRF on every state change, then the role the route needs.
 	admin := func(method, path, role string, h echo.HandlerFunc) {
