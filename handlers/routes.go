@@ -87,3 +87,8 @@ func (s *Server) routes(e *echo.Echo) {
 	admin(http.MethodPost, agentBuildsRoute, owner, s.uploadAgentBuild)
 	admin(http.MethodDelete, "/agent-build/:id", owner, s.deleteAgentBuild)
 }
+
+// pageRoute registers a page or page action: session, CSRF on state changes, then the role.
+func (s *Server) pageRoute(e *echo.Echo, method, path, role string, h echo.HandlerFunc) {
+	e.Add(method, path, h, s.requireSession, s.requireCSRF, s.requireRole(role))
+}
