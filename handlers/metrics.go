@@ -43,7 +43,7 @@ func (fc *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(fc.delivered, prometheus.CounterValue, float64(st.Delivered))
 }
 
-func newMetrics(fl *fleet.Fleet, hub *events.Hub) *metrics {
+func newMetrics(fl *fleet.Fleet, hub *events.Hub, st *streams) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		heartbeats: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wcms_heartbeats_total",
@@ -55,7 +55,10 @@ func newMetrics(fl *fleet.Fleet, hub *events.Hub) *metrics {
 		results: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wcms_command_results_total",
 			Help: "Command results recorded, by reported status."}, []string{"status"}),
 	}
-	m.reg.MustRegister(m.heartbeats, m.registrations, m.commands, m.results,
+	deferred := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "wcms_stream_events_deferred_total",
+		Help: "Live updates held back because a browser was not reading; only the newest per element is kept."},
+		func() float64 { return float64(st.deferred.Load()) })
+	m.reg.MustRegister(m.heartbeats, m.registrations, m.commands, m.results, deferred,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&fleetCollector{fleet: fl, hub: hub,
 			pcs:       prometheus.NewDesc("wcms_pcs", "Registered PCs.", nil, nil),

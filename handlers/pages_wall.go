@@ -1,6 +1,169 @@
 package handlers
 
-import "github.com/labstack/echo/v4"
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
 
-// wallPages registers the pages of this file: wall display and the live stream.
-func (s *Server) wallPages(e *echo.Echo) {}
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/tokens"
+	"github.com/wcms-lab/wcms/views"
+)
+
+// wallPages registers the live stream, the wall display and its links.
+func (s *Server) wallPages(e *echo.Echo) {
+	s.pageRoute(e, http.MethodGet, "/stream", models.RoleViewer, s.stream)
+	s.pageRoute(e, http.MethodGet, "/walls", models.RoleOperator, s.wallLinksPage)
+	s.pageRoute(e, http.MethodPost, "/walls", models.RoleOperator, s.createWallLink)
+	s.pageRoute(e, http.MethodPost, "/walls/:id/revoke", models.RoleOperator, s.revokeWallLink)
+	// A wall screen signs in with the token in its URL, not a session.
+	e.GET("/wall/:room", s.wallPage)
+	e.GET("/wall/:room/stream", s.wallStream)
+}
+
+// stream is a signed-in page's live feed: ?room=NAME (that room's tiles, "" for PCs not
+// placed) or ?pc=ID (one PC), and every command's status.
+func (s *Server) stream(c echo.Context) error {
+	f := feed{tile: func(t views.Tile) templ.Component { return views.TileBody(t) }, commands: true,
+		members: func(context.Context) (map[int64]string, error) { return map[int64]string{}, nil }}
+	switch q := c.QueryParams(); {
+	case q.Has("pc"):
+		id, err := strconv.ParseInt(q.Get("pc"), 10, 64)
+		if err != nil {
+			return newError(http.StatusBadRequest, codeInvalidField, "pc must be a PC id")
+		}
+		f.members = func(ctx context.Context) (map[int64]string, error) {
+			d, err := s.store.PCDetail(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			user := ""
+			if d.State.CurrentUser != nil {
+				user = *d.State.CurrentUser
+			}
+			return map[int64]string{id: user}, nil
+		}
+	case q.Has("room"):
+		f.members = s.roomMembers(q.Get("room"))
+	}
+	return s.serveStream(c, f)
+}
+
+// wallRoom checks a wall link's token against the room in the path.
+func (s *Server) wallRoom(c echo.Context) (*models.Room, error) {
+	token := c.QueryParam("token")
+	room, err := s.store.WallRoom(c.Request().Context(), tokens.Hash(token))
+	if token == "" || errors.Is(err, models.ErrNotFound) || (err == nil && room.Name != c.Param("room")) {
+		return nil, newError(http.StatusNotFound, codeNotFound, "this wall link does not exist or was revoked")
+	}
+	return room, err
+}
+
+func (s *Server) wallPage(c echo.Context) error {
+	room, err := s.wallRoom(c)
+	if err != nil {
+		return err
+	}
+	rows, err := s.store.ListPCs(c.Request().Context(), models.PCFilter{Room: room.Name})
+	if err != nil {
+		return err
+	}
+	v := views.WallView{Room: room.Name,
+		StreamURL: "/wall/" + url.PathEscape(room.Name) + "/stream?token=" + url.QueryEscape(c.QueryParam("token"))}
+	pcs := make([]*models.PCRow, len(rows))
+	tiles := make([]views.Tile, len(rows))
+	for i := range rows {
+		pcs[i], tiles[i] = &rows[i], s.tile(&rows[i])
+		tiles[i].User = "" // a wall shows no one's name
+		if tiles[i].Online {
+			v.Online++
+		} else {
+			v.Offline++
+		}
+	}
+	v.Rows = seatGrid(room.Rows, room.Cols, pcs, tiles)
+	c.Response().Header().Set("Referrer-Policy", "no-referrer") // the token must not leak onward
+	return s.render(c, http.StatusOK, views.WallPage(v))
+}
+
+func (s *Server) wallStream(c echo.Context) error {
+	room, err := s.wallRoom(c)
+	if err != nil {
+		return err
+	}
+	members := s.roomMembers(room.Name)
+	return s.serveStream(c, feed{
+		tile: func(t views.Tile) templ.Component { t.User = ""; return views.WallTileBody(t) },
+		members: func(ctx context.Context) (map[int64]string, error) {
+			// Re-checked on every layout change, so a revoked link stops getting new PCs.
+			m, err := members(ctx)
+			for id := range m {
+				m[id] = ""
+			}
+			return m, err
+		},
+	})
+}
+
+func (s *Server) wallLinksPage(c echo.Context) error {
+	return s.renderWallLinks(c, "")
+}
+
+func (s *Server) renderWallLinks(c echo.Context, newURL string) error {
+	ctx := c.Request().Context()
+	room := c.QueryParam("room")
+	if _, err := s.store.RoomByName(ctx, room); errors.Is(err, models.ErrNotFound) {
+		return newError(http.StatusNotFound, codeNotFound, "no room %q", room)
+	} else if err != nil {
+		return err
+	}
+	links, err := s.store.WallLinks(ctx, room)
+	if err != nil {
+		return err
+	}
+	v := views.WallLinksView{Page: s.page(c, views.T(ctx, "월 디스플레이 링크", "Wall display links"), "rooms"),
+		Room: room, NewURL: newURL}
+	for _, l := range links {
+		v.Links = append(v.Links, views.WallLinkView{ID: l.ID, Label: l.Label, CreatedBy: l.CreatedBy,
+			CreatedAt: l.CreatedAt.Local().Format("2006-01-02 15:04")})
+	}
+	return s.render(c, http.StatusOK, views.WallLinksPage(v))
+}
+
+func (s *Server) createWallLink(c echo.Context) error {
+	room, label := c.QueryParam("room"), c.FormValue("label")
+	if len(label) > 100 {
+		return newError(http.StatusBadRequest, codeInvalidField, "label: at most 100 characters")
+	}
+	token := tokens.New()
+	_, err := s.store.CreateWallLink(c.Request().Context(), room, tokens.Hash(token), label, currentAdmin(c).Username, time.Now())
+	if errors.Is(err, models.ErrNotFound) {
+		return newError(http.StatusNotFound, codeNotFound, "no room %q", room)
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("wall link created", "room", room, "by", currentAdmin(c).Username)
+	return s.renderWallLinks(c, s.baseURL(c)+"/wall/"+url.PathEscape(room)+"?token="+url.QueryEscape(token))
+}
+
+func (s *Server) revokeWallLink(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	room := c.QueryParam("room")
+	if err := s.store.RevokeWallLink(c.Request().Context(), room, id, time.Now()); errors.Is(err, models.ErrNotFound) {
+		return newError(http.StatusNotFound, codeNotFound, "no wall link %d in room %q", id, room)
+	} else if err != nil {
+		return err
+	}
+	s.log.Info("wall link revoked", "room", room, "id", id, "by", currentAdmin(c).Username)
+	return c.Redirect(http.StatusSeeOther, "/walls?room="+url.QueryEscape(room))
+}

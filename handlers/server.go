@@ -66,6 +66,7 @@ type Server struct {
 	metrics *metrics
 	started time.Time
 	scripts *template.Template // the install scripts
+	streams *streams           // live updates to browsers
 
 	pinFailures *ratelimit.Failures // by source address
 	loginByAddr *ratelimit.Failures
@@ -75,12 +76,12 @@ type Server struct {
 // New builds the echo instance with every route.
 func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, log *slog.Logger) *echo.Echo {
 	cfg.defaults()
-	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, log: log, started: time.Now(), scripts: parseInstallScripts(),
+	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, log: log, started: time.Now(), scripts: parseInstallScripts(), streams: newStreams(),
 		pinFailures: ratelimit.NewFailures(cfg.PINFailures, cfg.FailureWindow, 100_000),
 		loginByAddr: ratelimit.NewFailures(cfg.LoginFailures, cfg.FailureWindow, 100_000),
 		loginByName: ratelimit.NewFailures(cfg.LoginFailures*2, cfg.FailureWindow, 100_000),
 	}
-	s.metrics = newMetrics(fl, hub)
+	s.metrics = newMetrics(fl, hub, s.streams)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

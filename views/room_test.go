@@ -54,7 +54,7 @@ func TestRoomPage(t *testing.T) {
 	if n := len(byTestIDAll(doc, "tile-select")); n != 2 {
 		t.Errorf("an operator gets %d selection boxes, want 2", n)
 	}
-	if !strings.Contains(attr(byTestID(t, doc, "wall-link"), "href"), "/wall/") {
+	if !strings.Contains(attr(byTestID(t, doc, "wall-link"), "href"), "/walls?room=") {
 		t.Error("no wall display link")
 	}
 }

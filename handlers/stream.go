@@ -1,0 +1,256 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+	"github.com/r3labs/sse/v2"
+
+	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/tokens"
+	"github.com/wcms-lab/wcms/views"
+)
+
+// Live updates: each browser tab gets its own r3labs/sse stream, fed by its own subscription to
+// the event hub. The hub keeps only the newest event per PC for a subscriber, and the pump
+// below keeps only the newest rendered fragment per element while the browser is slow, so a
+// stalled tab holds at most one fragment per PC it shows and never slows another tab or an agent.
+// (DEPENDENCIES.md: replay off, no EventTTL, SplitData on, TryPublish only, keep-alive comments,
+// streams created and removed by us, callbacks set before any stream exists.)
+
+const (
+	streamBuffer    = 16               // events queued in r3labs per stream before TryPublish refuses
+	streamKeepAlive = 20 * time.Second // a comment line keeps proxies from closing an idle stream
+	streamRetry     = 250 * time.Millisecond
+	streamMaxAge    = 30 * time.Minute // a stream ends then; EventSource reconnects and gets a fresh state
+	streamMaxCmds   = 500              // command cells held back for a stalled tab
+)
+
+// streams owns the SSE server and knows when a browser has subscribed to its stream.
+type streams struct {
+	srv      *sse.Server
+	deferred atomic.Int64 // fragments a slow browser could not take at once
+
+	mu      sync.Mutex
+	waiting map[string]chan struct{} // stream id → closed when its browser subscribed
+}
+
+func newStreams() *streams {
+	st := &streams{waiting: map[string]chan struct{}{}}
+	st.srv = sse.NewWithCallback(st.subscribed, nil)
+	st.srv.AutoReplay = false
+	st.srv.AutoStream = false
+	st.srv.SplitData = true
+	st.srv.BufferSize = streamBuffer
+	st.srv.Headers = map[string]string{"X-Accel-Buffering": "no"}
+	return st
+}
+
+func (st *streams) subscribed(id string, _ *sse.Subscriber) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if ch, ok := st.waiting[id]; ok {
+		close(ch)
+		delete(st.waiting, id)
+	}
+}
+
+// open creates a stream and returns a channel closed once its browser has subscribed: events
+// published before that would reach nobody.
+func (st *streams) open() (id string, ready <-chan struct{}) {
+	id = tokens.New()
+	ch := make(chan struct{})
+	st.mu.Lock()
+	st.waiting[id] = ch
+	st.mu.Unlock()
+	st.srv.CreateStream(id)
+	return id, ch
+}
+
+func (st *streams) close(id string) {
+	st.mu.Lock()
+	delete(st.waiting, id)
+	st.mu.Unlock()
+	st.srv.RemoveStream(id)
+}
+
+// feed says what one stream shows.
+type feed struct {
+	// members are the PCs whose tiles it shows, with the console user the database has (the
+	// fleet knows a user only after a full heartbeat since the server started).
+	members func(ctx context.Context) (map[int64]string, error)
+	// tile renders a PC's live fragment.
+	tile func(t views.Tile) templ.Component
+	// commands: also send every command's live cell.
+	commands bool
+}
+
+// serveStream streams f to the browser until it goes away or streamMaxAge passes.
+func (s *Server) serveStream(c echo.Context, f feed) error {
+	// The server's read timeout would end the request; a stream has neither deadline.
+	rc := http.NewResponseController(c.Response().Writer)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	ctx, cancel := context.WithTimeout(c.Request().Context(), streamMaxAge)
+	defer cancel()
+	members, err := f.members(ctx)
+	if err != nil {
+		return err
+	}
+	sub := s.hub.Subscribe()
+	defer sub.Close()
+	id, ready := s.streams.open()
+	defer s.streams.close(id)
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-ready:
+			s.pump(ctx, id, sub, f, members)
+		case <-ctx.Done():
+		}
+	}()
+	req := c.Request().WithContext(ctx)
+	q := req.URL.Query()
+	q.Set("stream", id)
+	req.URL.RawQuery = q.Encode()
+	s.streams.srv.ServeHTTP(c.Response(), req)
+	cancel()
+	wg.Wait()
+	return nil
+}
+
+// pump turns hub events into rendered fragments for one stream. It starts with every member's
+// current tile, so a reconnecting tab is up to date at once.
+func (s *Server) pump(ctx context.Context, id string, sub *events.Subscription, f feed, members map[int64]string) {
+	pending := map[string][]byte{} // element id → newest fragment not yet accepted
+	commands := 0
+	render := func(name string, comp templ.Component) {
+		var buf bytes.Buffer
+		if err := comp.Render(ctx, &buf); err != nil {
+			s.log.Error("stream: render", "event", name, "err", err)
+			return
+		}
+		pending[name] = buf.Bytes()
+	}
+	renderTile := func(pcID int64) {
+		if t, ok := s.liveTile(pcID, members); ok {
+			render(views.TileID(pcID), f.tile(t))
+		}
+	}
+	for pcID := range members {
+		renderTile(pcID)
+	}
+	keepAlive := time.NewTicker(streamKeepAlive)
+	defer keepAlive.Stop()
+	retry := time.NewTicker(streamRetry)
+	defer retry.Stop()
+	for {
+		for name, data := range pending {
+			if !s.streams.srv.TryPublish(id, &sse.Event{Event: []byte(name), Data: data}) {
+				s.streams.deferred.Add(1)
+				break // the tab is behind: keep the rest, newest only, for the next round
+			}
+			delete(pending, name)
+			if len(name) > 4 && name[:4] == "cmd-" {
+				commands--
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-keepAlive.C:
+			s.streams.srv.TryPublish(id, &sse.Event{Comment: []byte("keep-alive")})
+		case <-retry.C:
+		case <-sub.Ready():
+			evs, overflowed := sub.Drain()
+			if overflowed {
+				for pcID := range members {
+					renderTile(pcID)
+				}
+			}
+			for _, ev := range evs {
+				switch ev.Kind {
+				case events.CommandStatus:
+					cmd, ok := ev.Data.(models.Command)
+					name := views.CommandID(ev.CommandID)
+					if _, held := pending[name]; ok && f.commands && (held || commands < streamMaxCmds) {
+						if !held {
+							commands++
+						}
+						render(name, views.CommandCell(commandView(&cmd, "")))
+					}
+				case events.PCAdded, events.PCUpdated, events.PCRemoved:
+					if fresh, err := f.members(ctx); err == nil && !sameKeys(fresh, members) {
+						members = fresh
+						render("layout-changed", views.LayoutChanged())
+					}
+					if _, ok := members[ev.PCID]; ok {
+						renderTile(ev.PCID)
+					}
+				default:
+					if _, ok := members[ev.PCID]; ok {
+						renderTile(ev.PCID)
+					}
+				}
+			}
+		}
+	}
+}
+
+// liveTile is a PC's tile from the fleet's live state.
+func (s *Server) liveTile(id int64, users map[int64]string) (views.Tile, bool) {
+	snap, ok := s.fleet.Snapshot(id)
+	if !ok {
+		return views.Tile{}, false
+	}
+	t := views.Tile{ID: id, Hostname: snap.Hostname, IP: snap.IPAddress, Online: snap.Online,
+		CPU: snap.CPUUsage, RAM: snap.RAMUsagePercent, User: users[id]}
+	if snap.CurrentUser != nil {
+		t.User = *snap.CurrentUser
+	}
+	return t, true
+}
+
+func sameKeys(a, b map[int64]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// roomMembers lists the PCs of a room ("" : the PCs not placed), with their stored user.
+func (s *Server) roomMembers(room string) func(ctx context.Context) (map[int64]string, error) {
+	return func(ctx context.Context) (map[int64]string, error) {
+		rows, err := s.store.ListPCs(ctx, models.PCFilter{Room: room})
+		if err != nil {
+			return nil, err
+		}
+		out := map[int64]string{}
+		for _, r := range rows {
+			if room == "" && r.RoomName != nil {
+				continue
+			}
+			user := ""
+			if r.CurrentUser != nil {
+				user = *r.CurrentUser
+			}
+			out[r.ID] = user
+		}
+		return out, nil
+	}
+}

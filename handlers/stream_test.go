@@ -1,0 +1,337 @@
+package handlers
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wcms-lab/wcms/wire"
+)
+
+const formType = "application/x-www-form-urlencoded"
+
+// sseEvent is one event read off a stream.
+type sseEvent struct {
+	name, data string
+}
+
+// openStream opens an event stream as the admin and returns its events as they arrive.
+func openStream(t *testing.T, a *admin, path string) (<-chan sseEvent, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", a.ts.URL+path, nil)
+	res, err := a.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("GET %s: %d %s", path, res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	out := make(chan sseEvent, 10000)
+	go func() {
+		defer close(out)
+		defer res.Body.Close()
+		sc := bufio.NewScanner(res.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		var ev sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if ev.name != "" {
+					out <- ev
+				}
+				ev = sseEvent{}
+			case strings.HasPrefix(line, "event: "):
+				ev.name = line[7:]
+			case strings.HasPrefix(line, "data: "):
+				ev.data += line[6:] + "\n"
+			}
+		}
+	}()
+	return out, cancel
+}
+
+// until reads events until one matches, failing after 10 s.
+func until(t *testing.T, evs <-chan sseEvent, what string, match func(sseEvent) bool) sseEvent {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-evs:
+			if !ok {
+				t.Fatalf("stream ended before %s", what)
+			}
+			if match(ev) {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %s within 10 s", what)
+		}
+	}
+}
+
+func lightHeartbeat(t testing.TB, ts *testServer, ag *agent, cpu float64) {
+	t.Helper()
+	ram, ip := 40.0, "10.1.1.5"
+	if _, err := ts.fleet.Heartbeat(context.Background(), ag.PCID,
+		&wire.SystemInfo{CPUUsage: &cpu, RAMUsagePercent: &ram, IPAddress: &ip}, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStreamSendsTileOnHeartbeat(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	ag := ts.register(ts.pin(a, "single"), "STREAM-1")
+	a.do("POST", "/api/admin/rooms", map[string]any{"name": "Lab 1", "rows": 2, "cols": 2}).must(t, 200)
+	a.do("PUT", fmt.Sprintf("/api/admin/pc/%d/seat", ag.PCID), map[string]any{"room": "Lab 1", "row": 1, "col": 1}).must(t, 200)
+
+	evs, stop := openStream(t, a, "/stream?room="+url.QueryEscape("Lab 1"))
+	defer stop()
+	name := fmt.Sprintf("pc-%d", ag.PCID)
+	first := until(t, evs, "the current tile on connect", func(ev sseEvent) bool { return ev.name == name })
+	if !strings.Contains(first.data, "LAB-STREAM-1") {
+		t.Fatalf("first tile: %q", first.data)
+	}
+	// A heartbeat through the agent API changes the tile.
+	ag.poll(map[string]any{"heartbeat": map[string]any{"cpu_usage": 77.7, "ram_usage_percent": 12.0, "ip_address": "10.9.9.9"}}).must(t, 200)
+	until(t, evs, "the tile with CPU 78%", func(ev sseEvent) bool {
+		return ev.name == name && strings.Contains(ev.data, "78%") && strings.Contains(ev.data, "10.9.9.9")
+	})
+
+	// A command's status reaches the stream too.
+	res := a.do("POST", fmt.Sprintf("/api/admin/pc/%d/command", ag.PCID), map[string]any{"type": "message", "parameters": map[string]any{"message": "<script>x</script>"}}).must(t, 200)
+	cmd := fmt.Sprintf("cmd-%d", res.num("command_id"))
+	ev := until(t, evs, "the command's cell", func(ev sseEvent) bool { return ev.name == cmd })
+	if !strings.Contains(ev.data, `data-status="pending"`) {
+		t.Errorf("command cell: %q", ev.data)
+	}
+}
+
+func TestStreamNeedsSession(t *testing.T) {
+	ts := newTestServer(t)
+	res := ts.do(nil, "GET", "/stream?room=", nil)
+	if res.Status != http.StatusFound {
+		t.Fatalf("stream without a session: %d", res.Status)
+	}
+}
+
+// stalledStream opens a stream over a raw connection and never reads from it.
+func stalledStream(t *testing.T, a *admin, path string) net.Conn {
+	t.Helper()
+	u, _ := url.Parse(a.ts.URL)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cookies []string
+	for _, c := range a.client.Jar.Cookies(u) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nCookie: %s\r\nAccept: text/event-stream\r\n\r\n", path, u.Host, strings.Join(cookies, "; "))
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// One browser that stops reading must not delay another's updates, and what the server holds
+// for it stays bounded by the number of PCs it shows.
+func TestStalledBrowserDoesNotDelayOthers(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	pin := ts.pin(a, "multi")
+	const pcs = 100
+	var agents []*agent
+	for i := range pcs {
+		agents = append(agents, ts.register(pin, fmt.Sprintf("STALL-%03d", i)))
+	}
+	stalledStream(t, a, "/stream?room=")
+	evs, stop := openStream(t, a, "/stream?room=")
+	defer stop()
+
+	cpuOf := regexp.MustCompile(`data-testid="tile-cpu">(\d+)%`)
+	latest := map[string]string{}
+	var mu sync.Mutex
+	go func() {
+		for ev := range evs {
+			if m := cpuOf.FindStringSubmatch(ev.data); m != nil {
+				mu.Lock()
+				latest[ev.name] = m[1]
+				mu.Unlock()
+			}
+		}
+	}()
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	round := func(r int) {
+		for _, ag := range agents {
+			lightHeartbeat(t, ts, ag, float64(r%100))
+		}
+		time.Sleep(5 * time.Millisecond) // let the pumps run, as heartbeats spread over 2 s would
+	}
+	// Fill the stalled connection's socket buffers (tiles of ~1 KB) until the server has to hold
+	// updates back for it.
+	for r := 0; ts.streamsDeferred() == 0; r++ {
+		if r == 1000 {
+			t.Fatal("the stalled stream never filled up")
+		}
+		round(r)
+	}
+	before := heap()
+	for r := 100; r < 300; r++ { // and keep going with it stalled
+		round(r)
+	}
+	grown := int64(heap()) - int64(before)
+	want := fmt.Sprint(299 % 100)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		done := 0
+		for _, ag := range agents {
+			if latest[fmt.Sprintf("pc-%d", ag.PCID)] == want {
+				done++
+			}
+		}
+		mu.Unlock()
+		if done == pcs {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reading browser has the last state of %d of %d PCs after 10 s, next to a stalled one", done, pcs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("heap grew %d KB over 20,000 more heartbeats with a stalled stream open", grown/1024)
+	if grown > 4<<20 {
+		t.Errorf("heap grew %d KB while a stalled stream was open: it should hold at most one tile per PC", grown/1024)
+	}
+}
+
+// Streams leave nothing behind when their browsers go away.
+func TestStreamsLeaveNoGoroutines(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	ts.register(ts.pin(a, "single"), "LEAK-1")
+	settle := func() int {
+		time.Sleep(100 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	base := settle()
+	var stops []func()
+	for range 20 {
+		evs, stop := openStream(t, a, "/stream?room=")
+		until(t, evs, "the first tile", func(ev sseEvent) bool { return strings.HasPrefix(ev.name, "pc-") })
+		stops = append(stops, stop)
+	}
+	conns := []net.Conn{}
+	for range 5 {
+		conns = append(conns, stalledStream(t, a, "/stream?room="))
+	}
+	during := runtime.NumGoroutine()
+	for _, stop := range stops {
+		stop()
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	a.client.CloseIdleConnections()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := settle()
+		if n <= base+2 {
+			t.Logf("goroutines: %d before, %d with 25 streams, %d after", base, during, n)
+			break
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("goroutines: %d before, %d after the browsers left\n%s", base, n, buf[:runtime.Stack(buf, true)])
+		}
+	}
+	if subs := ts.hub.Subscribers(); subs != 0 {
+		t.Errorf("%d hub subscriptions left", subs)
+	}
+}
+
+func TestWallLinkShowsRoomWithoutLogin(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	ag := ts.register(ts.pin(a, "single"), "WALL-1")
+	a.do("POST", "/api/admin/rooms", map[string]any{"name": "Lab <1>", "rows": 1, "cols": 2}).must(t, 200)
+	a.do("PUT", fmt.Sprintf("/api/admin/pc/%d/seat", ag.PCID), map[string]any{"room": "Lab <1>", "row": 1, "col": 2}).must(t, 200)
+	user := "<b>student</b>"
+	ts.fleet.Heartbeat(context.Background(), ag.PCID, &wire.SystemInfo{CurrentUser: &user}, true)
+
+	// Creating a link needs an operator and the CSRF token.
+	form := url.Values{"label": {"front"}, "csrf_token": {a.csrf}}
+	page := ts.do(a.client, "POST", "/walls?room="+url.QueryEscape("Lab <1>"), form.Encode(), "Content-Type", formType).must(t, 200)
+	link := regexp.MustCompile(`data-testid="wall-new-url">([^<]+)<`).FindStringSubmatch(page.Raw)
+	if link == nil {
+		t.Fatalf("no new link on the page: %s", page.Raw)
+	}
+	wallURL := strings.ReplaceAll(link[1], "&amp;", "&")
+	path := strings.TrimPrefix(wallURL, ts.URL)
+	if res := ts.do(nil, "POST", "/walls?room=x", "label=x", "Content-Type", formType); res.Status != http.StatusFound {
+		t.Errorf("creating a link without a session: %d", res.Status)
+	}
+
+	res := ts.do(nil, "GET", path, nil).must(t, 200)
+	body := res.Raw
+	if !strings.Contains(body, "LAB-WALL-1") || strings.Contains(body, "student") {
+		t.Errorf("wall page: hostname shown %v, console user shown %v", strings.Contains(body, "LAB-WALL-1"), strings.Contains(body, "student"))
+	}
+	if res.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Error("the wall page would leak its token in the Referer header")
+	}
+	for _, bad := range []string{"/wall/Lab%20%3C1%3E?token=wrong", "/wall/Lab%20%3C1%3E", "/wall/Other?" + strings.SplitN(path, "?", 2)[1]} {
+		if res := ts.do(nil, "GET", bad, nil); res.Status != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", bad, res.Status)
+		}
+	}
+
+	// Its stream works without a session, and stops working once the link is revoked.
+	streamPath := strings.Replace(path, "?", "/stream?", 1)
+	req, _ := http.NewRequest("GET", ts.URL+streamPath, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sres, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil || sres.StatusCode != 200 {
+		t.Fatalf("wall stream: %v %v", err, sres)
+	}
+	chunk := make([]byte, 4096)
+	n, _ := io.ReadAtLeast(sres.Body, chunk, 100)
+	sres.Body.Close()
+	if !strings.Contains(string(chunk[:n]), "wall-tile-body") || strings.Contains(string(chunk[:n]), "student") {
+		t.Errorf("wall stream's first event: %q", chunk[:n])
+	}
+	links, _ := ts.store.WallLinks(context.Background(), "Lab <1>")
+	ts.do(a.client, "POST", fmt.Sprintf("/walls/%d/revoke?room=%s", links[0].ID, url.QueryEscape("Lab <1>")), "csrf_token="+url.QueryEscape(a.csrf), "Content-Type", formType).must(t, http.StatusSeeOther)
+	if res := ts.do(nil, "GET", path, nil); res.Status != http.StatusNotFound {
+		t.Errorf("revoked link: %d, want 404", res.Status)
+	}
+}
+
+// streamsDeferred reads wcms_stream_events_deferred_total from /metrics.
+func (ts *testServer) streamsDeferred() float64 {
+	ts.t.Helper()
+	m := regexp.MustCompile(`(?m)^wcms_stream_events_deferred_total (\S+)$`).FindStringSubmatch(ts.do(nil, "GET", "/metrics", nil).Raw)
+	if m == nil {
+		ts.t.Fatal("no wcms_stream_events_deferred_total in /metrics")
+	}
+	var v float64
+	fmt.Sscan(m[1], &v)
+	return v
+}

@@ -1,0 +1,1 @@
+DROP TABLE wall_links;
