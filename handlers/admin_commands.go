@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -55,20 +56,24 @@ func (s *Server) enqueueOne(c echo.Context, spec commandSpec) error {
 	}
 	cmd.PCID = id
 	cmds := []models.Command{cmd}
-	if err := s.fleet.Enqueue(c.Request().Context(), cmds); err != nil {
+	if err := s.enqueue(c, cmds); err != nil {
 		return err
 	}
-	s.commandsQueued(c, cmds)
 	return c.JSON(http.StatusOK, map[string]any{"status": "success", "command_id": cmds[0].ID})
 }
 
-func (s *Server) commandsQueued(c echo.Context, cmds []models.Command) {
+// enqueue queues validated commands, all or none, and logs each.
+func (s *Server) enqueue(c echo.Context, cmds []models.Command) error {
+	if err := s.fleet.Enqueue(c.Request().Context(), cmds); err != nil {
+		return err
+	}
 	for _, cmd := range cmds {
 		s.metrics.commands.WithLabelValues(cmd.Type).Inc()
 		// Parameters are not logged: they may hold passwords.
 		s.log.Info("command queued", "command_id", cmd.ID, "pc_id", cmd.PCID, "type", cmd.Type,
 			"by", currentAdmin(c).Username)
 	}
+	return nil
 }
 
 // decodeOptional decodes a body that may be absent.
@@ -112,40 +117,35 @@ func (s *Server) sendCommand(c echo.Context) error {
 	return s.enqueueOne(c, spec)
 }
 
-// sendBulk queues one command per PC, for a list of PCs or a whole room, all or none.
-func (s *Server) sendBulk(c echo.Context) error {
-	var req struct {
-		commandSpec
-		PCIDs []int64 `json:"pc_ids"`
-		Room  *string `json:"room"`
-	}
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
+// bulkRequest is one command for a list of PCs or for every PC of a room.
+type bulkRequest struct {
+	commandSpec
+	PCIDs []int64 `json:"pc_ids"`
+	Room  *string `json:"room"`
+}
+
+// bulkCommands validates a bulk request and returns one command per PC, not yet queued. The
+// JSON API and the dashboard's command form both send through it.
+func (s *Server) bulkCommands(c echo.Context, req bulkRequest) ([]models.Command, error) {
 	if (req.PCIDs == nil) == (req.Room == nil) {
-		return badRequest(codeInvalidField, "send either pc_ids or room")
+		return nil, badRequest(codeInvalidField, "send either pc_ids or room")
 	}
 	cmd, err := req.build(currentAdmin(c).Username)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ids := req.PCIDs
 	if req.Room != nil {
-		rows, err := s.store.ListPCs(c.Request().Context(), models.PCFilter{Room: *req.Room})
+		rows, err := s.roomPCs(c.Request().Context(), *req.Room)
 		if err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			if _, err := s.store.RoomByName(c.Request().Context(), *req.Room); err != nil {
-				return err // an unknown room is a 404; an empty one queues nothing
-			}
+			return nil, err
 		}
 		for _, r := range rows {
 			ids = append(ids, r.ID)
 		}
 	}
 	if len(ids) > maxBulk {
-		return badRequest(codeInvalidField, "at most %d PCs per bulk command", maxBulk)
+		return nil, badRequest(codeInvalidField, "at most %d PCs per bulk command", maxBulk)
 	}
 	seen := make(map[int64]bool, len(ids))
 	cmds := make([]models.Command, 0, len(ids))
@@ -156,13 +156,43 @@ func (s *Server) sendBulk(c echo.Context) error {
 			cmds = append(cmds, cmd)
 		}
 	}
-	out := make(map[string]int64, len(cmds))
+	return cmds, nil
+}
+
+// roomPCs lists the PCs of a room: an unknown room is a 404, an empty one has none.
+func (s *Server) roomPCs(ctx context.Context, room string) ([]models.PCRow, error) {
+	if room == "" {
+		// The store reads an empty room as no filter at all: that would mean every PC.
+		return nil, badRequest(codeInvalidField, "room must be a room name")
+	}
+	rows, err := s.store.ListPCs(ctx, models.PCFilter{Room: room})
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		if _, err := s.store.RoomByName(ctx, room); err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
+}
+
+// sendBulk queues one command per PC, for a list of PCs or a whole room, all or none.
+func (s *Server) sendBulk(c echo.Context) error {
+	var req bulkRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	cmds, err := s.bulkCommands(c, req)
+	if err != nil {
+		return err
+	}
 	if len(cmds) > 0 {
-		if err := s.fleet.Enqueue(c.Request().Context(), cmds); err != nil {
+		if err := s.enqueue(c, cmds); err != nil {
 			return err
 		}
-		s.commandsQueued(c, cmds)
 	}
+	out := make(map[string]int64, len(cmds))
 	for _, cmd := range cmds {
 		out[strconv.FormatInt(cmd.PCID, 10)] = cmd.ID
 	}

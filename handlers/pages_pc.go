@@ -1,6 +1,408 @@
 package handlers
 
-import "github.com/labstack/echo/v4"
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
 
-// pcPages registers the pages of this file: PC detail and commands (helper).
-func (s *Server) pcPages(e *echo.Echo) {}
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/views"
+	"github.com/wcms-lab/wcms/wire"
+)
+
+// pageHistory is how many commands and outages a PC's page lists.
+const pageHistory = 50
+
+// pcPages registers the pages of this file: PC detail and commands.
+func (s *Server) pcPages(e *echo.Echo) {
+	const viewer, operator = models.RoleViewer, models.RoleOperator
+	s.pageRoute(e, http.MethodGet, "/pc/:id", viewer, s.pcPage)
+	s.pageRoute(e, http.MethodDelete, "/pc/:id", operator, s.deletePCPage)
+	s.pageRoute(e, http.MethodGet, "/commands/new", operator, s.commandFormPage)
+	s.pageRoute(e, http.MethodPost, "/commands", operator, s.sendCommandsPage)
+	s.pageRoute(e, http.MethodPost, "/commands/retry", operator, s.retryCommandsPage)
+}
+
+// pcPage shows one PC: specs, disks, live state, processes, commands and outages.
+func (s *Server) pcPage(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	d, err := s.store.PCDetail(ctx, id)
+	if err != nil {
+		return err
+	}
+	procs, err := processNames(d.State)
+	if err != nil {
+		return err
+	}
+	cmds, err := s.store.PCCommands(ctx, id, pageHistory)
+	if err != nil {
+		return err
+	}
+	outages, err := s.store.Outages(ctx, id, pageHistory)
+	if err != nil {
+		return err
+	}
+	v := views.PCDetail{Page: s.page(c, d.Hostname, "rooms"), Tile: s.tile(&d.PCRow), MachineID: d.MachineID,
+		MAC: d.MACAddress, CPUModel: d.CPUModel, CPUCores: d.CPUCores, CPUThreads: d.CPUThreads,
+		RAMTotal: d.RAMTotal, RAMUsed: d.State.RAMUsed, OSEdition: d.OSEdition, OSVersion: d.OSVersion,
+		SeatRow: d.SeatRow, SeatCol: d.SeatCol, Uptime: d.State.Uptime, Processes: countProcesses(procs),
+		ProcessesAt: d.State.FullAt}
+	if d.RoomName != nil {
+		v.Room = *d.RoomName
+	}
+	for _, k := range d.Disks {
+		v.Disks = append(v.Disks, views.PCDisk{Mount: k.Mount, FSType: k.FSType, TotalGB: k.TotalGB, UsedGB: k.UsedGB, Percent: k.Percent})
+	}
+	for i := range cmds {
+		v.Commands = append(v.Commands, commandView(&cmds[i], d.Hostname))
+	}
+	for _, o := range outages {
+		v.Outages = append(v.Outages, views.PCOutage{Start: o.StartedAt, End: o.EndedAt, Duration: o.DurationSeconds, Reason: o.Reason})
+	}
+	return s.renderPage(c, views.PCDetailPage(v), views.PCDetailBody(v))
+}
+
+// processNames are the process names of a PC's last full heartbeat.
+func processNames(st models.PCState) ([]string, error) {
+	var names []string
+	if st.Processes != nil {
+		if err := json.Unmarshal([]byte(*st.Processes), &names); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
+
+// countProcesses lists each process name once, with how often it runs, by name.
+func countProcesses(names []string) []views.PCProcess {
+	n := map[string]int{}
+	for _, name := range names {
+		n[name]++
+	}
+	out := make([]views.PCProcess, 0, len(n))
+	for name, count := range n {
+		out = append(out, views.PCProcess{Name: name, Count: count})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := strings.ToLower(out[i].Name), strings.ToLower(out[j].Name)
+		return a < b || (a == b && out[i].Name < out[j].Name)
+	})
+	return out
+}
+
+// deletePCPage deletes a PC and sends the browser home (its page no longer exists).
+func (s *Server) deletePCPage(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.fleet.Delete(c.Request().Context(), id); err != nil {
+		return err
+	}
+	s.log.Info("PC deleted", "pc_id", id, "by", currentAdmin(c).Username)
+	if isHTMX(c) {
+		c.Response().Header().Set("HX-Redirect", "/")
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Redirect(http.StatusSeeOther, "/")
+}
+
+// commandTargets reads whom a command form is for: pc_ids (repeated) or a room, never both.
+func commandTargets(form url.Values) (ids []int64, room *string, err error) {
+	for _, v := range form["pc_ids"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, nil, badRequest(codeInvalidField, "pc_ids must be PC ids, not %q", v)
+		}
+		ids = append(ids, id)
+	}
+	if r := form.Get("room"); r != "" {
+		room = &r
+	}
+	switch {
+	case ids != nil && room != nil:
+		return nil, nil, badRequest(codeInvalidField, "send either pc_ids or room, not both")
+	case ids == nil && room == nil:
+		return nil, nil, badRequest(codeMissingField, "no PC selected: choose PCs or a room")
+	}
+	return ids, room, nil
+}
+
+// streamFor is the stream a stand-alone command page listens to: any stream carries every
+// command's updates, so the room's, or the first PC's.
+func streamFor(ids []int64, room *string) string {
+	if room != nil {
+		return "/stream?room=" + url.QueryEscape(*room)
+	}
+	return "/stream?pc=" + strconv.FormatInt(ids[0], 10)
+}
+
+// commandFormPage is the command form for the selected PCs or a room (?type= picks the type).
+func (s *Server) commandFormPage(c echo.Context) error {
+	q := c.QueryParams()
+	typ := q.Get("type")
+	if typ == "" {
+		typ = wire.TypeMessage
+	}
+	if _, ok := commandParams[typ]; !ok {
+		return badRequest(codeInvalidField, "type %q is not a command type; use one of %s", typ, commandTypes())
+	}
+	ids, room, err := commandTargets(q)
+	if err != nil {
+		return err
+	}
+	f := views.CommandForm{Type: typ, Undone: q.Get("undone") == "1"}
+	ctx := c.Request().Context()
+	if room != nil {
+		f.Room = *room
+		rows, err := s.roomPCs(ctx, *room)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			f.PCs = append(f.PCs, views.CommandTarget{ID: r.ID, Hostname: r.Hostname})
+		}
+	}
+	seen := map[int64]bool{}
+	for _, id := range ids {
+		snap, ok := s.fleet.Snapshot(id)
+		if !ok {
+			return newError(http.StatusNotFound, codeNotFound, "PC %d not found", id)
+		}
+		if !seen[id] {
+			seen[id] = true
+			f.PCs = append(f.PCs, views.CommandTarget{ID: id, Hostname: snap.Hostname})
+		}
+	}
+	if typ == wire.TypeKillProcess && room == nil && len(f.PCs) == 1 {
+		d, err := s.store.PCDetail(ctx, f.PCs[0].ID)
+		if err != nil {
+			return err
+		}
+		procs, err := processNames(d.State)
+		if err != nil {
+			return err
+		}
+		for _, p := range countProcesses(procs) {
+			f.Processes = append(f.Processes, p.Name)
+		}
+	}
+	return s.renderCommandPanel(c, streamFor(ids, room), views.CommandFormPanel(f))
+}
+
+// renderCommandPanel answers a command panel: alone to htmx, else as a page of its own.
+func (s *Server) renderCommandPanel(c echo.Context, stream string, panel templ.Component) error {
+	p := s.page(c, views.T(c.Request().Context(), "명령 보내기", "Send a command"), "rooms")
+	return s.renderPage(c, views.CommandsPage(p, stream, panel), panel)
+}
+
+// readForm returns the request's form. A NUL cannot be stored in a text column, so it is
+// refused here as the JSON decoder refuses it.
+func readForm(c echo.Context) (url.Values, error) {
+	form, err := c.FormParams()
+	if err != nil {
+		return nil, badRequest(codeInvalidField, "cannot read the form: %v", err)
+	}
+	for name, vs := range form {
+		for _, v := range vs {
+			if strings.ContainsRune(v, 0) {
+				return nil, badRequest(codeInvalidField, "%s must not contain the NUL character", name)
+			}
+		}
+	}
+	return form, nil
+}
+
+// formSpec reads a command from a form into the request the JSON API takes, so both are
+// validated by commandSpec.build. The parameter names and kinds come from the validator's own
+// table; a blank field is left out (it then gets its default, or is reported missing), and a
+// number that does not parse is passed on as text for the validator to refuse.
+func formSpec(form url.Values) (commandSpec, error) {
+	spec := commandSpec{Type: form.Get("type"), Parameters: map[string]any{}}
+	typ := spec.Type
+	if typ == wire.TypeReboot {
+		typ = wire.TypeRestart
+	}
+	for _, p := range commandParams[typ] {
+		v := form.Get(p.name)
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		spec.Parameters[p.name] = v
+		if p.integer {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+				spec.Parameters[p.name] = f
+			}
+		}
+	}
+	var err error
+	if spec.Priority, err = formInt(form, "priority"); err != nil {
+		return spec, err
+	}
+	spec.Timeout, err = formInt(form, "timeout")
+	return spec, err
+}
+
+// formInt reads an optional whole number from a form; nil when blank.
+func formInt(form url.Values, name string) (*int, error) {
+	v := strings.TrimSpace(form.Get(name))
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return nil, badRequest(codeInvalidField, "%s must be a whole number, not %q", name, v)
+	}
+	return &n, nil
+}
+
+// isPower tells whether a command type turns PCs off or restarts them.
+func isPower(typ string) bool { return typ == wire.TypeShutdown || typ == wire.TypeRestart }
+
+// sendCommandsPage sends the form's command to its PCs, through the same validation and queue
+// as POST /api/admin/commands/bulk, and answers the result matrix. A power command for a whole
+// room is first answered with a few seconds' grace to undo it; the grace posts again with
+// confirmed=1 when it ends.
+func (s *Server) sendCommandsPage(c echo.Context) error {
+	form, err := readForm(c)
+	if err != nil {
+		return err
+	}
+	ids, room, err := commandTargets(form)
+	if err != nil {
+		return err
+	}
+	spec, err := formSpec(form)
+	if err != nil {
+		return err
+	}
+	cmds, err := s.bulkCommands(c, bulkRequest{commandSpec: spec, PCIDs: ids, Room: room})
+	if err != nil {
+		return err
+	}
+	if len(cmds) == 0 {
+		return badRequest(codeInvalidField, "room %q has no PCs: nothing was sent", *room)
+	}
+	typ := cmds[0].Type
+	if room != nil && isPower(typ) && form.Get("confirmed") != "1" {
+		return s.renderCommandPanel(c, streamFor(ids, room), views.PendingSendPanel(views.PendingSend{
+			Type: typ, Room: *room, Count: len(cmds), Values: pendingValues(form, typ)}))
+	}
+	if err := s.enqueue(c, cmds); err != nil {
+		return err
+	}
+	return s.renderResults(c, streamFor(ids, room), cmds, 0)
+}
+
+// pendingValues are the fields a pending room command posts again: its target, type,
+// parameters and options, now confirmed.
+func pendingValues(form url.Values, typ string) []views.FormValue {
+	names := []string{"room", "type"}
+	for _, p := range commandParams[typ] {
+		names = append(names, p.name)
+	}
+	names = append(names, "priority", "timeout")
+	var out []views.FormValue
+	for _, n := range names {
+		if form.Has(n) {
+			out = append(out, views.FormValue{Name: n, Value: form.Get(n)})
+		}
+	}
+	return append(out, views.FormValue{Name: "confirmed", Value: "1"})
+}
+
+// keepsSecrets tells whether a command type carries a password, which the store removes once
+// the command is delivered or ends: such a command cannot be sent again from what is stored.
+func keepsSecrets(typ string) bool {
+	return typ == wire.TypeCreateUser || typ == wire.TypeChangePassword
+}
+
+// renderResults answers the result matrix of queued commands.
+func (s *Server) renderResults(c echo.Context, stream string, cmds []models.Command, skipped int) error {
+	r := views.CommandResults{Retryable: true, Skipped: skipped}
+	for i := range cmds {
+		var host string
+		if snap, ok := s.fleet.Snapshot(cmds[i].PCID); ok {
+			host = snap.Hostname
+		}
+		r.Commands = append(r.Commands, commandView(&cmds[i], host))
+		r.Retryable = r.Retryable && !keepsSecrets(cmds[i].Type)
+	}
+	return s.renderCommandPanel(c, stream, views.CommandResultsPanel(r))
+}
+
+// retryCommandsPage sends again, to the same PCs, the commands among command_ids that ended in
+// error or timeout, and answers a new matrix. Commands with a password are not re-sent (the
+// password is gone); the matrix says how many.
+func (s *Server) retryCommandsPage(c echo.Context) error {
+	form, err := readForm(c)
+	if err != nil {
+		return err
+	}
+	if len(form["command_ids"]) == 0 {
+		return badRequest(codeMissingField, "command_ids is required")
+	}
+	ctx := c.Request().Context()
+	// Failed commands with the same type, parameters and options go out as one bulk request.
+	var groups []bulkRequest
+	index := map[string]int{}
+	skipped := 0
+	for _, v := range form["command_ids"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return badRequest(codeInvalidField, "command_ids must be command ids, not %q", v)
+		}
+		cmd, err := s.store.CommandByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cmd.Status != wire.StatusError && cmd.Status != wire.StatusTimeout {
+			continue
+		}
+		if keepsSecrets(cmd.Type) {
+			skipped++
+			continue
+		}
+		key := strings.Join([]string{cmd.Type, cmd.Parameters, strconv.Itoa(cmd.Priority), strconv.Itoa(cmd.Timeout)}, "\x00")
+		i, ok := index[key]
+		if !ok {
+			var params map[string]any
+			if err := json.Unmarshal([]byte(cmd.Parameters), &params); err != nil {
+				return err
+			}
+			prio, timeout := cmd.Priority, cmd.Timeout
+			i, index[key] = len(groups), len(groups)
+			groups = append(groups, bulkRequest{commandSpec: commandSpec{Type: cmd.Type, Parameters: params,
+				Priority: &prio, Timeout: &timeout}, PCIDs: []int64{}})
+		}
+		groups[i].PCIDs = append(groups[i].PCIDs, cmd.PCID)
+	}
+	if len(groups) == 0 {
+		if skipped > 0 {
+			return badRequest(codeInvalidField, "the failed commands carried a password, which was removed after delivery: send a new command")
+		}
+		return badRequest(codeInvalidField, "none of these commands failed: nothing to retry")
+	}
+	var cmds []models.Command
+	for _, g := range groups {
+		cs, err := s.bulkCommands(c, g)
+		if err != nil {
+			return err
+		}
+		cmds = append(cmds, cs...)
+	}
+	if err := s.enqueue(c, cmds); err != nil {
+		return err
+	}
+	return s.renderResults(c, streamFor([]int64{cmds[0].PCID}, nil), cmds, skipped)
+}
