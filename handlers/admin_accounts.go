@@ -43,25 +43,34 @@ func (s *Server) createAccount(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if !accountName.MatchString(req.Username) {
-		return badRequest(codeInvalidField, "username must be 1 to 64 letters, digits, '.', '-' or '_'")
-	}
-	if _, ok := roleRank[req.Role]; !ok {
-		return badRequest(codeInvalidField, "role must be admin, operator or viewer, not %q", req.Role)
-	}
-	if err := checkPassword("password", req.Password); err != nil {
-		return err
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(req.Password), s.cfg.BcryptCost)
+	a, err := s.addAccount(c, req.Username, req.Password, req.Role)
 	if err != nil {
 		return err
 	}
-	a := &models.Admin{Username: req.Username, PasswordHash: string(hash), Role: req.Role, MustChangePassword: true}
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "username": a.Username, "role": a.Role})
+}
+
+// addAccount validates and stores a new account, which must change its password at first login.
+func (s *Server) addAccount(c echo.Context, username, password, role string) (*models.Admin, error) {
+	if !accountName.MatchString(username) {
+		return nil, badRequest(codeInvalidField, "username must be 1 to 64 letters, digits, '.', '-' or '_'")
+	}
+	if _, ok := roleRank[role]; !ok {
+		return nil, badRequest(codeInvalidField, "role must be admin, operator or viewer, not %q", role)
+	}
+	if err := checkPassword("password", password); err != nil {
+		return nil, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cfg.BcryptCost)
+	if err != nil {
+		return nil, err
+	}
+	a := &models.Admin{Username: username, PasswordHash: string(hash), Role: role, MustChangePassword: true}
 	if err := s.store.CreateAdmin(c.Request().Context(), a); err != nil {
-		return err
+		return nil, err
 	}
 	s.log.Info("account created", "username", a.Username, "role", a.Role, "by", currentAdmin(c).Username)
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "username": a.Username, "role": a.Role})
+	return a, nil
 }
 
 // changeOwnPassword changes the caller's password: {current_password, new_password}. Other
@@ -74,14 +83,23 @@ func (s *Server) changeOwnPassword(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	if err := s.changeOwn(c, req.Current, req.New); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Password changed"})
+}
+
+// changeOwn sets the caller's password once the current one is confirmed; the caller's other
+// sessions end, this one stays.
+func (s *Server) changeOwn(c echo.Context, current, pw string) error {
 	a := currentAdmin(c)
-	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(req.Current)) != nil {
+	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(current)) != nil {
 		return newError(http.StatusForbidden, "WRONG_PASSWORD", "current_password is wrong")
 	}
-	if req.New == req.Current {
+	if pw == current {
 		return badRequest(codeInvalidField, "new_password must differ from the current one")
 	}
-	return s.storePassword(c, a, req.New, false, c.Get(ctxSession).(*models.Session).TokenHash)
+	return s.storePassword(c, a, pw, false, c.Get(ctxSession).(*models.Session).TokenHash)
 }
 
 // resetPassword sets another account's password: {new_password}; it must be changed at next
@@ -97,11 +115,20 @@ func (s *Server) resetPassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.resetAccountPassword(c, username, req.New); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Password changed"})
+}
+
+// resetAccountPassword sets an account's password, to be changed at its next login; every
+// session of the account ends.
+func (s *Server) resetAccountPassword(c echo.Context, username, pw string) error {
 	a, err := s.store.AdminByUsername(c.Request().Context(), username)
 	if err != nil {
 		return err
 	}
-	return s.storePassword(c, a, req.New, true, "")
+	return s.storePassword(c, a, pw, true, "")
 }
 
 func (s *Server) storePassword(c echo.Context, a *models.Admin, pw string, mustChange bool, keepSession string) error {
@@ -116,5 +143,5 @@ func (s *Server) storePassword(c echo.Context, a *models.Admin, pw string, mustC
 		return err
 	}
 	s.log.Info("password changed", "username", a.Username, "by", currentAdmin(c).Username)
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Password changed"})
+	return nil
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -179,10 +180,9 @@ func (s *Server) setVerified(c echo.Context) error {
 	if req.Verified == nil {
 		return badRequest(codeMissingField, "verified is required")
 	}
-	if err := s.store.SetVerified(c.Request().Context(), id, *req.Verified, time.Now()); err != nil {
+	if err := s.markVerified(c.Request().Context(), id, *req.Verified); err != nil {
 		return err
 	}
-	s.fleet.Changed(id)
 	return c.JSON(http.StatusOK, map[string]any{"status": "success", "is_verified": *req.Verified})
 }
 
@@ -206,11 +206,29 @@ func (s *Server) setSeat(c echo.Context) error {
 			return badRequest(codeInvalidField, "room must be a room name, or null to unplace the PC")
 		}
 	}
-	if err := s.store.SetSeat(c.Request().Context(), id, room, req.Row, req.Col, time.Now()); err != nil {
+	if err := s.seatPC(c.Request().Context(), id, room, req.Row, req.Col); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "room": req.Room, "row": req.Row, "col": req.Col})
+}
+
+// markVerified sets or clears a PC's verified flag and republishes the PC.
+func (s *Server) markVerified(ctx context.Context, id int64, verified bool) error {
+	if err := s.store.SetVerified(ctx, id, verified, time.Now()); err != nil {
 		return err
 	}
 	s.fleet.Changed(id)
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "room": req.Room, "row": req.Row, "col": req.Col})
+	return nil
+}
+
+// seatPC places a PC on a seat of room, moves it there, or (room "") unplaces it, and
+// republishes the PC.
+func (s *Server) seatPC(ctx context.Context, id int64, room string, row, col int) error {
+	if err := s.store.SetSeat(ctx, id, room, row, col, time.Now()); err != nil {
+		return err
+	}
+	s.fleet.Changed(id)
+	return nil
 }
 
 // pcHistory returns a PC's online/offline history, newest first.

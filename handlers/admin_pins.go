@@ -31,26 +31,35 @@ func (s *Server) createPIN(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if req.UsageType != models.PINSingle && req.UsageType != models.PINMulti {
-		return badRequest(codeInvalidField, "usage_type must be single or multi, not %q", req.UsageType)
-	}
 	expiresIn := 600
 	if req.ExpiresIn != nil {
 		expiresIn = *req.ExpiresIn
 	}
-	if expiresIn < 60 || expiresIn > 86400 {
-		return badRequest(codeInvalidField, "expires_in must be from 60 to 86400 seconds, not %d", expiresIn)
-	}
-	now := time.Now()
-	t, err := s.store.CreatePIN(c.Request().Context(), req.UsageType, now.Add(time.Duration(expiresIn)*time.Second),
-		currentAdmin(c).Username, now)
+	t, err := s.issuePIN(c, req.UsageType, expiresIn)
 	if err != nil {
 		return err
 	}
-	s.log.Info("PIN created", "by", t.CreatedBy, "usage_type", t.UsageType, "expires_at", t.ExpiresAt)
 	p := toPINJSON(t)
 	return c.JSON(http.StatusOK, map[string]any{"status": "success", "token": p.Token, "usage_type": p.UsageType,
 		"expires_at": p.ExpiresAt, "created_by": p.CreatedBy})
+}
+
+// issuePIN validates and stores a PIN: single or multi use, valid for 60 to 86400 seconds.
+func (s *Server) issuePIN(c echo.Context, usageType string, expiresIn int) (*models.RegistrationToken, error) {
+	if usageType != models.PINSingle && usageType != models.PINMulti {
+		return nil, badRequest(codeInvalidField, "usage_type must be single or multi, not %q", usageType)
+	}
+	if expiresIn < 60 || expiresIn > 86400 {
+		return nil, badRequest(codeInvalidField, "expires_in must be from 60 to 86400 seconds, not %d", expiresIn)
+	}
+	now := time.Now()
+	t, err := s.store.CreatePIN(c.Request().Context(), usageType, now.Add(time.Duration(expiresIn)*time.Second),
+		currentAdmin(c).Username, now)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("PIN created", "by", t.CreatedBy, "usage_type", t.UsageType, "expires_at", t.ExpiresAt)
+	return t, nil
 }
 
 // listPINs lists the PINs still usable or not yet expired.
@@ -72,9 +81,17 @@ func (s *Server) revokePIN(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.endPIN(c, token); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Token expired successfully"})
+}
+
+// endPIN revokes the unexpired PIN with this value.
+func (s *Server) endPIN(c echo.Context, token string) error {
 	if err := s.store.RevokePIN(c.Request().Context(), token, time.Now()); err != nil {
 		return err
 	}
 	s.log.Info("PIN revoked", "by", currentAdmin(c).Username)
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Token expired successfully"})
+	return nil
 }

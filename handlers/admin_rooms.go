@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -84,14 +85,23 @@ func (s *Server) createRoom(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := req.validate(true); err != nil {
-		return err
-	}
-	r := req.room()
-	if err := s.store.CreateRoom(c.Request().Context(), &r, time.Now()); err != nil {
+	r, err := s.addRoom(c.Request().Context(), &req)
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "success", "room": roomJSON{r.Name, r.Rows, r.Cols, 0, ts(r.CreatedAt)}})
+}
+
+// addRoom validates a complete room request and stores the room.
+func (s *Server) addRoom(ctx context.Context, req *roomRequest) (*models.Room, error) {
+	if err := req.validate(true); err != nil {
+		return nil, err
+	}
+	r := req.room()
+	if err := s.store.CreateRoom(ctx, &r, time.Now()); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // updateRoom renames or resizes a room: any of {name, rows, cols}.
@@ -100,18 +110,23 @@ func (s *Server) updateRoom(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := req.validate(false); err != nil {
-		return err
-	}
 	name, err := pathParam(c, "name")
 	if err != nil {
 		return err
 	}
-	r, err := s.store.UpdateRoom(c.Request().Context(), name, req.room())
+	r, err := s.changeRoom(c.Request().Context(), name, &req)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "success", "room": roomJSON{Name: r.Name, Rows: r.Rows, Cols: r.Cols, CreatedAt: ts(r.CreatedAt)}})
+}
+
+// changeRoom validates the given fields and renames or resizes the room.
+func (s *Server) changeRoom(ctx context.Context, name string, req *roomRequest) (*models.Room, error) {
+	if err := req.validate(false); err != nil {
+		return nil, err
+	}
+	return s.store.UpdateRoom(ctx, name, req.room())
 }
 
 // deleteRoom removes an empty room.

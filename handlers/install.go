@@ -40,6 +40,17 @@ func CheckPublicURL(u string) error {
 	return nil
 }
 
+// scriptBaseURL is this server's base URL for an install script or one-liner. baseURL keeps a
+// forged Host out, and main checks the public URL at start; checked here too because scripts
+// run as root or administrator.
+func (s *Server) scriptBaseURL(c echo.Context) (string, error) {
+	base := s.baseURL(c)
+	if !scriptSafeURL.MatchString(base) {
+		return "", fmt.Errorf("base URL %q is not safe to embed", base)
+	}
+	return base, nil
+}
+
 // installScript serves an install script for this server: install.sh (Linux), install.ps1
 // (PowerShell) or install.cmd (cmd).
 func (s *Server) installScript(c echo.Context) error {
@@ -48,11 +59,9 @@ func (s *Server) installScript(c echo.Context) error {
 	if !ok {
 		return newError(http.StatusNotFound, codeNotFound, "no install script %q: there are install.sh, install.ps1 and install.cmd", name)
 	}
-	// baseURL keeps a forged Host out, and main checks the public URL at start; checked here
-	// too because a script is run as root or administrator.
-	base := s.baseURL(c)
-	if !scriptSafeURL.MatchString(base) {
-		return fmt.Errorf("install script: base URL %q is not safe to embed", base)
+	base, err := s.scriptBaseURL(c)
+	if err != nil {
+		return fmt.Errorf("install script: %w", err)
 	}
 	var buf bytes.Buffer
 	if err := s.scripts.ExecuteTemplate(&buf, name, struct{ Base string }{base}); err != nil {

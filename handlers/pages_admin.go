@@ -1,6 +1,377 @@
 package handlers
 
-import "github.com/labstack/echo/v4"
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-// adminPages registers the pages of this file: PINs, layout editor, accounts (helper).
-func (s *Server) adminPages(e *echo.Echo) {}
+	"github.com/labstack/echo/v4"
+
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/views"
+)
+
+// passwordPath is the password change page, where requirePasswordChanged sends accounts.
+const passwordPath = "/password"
+
+// adminPages registers the pages of this file: the password change, accounts, PINs and the
+// layout editor. Each action answers with its page's panel re-rendered (the whole page without
+// htmx). Names of rooms and accounts travel in form fields and queries, never in paths, where a
+// browser would resolve a name such as "..".
+func (s *Server) adminPages(e *echo.Echo) {
+	const viewer, operator, owner = models.RoleViewer, models.RoleOperator, models.RoleAdmin
+	get, post, del := http.MethodGet, http.MethodPost, http.MethodDelete
+
+	s.pageRoute(e, get, passwordPath, viewer, s.passwordPage)
+	s.pageRoute(e, post, passwordPath, viewer, s.changePasswordPage)
+
+	s.pageRoute(e, get, "/accounts", owner, s.accountsPage)
+	s.pageRoute(e, post, "/accounts", owner, s.createAccountPage)
+	s.pageRoute(e, post, "/accounts/password", owner, s.resetPasswordPage)
+
+	s.pageRoute(e, get, "/pins", operator, s.pinsPage)
+	s.pageRoute(e, post, "/pins", operator, s.createPINPage)
+	s.pageRoute(e, del, "/pins/:token", operator, s.revokePINPage)
+
+	s.pageRoute(e, get, "/layout", operator, s.layoutPage)
+	s.pageRoute(e, post, "/layout/rooms", operator, s.createRoomPage)
+	s.pageRoute(e, post, "/layout/room", operator, s.updateRoomPage)
+	s.pageRoute(e, del, "/layout/room", operator, s.deleteRoomPage)
+	s.pageRoute(e, post, "/layout/seat", operator, s.placePCPage)
+	s.pageRoute(e, post, "/layout/pc/:id/unplace", operator, s.unplacePCPage)
+	s.pageRoute(e, post, "/layout/pc/:id/verify", operator, s.verifyPCPage)
+}
+
+// requirePasswordChanged sends an account that must change its password (a generated first
+// password, or one an admin reset) to the password page from every other page. It goes after
+// requireSession; the JSON API has its own POST /api/admin/password and is not sent anywhere.
+func (s *Server) requirePasswordChanged(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !currentAdmin(c).MustChangePassword || c.Path() == passwordPath {
+			return next(c)
+		}
+		if isHTMX(c) {
+			// htmx would put a redirected page into the fragment's target; move the whole tab.
+			c.Response().Header().Set("HX-Redirect", passwordPath)
+			return c.NoContent(http.StatusForbidden)
+		}
+		return c.Redirect(http.StatusSeeOther, passwordPath)
+	}
+}
+
+// numberFields reads whole numbers from the form or the query, in the order of names.
+func numberFields(c echo.Context, names ...string) ([]int, error) {
+	out := make([]int, len(names))
+	for i, name := range names {
+		v := strings.TrimSpace(c.FormValue(name))
+		if v == "" {
+			return nil, badRequest(codeMissingField, "%s is required", name)
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, badRequest(codeInvalidField, "%s must be a whole number, not %q", name, v)
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+// roomField is the room a layout action is about.
+func roomField(c echo.Context) (string, error) {
+	room := c.FormValue("room")
+	if room == "" {
+		return "", badRequest(codeMissingField, "room is required")
+	}
+	return room, nil
+}
+
+func (s *Server) passwordView(c echo.Context, problem string) views.PasswordView {
+	return views.PasswordView{Page: s.page(c, views.T(c.Request().Context(), "비밀번호 변경", "Change password"), ""),
+		Forced: currentAdmin(c).MustChangePassword, Error: problem}
+}
+
+// passwordPage is the password change form.
+func (s *Server) passwordPage(c echo.Context) error {
+	return s.render(c, http.StatusOK, views.PasswordPage(s.passwordView(c, "")))
+}
+
+// changePasswordPage changes the caller's password and goes to the start page; a refused change
+// shows the form again with the reason.
+func (s *Server) changePasswordPage(c echo.Context) error {
+	pw := c.FormValue("new_password")
+	var err error
+	if pw != c.FormValue("repeat_password") {
+		err = badRequest(codeInvalidField, "%s", views.T(c.Request().Context(),
+			"새 비밀번호 두 개가 서로 다릅니다", "the new password and its repetition differ"))
+	} else {
+		err = s.changeOwn(c, c.FormValue("current_password"), pw)
+	}
+	if err == nil {
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	ae := toAPIError(err)
+	if ae.Status >= http.StatusInternalServerError {
+		return err
+	}
+	return s.render(c, ae.Status, views.PasswordPage(s.passwordView(c, ae.Message)))
+}
+
+// renderAccounts renders the accounts page, notice telling what the last action did.
+func (s *Server) renderAccounts(c echo.Context, notice string) error {
+	ctx := c.Request().Context()
+	as, err := s.store.ListAdmins(ctx)
+	if err != nil {
+		return err
+	}
+	v := views.AccountsView{Page: s.page(c, views.T(ctx, "계정", "Accounts"), "accounts"), Notice: notice}
+	for _, a := range as {
+		v.Accounts = append(v.Accounts, views.Account{Username: a.Username, Role: a.Role,
+			MustChange: a.MustChangePassword, CreatedAt: a.CreatedAt})
+	}
+	return s.renderPage(c, views.AccountsPage(v), views.PanelUpdate(views.AccountsPanel(v)))
+}
+
+// accountsPage lists the accounts.
+func (s *Server) accountsPage(c echo.Context) error { return s.renderAccounts(c, "") }
+
+// createAccountPage adds an account from the form: username, role, first password.
+func (s *Server) createAccountPage(c echo.Context) error {
+	a, err := s.addAccount(c, c.FormValue("username"), c.FormValue("password"), c.FormValue("role"))
+	if err != nil {
+		return err
+	}
+	return s.renderAccounts(c, views.T(c.Request().Context(),
+		"계정 "+a.Username+"을(를) 만들었습니다. 첫 로그인 때 비밀번호를 바꿔야 합니다.",
+		"Account "+a.Username+" created; it must change its password at its first sign-in."))
+}
+
+// resetPasswordPage sets another account's password from the form: username, new_password.
+func (s *Server) resetPasswordPage(c echo.Context) error {
+	username := c.FormValue("username")
+	if err := s.resetAccountPassword(c, username, c.FormValue("new_password")); err != nil {
+		return err
+	}
+	return s.renderAccounts(c, views.T(c.Request().Context(),
+		username+"의 비밀번호를 초기화했습니다. 다음 로그인 때 바꿔야 합니다.",
+		"Password of "+username+" reset; it must be changed at the next sign-in."))
+}
+
+func pinView(t *models.RegistrationToken) views.PIN {
+	return views.PIN{Token: t.Token, UsageType: t.UsageType, UsedCount: t.UsedCount, ExpiresAt: t.ExpiresAt, CreatedBy: t.CreatedBy}
+}
+
+// installCommands are the install one-liners of docs/AGENT.md for this server and a PIN.
+func installCommands(base, pin string) []views.InstallCommand {
+	return []views.InstallCommand{
+		{ID: "powershell", System: "Windows (PowerShell)", Line: `powershell -ExecutionPolicy Bypass -Command "& ([scriptblock]::Create((iwr -UseBasicParsing ` +
+			base + `/install/install.ps1).Content)) -Pin ` + pin + `"`},
+		{ID: "cmd", System: "Windows (cmd)", Line: `curl.exe -fsSLo %TEMP%\wcms-install.cmd ` + base +
+			`/install/install.cmd && %TEMP%\wcms-install.cmd ` + pin},
+		{ID: "linux", System: "Linux", Line: "curl -fsSL " + base + "/install/install.sh | sudo sh -s -- " + pin},
+	}
+}
+
+// renderPINs renders the PINs page; created, when set, is the PIN just issued, shown with its
+// install commands.
+func (s *Server) renderPINs(c echo.Context, created *models.RegistrationToken) error {
+	ctx := c.Request().Context()
+	pins, err := s.store.ListPINs(ctx, time.Now())
+	if err != nil {
+		return err
+	}
+	v := views.PINsView{Page: s.page(c, views.T(ctx, "등록 PIN", "Registration PINs"), "pins")}
+	for i := range pins {
+		v.PINs = append(v.PINs, pinView(&pins[i]))
+	}
+	if created != nil {
+		base, err := s.scriptBaseURL(c)
+		if err != nil {
+			return fmt.Errorf("PIN install commands: %w", err)
+		}
+		p := pinView(created)
+		v.Created, v.Install = &p, installCommands(base, created.Token)
+	}
+	return s.renderPage(c, views.PINsPage(v), views.PanelUpdate(views.PINsPanel(v)))
+}
+
+// pinsPage lists the usable PINs.
+func (s *Server) pinsPage(c echo.Context) error { return s.renderPINs(c, nil) }
+
+// createPINPage issues a PIN from the form: usage_type, expires_in (seconds).
+func (s *Server) createPINPage(c echo.Context) error {
+	n, err := numberFields(c, "expires_in")
+	if err != nil {
+		return err
+	}
+	t, err := s.issuePIN(c, c.FormValue("usage_type"), n[0])
+	if err != nil {
+		return err
+	}
+	return s.renderPINs(c, t)
+}
+
+// revokePINPage ends a PIN at once.
+func (s *Server) revokePINPage(c echo.Context) error {
+	if err := s.endPIN(c, c.Param("token")); err != nil {
+		return err
+	}
+	return s.renderPINs(c, nil)
+}
+
+// renderLayout renders the layout editor on room ("": the first room); pick, when set, opens
+// the seat picker on that seat.
+func (s *Server) renderLayout(c echo.Context, room string, pick *views.Seat) error {
+	ctx := c.Request().Context()
+	rooms, err := s.store.ListRooms(ctx)
+	if err != nil {
+		return err
+	}
+	pcs, err := s.store.ListPCs(ctx, models.PCFilter{})
+	if err != nil {
+		return err
+	}
+	v := views.LayoutView{Page: s.page(c, views.T(ctx, "배치", "Layout"), "layout"), Pick: pick}
+	for _, r := range rooms {
+		v.Rooms = append(v.Rooms, views.LayoutRoom{Name: r.Name, Rows: r.Rows, Cols: r.Cols, PCs: r.PCCount})
+	}
+	for i := range v.Rooms {
+		if v.Rooms[i].Name == room || room == "" {
+			v.Room = &v.Rooms[i]
+			break
+		}
+	}
+	if room != "" && v.Room == nil {
+		return newError(http.StatusNotFound, codeNotFound, "no room %q", room)
+	}
+	if pick != nil && (v.Room == nil || pick.Row < 1 || pick.Row > v.Room.Rows || pick.Col < 1 || pick.Col > v.Room.Cols) {
+		return badRequest(codeInvalidField, "seat %d-%d is not in the room", pick.Row, pick.Col)
+	}
+	var seated []*models.PCRow
+	var tiles []views.Tile
+	for i := range pcs {
+		p := &pcs[i]
+		pc := views.PlaceablePC{ID: p.ID, Hostname: p.Hostname}
+		if p.RoomName != nil && p.SeatRow != nil && p.SeatCol != nil {
+			pc.Room, pc.Row, pc.Col = *p.RoomName, *p.SeatRow, *p.SeatCol
+		}
+		v.PCs = append(v.PCs, pc)
+		if !p.IsVerified {
+			v.Unverified = append(v.Unverified, views.UnverifiedPC{ID: p.ID, Hostname: p.Hostname, MachineID: p.MachineID})
+		}
+		if v.Room != nil && p.RoomName != nil && *p.RoomName == v.Room.Name {
+			seated = append(seated, p)
+			tiles = append(tiles, s.tile(p))
+		}
+	}
+	if v.Room != nil {
+		v.Grid = seatGrid(v.Room.Rows, v.Room.Cols, seated, tiles)
+	}
+	return s.renderPage(c, views.LayoutPage(v), views.PanelUpdate(views.LayoutPanel(v)))
+}
+
+// layoutPage is the layout editor: ?room=NAME, and ?row=&col= to open the picker on a seat.
+func (s *Server) layoutPage(c echo.Context) error {
+	var pick *views.Seat
+	if q := c.QueryParams(); q.Has("row") || q.Has("col") {
+		n, err := numberFields(c, "row", "col")
+		if err != nil {
+			return err
+		}
+		pick = &views.Seat{Row: n[0], Col: n[1]}
+	}
+	return s.renderLayout(c, c.QueryParam("room"), pick)
+}
+
+// roomForm reads a room's name, rows and cols from the form.
+func roomForm(c echo.Context) (*roomRequest, error) {
+	name := c.FormValue("name")
+	n, err := numberFields(c, "rows", "cols")
+	if err != nil {
+		return nil, err
+	}
+	return &roomRequest{Name: &name, Rows: &n[0], Cols: &n[1]}, nil
+}
+
+// createRoomPage adds a room from the form and shows it.
+func (s *Server) createRoomPage(c echo.Context) error {
+	req, err := roomForm(c)
+	if err != nil {
+		return err
+	}
+	r, err := s.addRoom(c.Request().Context(), req)
+	if err != nil {
+		return err
+	}
+	return s.renderLayout(c, r.Name, nil)
+}
+
+// updateRoomPage renames and resizes the form's room.
+func (s *Server) updateRoomPage(c echo.Context) error {
+	room, err := roomField(c)
+	if err != nil {
+		return err
+	}
+	req, err := roomForm(c)
+	if err != nil {
+		return err
+	}
+	r, err := s.changeRoom(c.Request().Context(), room, req)
+	if err != nil {
+		return err
+	}
+	return s.renderLayout(c, r.Name, nil)
+}
+
+// deleteRoomPage removes an empty room (?room=) and shows the first room left.
+func (s *Server) deleteRoomPage(c echo.Context) error {
+	room, err := roomField(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteRoom(c.Request().Context(), room); err != nil {
+		return err
+	}
+	return s.renderLayout(c, "", nil)
+}
+
+// placePCPage puts the form's PC on a seat (room, row, col), moving it from its old seat.
+func (s *Server) placePCPage(c echo.Context) error {
+	room, err := roomField(c)
+	if err != nil {
+		return err
+	}
+	n, err := numberFields(c, "pc", "row", "col")
+	if err != nil {
+		return err
+	}
+	if err := s.seatPC(c.Request().Context(), int64(n[0]), room, n[1], n[2]); err != nil {
+		return err
+	}
+	return s.renderLayout(c, room, nil)
+}
+
+// unplacePCPage takes a PC off its seat; the editor goes on showing ?room=.
+func (s *Server) unplacePCPage(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.seatPC(c.Request().Context(), id, "", 0, 0); err != nil {
+		return err
+	}
+	return s.renderLayout(c, c.QueryParam("room"), nil)
+}
+
+// verifyPCPage marks a PC verified; the editor goes on showing ?room=.
+func (s *Server) verifyPCPage(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.markVerified(c.Request().Context(), id, true); err != nil {
+		return err
+	}
+	return s.renderLayout(c, c.QueryParam("room"), nil)
+}
