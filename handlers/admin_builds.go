@@ -22,9 +22,10 @@ import (
 const (
 	// agentModule is the module every agent build must come from.
 	agentModule = "github.com/wcms-lab/wcms"
-	// agentBuildsRoute (under /api/admin) lists builds, and takes uploads: the one route allowed
-	// a body over Config.MaxBody.
+	// agentBuildsRoute (under /api/admin) lists builds, and takes uploads; with the agents page
+	// (which takes uploads from its form) the only routes allowed a body over Config.MaxBody.
 	agentBuildsRoute = "/agent-builds"
+	agentsPath       = "/agents"
 	// uploadTimeout replaces the server's read timeout for an upload over a slow link.
 	uploadTimeout = 15 * time.Minute
 	// maxChangelog bounds an upload's changelog field.
@@ -176,14 +177,24 @@ func toBuildJSON(b *models.AgentBuild, base string) buildJSON {
 }
 
 // uploadAgentBuild registers an agent build sent as a multipart form: file, optional changelog.
-// The file streams into the build folder while it is hashed; nothing holds it whole in memory.
 func (s *Server) uploadAgentBuild(c echo.Context) error {
+	b, err := s.receiveAgentBuild(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "build": toBuildJSON(b, s.baseURL(c))})
+}
+
+// receiveAgentBuild reads an upload (multipart form: file, optional changelog), checks it and
+// registers it; the API and the agents page both take uploads through it. The file streams into
+// the build folder while it is hashed; nothing holds it whole in memory.
+func (s *Server) receiveAgentBuild(c echo.Context) (*models.AgentBuild, error) {
 	// The error only says the connection cannot extend its deadline (not a real network one);
 	// the upload then has the server's read timeout, as every request does.
 	_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(uploadTimeout))
 	mr, err := c.Request().MultipartReader()
 	if err != nil {
-		return badRequest(codeInvalidField, "send the build as multipart/form-data with a file field")
+		return nil, badRequest(codeInvalidField, "send the build as multipart/form-data with a file field")
 	}
 	var staged *models.StagedBuild
 	defer func() {
@@ -198,48 +209,48 @@ func (s *Server) uploadAgentBuild(c echo.Context) error {
 			break
 		}
 		if err != nil {
-			return badUpload(err)
+			return nil, badUpload(err)
 		}
 		switch part.FormName() {
 		case "file":
 			if staged != nil {
-				return badRequest(codeInvalidField, "send one file per upload")
+				return nil, badRequest(codeInvalidField, "send one file per upload")
 			}
 			if staged, err = s.store.StageAgentBuild(part); err != nil {
 				var mbe *http.MaxBytesError
 				if errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) {
-					return badUpload(err)
+					return nil, badUpload(err)
 				}
-				return err // the disk's fault
+				return nil, err // the disk's fault
 			}
 		case "changelog":
 			text, err := io.ReadAll(io.LimitReader(part, maxChangelog+1))
 			if err != nil {
-				return badUpload(err)
+				return nil, badUpload(err)
 			}
 			if len(text) > maxChangelog {
-				return badRequest(codeInvalidField, "changelog must be at most %d bytes", maxChangelog)
+				return nil, badRequest(codeInvalidField, "changelog must be at most %d bytes", maxChangelog)
 			}
 			changelog = strings.TrimSpace(string(text))
 		}
 	}
 	if staged == nil {
-		return badRequest(codeMissingField, "file is required: the wcms-agent binary")
+		return nil, badRequest(codeMissingField, "file is required: the wcms-agent binary")
 	}
 	ctx := c.Request().Context()
 	b, err := addAgentBuild(ctx, s.store, staged, changelog, currentAdmin(c).Username)
 	if errors.Is(err, models.ErrDuplicate) {
 		if old, err := s.store.AgentBuildBySHA256(ctx, staged.SHA256); err == nil {
-			return newError(http.StatusConflict, codeConflict, "this build is registered already: build %d, version %s for %s/%s",
+			return nil, newError(http.StatusConflict, codeConflict, "this build is registered already: build %d, version %s for %s/%s",
 				old.ID, old.Version, old.OS, old.Arch)
 		}
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.log.Info("agent build uploaded", "id", b.ID, "version", b.Version, "os", b.OS, "arch", b.Arch,
 		"sha256", b.SHA256, "by", b.CreatedBy)
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "build": toBuildJSON(b, s.baseURL(c))})
+	return b, nil
 }
 
 // badUpload maps a failure to read the upload: over the limit is 413, anything else (a body
@@ -268,16 +279,25 @@ func (s *Server) listAgentBuilds(c echo.Context) error {
 
 // deleteAgentBuild removes a build, row and file; agents then get the next newest.
 func (s *Server) deleteAgentBuild(c echo.Context) error {
+	if _, err := s.removeAgentBuild(c); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Agent build deleted successfully"})
+}
+
+// removeAgentBuild deletes the build of the path's id; the API and the agents page both delete
+// through it.
+func (s *Server) removeAgentBuild(c echo.Context) (*models.AgentBuild, error) {
 	id, err := pathID(c, "id")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b, err := s.store.DeleteAgentBuild(c.Request().Context(), id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.log.Info("agent build deleted", "id", b.ID, "version", b.Version, "os", b.OS, "arch", b.Arch, "by", currentAdmin(c).Username)
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Agent build deleted successfully"})
+	return b, nil
 }
 
 // RegisterAgentBuilds registers, at start, every wcms-agent* file in dir that is an agent build

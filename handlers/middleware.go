@@ -70,7 +70,7 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		limit := s.cfg.MaxBody
-		if r.Method == http.MethodPost && c.Path() == "/api/admin"+agentBuildsRoute {
+		if r.Method == http.MethodPost && (c.Path() == "/api/admin"+agentBuildsRoute || c.Path() == agentsPath) {
 			limit = s.cfg.MaxUpload
 		}
 		if r.ContentLength > limit {

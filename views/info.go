@@ -1,0 +1,136 @@
+package views
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// BuildRow is one registered agent build as the agents page lists it.
+type BuildRow struct {
+	ID          int64
+	Version     string
+	OS, Arch    string
+	SHA256      string
+	Size        int64
+	Changelog   string
+	CreatedBy   string
+	CreatedAt   time.Time
+	DownloadURL string
+	Newest      bool // the build agents of its platform update to
+}
+
+// AgentsView is the agent versions page.
+type AgentsView struct {
+	Page
+	Builds []BuildRow
+	Notice string // what the last upload or delete did; "" for none
+}
+
+// ServerStatus is the numbers of the status page.
+type ServerStatus struct {
+	Version              string
+	Uptime               time.Duration
+	PCs, Online, Offline int
+	PollsPerSecond       float64
+	PollWindow           time.Duration // what the poll rate was measured over; 0 until measured
+	Pending              int           // commands waiting for their PC
+	Subscribers          int           // live update streams open
+	DatabaseBytes        int64
+	LegacyClients        bool // agent calls without an agent token are accepted
+	Builds               int
+}
+
+// StatusView is the system status page.
+type StatusView struct {
+	Page
+	Status ServerStatus
+}
+
+// The event log's tabs.
+const (
+	LogOutages  = "outages"
+	LogCommands = "commands"
+)
+
+// OutageRow is one offline period of a PC in the event log.
+type OutageRow struct {
+	PCID     int64
+	Hostname string
+	Start    time.Time
+	End      *time.Time    // nil while the PC is still offline
+	Duration time.Duration // so far, while it lasts
+	Reason   string
+}
+
+// LogView is the event log page: one tab's page of entries, newest first.
+type LogView struct {
+	Page
+	Tab       string // LogOutages or LogCommands
+	Hostname  string // filter: one PC
+	CreatedBy string // filter (commands): one account
+	Outages   []OutageRow
+	Commands  []CommandView
+	Older     string // the next page's URL; "" on the last page
+	Newest    string // the first page's URL; "" on the first page
+}
+
+// shortHash is the start of a hash, enough to tell builds apart at a glance.
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// humanBytes is a size in binary units, e.g. "9.4 MiB".
+func humanBytes(n int64) string {
+	if n < 1024 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	v, unit := float64(n)/1024, 0
+	for v >= 1024 && unit < 3 {
+		v /= 1024
+		unit++
+	}
+	return fmt.Sprintf("%.1f %s", v, []string{"KiB", "MiB", "GiB", "TiB"}[unit])
+}
+
+// isoTime is a time as a <time datetime> attribute wants it.
+func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// duration is a duration in its two largest units, e.g. "2일 3시간".
+func duration(ctx context.Context, d time.Duration) string {
+	return spanText(ctx, int64(max(d, 0)/time.Second))
+}
+
+// pollRate is the poll rate's text, or that it is still being measured.
+func pollRate(ctx context.Context, s ServerStatus) string {
+	if s.PollWindow <= 0 {
+		return T(ctx, "측정 중", "measuring")
+	}
+	return fmt.Sprintf("%.1f", s.PollsPerSecond)
+}
+
+func deleteBuildConfirm(ctx context.Context, b BuildRow) string {
+	return fmt.Sprintf(T(ctx, "버전 %s (%s/%s)을(를) 삭제할까요? 이 플랫폼의 에이전트는 남은 최신 버전으로 바뀝니다.",
+		"Delete version %s (%s/%s)? Agents of this platform then update to the newest build left."), b.Version, b.OS, b.Arch)
+}
+
+// LogURL is the address of a page of the event log: a tab, its filters (empty: none) and the
+// id the page starts before (0: the newest).
+func LogURL(tab, hostname, createdBy string, before int64) string {
+	vals := url.Values{"tab": {tab}}
+	if hostname != "" {
+		vals.Set("pc", hostname)
+	}
+	if createdBy != "" {
+		vals.Set("by", createdBy)
+	}
+	if before != 0 {
+		vals.Set("before", strconv.FormatInt(before, 10))
+	}
+	return "/log?" + vals.Encode()
+}
