@@ -176,14 +176,6 @@ func (ts *testServer) uploadFile(a *admin, path string) int64 {
 	return ts.upload(a, readFile(ts.t, path), "", false).must(ts.t, 200).num("build.id")
 }
 
-// account creates an account with the role and logs it in.
-func (ts *testServer) account(a *admin, name, role string) *admin {
-	ts.t.Helper()
-	pw := name + " password 123"
-	a.do("POST", "/api/admin/accounts", map[string]any{"username": name, "password": pw, "role": role}).must(ts.t, 200)
-	return ts.login(name, pw)
-}
-
 func TestUploadAgentBuild(t *testing.T) {
 	ts := newTestServer(t)
 	a := ts.admin()

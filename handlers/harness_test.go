@@ -269,3 +269,14 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // randomHex returns n random bytes, hex-encoded.
 func randomHex(n int) string { return tokens.New()[:2*n] }
+
+// account creates an account with the role, signs it in and makes its first password change, so
+// its pages are not held at the forced change.
+func (ts *testServer) account(a *admin, name, role string) *admin {
+	ts.t.Helper()
+	first, pw := name+" first password", name+" password 123"
+	a.do("POST", "/api/admin/accounts", map[string]any{"username": name, "password": first, "role": role}).must(ts.t, 200)
+	u := ts.login(name, first)
+	u.do("POST", "/api/admin/password", map[string]any{"current_password": first, "new_password": pw}).must(ts.t, 200)
+	return u
+}

@@ -63,7 +63,9 @@ func (s *Server) render(c echo.Context, status int, comp templ.Component) error 
 
 // isHTMX tells whether the request comes from htmx and wants a fragment.
 func isHTMX(c echo.Context) bool {
-	return c.Request().Header.Get("HX-Request") == "true" && c.Request().Header.Get("HX-Boosted") != "true"
+	h := c.Request().Header
+	// A history restore reloads a whole page the browser no longer has.
+	return h.Get("HX-Request") == "true" && h.Get("HX-Boosted") != "true" && h.Get("HX-History-Restore-Request") != "true"
 }
 
 // renderPage renders the whole page, or for an htmx request only its fragment.

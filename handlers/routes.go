@@ -41,7 +41,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/login", s.loginPage)
 	e.POST("/login", s.login)
 	e.POST("/logout", s.logout, s.requireSession, s.requireCSRF)
-	e.GET("/", s.roomPage, s.requireSession)
+	e.GET("/", s.roomPage, s.requireSession, s.requirePasswordChanged)
 	e.GET("/lang/:lang", s.switchLang)
 	s.pcPages(e)    // pages_pc.go
 	s.adminPages(e) // pages_admin.go
@@ -88,7 +88,8 @@ func (s *Server) routes(e *echo.Echo) {
 	admin(http.MethodDelete, "/agent-build/:id", owner, s.deleteAgentBuild)
 }
 
-// pageRoute registers a page or page action: session, CSRF on state changes, then the role.
+// pageRoute registers a page or page action: session, a forced password change first when the
+// account must change its password, CSRF on state changes, then the role.
 func (s *Server) pageRoute(e *echo.Echo, method, path, role string, h echo.HandlerFunc) {
-	e.Add(method, path, h, s.requireSession, s.requireCSRF, s.requireRole(role))
+	e.Add(method, path, h, s.requireSession, s.requirePasswordChanged, s.requireCSRF, s.requireRole(role))
 }

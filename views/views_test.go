@@ -125,9 +125,17 @@ func inputNamed(t *testing.T, form *html.Node, name string) *html.Node {
 // pages is one of each full page, with hostile text wherever text can go.
 func pages() map[string]templ.Component {
 	return map[string]templ.Component{
-		"login": views.LoginPage(views.LoginData{Username: hostile, Error: hostile}),
-		"room":  views.RoomPage(hostileRoom()),
-		"error": views.ErrorPage(500, hostile),
+		"login":    views.LoginPage(views.LoginData{Username: hostile, Error: hostile}),
+		"room":     views.RoomPage(hostileRoom()),
+		"pc":       views.PCDetailPage(hostilePC("operator")),
+		"password": views.PasswordPage(views.PasswordView{Page: adminFrame("viewer", ""), Forced: true, Error: hostile}),
+		"accounts": views.AccountsPage(views.AccountsView{Page: adminFrame("admin", "accounts"), Notice: hostile, Accounts: []views.Account{{Username: hostile, Role: "viewer", MustChange: true}}}),
+		"pins":     views.PINsPage(views.PINsView{Page: adminFrame("operator", "pins"), PINs: []views.PIN{{Token: "123456", CreatedBy: hostile}}, Created: &views.PIN{Token: "123456"}, Install: []views.InstallCommand{{ID: "linux", System: "Linux", Line: hostile}}}),
+		"layout":   views.LayoutPage(hostileLayout()),
+		"agents":   views.AgentsPage(agentsView("admin")),
+		"log":      views.LogPage(logView(views.LogCommands)),
+		"wall":     views.WallPage(views.WallView{Room: hostile, Rows: hostileRoom().Rows, StreamURL: "/wall/x/stream?token=t"}),
+		"error":    views.ErrorPage(500, hostile),
 	}
 }
 
