@@ -1,6 +1,8 @@
 package views_test
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -69,4 +71,19 @@ func TestRoomPageForViewer(t *testing.T) {
 	if n := len(byTestIDAll(doc, "nav-pins")) + len(byTestIDAll(doc, "nav-accounts")); n != 0 {
 		t.Errorf("a viewer sees links to PINs or accounts")
 	}
+}
+
+// BenchmarkTileBody is the cost of one live update per browser: the stream renders this for
+// every heartbeat of a PC on screen.
+func BenchmarkTileBody(b *testing.B) {
+	t := views.Tile{ID: 7, Hostname: "LAB1-07", IP: "10.0.0.7", User: `LAB\student`, Online: true, CPU: ptr(42), RAM: ptr(61)}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := views.TileBody(t).Render(context.Background(), &buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/tile")
 }
