@@ -6,7 +6,7 @@ VERSION ?= $(shell cat VERSION)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test build generate check-generated lint bench footprint clean
+.PHONY: help run test build generate check-generated lint bench bench-herd footprint clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +42,9 @@ lint: ## gofmt (hand-written files), go vet, and go vet for Windows (the agent's
 
 bench: ## run the benchmarks, with allocations
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+bench-herd: ## 2,000 agents lose the server for 60 s: how their reconnects spread, nothing lost or run twice
+	WCMS_HERD=1 $(GO) test -count=1 -run TestHerdAfterOutage -v -timeout 10m ./e2e/
 
 footprint: ## measure the agent's memory and CPU over 60 s of polling, and its binary sizes
 	WCMS_FOOTPRINT=1 $(GO) test -count=1 -run TestAgentFootprint -v ./e2e/
