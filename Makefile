@@ -6,7 +6,7 @@ VERSION ?= $(shell cat VERSION)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test build generate check-generated lint bench bench-herd footprint clean
+.PHONY: help run test build generate check-generated lint bench bench-herd bench-soak footprint clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ bench: ## run the benchmarks, with allocations
 
 bench-herd: ## 2,000 agents lose the server for 60 s: how their reconnects spread, nothing lost or run twice
 	WCMS_HERD=1 $(GO) test -count=1 -run TestHerdAfterOutage -v -timeout 10m ./e2e/
+
+bench-soak: ## 30 minutes at 2,000 agents with dashboard streams coming and going: goroutines, fds, heap, RSS
+	WCMS_SOAK=$${WCMS_SOAK:-30m} $(GO) test -count=1 -run TestSoak -v -timeout 60m ./e2e/
 
 footprint: ## measure the agent's memory and CPU over 60 s of polling, and its binary sizes
 	WCMS_FOOTPRINT=1 $(GO) test -count=1 -run TestAgentFootprint -v ./e2e/
