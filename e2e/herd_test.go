@@ -58,8 +58,8 @@ type reconnects struct {
 }
 
 func (r *reconnects) Enabled(context.Context, slog.Level) bool { return true }
-func (r *reconnects) WithAttrs([]slog.Attr) slog.Handler      { return r }
-func (r *reconnects) WithGroup(string) slog.Handler           { return r }
+func (r *reconnects) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *reconnects) WithGroup(string) slog.Handler            { return r }
 func (r *reconnects) Handle(_ context.Context, rec slog.Record) error {
 	if rec.Message == "server reachable again" {
 		r.mu.Lock()
