@@ -140,7 +140,9 @@ func (s *Server) pump(ctx context.Context, id string, sub *events.Subscription, 
 			s.log.Error("stream: render", "event", name, "err", err)
 			return
 		}
-		pending[name] = buf.Bytes()
+		// A bare CR ends an SSE line in the browser, and r3labs splits data on LF only: escape it,
+		// or an agent's hostname or output could cut a fragment or forge an event field.
+		pending[name] = bytes.ReplaceAll(buf.Bytes(), []byte("\r"), []byte("&#13;"))
 	}
 	renderTile := func(pcID int64) {
 		if t, ok := s.liveTile(pcID, members); ok {
