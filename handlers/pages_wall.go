@@ -99,7 +99,7 @@ func (s *Server) wallStream(c echo.Context) error {
 	}
 	members := s.roomMembers(room.Name)
 	return s.serveStream(c, feed{
-		tile: func(t views.Tile) templ.Component { t.User = ""; return views.WallTileBody(t) },
+		tile: func(t views.Tile) templ.Component { t.User = ""; return views.WallTileBody(t) }, wall: true,
 		members: func(ctx context.Context) (map[int64]string, error) {
 			// Re-checked on every layout change, so a revoked link stops getting new PCs.
 			m, err := members(ctx)

@@ -67,6 +67,7 @@ type Server struct {
 	started time.Time
 	scripts *template.Template // the install scripts
 	streams *streams           // live updates to browsers
+	tiles   tileCache          // tiles rendered once for every stream that shows them
 
 	pinFailures *ratelimit.Failures // by source address
 	loginByAddr *ratelimit.Failures

@@ -26,9 +26,9 @@ import (
 // streams created and removed by us, callbacks set before any stream exists.)
 
 const (
-	streamBuffer    = 16               // events queued in r3labs per stream before TryPublish refuses
+	streamBuffer    = 64               // events queued in r3labs per stream before TryPublish refuses
 	streamKeepAlive = 20 * time.Second // a comment line keeps proxies from closing an idle stream
-	streamRetry     = 250 * time.Millisecond
+	streamRetry     = 50 * time.Millisecond
 	streamMaxAge    = 30 * time.Minute // a stream ends then; EventSource reconnects and gets a fresh state
 	streamMaxCmds   = 500              // command cells held back for a stalled tab
 )
@@ -86,8 +86,9 @@ type feed struct {
 	// members are the PCs whose tiles it shows, with the console user the database has (the
 	// fleet knows a user only after a full heartbeat since the server started).
 	members func(ctx context.Context) (map[int64]string, error)
-	// tile renders a PC's live fragment.
+	// tile renders a PC's live fragment; wall says which kind, for the shared render cache.
 	tile func(t views.Tile) templ.Component
+	wall bool
 	// commands: also send every command's live cell.
 	commands bool
 }
@@ -135,19 +136,23 @@ func (s *Server) pump(ctx context.Context, id string, sub *events.Subscription, 
 	pending := map[string][]byte{} // element id → newest fragment not yet accepted
 	commands := 0
 	render := func(name string, comp templ.Component) {
-		var buf bytes.Buffer
-		if err := comp.Render(ctx, &buf); err != nil {
+		if data, err := renderFragment(ctx, comp); err != nil {
 			s.log.Error("stream: render", "event", name, "err", err)
-			return
+		} else {
+			pending[name] = data
 		}
-		// A bare CR ends an SSE line in the browser, and r3labs splits data on LF only: escape it,
-		// or an agent's hostname or output could cut a fragment or forge an event field.
-		pending[name] = bytes.ReplaceAll(buf.Bytes(), []byte("\r"), []byte("&#13;"))
 	}
 	renderTile := func(pcID int64) {
-		if t, ok := s.liveTile(pcID, members); ok {
-			render(views.TileID(pcID), f.tile(t))
+		t, ok := s.liveTile(pcID, members)
+		if !ok {
+			return
 		}
+		data, err := s.tiles.get(ctx, tileKey{pc: pcID, lang: views.LangOf(ctx), wall: f.wall}, t, f.tile)
+		if err != nil {
+			s.log.Error("stream: render tile", "pc_id", pcID, "err", err)
+			return
+		}
+		pending[views.TileID(pcID)] = data
 	}
 	for pcID := range members {
 		renderTile(pcID)
@@ -255,4 +260,60 @@ func (s *Server) roomMembers(room string) func(ctx context.Context) (map[int64]s
 		}
 		return out, nil
 	}
+}
+
+// renderFragment renders comp for an SSE data field. A bare CR ends an SSE line in the browser,
+// and r3labs splits data on LF only: it is escaped, or an agent's hostname or output could cut a
+// fragment or forge an event field.
+func renderFragment(ctx context.Context, comp templ.Component) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := comp.Render(ctx, &buf); err != nil {
+		return nil, err
+	}
+	return bytes.ReplaceAll(buf.Bytes(), []byte("\r"), []byte("&#13;")), nil
+}
+
+// tileKey names one rendering of a PC's tile.
+type tileKey struct {
+	pc   int64
+	lang views.Lang
+	wall bool
+}
+
+type renderedTile struct {
+	tile views.Tile
+	data []byte
+}
+
+// tileCache shares rendered tiles between streams: a PC's tile is rendered once per change (and
+// language and kind), however many browsers show it. It holds one entry per PC and kind.
+type tileCache struct {
+	mu sync.Mutex
+	m  map[tileKey]renderedTile
+}
+
+func (c *tileCache) get(ctx context.Context, k tileKey, t views.Tile, render func(views.Tile) templ.Component) ([]byte, error) {
+	c.mu.Lock()
+	hit, ok := c.m[k]
+	c.mu.Unlock()
+	if ok && sameTile(hit.tile, t) {
+		return hit.data, nil
+	}
+	data, err := renderFragment(ctx, render(t))
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[tileKey]renderedTile{}
+	}
+	c.m[k] = renderedTile{tile: t, data: data}
+	c.mu.Unlock()
+	return data, nil
+}
+
+func sameTile(a, b views.Tile) bool {
+	same := func(x, y *float64) bool { return x == y || (x != nil && y != nil && *x == *y) }
+	return a.ID == b.ID && a.Hostname == b.Hostname && a.IP == b.IP && a.User == b.User &&
+		a.Online == b.Online && same(a.CPU, b.CPU) && same(a.RAM, b.RAM)
 }

@@ -1,0 +1,124 @@
+// Command wcms-loadgen puts a WCMS server on loopback under a fleet's load and measures it:
+// N agents polling every 2 s, dashboard subscribers on the live stream, an admin sending
+// commands to long-polling agents. See docs/PERFORMANCE.md for figures.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// config is the load generator's whole configuration.
+type config struct {
+	URL            string
+	Spawn          string
+	ServerPID      int
+	AdminPassword  string // -admin-password or WCMS_ADMIN_PASSWORD; never printed
+	Agents         int
+	LongPollAgents int
+	Subscribers    int
+	CommandRate    float64
+	Duration       time.Duration
+	Warmup         time.Duration
+	JSON           bool
+}
+
+func parseConfig(args []string, getenv func(string) string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("wcms-loadgen", flag.ContinueOnError)
+	fs.StringVar(&c.URL, "url", "http://127.0.0.1:5050", "server URL (loopback only); ignored with -spawn")
+	fs.StringVar(&c.Spawn, "spawn", "", "start this server binary on a free loopback port with a fresh database, and measure it")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "the server's process id, for its CPU and memory figures (not needed with -spawn)")
+	fs.StringVar(&c.AdminPassword, "admin-password", getenv("WCMS_ADMIN_PASSWORD"), "the admin's password (WCMS_ADMIN_PASSWORD); with -spawn a random one is used when empty")
+	fs.IntVar(&c.Agents, "agents", 1000, "agents polling every 2 s without waiting")
+	fs.IntVar(&c.LongPollAgents, "longpoll-agents", 20, "further agents polling with wait: 2, which receive the commands")
+	fs.IntVar(&c.Subscribers, "subscribers", 20, "dashboard SSE subscribers, each with its own admin session")
+	fs.Float64Var(&c.CommandRate, "command-rate", 5, "message commands sent per second")
+	fs.DurationVar(&c.Duration, "duration", 60*time.Second, "measuring window, after the warm-up")
+	fs.DurationVar(&c.Warmup, "warmup", 10*time.Second, "load before measuring, left out of the figures")
+	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	switch {
+	case c.Agents < 1 || c.LongPollAgents < 1 || c.Subscribers < 1:
+		return c, errors.New("-agents, -longpoll-agents and -subscribers must be at least 1")
+	case c.CommandRate <= 0:
+		return c, errors.New("-command-rate must be positive")
+	case c.Duration <= 0 || c.Warmup < 0:
+		return c, errors.New("-duration must be positive and -warmup not negative")
+	case c.Spawn == "" && c.AdminPassword == "":
+		return c, errors.New("the admin password is needed: -admin-password or WCMS_ADMIN_PASSWORD")
+	}
+	if c.Spawn == "" {
+		if err := checkLoopback(c.URL); err != nil {
+			return c, err
+		}
+	}
+	if c.Spawn != "" && c.AdminPassword == "" {
+		b := make([]byte, 16)
+		rand.Read(b)
+		c.AdminPassword = hex.EncodeToString(b)
+	}
+	return c, nil
+}
+
+// checkLoopback refuses a server that is not on this machine: the load would hit a real one.
+func checkLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("-url: %w", err)
+	}
+	if u.Scheme != "http" {
+		return fmt.Errorf("-url %q: want http://", raw)
+	}
+	if host := u.Hostname(); host != "localhost" {
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return fmt.Errorf("-url %q: only a loopback server may be loaded", raw)
+		}
+	}
+	return nil
+}
+
+func main() {
+	cfg, err := parseConfig(os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wcms-loadgen:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, cfg, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wcms-loadgen:", err)
+		os.Exit(1)
+	}
+	if err := printReport(os.Stdout, rep, cfg.JSON); err != nil {
+		fmt.Fprintln(os.Stderr, "wcms-loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func printReport(w io.Writer, rep *Report, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return rep.writeTable(w)
+}
