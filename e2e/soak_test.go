@@ -108,6 +108,8 @@ func TestSoak(t *testing.T) {
 		go func() {
 			defer cwg.Done()
 			client := srv.sessionClient()
+			// Idle keep-alive connections would hold server goroutines until its idle timeout.
+			defer client.CloseIdleConnections()
 			for churn.Err() == nil {
 				sctx, scancel := context.WithTimeout(churn, time.Duration(1+rand.IntN(20))*time.Second)
 				req, _ := http.NewRequestWithContext(sctx, "GET", srv.URL+"/stream?room=", nil)
