@@ -30,24 +30,35 @@ type pcJSON struct {
 	LastSeen        *time.Time `json:"last_seen"`
 }
 
-func (s *Server) toPCJSON(r *models.PCRow) pcJSON {
-	p := pcJSON{ID: r.ID, MachineID: r.MachineID, Hostname: r.Hostname, MACAddress: r.MACAddress,
+func (s *Server) toPCJSON(stored *models.PCRow) pcJSON {
+	r := s.withLive(*stored)
+	return pcJSON{ID: r.ID, MachineID: r.MachineID, Hostname: r.Hostname, MACAddress: r.MACAddress,
 		IPAddress: r.IPAddress, IsOnline: r.IsOnline, IsVerified: r.IsVerified, RoomName: r.RoomName,
 		SeatRow: r.SeatRow, SeatCol: r.SeatCol, CPUUsage: r.CPUUsage, RAMUsagePercent: r.RAMUsagePercent,
 		CurrentUser: r.CurrentUser, LastSeen: tsp(r.LastSeen)}
-	if live, ok := s.fleet.Snapshot(r.ID); ok {
-		p.IPAddress, p.IsOnline = live.IPAddress, live.Online
-		if live.CPUUsage != nil {
-			p.CPUUsage = live.CPUUsage
-		}
-		if live.RAMUsagePercent != nil {
-			p.RAMUsagePercent = live.RAMUsagePercent
-		}
-		if !live.LastSeen.IsZero() {
-			p.LastSeen = tsp(&live.LastSeen)
-		}
+}
+
+// withLive overlays a stored PC with the live state the fleet holds: the store gets light state
+// in per-second batches, the fleet has it at once.
+func (s *Server) withLive(r models.PCRow) models.PCRow {
+	live, ok := s.fleet.Snapshot(r.ID)
+	if !ok {
+		return r
 	}
-	return p
+	r.IPAddress, r.IsOnline = live.IPAddress, live.Online
+	if live.CPUUsage != nil {
+		r.CPUUsage = live.CPUUsage
+	}
+	if live.RAMUsagePercent != nil {
+		r.RAMUsagePercent = live.RAMUsagePercent
+	}
+	if !live.LastSeen.IsZero() {
+		r.LastSeen = &live.LastSeen
+	}
+	if live.CurrentUser != nil {
+		r.CurrentUser = live.CurrentUser
+	}
+	return r
 }
 
 // listPCs lists PCs, optionally of one room (?room=) or by live state (?online=true|false).
@@ -154,6 +165,14 @@ func (s *Server) getPC(c echo.Context) error {
 
 // deletePC removes a PC and everything about it.
 func (s *Server) deletePC(c echo.Context) error {
+	if err := s.removePC(c); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "PC deleted successfully"})
+}
+
+// removePC deletes the PC of the path's :id, for the API and the PC page alike.
+func (s *Server) removePC(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
@@ -162,7 +181,7 @@ func (s *Server) deletePC(c echo.Context) error {
 		return err
 	}
 	s.log.Info("PC deleted", "pc_id", id, "by", currentAdmin(c).Username)
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "PC deleted successfully"})
+	return nil
 }
 
 // setVerified sets or clears a PC's verified flag.

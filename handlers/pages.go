@@ -77,24 +77,10 @@ func (s *Server) renderPage(c echo.Context, full, fragment templ.Component) erro
 }
 
 // tile is a PC's tile: stored values, overlaid with the live state the fleet holds.
-func (s *Server) tile(r *models.PCRow) views.Tile {
-	t := views.Tile{ID: r.ID, Hostname: r.Hostname, IP: r.IPAddress, Online: r.IsOnline, CPU: r.CPUUsage, RAM: r.RAMUsagePercent}
-	if r.CurrentUser != nil {
-		t.User = *r.CurrentUser
-	}
-	if live, ok := s.fleet.Snapshot(r.ID); ok {
-		t.IP, t.Online = live.IPAddress, live.Online
-		if live.CPUUsage != nil {
-			t.CPU = live.CPUUsage
-		}
-		if live.RAMUsagePercent != nil {
-			t.RAM = live.RAMUsagePercent
-		}
-		if live.CurrentUser != nil {
-			t.User = *live.CurrentUser
-		}
-	}
-	return t
+func (s *Server) tile(stored *models.PCRow) views.Tile {
+	r := s.withLive(*stored)
+	return views.Tile{ID: r.ID, Hostname: r.Hostname, IP: r.IPAddress, Online: r.IsOnline, CPU: r.CPUUsage,
+		RAM: r.RAMUsagePercent, User: deref(r.CurrentUser)}
 }
 
 // roomPage is the home page: one room's seats (?room=NAME), or the PCs not placed (?room=).

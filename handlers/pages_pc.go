@@ -102,14 +102,9 @@ func countProcesses(names []string) []views.PCProcess {
 
 // deletePCPage deletes a PC and sends the browser home (its page no longer exists).
 func (s *Server) deletePCPage(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
+	if err := s.removePC(c); err != nil {
 		return err
 	}
-	if err := s.fleet.Delete(c.Request().Context(), id); err != nil {
-		return err
-	}
-	s.log.Info("PC deleted", "pc_id", id, "by", currentAdmin(c).Username)
 	if isHTMX(c) {
 		c.Response().Header().Set("HX-Redirect", "/")
 		return c.NoContent(http.StatusOK)

@@ -31,26 +31,24 @@ func (s *Server) wallPages(e *echo.Echo) {
 // placed) or ?pc=ID (one PC), and every command's status.
 func (s *Server) stream(c echo.Context) error {
 	f := feed{tile: func(t views.Tile) templ.Component { return views.TileBody(t) }, commands: true,
-		members: func(context.Context) (map[int64]string, error) { return map[int64]string{}, nil }}
+		members: func(context.Context) (map[int64]string, error) { return map[int64]string{}, nil },
+		member:  func(context.Context, int64) (string, bool, error) { return "", false, nil }}
 	switch q := c.QueryParams(); {
 	case q.Has("pc"):
 		id, err := strconv.ParseInt(q.Get("pc"), 10, 64)
 		if err != nil {
 			return newError(http.StatusBadRequest, codeInvalidField, "pc must be a PC id")
 		}
+		f.member = s.pcMember(id)
 		f.members = func(ctx context.Context) (map[int64]string, error) {
 			d, err := s.store.PCDetail(ctx, id)
 			if err != nil {
 				return nil, err
 			}
-			user := ""
-			if d.State.CurrentUser != nil {
-				user = *d.State.CurrentUser
-			}
-			return map[int64]string{id: user}, nil
+			return map[int64]string{id: deref(d.State.CurrentUser)}, nil
 		}
 	case q.Has("room"):
-		f.members = s.roomMembers(q.Get("room"))
+		f.members, f.member = s.roomMembers(q.Get("room")), s.roomMember(q.Get("room"))
 	}
 	return s.serveStream(c, f)
 }
@@ -80,7 +78,6 @@ func (s *Server) wallPage(c echo.Context) error {
 	tiles := make([]views.Tile, len(rows))
 	for i := range rows {
 		pcs[i], tiles[i] = &rows[i], s.tile(&rows[i])
-		tiles[i].User = "" // a wall shows no one's name
 		if tiles[i].Online {
 			v.Online++
 		} else {
@@ -97,18 +94,9 @@ func (s *Server) wallStream(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	members := s.roomMembers(room.Name)
-	return s.serveStream(c, feed{
-		tile: func(t views.Tile) templ.Component { t.User = ""; return views.WallTileBody(t) }, wall: true,
-		members: func(ctx context.Context) (map[int64]string, error) {
-			// Re-checked on every layout change, so a revoked link stops getting new PCs.
-			m, err := members(ctx)
-			for id := range m {
-				m[id] = ""
-			}
-			return m, err
-		},
-	})
+	// WallTileBody shows no user, process or command, whatever the tile carries.
+	return s.serveStream(c, feed{members: s.roomMembers(room.Name), member: s.roomMember(room.Name), wall: true,
+		tile: func(t views.Tile) templ.Component { return views.WallTileBody(t) }})
 }
 
 func (s *Server) wallLinksPage(c echo.Context) error {

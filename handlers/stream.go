@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -86,6 +87,9 @@ type feed struct {
 	// members are the PCs whose tiles it shows, with the console user the database has (the
 	// fleet knows a user only after a full heartbeat since the server started).
 	members func(ctx context.Context) (map[int64]string, error)
+	// member tells, after one PC was added, moved or removed, whether it belongs now: one row
+	// read for the PC that changed, not the whole list again for every open stream.
+	member func(ctx context.Context, id int64) (user string, in bool, err error)
 	// tile renders a PC's live fragment; wall says which kind, for the shared render cache.
 	tile func(t views.Tile) templ.Component
 	wall bool
@@ -134,7 +138,6 @@ func (s *Server) serveStream(c echo.Context, f feed) error {
 // current tile, so a reconnecting tab is up to date at once.
 func (s *Server) pump(ctx context.Context, id string, sub *events.Subscription, f feed, members map[int64]string) {
 	pending := map[string][]byte{} // element id → newest fragment not yet accepted
-	commands := 0
 	render := func(name string, comp templ.Component) {
 		if data, err := renderFragment(ctx, comp); err != nil {
 			s.log.Error("stream: render", "event", name, "err", err)
@@ -143,7 +146,11 @@ func (s *Server) pump(ctx context.Context, id string, sub *events.Subscription, 
 		}
 	}
 	renderTile := func(pcID int64) {
-		t, ok := s.liveTile(pcID, members)
+		user, member := members[pcID]
+		if !member {
+			return
+		}
+		t, ok := s.liveTile(pcID, user)
 		if !ok {
 			return
 		}
@@ -168,9 +175,6 @@ func (s *Server) pump(ctx context.Context, id string, sub *events.Subscription, 
 				break // the tab is behind: keep the rest, newest only, for the next round
 			}
 			delete(pending, name)
-			if len(name) > 4 && name[:4] == "cmd-" {
-				commands--
-			}
 		}
 		select {
 		case <-ctx.Done():
@@ -190,54 +194,42 @@ func (s *Server) pump(ctx context.Context, id string, sub *events.Subscription, 
 				case events.CommandStatus:
 					cmd, ok := ev.Data.(models.Command)
 					name := views.CommandID(ev.CommandID)
-					if _, held := pending[name]; ok && f.commands && (held || commands < streamMaxCmds) {
-						if !held {
-							commands++
-						}
+					// Tiles take at most one entry per member; command cells up to streamMaxCmds more.
+					if _, held := pending[name]; ok && f.commands && (held || len(pending) < len(members)+streamMaxCmds) {
 						render(name, views.CommandCell(commandView(&cmd, "")))
 					}
 				case events.PCAdded, events.PCUpdated, events.PCRemoved:
-					if fresh, err := f.members(ctx); err == nil && !sameKeys(fresh, members) {
-						members = fresh
+					user, in, err := f.member(ctx, ev.PCID)
+					if _, was := members[ev.PCID]; err == nil && in != was {
+						if in {
+							members[ev.PCID] = user
+						} else {
+							delete(members, ev.PCID)
+						}
 						render("layout-changed", views.LayoutChanged())
 					}
-					if _, ok := members[ev.PCID]; ok {
-						renderTile(ev.PCID)
-					}
+					renderTile(ev.PCID)
 				default:
-					if _, ok := members[ev.PCID]; ok {
-						renderTile(ev.PCID)
-					}
+					renderTile(ev.PCID)
 				}
 			}
 		}
 	}
 }
 
-// liveTile is a PC's tile from the fleet's live state.
-func (s *Server) liveTile(id int64, users map[int64]string) (views.Tile, bool) {
+// liveTile is a PC's tile from the fleet's live state; storedUser stands until the fleet has
+// seen a full heartbeat.
+func (s *Server) liveTile(id int64, storedUser string) (views.Tile, bool) {
 	snap, ok := s.fleet.Snapshot(id)
 	if !ok {
 		return views.Tile{}, false
 	}
 	t := views.Tile{ID: id, Hostname: snap.Hostname, IP: snap.IPAddress, Online: snap.Online,
-		CPU: snap.CPUUsage, RAM: snap.RAMUsagePercent, User: users[id]}
+		CPU: snap.CPUUsage, RAM: snap.RAMUsagePercent, User: storedUser}
 	if snap.CurrentUser != nil {
 		t.User = *snap.CurrentUser
 	}
 	return t, true
-}
-
-func sameKeys(a, b map[int64]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if _, ok := b[k]; !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // roomMembers lists the PCs of a room ("" : the PCs not placed), with their stored user.
@@ -249,17 +241,60 @@ func (s *Server) roomMembers(room string) func(ctx context.Context) (map[int64]s
 		}
 		out := map[int64]string{}
 		for _, r := range rows {
-			if room == "" && r.RoomName != nil {
-				continue
+			if inRoom(r.RoomName, room) {
+				out[r.ID] = deref(r.CurrentUser)
 			}
-			user := ""
-			if r.CurrentUser != nil {
-				user = *r.CurrentUser
-			}
-			out[r.ID] = user
 		}
 		return out, nil
 	}
+}
+
+// roomMember tells whether one PC sits in the room ("" : is not placed).
+func (s *Server) roomMember(room string) func(ctx context.Context, id int64) (string, bool, error) {
+	return func(ctx context.Context, id int64) (string, bool, error) {
+		d, err := s.storedPC(ctx, id)
+		if d == nil {
+			return "", false, err
+		}
+		return deref(d.State.CurrentUser), inRoom(d.RoomName, room), nil
+	}
+}
+
+// pcMember is the feed of one PC's page: that PC while it exists.
+func (s *Server) pcMember(pc int64) func(ctx context.Context, id int64) (string, bool, error) {
+	return func(ctx context.Context, id int64) (string, bool, error) {
+		if id != pc {
+			return "", false, nil
+		}
+		d, err := s.storedPC(ctx, id)
+		if d == nil {
+			return "", false, err
+		}
+		return deref(d.State.CurrentUser), true, nil
+	}
+}
+
+// storedPC reads a PC for a feed; nil and no error when it no longer exists.
+func (s *Server) storedPC(ctx context.Context, id int64) (*models.PCDetail, error) {
+	d, err := s.store.PCDetail(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, nil
+	}
+	return d, err
+}
+
+func inRoom(roomName *string, room string) bool {
+	if roomName == nil {
+		return room == ""
+	}
+	return *roomName == room
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // renderFragment renders comp for an SSE data field. A bare CR ends an SSE line in the browser,
