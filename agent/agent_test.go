@@ -45,11 +45,17 @@ type runningAgent struct {
 func (r *runningAgent) stop(t *testing.T) error {
 	t.Helper()
 	r.cancel()
+	return waitRun(t, r)
+}
+
+// waitRun waits for Run to end and returns its error.
+func waitRun(t *testing.T, r *runningAgent) error {
+	t.Helper()
 	select {
 	case <-r.done:
 		return r.err
 	case <-time.After(20 * time.Second):
-		t.Fatal("agent did not stop")
+		t.Fatalf("Run did not end; log:\n%s", r.logs.String())
 		return nil
 	}
 }

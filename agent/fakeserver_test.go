@@ -91,9 +91,21 @@ func fail(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, wire.ErrorResponse{Status: "error", Message: msg, Error: wire.ErrorBody{Code: code, Message: msg}})
 }
 
+// decode reads r's JSON body into v, answering 400 when it is not JSON.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		fail(w, 400, "INVALID_REQUEST", "bad body")
+		return false
+	}
+	return true
+}
+
 func (f *fakeServer) register(w http.ResponseWriter, r *http.Request) {
 	var req wire.RegisterRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.MachineID == "" {
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.MachineID == "" {
 		fail(w, 400, "INVALID_REQUEST", "bad body")
 		return
 	}
@@ -123,8 +135,7 @@ func (f *fakeServer) known(w http.ResponseWriter, machineID string) bool {
 
 func (f *fakeServer) poll(w http.ResponseWriter, r *http.Request) {
 	var req wire.PollRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		fail(w, 400, "INVALID_REQUEST", "bad body")
+	if !decode(w, r, &req) {
 		return
 	}
 	f.mu.Lock()
@@ -151,8 +162,7 @@ func (f *fakeServer) poll(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeServer) heartbeat(w http.ResponseWriter, r *http.Request) {
 	var req wire.HeartbeatRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		fail(w, 400, "INVALID_REQUEST", "bad body")
+	if !decode(w, r, &req) {
 		return
 	}
 	f.mu.Lock()
@@ -171,8 +181,7 @@ func (f *fakeServer) result(w http.ResponseWriter, r *http.Request) {
 	}
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	var req wire.ResultRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		fail(w, 400, "INVALID_REQUEST", "bad body")
+	if !decode(w, r, &req) {
 		return
 	}
 	f.mu.Lock()

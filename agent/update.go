@@ -55,6 +55,16 @@ func (a *Agent) loadMarker() (updateMarker, bool) {
 	return m, true
 }
 
+// failedVersions reads update-failed.json: the versions that did not come up, with when. A missing
+// or damaged file counts as none.
+func (a *Agent) failedVersions() map[string]time.Time {
+	failed := map[string]time.Time{}
+	if data, err := os.ReadFile(a.failedPath()); err == nil {
+		_ = json.Unmarshal(data, &failed)
+	}
+	return failed
+}
+
 func (a *Agent) saveJSON(path string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -106,11 +116,7 @@ func (a *Agent) checkUpdate(ctx context.Context) error {
 		a.log.Debug("no newer build", "ours", a.cfg.Version, "server", v.Version)
 		return nil
 	}
-	var failed map[string]time.Time
-	if data, err := os.ReadFile(a.failedPath()); err == nil {
-		_ = json.Unmarshal(data, &failed)
-	}
-	if at, ok := failed[v.Version]; ok && time.Since(at) < failedUpdateHold {
+	if at, ok := a.failedVersions()[v.Version]; ok && time.Since(at) < failedUpdateHold {
 		a.log.Info("not retrying a build that failed to come up", "version", v.Version, "failed_at", at)
 		return nil
 	}
@@ -255,10 +261,7 @@ func (a *Agent) rollback(m updateMarker, why string) error {
 		_ = os.Rename(bad, m.Exe)
 		return fmt.Errorf("rollback: restore %s.old: %w", m.Exe, err)
 	}
-	failed := map[string]time.Time{}
-	if data, err := os.ReadFile(a.failedPath()); err == nil {
-		_ = json.Unmarshal(data, &failed)
-	}
+	failed := a.failedVersions()
 	failed[m.To] = time.Now().UTC()
 	if err := a.saveJSON(a.failedPath(), failed); err != nil {
 		a.log.Warn("cannot record the failed version", "err", err)

@@ -79,18 +79,6 @@ func (r *updateRig) content(t *testing.T, suffix string) string {
 	return string(b)
 }
 
-// waitRun waits for Run to end by itself and returns its error.
-func waitRun(t *testing.T, r *runningAgent) error {
-	t.Helper()
-	select {
-	case <-r.done:
-		return r.err
-	case <-time.After(20 * time.Second):
-		t.Fatalf("Run did not end; log:\n%s", r.logs.String())
-		return nil
-	}
-}
-
 func TestSelfUpdateSwapsAndConfirms(t *testing.T) {
 	r := newUpdateRig(t, buildV2)
 	old := startAgent(t, r.config("1.0.0"), &fakeExecutor{})

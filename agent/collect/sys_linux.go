@@ -15,34 +15,29 @@ import (
 
 // machineID reads systemd's machine id, or D-Bus's copy of it on systems without systemd.
 func machineID(context.Context) (string, error) {
-	var errs []error
-	for _, path := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id"} {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if id := strings.TrimSpace(string(data)); id != "" {
-			return id, nil
-		}
-		errs = append(errs, fmt.Errorf("%s is empty", path))
-	}
-	return "", errors.Join(errs...)
+	return firstFile([]string{"/etc/machine-id", "/var/lib/dbus/machine-id"}, "is empty",
+		func(data []byte) string { return strings.TrimSpace(string(data)) })
 }
 
 // osEdition is the distribution's PRETTY_NAME, e.g. "Ubuntu 24.04.1 LTS".
 func osEdition(context.Context) (string, error) {
+	return firstFile([]string{"/etc/os-release", "/usr/lib/os-release"}, "names no distribution", parseOSRelease)
+}
+
+// firstFile returns what parse finds in the first of paths that it finds something in. When none
+// has it, the error says for each file why: unreadable, or (in the words of lacks) not holding it.
+func firstFile(paths []string, lacks string, parse func([]byte) string) (string, error) {
 	var errs []error
-	for _, path := range []string{"/etc/os-release", "/usr/lib/os-release"} {
+	for _, path := range paths {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if name := parseOSRelease(data); name != "" {
-			return name, nil
+		if v := parse(data); v != "" {
+			return v, nil
 		}
-		errs = append(errs, fmt.Errorf("%s names no distribution", path))
+		errs = append(errs, fmt.Errorf("%s %s", path, lacks))
 	}
 	return "", errors.Join(errs...)
 }

@@ -21,13 +21,6 @@ import (
 	"github.com/wcms-lab/wcms/wire"
 )
 
-func runCommand(t *testing.T, e Executor, command string, timeout int) Result {
-	t.Helper()
-	return e.Execute(context.Background(), wire.Command{
-		Type: wire.TypeExecute, Parameters: map[string]any{"command": command}, Timeout: timeout,
-	})
-}
-
 func TestExecuteRealShell(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -44,13 +44,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func runCommand(t *testing.T, e Executor, command string, timeout int) Result {
-	t.Helper()
-	return e.Execute(context.Background(), wire.Command{
-		Type: wire.TypeExecute, Parameters: map[string]any{"command": command}, Timeout: timeout,
-	})
-}
-
 func TestExecuteRealCmd(t *testing.T) {
 	tests := []struct {
 		name     string

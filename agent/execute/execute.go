@@ -213,11 +213,7 @@ func (e *executor) message(ctx context.Context, p params) Result {
 		return failed(err)
 	}
 	if err := e.messenger.Show(ctx, text, time.Duration(secs)*time.Second); err != nil {
-		res := failed(fmt.Errorf("message: %w", err))
-		if errors.Is(err, context.DeadlineExceeded) {
-			res.Status = wire.ResultTimeout
-		}
-		return res
+		return failedOrTimedOut(fmt.Errorf("message: %w", err))
 	}
 	return Result{Status: wire.ResultSuccess, Output: fmt.Sprintf("message shown to the logged-in users for %d s", secs)}
 }
@@ -233,11 +229,7 @@ func (e *executor) fetch(ctx context.Context, p params) Result {
 	}
 	n, sum, err := e.download.fetch(ctx, url, dest)
 	if err != nil {
-		res := failed(err)
-		if errors.Is(err, context.DeadlineExceeded) {
-			res.Status = wire.ResultTimeout
-		}
-		return res
+		return failedOrTimedOut(err)
 	}
 	return Result{Status: wire.ResultSuccess, Output: fmt.Sprintf("downloaded %d bytes to %s\nsha256 %s", n, dest, sum)}
 }
@@ -245,6 +237,15 @@ func (e *executor) fetch(ctx context.Context, p params) Result {
 // failed is the result of a command that could not be carried out.
 func failed(err error) Result {
 	return Result{Status: wire.ResultError, ErrorMessage: err.Error()}
+}
+
+// failedOrTimedOut is failed, with Status timeout when err is the command's deadline.
+func failedOrTimedOut(err error) Result {
+	res := failed(err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		res.Status = wire.ResultTimeout
+	}
+	return res
 }
 
 // ok reports whether r succeeded.

@@ -9,7 +9,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wcms-lab/wcms/wire"
 )
+
+// runCommand runs command through e's shell, as the execute command does.
+func runCommand(t *testing.T, e Executor, command string, timeout int) Result {
+	t.Helper()
+	return e.Execute(context.Background(), wire.Command{
+		Type: wire.TypeExecute, Parameters: map[string]any{"command": command}, Timeout: timeout,
+	})
+}
 
 // reply is what a fakeRunner answers for one process.
 type reply struct {
