@@ -1,7 +1,6 @@
 package views_test
 
 import (
-	"context"
 	"maps"
 	"strings"
 	"testing"
@@ -123,11 +122,7 @@ func TestAccountsPage(t *testing.T) {
 	if got := formControls(create); attr(create, "hx-post") != "/accounts" || !maps.Equal(got, want) {
 		t.Errorf("create form: hx-post %q fields %v", attr(create, "hx-post"), got)
 	}
-	var roles []string
-	for _, o := range findAll(create, func(n *html.Node) bool { return n.DataAtom == atom.Option }) {
-		roles = append(roles, attr(o, "value"))
-	}
-	if strings.Join(roles, " ") != "admin operator viewer" {
+	if roles := optionValues(create); strings.Join(roles, " ") != "admin operator viewer" {
 		t.Errorf("roles offered: %v", roles)
 	}
 	panel := byTestID(t, doc, "accounts-panel")
@@ -174,11 +169,7 @@ func TestPINsPage(t *testing.T) {
 		if got := formControls(form); attr(form, "hx-post") != "/pins" || !maps.Equal(got, map[string]string{"usage_type": "select", "expires_in": "select"}) {
 			t.Errorf("create form: hx-post %q fields %v", attr(form, "hx-post"), got)
 		}
-		var lifetimes []string
-		for _, o := range findAll(byTestID(t, doc, "pin-expires"), func(n *html.Node) bool { return n.DataAtom == atom.Option }) {
-			lifetimes = append(lifetimes, attr(o, "value"))
-		}
-		if strings.Join(lifetimes, " ") != "600 3600 28800 86400" {
+		if lifetimes := optionValues(byTestID(t, doc, "pin-expires")); strings.Join(lifetimes, " ") != "600 3600 28800 86400" {
 			t.Errorf("expiry choices %v, want 10 min, 1 h, 8 h, 24 h", lifetimes)
 		}
 	})
@@ -210,8 +201,7 @@ func TestPINsPage(t *testing.T) {
 	})
 
 	t.Run("english", func(t *testing.T) {
-		ctx := views.WithLang(context.Background(), views.English)
-		doc := renderCtx(t, ctx, views.PINsPage(views.PINsView{Page: adminFrame("operator", "pins"), PINs: pins}))
+		doc := renderCtx(t, inEnglish, views.PINsPage(views.PINsView{Page: adminFrame("operator", "pins"), PINs: pins}))
 		if got := text(byTestIDAll(doc, "pin-usage-type")[1]); got != "once" {
 			t.Errorf("usage in English: %q", got)
 		}

@@ -1,7 +1,6 @@
 package views_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -13,17 +12,6 @@ import (
 
 	"github.com/wcms-lab/wcms/views"
 )
-
-// formFields are the names of the inputs, selects and text areas under n, in order.
-func commandFieldNames(n *html.Node) []string {
-	var names []string
-	for _, e := range findAll(n, func(e *html.Node) bool {
-		return e.DataAtom == atom.Input || e.DataAtom == atom.Select || e.DataAtom == atom.Textarea
-	}) {
-		names = append(names, attr(e, "name"))
-	}
-	return names
-}
 
 func TestCommandFormFields(t *testing.T) {
 	// The contract's parameters per type (CONTRACT.md, Command types).
@@ -48,9 +36,9 @@ func TestCommandFormFields(t *testing.T) {
 		t.Run(tt.typ, func(t *testing.T) {
 			f := views.CommandForm{Type: tt.typ, PCs: []views.CommandTarget{{ID: 4, Hostname: "lab-04"}, {ID: 5, Hostname: "lab-05"}}}
 			doc := render(t, views.CommandFormPanel(f))
-			checkPCMarkup(t, doc)
+			checkCSP(t, doc)
 
-			if got := commandFieldNames(byTestID(t, doc, "command-fields")); !slices.Equal(got, tt.fields) {
+			if got := fieldNames(byTestID(t, doc, "command-fields")); !slices.Equal(got, tt.fields) {
 				t.Errorf("fields %v, want %v", got, tt.fields)
 			}
 			form := byTestID(t, doc, "command-form")
@@ -144,16 +132,13 @@ func TestCommandFormTargets(t *testing.T) {
 func TestCommandFormProcesses(t *testing.T) {
 	f := views.CommandForm{Type: "kill_process", PCs: []views.CommandTarget{{ID: 4, Hostname: "lab"}}, Processes: []string{"chrome.exe", hostile}}
 	doc := render(t, views.CommandFormPanel(f))
-	checkPCMarkup(t, doc)
+	checkCSP(t, doc)
 	in := byTestID(t, doc, "param-process_name")
 	list := byTestID(t, doc, "process-list")
 	if attr(in, "list") != attr(list, "id") {
 		t.Errorf("input list %q, datalist id %q", attr(in, "list"), attr(list, "id"))
 	}
-	var got []string
-	for _, o := range findAll(list, func(n *html.Node) bool { return n.DataAtom == atom.Option }) {
-		got = append(got, attr(o, "value"))
-	}
+	got := optionValues(list)
 	if !slices.Equal(got, []string{"chrome.exe", hostile}) {
 		t.Errorf("offered %v", got)
 	}
@@ -187,7 +172,7 @@ func TestCommandResultsPanel(t *testing.T) {
 		{ID: 32, PCID: 5, Hostname: "lab-05", Type: "execute", Summary: `{"command":"dir"}`, Status: "pending"},
 	}}
 	doc := render(t, views.CommandResultsPanel(r))
-	checkPCMarkup(t, doc)
+	checkCSP(t, doc)
 
 	form := byTestID(t, doc, "command-results")
 	if attr(form, "hx-post") != "/commands/retry" || attr(form, "hx-target") != "this" || attr(form, "hx-swap") != "outerHTML" {
@@ -242,7 +227,7 @@ func TestPendingSendPanel(t *testing.T) {
 	p := views.PendingSend{Type: "shutdown", Room: hostile + "&x=1", Count: 12, Values: []views.FormValue{
 		{Name: "room", Value: hostile + "&x=1"}, {Name: "type", Value: "shutdown"}, {Name: "delay", Value: "30"}, {Name: "confirmed", Value: "1"}}}
 	doc := render(t, views.PendingSendPanel(p))
-	checkPCMarkup(t, doc)
+	checkCSP(t, doc)
 
 	form := byTestID(t, doc, "command-pending")
 	if attr(form, "id") != "command-pending" || attr(form, "hx-post") != "/commands" || attr(form, "hx-trigger") != "load delay:5s" ||
@@ -269,7 +254,7 @@ func TestPendingSendPanel(t *testing.T) {
 func TestCommandsPage(t *testing.T) {
 	panel := views.CommandFormPanel(views.CommandForm{Type: "message", PCs: []views.CommandTarget{{ID: 1, Hostname: "lab"}}})
 	doc := render(t, views.CommandsPage(views.Page{Title: hostile, Role: "operator", CSRF: "tok"}, "/stream?pc=1", panel))
-	checkPCMarkup(t, doc)
+	checkCSP(t, doc)
 	byTestID(t, doc, "topbar")
 	page := byTestID(t, doc, "commands-page")
 	if attr(page, "hx-ext") != "sse" || attr(page, "sse-connect") != "/stream?pc=1" {
@@ -282,7 +267,7 @@ func TestCommandsPage(t *testing.T) {
 
 func TestCommandFormEnglish(t *testing.T) {
 	f := views.CommandForm{Type: "restart", PCs: []views.CommandTarget{{ID: 4, Hostname: "lab"}}}
-	doc := renderCtx(t, views.WithLang(context.Background(), views.English), views.CommandFormPanel(f))
+	doc := renderCtx(t, inEnglish, views.CommandFormPanel(f))
 	if got := attr(byTestID(t, doc, "command-form"), "hx-confirm"); got != "Send 'Restart' to 1 PC(s)?" {
 		t.Errorf("confirmation %q", got)
 	}

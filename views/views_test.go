@@ -17,6 +17,9 @@ import (
 
 const hostile = `<script>alert(1)</script>`
 
+// inEnglish renders in English; a plain context renders in Korean.
+var inEnglish = views.WithLang(context.Background(), views.English)
+
 // render renders c and parses the result as an HTML document.
 func render(t *testing.T, c templ.Component) *html.Node {
 	t.Helper()
@@ -51,7 +54,7 @@ func findAll(n *html.Node, match func(*html.Node) bool) []*html.Node {
 // test when there is none or more than one.
 func byTestID(t *testing.T, doc *html.Node, id string) *html.Node {
 	t.Helper()
-	found := findAll(doc, func(n *html.Node) bool { return attr(n, "data-testid") == id })
+	found := byTestIDAll(doc, id)
 	if len(found) != 1 {
 		t.Fatalf("data-testid=%q: found %d elements, want 1", id, len(found))
 	}
@@ -69,6 +72,35 @@ func noInlineScript(t *testing.T, doc *html.Node) {
 	}
 }
 
+// checkCSP fails on what the server's Content-Security-Policy (default-src 'self') would block
+// or hostile text could turn into: inline code or style, event attributes, javascript: URLs;
+// and on duplicate ids, which tests and htmx targets rely on.
+func checkCSP(t *testing.T, doc *html.Node) {
+	t.Helper()
+	noInlineScript(t, doc)
+	if n := len(byAtom(doc, atom.Style)); n != 0 {
+		t.Errorf("found %d <style> elements, want none", n)
+	}
+	seen := map[string]bool{}
+	for _, n := range findAll(doc, func(*html.Node) bool { return true }) {
+		for _, a := range n.Attr {
+			if a.Key == "style" || strings.HasPrefix(a.Key, "on") {
+				t.Errorf("<%s> has inline attribute %s", n.Data, a.Key)
+			}
+			if (a.Key == "href" || a.Key == "hx-get") && strings.HasPrefix(strings.ToLower(a.Val), "javascript:") {
+				t.Errorf("<%s> has a javascript: URL", n.Data)
+			}
+		}
+		if hasAttr(n, "id") {
+			id := attr(n, "id")
+			if seen[id] {
+				t.Errorf("duplicate id %q", id)
+			}
+			seen[id] = true
+		}
+	}
+}
+
 // byTestIDAll returns every element under n with the given data-testid.
 func byTestIDAll(n *html.Node, id string) []*html.Node {
 	return findAll(n, func(n *html.Node) bool { return attr(n, "data-testid") == id })
@@ -76,7 +108,7 @@ func byTestIDAll(n *html.Node, id string) []*html.Node {
 
 // hasTestID tells whether any element carries the given data-testid.
 func hasTestID(doc *html.Node, id string) bool {
-	return len(findAll(doc, func(n *html.Node) bool { return attr(n, "data-testid") == id })) > 0
+	return len(byTestIDAll(doc, id)) > 0
 }
 
 func byAtom(doc *html.Node, a atom.Atom) []*html.Node {
@@ -110,6 +142,26 @@ func text(n *html.Node) string {
 		}
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// fieldNames returns the names of the named inputs, selects and text areas under n, in order.
+func fieldNames(n *html.Node) []string {
+	var names []string
+	for _, e := range findAll(n, func(e *html.Node) bool {
+		return hasAttr(e, "name") && (e.DataAtom == atom.Input || e.DataAtom == atom.Select || e.DataAtom == atom.Textarea)
+	}) {
+		names = append(names, attr(e, "name"))
+	}
+	return names
+}
+
+// optionValues returns the values of the options under n, in order.
+func optionValues(n *html.Node) []string {
+	var values []string
+	for _, o := range byAtom(n, atom.Option) {
+		values = append(values, attr(o, "value"))
+	}
+	return values
 }
 
 // inputNamed returns the one input named name inside form.
@@ -169,32 +221,9 @@ func TestPagesFollowTheLayout(t *testing.T) {
 				t.Errorf("want one non-empty <title>")
 			}
 
-			// CSP: no inline code or style anywhere, and the hostile text
-			// never became markup.
-			noInlineScript(t, doc)
-			if n := len(byAtom(doc, atom.Style)); n != 0 {
-				t.Errorf("found %d <style> elements, want none", n)
-			}
-			for _, n := range findAll(doc, func(*html.Node) bool { return true }) {
-				for _, a := range n.Attr {
-					if a.Key == "style" || strings.HasPrefix(a.Key, "on") {
-						t.Errorf("<%s> has inline attribute %s", n.Data, a.Key)
-					}
-				}
-				if href := attr(n, "href"); strings.HasPrefix(strings.ToLower(href), "javascript:") {
-					t.Errorf("<%s> has a javascript: URL", n.Data)
-				}
-			}
-
-			// Ids must be unique for tests and for HTMX targets later.
-			seen := map[string]bool{}
-			for _, n := range findAll(doc, func(n *html.Node) bool { return hasAttr(n, "id") }) {
-				id := attr(n, "id")
-				if seen[id] {
-					t.Errorf("duplicate id %q", id)
-				}
-				seen[id] = true
-			}
+			// CSP: no inline code or style anywhere, the hostile text never
+			// became markup, and ids are unique.
+			checkCSP(t, doc)
 		})
 	}
 }
@@ -254,13 +283,7 @@ func TestLoginPage(t *testing.T) {
 			}
 
 			// Exactly the documented fields: username and password, nothing else.
-			var names []string
-			for _, n := range findAll(form, func(n *html.Node) bool {
-				return hasAttr(n, "name") && (n.DataAtom == atom.Input || n.DataAtom == atom.Select || n.DataAtom == atom.Textarea)
-			}) {
-				names = append(names, attr(n, "name"))
-			}
-			if strings.Join(names, ",") != "username,password" {
+			if names := fieldNames(form); strings.Join(names, ",") != "username,password" {
 				t.Errorf("form fields = %v, want [username password]", names)
 			}
 
