@@ -159,15 +159,7 @@ func (ts *testServer) upload(a *admin, content []byte, changelog string, chunked
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	res, err := client.Do(req)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	out := response{Status: res.StatusCode, Header: res.Header, Raw: string(raw)}
-	_ = json.Unmarshal(raw, &out.Body)
-	return out
+	return ts.send(client, req)
 }
 
 // uploadFile uploads a stand-in build as a and returns the registered build's id.

@@ -143,6 +143,12 @@ func (ts *testServer) do(client *http.Client, method, path string, body any, hea
 	if client == nil {
 		client = noRedirect(nil)
 	}
+	return ts.send(client, req)
+}
+
+// send sends req with client and decodes the answer.
+func (ts *testServer) send(client *http.Client, req *http.Request) response {
+	ts.t.Helper()
 	res, err := client.Do(req)
 	if err != nil {
 		ts.t.Fatal(err)
@@ -241,13 +247,19 @@ func (ts *testServer) pin(a *admin, usage string) string {
 
 func (ts *testServer) register(pin, machineID string) *agent {
 	ts.t.Helper()
-	res := ts.do(nil, "POST", "/api/client/register", map[string]any{
+	return ts.registerWith(map[string]any{
 		"machine_id": machineID, "pin": pin, "hostname": "LAB-" + machineID, "mac_address": "A1:B2:C3:D4:E5:F6",
 		"ip_address": "192.168.1.100", "cpu_model": "Intel Core i5-9400", "cpu_cores": 6, "cpu_threads": 6,
 		"ram_total": 16.0, "disk_info": map[string]any{`C:\`: map[string]any{"total_gb": 237.0, "fstype": "NTFS"}},
 		"os_edition": "Windows 10 Pro", "os_version": "10.0.19045",
-	}).must(ts.t, 200)
-	return &agent{ts: ts, MachineID: machineID, PCID: res.num("pc_id"), Token: res.get("agent_token").(string)}
+	})
+}
+
+// registerWith registers a PC with body, which holds the machine_id and the PIN.
+func (ts *testServer) registerWith(body map[string]any) *agent {
+	ts.t.Helper()
+	res := ts.do(nil, "POST", "/api/client/register", body).must(ts.t, 200)
+	return &agent{ts: ts, MachineID: body["machine_id"].(string), PCID: res.num("pc_id"), Token: res.get("agent_token").(string)}
 }
 
 func (ag *agent) do(method, path string, body any) response {

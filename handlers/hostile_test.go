@@ -43,27 +43,17 @@ func checkHTMLSafe(t *testing.T, what, raw string, doc *html.Node) {
 			t.Errorf("%s: unescaped %q in the HTML", what, m)
 		}
 	}
-	pcNoScript(t, doc)
-	for _, n := range pcFind(doc, func(*html.Node) bool { return true }) {
+	noInlineScript(t, doc)
+	for _, n := range findAll(doc, func(*html.Node) bool { return true }) {
 		for _, a := range n.Attr {
 			if strings.HasPrefix(a.Key, "on") {
 				t.Errorf("%s: <%s> has an event handler %s=%q", what, n.Data, a.Key, a.Val)
 			}
 		}
-		if n.Data == "img" && pcAttr(n, "src") == "x" {
+		if n.Data == "img" && attr(n, "src") == "x" {
 			t.Errorf("%s: the attack's <img> became an element", what)
 		}
 	}
-}
-
-// fragmentDoc parses an SSE fragment as the body of a page.
-func fragmentDoc(t *testing.T, data string) *html.Node {
-	t.Helper()
-	doc, err := html.Parse(strings.NewReader("<!doctype html><body>" + data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc
 }
 
 func TestHostileAgentValues(t *testing.T) {
@@ -82,12 +72,11 @@ func TestHostileAgentValues(t *testing.T) {
 	for i, h := range hostileValues {
 		v := h.v
 		machine := fmt.Sprintf("HOSTILE-%d", i)
-		res := ts.do(nil, "POST", "/api/client/register", map[string]any{
+		ag := ts.registerWith(map[string]any{
 			"machine_id": machine, "pin": pin, "hostname": v, "mac_address": v, "ip_address": v,
 			"cpu_model": v, "os_edition": v, "os_version": v,
 			"disk_info": map[string]any{v: map[string]any{"total_gb": 100.0, "fstype": v}},
-		}).must(t, 200)
-		ag := &agent{ts: ts, MachineID: machine, PCID: res.num("pc_id"), Token: res.get("agent_token").(string)}
+		})
 		ag.do("POST", "/api/client/heartbeat", map[string]any{"machine_id": machine, "full_update": true,
 			"system_info": map[string]any{"cpu_usage": 50.0, "ram_usage_percent": 50.0, "current_user": v, "ip_address": v,
 				"processes": []string{v, v + ".exe"}, "disk_usage": map[string]any{v: map[string]any{"used_gb": 1.0, "free_gb": 99.0, "percent": 1.0}}},
@@ -159,9 +148,9 @@ func TestHostileAgentValues(t *testing.T) {
 		}
 		for what, path := range pages {
 			res := a.do("GET", path, nil).must(t, 200)
-			doc := pcDoc(t, res)
+			doc := htmlDoc(t, res)
 			checkHTMLSafe(t, what, res.Raw, doc)
-			text := pcText(doc)
+			text := textOf(doc)
 			for _, p := range pcs {
 				if (what == "room view" || what == "PC "+itoa(p.id)) && !strings.Contains(text, visible(p.v)) {
 					t.Errorf("%s does not show %q as text", what, p.v)
@@ -178,10 +167,10 @@ func TestHostileAgentValues(t *testing.T) {
 			if strings.ContainsRune(ev.data, '\r') {
 				t.Errorf("%s: a carriage return in SSE data ends the line in a browser's EventSource (the rest of the fragment is lost or read as a field): %.80q", what, ev.data[max(0, strings.IndexRune(ev.data, '\r')-20):])
 			}
-			doc := fragmentDoc(t, ev.data)
+			doc := parseHTML(t, "<!doctype html><body>"+ev.data) // the fragment as the body of a page
 			checkHTMLSafe(t, what, ev.data, doc)
 			for testid, v := range want {
-				if got := pcText(pcOne(t, doc, testid)); got != visible(v) {
+				if got := textOf(byTestID(t, doc, testid)); got != visible(v) {
 					t.Errorf("%s: %s %q, want %q", what, testid, got, visible(v))
 				}
 			}
@@ -210,9 +199,9 @@ func TestHostileAgentValues(t *testing.T) {
 			p.agent.do("POST", "/api/client/shutdown", map[string]any{"machine_id": p.agent.MachineID}).must(t, 200)
 		}
 		res := a.do("GET", "/log", nil).must(t, 200)
-		doc := pcDoc(t, res)
+		doc := htmlDoc(t, res)
 		checkHTMLSafe(t, "outage log", res.Raw, doc)
-		text := pcText(doc)
+		text := textOf(doc)
 		for _, p := range pcs {
 			if !strings.Contains(text, visible(p.v)) {
 				t.Errorf("the outage log does not show %q as text", p.v)

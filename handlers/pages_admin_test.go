@@ -12,91 +12,20 @@ import (
 	"golang.org/x/net/html"
 )
 
-const admHostile = `<script>alert(1)</script>`
-
-// admForm sends a form as the admin pages do: urlencoded, with the CSRF header, as htmx.
-func admForm(a *admin, method, path string, vals url.Values) response {
-	a.ts.t.Helper()
-	return a.ts.do(a.client, method, path, vals.Encode(), "Content-Type", "application/x-www-form-urlencoded",
-		csrfHeader, a.csrf, "HX-Request", "true")
-}
-
-// admNoCSRF sends the same form without the CSRF token.
-func admNoCSRF(a *admin, method, path string, vals url.Values) response {
-	a.ts.t.Helper()
-	return a.ts.do(a.client, method, path, vals.Encode(), "Content-Type", "application/x-www-form-urlencoded", "HX-Request", "true")
-}
-
-// admGet loads a page, as htmx when hx.
-func admGet(a *admin, path string, hx bool) response {
-	a.ts.t.Helper()
-	if hx {
-		return a.ts.do(a.client, http.MethodGet, path, nil, "HX-Request", "true")
-	}
-	return a.ts.do(a.client, http.MethodGet, path, nil)
-}
-
-func admDoc(t testing.TB, r response) *html.Node {
-	t.Helper()
-	doc, err := html.Parse(strings.NewReader(r.Raw))
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	return doc
-}
-
-func admAll(n *html.Node, testid string) []*html.Node {
-	var out []*html.Node
-	for d := range n.Descendants() {
-		if d.Type == html.ElementNode && admAttr(d, "data-testid") == testid {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-func admOne(t testing.TB, n *html.Node, testid string) *html.Node {
-	t.Helper()
-	found := admAll(n, testid)
-	if len(found) != 1 {
-		t.Fatalf("data-testid=%q: %d elements, want 1", testid, len(found))
-	}
-	return found[0]
-}
-
-func admAttr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-func admText(n *html.Node) string {
-	var b strings.Builder
-	for d := range n.Descendants() {
-		if d.Type == html.TextNode {
-			b.WriteString(d.Data)
-		}
-	}
-	return strings.Join(strings.Fields(b.String()), " ")
-}
-
 // admPage checks an answer is the whole page (or, for htmx, the fragment alone) with panel.
 func admPage(t testing.TB, r response, hx bool, panel string) *html.Node {
 	t.Helper()
 	r.must(t, 200)
-	if full := strings.Contains(r.Raw, "<html"); full == hx {
+	if full := !isFragment(r); full == hx {
 		t.Fatalf("htmx %v, but whole page %v: %.300s", hx, full, r.Raw)
 	}
 	if r.Header.Get("Vary") != "HX-Request" {
 		t.Errorf("Vary %q", r.Header.Get("Vary"))
 	}
-	doc := admDoc(t, r)
-	admOne(t, doc, panel)
+	doc := htmlDoc(t, r)
+	byTestID(t, doc, panel)
 	if hx {
-		admOne(t, doc, "flash-clear")
+		byTestID(t, doc, "flash-clear")
 	}
 	return doc
 }
@@ -108,9 +37,9 @@ func admRefused(t testing.TB, r response, status int, mentions string) {
 		t.Errorf("got %d (retarget %q), want %d in #flash: %.300s", r.Status, r.Header.Get("HX-Retarget"), status, r.Raw)
 		return
 	}
-	flash := admOne(t, admDoc(t, r), "error-flash")
-	if admAttr(flash, "data-status") != fmt.Sprint(status) || !strings.Contains(admText(flash), mentions) {
-		t.Errorf("flash %q (status %s), want it to mention %q", admText(flash), admAttr(flash, "data-status"), mentions)
+	flash := byTestID(t, htmlDoc(t, r), "error-flash")
+	if attr(flash, "data-status") != fmt.Sprint(status) || !strings.Contains(textOf(flash), mentions) {
+		t.Errorf("flash %q (status %s), want it to mention %q", textOf(flash), attr(flash, "data-status"), mentions)
 	}
 }
 
@@ -130,7 +59,7 @@ func admForbidden(t *testing.T, who map[string]*admin, reqs [][2]string) {
 	t.Helper()
 	for name, a := range who {
 		for _, r := range reqs {
-			if res := admForm(a, r[0], r[1], url.Values{"room": {"x"}}); res.Status != http.StatusForbidden {
+			if res := a.form(r[0], r[1], url.Values{"room": {"x"}}, true); res.Status != http.StatusForbidden {
 				t.Errorf("%s: %s %s: %d, want 403", name, r[0], r[1], res.Status)
 			}
 		}
@@ -149,7 +78,7 @@ func TestForcedPasswordChange(t *testing.T) {
 			t.Errorf("GET %s: %d to %q, want 303 to /password", path, res.Status, res.Header.Get("Location"))
 		}
 	}
-	if res := admForm(u, "POST", "/pins", url.Values{"usage_type": {"single"}, "expires_in": {"600"}}); res.Header.Get("HX-Redirect") != "/password" {
+	if res := u.form("POST", "/pins", url.Values{"usage_type": {"single"}, "expires_in": {"600"}}, true); res.Header.Get("HX-Redirect") != "/password" {
 		t.Errorf("htmx action: %d, HX-Redirect %q", res.Status, res.Header.Get("HX-Redirect"))
 	}
 	if n := len(a.do("GET", "/api/admin/registration-tokens", nil).must(t, 200).get("tokens").([]any)); n != 0 {
@@ -157,12 +86,12 @@ func TestForcedPasswordChange(t *testing.T) {
 	}
 	// The JSON API has its own password call and is not redirected.
 	u.do("GET", "/api/admin/pcs", nil).must(t, 200)
-	doc := admDoc(t, u.do("GET", "/password", nil).must(t, 200))
-	admOne(t, doc, "password-forced")
+	doc := htmlDoc(t, u.do("GET", "/password", nil).must(t, 200))
+	byTestID(t, doc, "password-forced")
 
 	submit := func(vals url.Values) response {
 		t.Helper()
-		return ts.do(u.client, "POST", "/password", vals.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+		return u.sendForm("POST", "/password", vals)
 	}
 	form := func(current, pw, repeat string) url.Values {
 		return url.Values{"csrf_token": {u.csrf}, "current_password": {current}, "new_password": {pw}, "repeat_password": {repeat}}
@@ -185,11 +114,11 @@ func TestForcedPasswordChange(t *testing.T) {
 				if res.Status != tt.status {
 					t.Fatalf("%d, want %d: %.300s", res.Status, tt.status, res.Raw)
 				}
-				doc := admDoc(t, res)
-				if got := admText(admOne(t, doc, "password-error")); !strings.Contains(got, tt.mentions) {
+				doc := htmlDoc(t, res)
+				if got := textOf(byTestID(t, doc, "password-error")); !strings.Contains(got, tt.mentions) {
 					t.Errorf("error %q, want it to mention %q", got, tt.mentions)
 				}
-				admOne(t, doc, "password-form")
+				byTestID(t, doc, "password-form")
 			})
 		})
 	}
@@ -207,8 +136,8 @@ func TestForcedPasswordChange(t *testing.T) {
 	if res.Status != http.StatusSeeOther || res.Header.Get("Location") != "/" {
 		t.Fatalf("change: %d to %q: %.300s", res.Status, res.Header.Get("Location"), res.Raw)
 	}
-	admOne(t, admDoc(t, u.do("GET", "/", nil).must(t, 200)), "topbar")
-	if doc := admDoc(t, u.do("GET", "/password", nil).must(t, 200)); len(admAll(doc, "password-forced")) != 0 {
+	byTestID(t, htmlDoc(t, u.do("GET", "/", nil).must(t, 200)), "topbar")
+	if doc := htmlDoc(t, u.do("GET", "/password", nil).must(t, 200)); len(byTestIDAll(doc, "password-forced")) != 0 {
 		t.Error("still told to change the password")
 	}
 	if r := loginRaw(t, ts, "fresh", first); r.Header.Get("Location") != "/login" {
@@ -221,13 +150,13 @@ func TestForcedPasswordChange(t *testing.T) {
 func TestPasswordPageVoluntary(t *testing.T) {
 	ts := newTestServer(t)
 	view := ts.account(ts.admin(), "view", "viewer")
-	doc := admDoc(t, view.do("GET", "/password", nil).must(t, 200))
-	if len(admAll(doc, "password-forced")) != 0 {
+	doc := htmlDoc(t, view.do("GET", "/password", nil).must(t, 200))
+	if len(byTestIDAll(doc, "password-forced")) != 0 {
 		t.Error("a free account is told it must change its password")
 	}
 	vals := url.Values{"csrf_token": {view.csrf}, "current_password": {"view password 123"},
 		"new_password": {"view newer password"}, "repeat_password": {"view newer password"}}
-	res := ts.do(view.client, "POST", "/password", vals.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+	res := view.sendForm("POST", "/password", vals)
 	if res.Status != http.StatusSeeOther || res.Header.Get("Location") != "/" {
 		t.Fatalf("%d to %q", res.Status, res.Header.Get("Location"))
 	}
@@ -248,23 +177,23 @@ func TestAccountsPage(t *testing.T) {
 	})
 
 	for _, hx := range []bool{false, true} {
-		doc := admPage(t, admGet(a, "/accounts", hx), hx, "accounts-panel")
+		doc := admPage(t, a.page("/accounts", hx), hx, "accounts-panel")
 		var names []string
-		for _, n := range admAll(doc, "account-username") {
-			names = append(names, admText(n))
+		for _, n := range byTestIDAll(doc, "account-username") {
+			names = append(names, textOf(n))
 		}
 		if strings.Join(names, " ") != "admin op view" {
 			t.Errorf("accounts %v", names)
 		}
 	}
 
-	res := admForm(a, "POST", "/accounts", url.Values{"username": {"new.user"}, "role": {"operator"}, "password": {"new user password"}})
+	res := a.form("POST", "/accounts", url.Values{"username": {"new.user"}, "role": {"operator"}, "password": {"new user password"}}, true)
 	doc := admPage(t, res, true, "accounts-panel")
-	if !strings.Contains(admText(admOne(t, doc, "accounts-notice")), "new.user") {
+	if !strings.Contains(textOf(byTestID(t, doc, "accounts-notice")), "new.user") {
 		t.Error("no notice of the new account")
 	}
-	for _, row := range admAll(doc, "account") {
-		if admAttr(row, "data-username") == "new.user" && len(admAll(row, "account-must-change")) != 1 {
+	for _, row := range byTestIDAll(doc, "account") {
+		if attr(row, "data-username") == "new.user" && len(byTestIDAll(row, "account-must-change")) != 1 {
 			t.Error("the new account is not shown as having to change its password")
 		}
 	}
@@ -284,7 +213,7 @@ func TestAccountsPage(t *testing.T) {
 		status   int
 		mentions string
 	}{
-		{"bad username", "/accounts", url.Values{"username": {admHostile}, "role": {"viewer"}, "password": {"long enough pw"}}, 400, "username"},
+		{"bad username", "/accounts", url.Values{"username": {hostile}, "role": {"viewer"}, "password": {"long enough pw"}}, 400, "username"},
 		{"bad role", "/accounts", url.Values{"username": {"x"}, "role": {"root"}, "password": {"long enough pw"}}, 400, "role"},
 		{"short password", "/accounts", url.Values{"username": {"x"}, "role": {"viewer"}, "password": {"short"}}, 400, "at least 10"},
 		{"taken username", "/accounts", url.Values{"username": {"op"}, "role": {"viewer"}, "password": {"long enough pw"}}, 409, "already exists"},
@@ -293,23 +222,23 @@ func TestAccountsPage(t *testing.T) {
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
-			admUnchanged(t, ts, func() { admRefused(t, admForm(a, "POST", tt.path, tt.vals), tt.status, tt.mentions) })
+			admUnchanged(t, ts, func() { admRefused(t, a.form("POST", tt.path, tt.vals, true), tt.status, tt.mentions) })
 		})
 	}
 	t.Run("no CSRF token", func(t *testing.T) {
 		admUnchanged(t, ts, func() {
 			for _, path := range []string{"/accounts", "/accounts/password"} {
 				vals := url.Values{"username": {"op"}, "role": {"viewer"}, "password": {"long enough pw"}, "new_password": {"long enough pw"}}
-				if res := admNoCSRF(a, "POST", path, vals); res.Status != http.StatusForbidden {
+				if res := a.sendForm("POST", path, vals, "HX-Request", "true"); res.Status != http.StatusForbidden {
 					t.Errorf("%s: %d, want 403", path, res.Status)
 				}
 			}
 		})
 	})
 
-	doc = admPage(t, admForm(a, "POST", "/accounts/password", url.Values{"username": {"op"}, "new_password": {"op reset password"}}), true, "accounts-panel")
-	for _, row := range admAll(doc, "account") {
-		if admAttr(row, "data-username") == "op" && len(admAll(row, "account-must-change")) != 1 {
+	doc = admPage(t, a.form("POST", "/accounts/password", url.Values{"username": {"op"}, "new_password": {"op reset password"}}, true), true, "accounts-panel")
+	for _, row := range byTestIDAll(doc, "account") {
+		if attr(row, "data-username") == "op" && len(byTestIDAll(row, "account-must-change")) != 1 {
 			t.Error("a reset account is not shown as having to change its password")
 		}
 	}
@@ -333,17 +262,17 @@ func TestPINsPage(t *testing.T) {
 		})
 	})
 	for _, hx := range []bool{false, true} {
-		doc := admPage(t, admGet(op, "/pins", hx), hx, "pins-panel")
-		if rows := admAll(doc, "pin"); len(rows) != 1 || admAttr(rows[0], "data-token") != existing {
+		doc := admPage(t, op.page("/pins", hx), hx, "pins-panel")
+		if rows := byTestIDAll(doc, "pin"); len(rows) != 1 || attr(rows[0], "data-token") != existing {
 			t.Errorf("listed %d PINs, want %s", len(rows), existing)
 		}
 	}
 
 	before := time.Now()
-	doc := admPage(t, admForm(op, "POST", "/pins", url.Values{"usage_type": {"multi"}, "expires_in": {"3600"}}), true, "pins-panel")
-	pin := admText(admOne(t, doc, "pin-created-token"))
-	if !regexp.MustCompile(`^[0-9]{6}$`).MatchString(pin) || admAttr(admOne(t, doc, "pin-copy"), "data-copy") != pin {
-		t.Fatalf("created PIN %q, copy button %q", pin, admAttr(admOne(t, doc, "pin-copy"), "data-copy"))
+	doc := admPage(t, op.form("POST", "/pins", url.Values{"usage_type": {"multi"}, "expires_in": {"3600"}}, true), true, "pins-panel")
+	pin := textOf(byTestID(t, doc, "pin-created-token"))
+	if !regexp.MustCompile(`^[0-9]{6}$`).MatchString(pin) || attr(byTestID(t, doc, "pin-copy"), "data-copy") != pin {
+		t.Fatalf("created PIN %q, copy button %q", pin, attr(byTestID(t, doc, "pin-copy"), "data-copy"))
 	}
 	want := map[string]string{
 		"powershell": `powershell -ExecutionPolicy Bypass -Command "& ([scriptblock]::Create((iwr -UseBasicParsing ` + ts.URL + `/install/install.ps1).Content)) -Pin ` + pin + `"`,
@@ -352,19 +281,19 @@ func TestPINsPage(t *testing.T) {
 	}
 	script := regexp.MustCompile(`http://[^ )]+/install/install\.[a-z0-9]+`)
 	for id, line := range want {
-		box := admOne(t, doc, "install-"+id)
-		if got := admText(admOne(t, box, "install-line")); got != line {
+		box := byTestID(t, doc, "install-"+id)
+		if got := textOf(byTestID(t, box, "install-line")); got != line {
 			t.Errorf("%s one-liner\n got %s\nwant %s", id, got, line)
 		}
-		if got := admAttr(admOne(t, box, "install-copy"), "data-copy"); got != line {
+		if got := attr(byTestID(t, box, "install-copy"), "data-copy"); got != line {
 			t.Errorf("%s copy button copies %q", id, got)
 		}
 		// The script the one-liner fetches is there.
 		ts.do(nil, "GET", strings.TrimPrefix(script.FindString(line), ts.URL), nil).must(t, 200)
 	}
 	var listed []string
-	for _, row := range admAll(doc, "pin") {
-		listed = append(listed, admAttr(row, "data-token")+" "+admText(admOne(t, row, "pin-created-by")))
+	for _, row := range byTestIDAll(doc, "pin") {
+		listed = append(listed, attr(row, "data-token")+" "+textOf(byTestID(t, row, "pin-created-by")))
 	}
 	if strings.Join(listed, ",") != pin+" op,"+existing+" admin" {
 		t.Errorf("listed %v", listed)
@@ -393,27 +322,27 @@ func TestPINsPage(t *testing.T) {
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
-			admUnchanged(t, ts, func() { admRefused(t, admForm(op, "POST", "/pins", tt.vals), 400, tt.mentions) })
+			admUnchanged(t, ts, func() { admRefused(t, op.form("POST", "/pins", tt.vals, true), 400, tt.mentions) })
 		})
 	}
 	t.Run("no CSRF token", func(t *testing.T) {
 		admUnchanged(t, ts, func() {
 			for _, r := range [][2]string{{"POST", "/pins"}, {"DELETE", "/pins/" + pin}} {
-				if res := admNoCSRF(op, r[0], r[1], url.Values{"usage_type": {"single"}, "expires_in": {"600"}}); res.Status != http.StatusForbidden {
+				if res := op.sendForm(r[0], r[1], url.Values{"usage_type": {"single"}, "expires_in": {"600"}}, "HX-Request", "true"); res.Status != http.StatusForbidden {
 					t.Errorf("%s %s: %d, want 403", r[0], r[1], res.Status)
 				}
 			}
 		})
 	})
 
-	doc = admPage(t, admForm(op, "DELETE", "/pins/"+pin, nil), true, "pins-panel")
-	if rows := admAll(doc, "pin"); len(rows) != 1 || admAttr(rows[0], "data-token") != existing || len(admAll(doc, "pin-created")) != 0 {
+	doc = admPage(t, op.form("DELETE", "/pins/"+pin, nil, true), true, "pins-panel")
+	if rows := byTestIDAll(doc, "pin"); len(rows) != 1 || attr(rows[0], "data-token") != existing || len(byTestIDAll(doc, "pin-created")) != 0 {
 		t.Errorf("after revoking, %d rows", len(rows))
 	}
 	if tokens := a.do("GET", "/api/admin/registration-tokens", nil).must(t, 200).Raw; strings.Contains(tokens, pin) {
 		t.Errorf("the revoked PIN is still usable: %s", tokens)
 	}
-	admUnchanged(t, ts, func() { admRefused(t, admForm(op, "DELETE", "/pins/"+pin, nil), 404, "not found") })
+	admUnchanged(t, ts, func() { admRefused(t, op.form("DELETE", "/pins/"+pin, nil, true), 404, "not found") })
 }
 
 func TestLayoutEditor(t *testing.T) {
@@ -429,7 +358,7 @@ func TestLayoutEditor(t *testing.T) {
 	}
 	place := func(pc *agent, room, row, col string) response {
 		t.Helper()
-		return admForm(op, "POST", "/layout/seat", url.Values{"pc": {itoa(pc.PCID)}, "room": {room}, "row": {row}, "col": {col}})
+		return op.form("POST", "/layout/seat", url.Values{"pc": {itoa(pc.PCID)}, "room": {room}, "row": {row}, "col": {col}}, true)
 	}
 
 	t.Run("operators only", func(t *testing.T) {
@@ -440,17 +369,17 @@ func TestLayoutEditor(t *testing.T) {
 		})
 	})
 	for _, hx := range []bool{false, true} {
-		doc := admPage(t, admGet(op, "/layout", hx), hx, "layout-panel")
-		admOne(t, doc, "layout-no-room")
-		admOne(t, doc, "unverified-empty")
+		doc := admPage(t, op.page("/layout", hx), hx, "layout-panel")
+		byTestID(t, doc, "layout-no-room")
+		byTestID(t, doc, "unverified-empty")
 	}
 
 	const room = "3/F Lab"
-	doc := admPage(t, admForm(op, "POST", "/layout/rooms", url.Values{"name": {room}, "rows": {"2"}, "cols": {"3"}}), true, "layout-panel")
-	if got := admText(admOne(t, doc, "room-editor-title")); got != room {
+	doc := admPage(t, op.form("POST", "/layout/rooms", url.Values{"name": {room}, "rows": {"2"}, "cols": {"3"}}, true), true, "layout-panel")
+	if got := textOf(byTestID(t, doc, "room-editor-title")); got != room {
 		t.Fatalf("editing %q after creating %q", got, room)
 	}
-	if n := len(admAll(doc, "layout-empty-seat")); n != 6 {
+	if n := len(byTestIDAll(doc, "layout-empty-seat")); n != 6 {
 		t.Errorf("%d empty seats in a 2×3 room", n)
 	}
 
@@ -477,28 +406,26 @@ func TestLayoutEditor(t *testing.T) {
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
-			admUnchanged(t, ts, func() { admRefused(t, admForm(op, tt.method, tt.path, tt.vals), tt.status, tt.mentions) })
+			admUnchanged(t, ts, func() { admRefused(t, op.form(tt.method, tt.path, tt.vals, true), tt.status, tt.mentions) })
 		})
 	}
 
 	// Click an empty seat: the picker offers both PCs, neither placed yet.
-	doc = admPage(t, admGet(op, "/layout?room="+url.QueryEscape(room)+"&row=1&col=2", true), true, "layout-panel")
-	if p := admOne(t, doc, "seat-picker"); admAttr(p, "data-row") != "1" || admAttr(p, "data-col") != "2" {
+	doc = admPage(t, op.page("/layout?room="+url.QueryEscape(room)+"&row=1&col=2", true), true, "layout-panel")
+	if p := byTestID(t, doc, "seat-picker"); attr(p, "data-row") != "1" || attr(p, "data-col") != "2" {
 		t.Error("the picker is not on seat 1-2")
 	}
 	var offered []string
-	for d := range admOne(t, doc, "seat-pc-unplaced").Descendants() {
-		if d.Type == html.ElementNode && d.Data == "option" {
-			offered = append(offered, admAttr(d, "value"))
-		}
+	for _, o := range findAll(byTestID(t, doc, "seat-pc-unplaced"), func(n *html.Node) bool { return n.Data == "option" }) {
+		offered = append(offered, attr(o, "value"))
 	}
-	if strings.Join(offered, " ") != itoa(pc1.PCID)+" "+itoa(pc2.PCID) || len(admAll(doc, "seat-pc-placed")) != 0 {
-		t.Errorf("the picker offers %v, and placed PCs: %d", offered, len(admAll(doc, "seat-pc-placed")))
+	if strings.Join(offered, " ") != itoa(pc1.PCID)+" "+itoa(pc2.PCID) || len(byTestIDAll(doc, "seat-pc-placed")) != 0 {
+		t.Errorf("the picker offers %v, and placed PCs: %d", offered, len(byTestIDAll(doc, "seat-pc-placed")))
 	}
 
 	doc = admPage(t, place(pc1, room, "1", "2"), true, "layout-panel")
-	seats := admAll(doc, "layout-seat")
-	if len(seats) != 1 || admAttr(seats[0], "data-pc-id") != itoa(pc1.PCID) || admAttr(seats[0], "data-row") != "1" || admAttr(seats[0], "data-col") != "2" {
+	seats := byTestIDAll(doc, "layout-seat")
+	if len(seats) != 1 || attr(seats[0], "data-pc-id") != itoa(pc1.PCID) || attr(seats[0], "data-row") != "1" || attr(seats[0], "data-col") != "2" {
 		t.Fatalf("after placing: %d seats", len(seats))
 	}
 	if got := seatOf(pc1); got != room+" 1-2" {
@@ -514,42 +441,42 @@ func TestLayoutEditor(t *testing.T) {
 	}
 	t.Run("shrink under a PC", func(t *testing.T) {
 		admUnchanged(t, ts, func() {
-			admRefused(t, admForm(op, "POST", "/layout/room", url.Values{"room": {room}, "name": {room}, "rows": {"1"}, "cols": {"1"}}), 409, "no longer hold")
+			admRefused(t, op.form("POST", "/layout/room", url.Values{"room": {room}, "name": {room}, "rows": {"1"}, "cols": {"1"}}, true), 409, "no longer hold")
 		})
 	})
 	t.Run("delete with PCs", func(t *testing.T) {
 		admUnchanged(t, ts, func() {
-			admRefused(t, admForm(op, "DELETE", "/layout/room?room="+url.QueryEscape(room), nil), 409, "still has PCs")
+			admRefused(t, op.form("DELETE", "/layout/room?room="+url.QueryEscape(room), nil, true), 409, "still has PCs")
 		})
 	})
 
 	// Rename to a name no path could carry, and go on working with it.
-	doc = admPage(t, admForm(op, "POST", "/layout/room", url.Values{"room": {room}, "name": {".."}, "rows": {"3"}, "cols": {"3"}}), true, "layout-panel")
-	if got := admText(admOne(t, doc, "room-editor-title")); got != ".." || len(admAll(doc, "layout-empty-seat")) != 7 {
-		t.Fatalf("after renaming: editing %q with %d empty seats", got, len(admAll(doc, "layout-empty-seat")))
+	doc = admPage(t, op.form("POST", "/layout/room", url.Values{"room": {room}, "name": {".."}, "rows": {"3"}, "cols": {"3"}}, true), true, "layout-panel")
+	if got := textOf(byTestID(t, doc, "room-editor-title")); got != ".." || len(byTestIDAll(doc, "layout-empty-seat")) != 7 {
+		t.Fatalf("after renaming: editing %q with %d empty seats", got, len(byTestIDAll(doc, "layout-empty-seat")))
 	}
 	if got := seatOf(pc1); got != ".. 1-2" {
 		t.Fatalf("PC 1 is at %s after the rename", got)
 	}
-	doc = admPage(t, admForm(op, "POST", "/layout/pc/"+itoa(pc1.PCID)+"/unplace?room=..", nil), true, "layout-panel")
-	if got := seatOf(pc1); got != "<nil> <nil>-<nil>" || len(admAll(doc, "layout-seat")) != 1 {
+	doc = admPage(t, op.form("POST", "/layout/pc/"+itoa(pc1.PCID)+"/unplace?room=..", nil, true), true, "layout-panel")
+	if got := seatOf(pc1); got != "<nil> <nil>-<nil>" || len(byTestIDAll(doc, "layout-seat")) != 1 {
 		t.Fatalf("PC 1 is at %s after unplacing", got)
 	}
-	admPage(t, admForm(op, "POST", "/layout/pc/"+itoa(pc2.PCID)+"/unplace?room=..", nil), true, "layout-panel")
-	doc = admPage(t, admForm(op, "DELETE", "/layout/room?room=..", nil), true, "layout-panel")
-	admOne(t, doc, "layout-no-room")
+	admPage(t, op.form("POST", "/layout/pc/"+itoa(pc2.PCID)+"/unplace?room=..", nil, true), true, "layout-panel")
+	doc = admPage(t, op.form("DELETE", "/layout/room?room=..", nil, true), true, "layout-panel")
+	byTestID(t, doc, "layout-no-room")
 	if rooms := items(t, a.do("GET", "/api/admin/rooms", nil).must(t, 200), "rooms"); len(rooms) != 0 {
 		t.Fatalf("rooms left: %v", rooms)
 	}
 
 	// Verify a PC an admin marked unverified.
 	a.do("PUT", "/api/admin/pc/"+itoa(pc2.PCID)+"/verified", map[string]any{"verified": false}).must(t, 200)
-	doc = admPage(t, admGet(op, "/layout", false), false, "layout-panel")
-	if rows := admAll(doc, "unverified-pc"); len(rows) != 1 || admAttr(rows[0], "data-pc-id") != itoa(pc2.PCID) {
+	doc = admPage(t, op.page("/layout", false), false, "layout-panel")
+	if rows := byTestIDAll(doc, "unverified-pc"); len(rows) != 1 || attr(rows[0], "data-pc-id") != itoa(pc2.PCID) {
 		t.Fatalf("unverified rows: %d", len(rows))
 	}
-	doc = admPage(t, admForm(op, "POST", "/layout/pc/"+itoa(pc2.PCID)+"/verify?room=", nil), true, "layout-panel")
-	admOne(t, doc, "unverified-empty")
+	doc = admPage(t, op.form("POST", "/layout/pc/"+itoa(pc2.PCID)+"/verify?room=", nil, true), true, "layout-panel")
+	byTestID(t, doc, "unverified-empty")
 	if v := a.do("GET", "/api/admin/pc/"+itoa(pc2.PCID), nil).must(t, 200).get("pc.is_verified"); v != true {
 		t.Errorf("is_verified %v after verifying", v)
 	}
@@ -559,7 +486,7 @@ func TestLayoutEditor(t *testing.T) {
 			for _, r := range [][2]string{{"POST", "/layout/rooms"}, {"POST", "/layout/seat"}, {"DELETE", "/layout/room?room=x"},
 				{"POST", "/layout/pc/" + itoa(pc1.PCID) + "/verify"}} {
 				vals := url.Values{"name": {"R"}, "rows": {"1"}, "cols": {"1"}, "pc": {itoa(pc1.PCID)}, "room": {"R"}, "row": {"1"}, "col": {"1"}}
-				if res := admNoCSRF(op, r[0], r[1], vals); res.Status != http.StatusForbidden {
+				if res := op.sendForm(r[0], r[1], vals, "HX-Request", "true"); res.Status != http.StatusForbidden {
 					t.Errorf("%s %s: %d, want 403", r[0], r[1], res.Status)
 				}
 			}
@@ -567,13 +494,13 @@ func TestLayoutEditor(t *testing.T) {
 	})
 
 	t.Run("hostile room name", func(t *testing.T) {
-		admPage(t, admForm(op, "POST", "/layout/rooms", url.Values{"name": {admHostile}, "rows": {"1"}, "cols": {"1"}}), true, "layout-panel")
-		res := admGet(op, "/layout?room="+url.QueryEscape(admHostile), false)
+		admPage(t, op.form("POST", "/layout/rooms", url.Values{"name": {hostile}, "rows": {"1"}, "cols": {"1"}}, true), true, "layout-panel")
+		res := op.page("/layout?room="+url.QueryEscape(hostile), false)
 		doc := admPage(t, res, false, "layout-panel")
-		if strings.Contains(res.Raw, admHostile) {
+		if strings.Contains(res.Raw, hostile) {
 			t.Error("the room name became markup")
 		}
-		if got := admText(admOne(t, doc, "room-editor-title")); got != admHostile {
+		if got := textOf(byTestID(t, doc, "room-editor-title")); got != hostile {
 			t.Errorf("title %q", got)
 		}
 	})

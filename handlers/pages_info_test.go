@@ -10,81 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/html"
-
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/wire"
 )
-
-// infoDoc parses an HTML answer.
-func infoDoc(t testing.TB, r response) *html.Node {
-	t.Helper()
-	doc, err := html.Parse(strings.NewReader(r.Raw))
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	return doc
-}
-
-// infoAll returns every element under n with the data-testid.
-func infoAll(n *html.Node, testid string) []*html.Node {
-	var out []*html.Node
-	for d := range n.Descendants() {
-		if d.Type == html.ElementNode && infoAttr(d, "data-testid") == testid {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-// infoOne returns the one element under n with the data-testid.
-func infoOne(t testing.TB, n *html.Node, testid string) *html.Node {
-	t.Helper()
-	found := infoAll(n, testid)
-	if len(found) != 1 {
-		t.Fatalf("data-testid=%q: %d elements, want 1", testid, len(found))
-	}
-	return found[0]
-}
-
-func infoAttr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-// infoText is n's text with runs of white space collapsed.
-func infoText(n *html.Node) string {
-	var b strings.Builder
-	for d := range n.Descendants() {
-		if d.Type == html.TextNode {
-			b.WriteString(d.Data)
-		}
-	}
-	return strings.Join(strings.Fields(b.String()), " ")
-}
-
-// infoTexts is the text of every element with the data-testid, in page order.
-func infoTexts(n *html.Node, testid string) []string {
-	var out []string
-	for _, e := range infoAll(n, testid) {
-		out = append(out, infoText(e))
-	}
-	return out
-}
-
-// htmx sends a request as htmx does from a signed-in page: HX-Request and the CSRF header.
-func htmx(a *admin, method, path string, header ...string) response {
-	a.ts.t.Helper()
-	return a.ts.do(a.client, method, path, nil, append([]string{csrfHeader, a.csrf, "HX-Request", "true"}, header...)...)
-}
-
-// isFragment tells an htmx fragment from a whole page.
-func isFragment(r response) bool { return !strings.Contains(r.Raw, "<html") }
 
 // wantFlash checks an htmx action's refusal: the status, shown in the page's message area.
 func wantFlash(t testing.TB, r response, status int, message string) {
@@ -110,24 +39,24 @@ func TestInfoPagesByRole(t *testing.T) {
 		for _, p := range pages {
 			t.Run(role+" "+p.path, func(t *testing.T) {
 				full := a.do("GET", p.path, nil).must(t, 200)
-				doc := infoDoc(t, full)
-				if isFragment(full) || infoAttr(infoOne(t, doc, "nav-"+p.nav), "aria-current") != "page" {
+				doc := htmlDoc(t, full)
+				if isFragment(full) || attr(byTestID(t, doc, "nav-"+p.nav), "aria-current") != "page" {
 					t.Fatalf("GET %s is not a whole page with its section current", p.path)
 				}
-				infoOne(t, doc, p.body)
+				byTestID(t, doc, p.body)
 				if full.Header.Get("Vary") != "HX-Request" {
 					t.Errorf("Vary %q: a cache could serve the fragment for the page", full.Header.Get("Vary"))
 				}
-				if got := len(infoAll(doc, "upload-form")); got != 0 && role != models.RoleAdmin {
+				if got := len(byTestIDAll(doc, "upload-form")); got != 0 && role != models.RoleAdmin {
 					t.Errorf("a %s sees the upload form", role)
 				}
 
-				frag := htmx(a, "GET", p.path).must(t, 200)
-				fdoc := infoDoc(t, frag)
-				if !isFragment(frag) || len(infoAll(fdoc, "topbar")) != 0 {
+				frag := a.htmx("GET", p.path).must(t, 200)
+				fdoc := htmlDoc(t, frag)
+				if !isFragment(frag) || len(byTestIDAll(fdoc, "topbar")) != 0 {
 					t.Fatalf("htmx GET %s is not a fragment: %.200s", p.path, frag.Raw)
 				}
-				if root := infoOne(t, fdoc, p.body); infoAttr(root, "id") == "" {
+				if root := byTestID(t, fdoc, p.body); attr(root, "id") == "" {
 					t.Errorf("fragment %s has no id to swap", p.body)
 				}
 			})
@@ -186,7 +115,7 @@ func TestAgentsPageUploadAndDelete(t *testing.T) {
 		{"no CSRF token", func() response { return uploadPage(owner, win, "", "HX-Request", "true") }, 403, "CSRF"},
 		{"not a Go binary", func() response { return uploadPage(owner, []byte("MZ not really"), "", withCSRF(owner)...) }, 400, "not a Go binary"},
 		{"no file", func() response { return uploadPage(owner, nil, "notes", withCSRF(owner)...) }, 400, "file is required"},
-		{"not multipart", func() response { return htmx(owner, "POST", "/agents") }, 400, "multipart/form-data"},
+		{"not multipart", func() response { return owner.htmx("POST", "/agents") }, 400, "multipart/form-data"},
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,28 +132,28 @@ func TestAgentsPageUploadAndDelete(t *testing.T) {
 	var id string
 	t.Run("upload", func(t *testing.T) {
 		r := uploadPage(owner, win, hostileLog, withCSRF(owner)...).must(t, 200)
-		doc := infoDoc(t, r)
+		doc := htmlDoc(t, r)
 		if !isFragment(r) {
 			t.Fatal("an htmx upload answered with a whole page")
 		}
-		if got := infoText(infoOne(t, doc, "agents-notice")); !strings.Contains(got, "2.0.1") || !strings.Contains(got, "windows/amd64") {
+		if got := textOf(byTestID(t, doc, "agents-notice")); !strings.Contains(got, "2.0.1") || !strings.Contains(got, "windows/amd64") {
 			t.Errorf("notice %q does not name the build", got)
 		}
-		row := infoOne(t, doc, "build")
-		id = infoAttr(row, "data-build-id")
-		if got := infoText(infoOne(t, row, "build-changelog")); got != hostileLog {
+		row := byTestID(t, doc, "build")
+		id = attr(row, "data-build-id")
+		if got := textOf(byTestID(t, row, "build-changelog")); got != hostileLog {
 			t.Errorf("changelog shown as %q", got)
 		}
-		if len(infoAll(doc, "img")) != 0 || strings.Contains(r.Raw, "<img") {
+		if len(byTestIDAll(doc, "img")) != 0 || strings.Contains(r.Raw, "<img") {
 			t.Error("the changelog became markup")
 		}
-		if got := infoText(infoOne(t, row, "build-created-by")); got != "admin" {
+		if got := textOf(byTestID(t, row, "build-created-by")); got != "admin" {
 			t.Errorf("created by %q", got)
 		}
-		if got := infoAttr(infoOne(t, row, "build-download"), "href"); got != "/download/builds/"+id+"/wcms-agent.exe" {
+		if got := attr(byTestID(t, row, "build-download"), "href"); got != "/download/builds/"+id+"/wcms-agent.exe" {
 			t.Errorf("download link %q", got)
 		}
-		if got := infoAttr(infoOne(t, row, "build-sha"), "title"); got != sha256Hex(win) {
+		if got := attr(byTestID(t, row, "build-sha"), "title"); got != sha256Hex(win) {
 			t.Errorf("sha title %q, want the file's hash", got)
 		}
 		if got := storedBuilds(t, ts); !slices.Equal(got, []string{"2.0.1 windows/amd64"}) {
@@ -249,13 +178,13 @@ func TestAgentsPageUploadAndDelete(t *testing.T) {
 		status  int
 		message string
 	}{
-		{"viewer", func() response { return htmx(viewer, "DELETE", "/agents/"+id) }, 403, "admin"},
-		{"operator", func() response { return htmx(oper, "DELETE", "/agents/"+id) }, 403, "admin"},
+		{"viewer", func() response { return viewer.htmx("DELETE", "/agents/"+id) }, 403, "admin"},
+		{"operator", func() response { return oper.htmx("DELETE", "/agents/"+id) }, 403, "admin"},
 		{"no CSRF token", func() response {
 			return ts.do(owner.client, "DELETE", "/agents/"+id, nil, "HX-Request", "true")
 		}, 403, "CSRF"},
-		{"bad id", func() response { return htmx(owner, "DELETE", "/agents/abc") }, 400, "positive integer"},
-		{"unknown id", func() response { return htmx(owner, "DELETE", "/agents/99999") }, 404, "99999"},
+		{"bad id", func() response { return owner.htmx("DELETE", "/agents/abc") }, 400, "positive integer"},
+		{"unknown id", func() response { return owner.htmx("DELETE", "/agents/99999") }, 404, "99999"},
 	}
 	for _, tt := range deletes {
 		t.Run("delete refused: "+tt.name, func(t *testing.T) {
@@ -266,13 +195,13 @@ func TestAgentsPageUploadAndDelete(t *testing.T) {
 		})
 	}
 	t.Run("delete", func(t *testing.T) {
-		r := htmx(owner, "DELETE", "/agents/"+id).must(t, 200)
-		doc := infoDoc(t, r)
-		if !isFragment(r) || len(infoAll(doc, "build")) != 0 {
+		r := owner.htmx("DELETE", "/agents/"+id).must(t, 200)
+		doc := htmlDoc(t, r)
+		if !isFragment(r) || len(byTestIDAll(doc, "build")) != 0 {
 			t.Fatalf("after delete: %s", r.Raw)
 		}
-		infoOne(t, doc, "builds-empty")
-		if got := infoText(infoOne(t, doc, "agents-notice")); !strings.Contains(got, "2.0.1") {
+		byTestID(t, doc, "builds-empty")
+		if got := textOf(byTestID(t, doc, "agents-notice")); !strings.Contains(got, "2.0.1") {
 			t.Errorf("notice %q", got)
 		}
 		if got := storedBuilds(t, ts); len(got) != 0 || len(ts.buildFiles()) != 0 {
@@ -284,7 +213,7 @@ func TestAgentsPageUploadAndDelete(t *testing.T) {
 		if isFragment(r) {
 			t.Fatal("a plain upload answered with a fragment")
 		}
-		infoOne(t, infoDoc(t, r), "build")
+		byTestID(t, htmlDoc(t, r), "build")
 	})
 }
 
@@ -313,11 +242,11 @@ func TestAgentsPageNewestBadge(t *testing.T) {
 	addStoredBuild(t, ts, "1.2.0", "windows", "amd64")
 	newestLinux := addStoredBuild(t, ts, "0.9.0", "linux", "amd64")
 
-	doc := infoDoc(t, a.do("GET", "/agents", nil).must(t, 200))
+	doc := htmlDoc(t, a.do("GET", "/agents", nil).must(t, 200))
 	var newest []string
-	for _, row := range infoAll(doc, "build") {
-		if len(infoAll(row, "build-newest")) == 1 {
-			newest = append(newest, infoAttr(row, "data-build-id"))
+	for _, row := range byTestIDAll(doc, "build") {
+		if len(byTestIDAll(row, "build-newest")) == 1 {
+			newest = append(newest, attr(row, "data-build-id"))
 		}
 	}
 	want := []string{itoa(newestLinux), itoa(newestWin)} // the list is newest registered first
@@ -344,13 +273,13 @@ func TestStatusPage(t *testing.T) {
 			addStoredBuild(t, ts, "1.0.0", "linux", "amd64")
 
 			api := a.do("GET", "/api/admin/status", nil).must(t, 200)
-			r := htmx(a, "GET", "/status").must(t, 200)
+			r := a.htmx("GET", "/status").must(t, 200)
 			if !isFragment(r) {
 				t.Fatal("htmx GET /status is not a fragment")
 			}
-			doc := infoDoc(t, r)
-			root := infoOne(t, doc, "status-numbers")
-			if infoAttr(root, "hx-trigger") != "every 5s" || infoAttr(root, "hx-get") != "/status" {
+			doc := htmlDoc(t, r)
+			root := byTestID(t, doc, "status-numbers")
+			if attr(root, "hx-trigger") != "every 5s" || attr(root, "hx-get") != "/status" {
 				t.Errorf("the numbers do not refresh themselves: %v", root.Attr)
 			}
 			want := map[string]string{
@@ -361,20 +290,20 @@ func TestStatusPage(t *testing.T) {
 				"stat-legacy-flag":       fmt.Sprintf("-legacy-clients=%v", legacy),
 			}
 			for id, w := range want {
-				if got := infoText(infoOne(t, doc, id)); got != w {
+				if got := textOf(byTestID(t, doc, id)); got != w {
 					t.Errorf("%s = %q, want %q", id, got, w)
 				}
 			}
 			if api.num("pcs") != 2 || api.num("commands_pending") != 1 {
 				t.Errorf("the fleet counts %d PCs, %d pending; want 2 and 1", api.num("pcs"), api.num("commands_pending"))
 			}
-			if got := infoAttr(infoOne(t, doc, "stat-legacy"), "data-legacy"); got != fmt.Sprint(legacy) {
+			if got := attr(byTestID(t, doc, "stat-legacy"), "data-legacy"); got != fmt.Sprint(legacy) {
 				t.Errorf("legacy shown as %q, want %v", got, legacy)
 			}
-			if got := infoText(infoOne(t, doc, "stat-database-value")); got == "" || strings.HasPrefix(got, "0 ") {
+			if got := textOf(byTestID(t, doc, "stat-database-value")); got == "" || strings.HasPrefix(got, "0 ") {
 				t.Errorf("database size %q", got)
 			}
-			infoOne(t, doc, "stat-polls-value")
+			byTestID(t, doc, "stat-polls-value")
 		})
 	}
 }
@@ -434,18 +363,18 @@ func TestLogPage(t *testing.T) {
 	send(oper, m1.PCID, "message", map[string]any{"message": "<b>hi</b>"})
 
 	t.Run("outages", func(t *testing.T) {
-		doc := infoDoc(t, viewer.do("GET", "/log", nil).must(t, 200))
-		if got := infoTexts(doc, "outage-pc"); !slices.Equal(got, []string{"LAB-M2", "LAB-M1"}) {
+		doc := htmlDoc(t, viewer.do("GET", "/log", nil).must(t, 200))
+		if got := textsOf(doc, "outage-pc"); !slices.Equal(got, []string{"LAB-M2", "LAB-M1"}) {
 			t.Fatalf("outages of %v, want LAB-M2 then LAB-M1", got)
 		}
-		rows := infoAll(doc, "outage")
-		if len(infoAll(rows[0], "outage-ongoing")) != 1 || infoAttr(infoOne(t, rows[0], "outage-reason"), "data-reason") != models.ReasonNetworkError {
+		rows := byTestIDAll(doc, "outage")
+		if len(byTestIDAll(rows[0], "outage-ongoing")) != 1 || attr(byTestID(t, rows[0], "outage-reason"), "data-reason") != models.ReasonNetworkError {
 			t.Error("M2's outage is not shown as ongoing, from a network error")
 		}
-		if got := infoText(infoOne(t, rows[1], "outage-duration")); got != "1분 30초" {
+		if got := textOf(byTestID(t, rows[1], "outage-duration")); got != "1분 30초" {
 			t.Errorf("M1's outage lasted %q, want 1분 30초", got)
 		}
-		if got := infoAttr(infoOne(t, rows[1], "outage-end"), "datetime"); got != t0.Add(90*time.Second).UTC().Format(time.RFC3339) {
+		if got := attr(byTestID(t, rows[1], "outage-end"), "datetime"); got != t0.Add(90*time.Second).UTC().Format(time.RFC3339) {
 			t.Errorf("M1 came back at %q", got)
 		}
 	})
@@ -454,29 +383,29 @@ func TestLogPage(t *testing.T) {
 		if strings.Contains(r.Raw, secret) {
 			t.Fatal("the command audit shows a password")
 		}
-		doc := infoDoc(t, r)
-		if got := infoTexts(doc, "audit-type"); !slices.Equal(got, []string{"message", "create_user", "execute"}) {
+		doc := htmlDoc(t, r)
+		if got := textsOf(doc, "audit-type"); !slices.Equal(got, []string{"message", "create_user", "execute"}) {
 			t.Fatalf("commands %v, want newest first", got)
 		}
-		if got := infoTexts(doc, "audit-by"); !slices.Equal(got, []string{"oper", "oper", "admin"}) {
+		if got := textsOf(doc, "audit-by"); !slices.Equal(got, []string{"oper", "oper", "admin"}) {
 			t.Errorf("sent by %v", got)
 		}
-		if got := infoTexts(doc, "audit-pc"); !slices.Equal(got, []string{"LAB-M1", "LAB-M2", "LAB-M1"}) {
+		if got := textsOf(doc, "audit-pc"); !slices.Equal(got, []string{"LAB-M1", "LAB-M2", "LAB-M1"}) {
 			t.Errorf("PCs %v", got)
 		}
-		params := infoTexts(doc, "audit-params")
+		params := textsOf(doc, "audit-params")
 		if !strings.Contains(params[1], `"username":"student"`) || !strings.Contains(params[0], `"message":`) {
 			t.Errorf("parameters %v", params)
 		}
-		if log := infoOne(t, doc, "command-log"); infoAttr(log, "sse-connect") != "/stream" || infoAttr(log, "hx-ext") != "sse" {
+		if log := byTestID(t, doc, "command-log"); attr(log, "sse-connect") != "/stream" || attr(log, "hx-ext") != "sse" {
 			t.Error("the command audit does not listen to the stream")
 		}
-		for _, cell := range infoAll(doc, "command-live") {
-			if infoAttr(cell, "sse-swap") != "cmd-"+infoAttr(cell, "data-command-id") {
+		for _, cell := range byTestIDAll(doc, "command-live") {
+			if attr(cell, "sse-swap") != "cmd-"+attr(cell, "data-command-id") {
 				t.Errorf("live cell %v", cell.Attr)
 			}
 		}
-		if got := infoTexts(doc, "command-status"); !slices.Equal(got, []string{"대기", "대기", "대기"}) {
+		if got := textsOf(doc, "command-status"); !slices.Equal(got, []string{"대기", "대기", "대기"}) {
 			t.Errorf("statuses %v", got)
 		}
 	})
@@ -493,16 +422,16 @@ func TestLogPage(t *testing.T) {
 	}
 	for _, f := range filters {
 		t.Run(f.query, func(t *testing.T) {
-			r := htmx(viewer, "GET", "/log?"+f.query).must(t, 200)
+			r := viewer.htmx("GET", "/log?"+f.query).must(t, 200)
 			if !isFragment(r) {
 				t.Fatal("not a fragment")
 			}
-			doc := infoDoc(t, r)
-			if got := infoTexts(doc, "audit-type"); !slices.Equal(got, f.types) {
+			doc := htmlDoc(t, r)
+			if got := textsOf(doc, "audit-type"); !slices.Equal(got, f.types) {
 				t.Errorf("commands %v, want %v", got, f.types)
 			}
 			if len(f.types) == 0 {
-				infoOne(t, doc, "log-empty")
+				byTestID(t, doc, "log-empty")
 			}
 		})
 	}
@@ -516,22 +445,22 @@ func TestLogPage(t *testing.T) {
 		if err := ts.store.EnqueueCommands(ctx, more, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		first := infoDoc(t, viewer.do("GET", "/log?tab=commands", nil).must(t, 200))
-		if n := len(infoAll(first, "audit")); n != logPageSize {
+		first := htmlDoc(t, viewer.do("GET", "/log?tab=commands", nil).must(t, 200))
+		if n := len(byTestIDAll(first, "audit")); n != logPageSize {
 			t.Fatalf("first page has %d commands, want %d", n, logPageSize)
 		}
-		if len(infoAll(first, "log-newest")) != 0 {
+		if len(byTestIDAll(first, "log-newest")) != 0 {
 			t.Error("the first page links to the first page")
 		}
-		older := infoAttr(infoOne(t, first, "log-older"), "hx-get")
-		second := infoDoc(t, htmx(viewer, "GET", older).must(t, 200))
-		if got := infoTexts(second, "audit-type"); !slices.Equal(got, []string{"message", "create_user", "execute"}) {
+		older := attr(byTestID(t, first, "log-older"), "hx-get")
+		second := htmlDoc(t, viewer.htmx("GET", older).must(t, 200))
+		if got := textsOf(second, "audit-type"); !slices.Equal(got, []string{"message", "create_user", "execute"}) {
 			t.Fatalf("second page %v, want the 3 oldest", got)
 		}
-		if len(infoAll(second, "log-older")) != 0 {
+		if len(byTestIDAll(second, "log-older")) != 0 {
 			t.Error("the last page links to an older one")
 		}
-		if got := infoAttr(infoOne(t, second, "log-newest"), "href"); got != "/log?tab=commands" {
+		if got := attr(byTestID(t, second, "log-newest"), "href"); got != "/log?tab=commands" {
 			t.Errorf("back to the newest: %q", got)
 		}
 	})
@@ -544,7 +473,7 @@ func TestLogPage(t *testing.T) {
 	}
 	for _, b := range bad {
 		t.Run("bad "+b.query, func(t *testing.T) {
-			wantFlash(t, htmx(viewer, "GET", "/log?"+b.query), 400, b.message)
+			wantFlash(t, viewer.htmx("GET", "/log?"+b.query), 400, b.message)
 			if r := viewer.do("GET", "/log?"+b.query, nil); r.Status != 400 || isFragment(r) || !strings.Contains(r.Raw, b.message) {
 				t.Errorf("without htmx: %d %s", r.Status, r.Raw)
 			}

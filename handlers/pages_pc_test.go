@@ -15,84 +15,6 @@ import (
 	"github.com/wcms-lab/wcms/wire"
 )
 
-const pcHostile = `<script>alert(1)</script>`
-
-// pcForm sends a form as the admin: with the CSRF header, and as htmx when htmx is set.
-func (a *admin) pcForm(method, path string, form url.Values, htmx bool) response {
-	a.ts.t.Helper()
-	header := []string{csrfHeader, a.csrf, "Content-Type", "application/x-www-form-urlencoded"}
-	if htmx {
-		header = append(header, "HX-Request", "true")
-	}
-	var body any
-	if form != nil {
-		body = form.Encode()
-	}
-	return a.ts.do(a.client, method, path, body, header...)
-}
-
-// pcDoc parses an HTML answer.
-func pcDoc(t *testing.T, r response) *html.Node {
-	t.Helper()
-	doc, err := html.Parse(strings.NewReader(r.Raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return doc
-}
-
-func pcFind(n *html.Node, match func(*html.Node) bool) []*html.Node {
-	var out []*html.Node
-	for d := range n.Descendants() {
-		if d.Type == html.ElementNode && match(d) {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-func pcAll(n *html.Node, testid string) []*html.Node {
-	return pcFind(n, func(e *html.Node) bool { return pcAttr(e, "data-testid") == testid })
-}
-
-func pcOne(t *testing.T, n *html.Node, testid string) *html.Node {
-	t.Helper()
-	found := pcAll(n, testid)
-	if len(found) != 1 {
-		t.Fatalf("data-testid=%q: %d elements, want 1", testid, len(found))
-	}
-	return found[0]
-}
-
-func pcAttr(n *html.Node, key string) string {
-	for _, a := range n.Attr {
-		if a.Key == key {
-			return a.Val
-		}
-	}
-	return ""
-}
-
-func pcText(n *html.Node) string {
-	var b strings.Builder
-	for d := range n.Descendants() {
-		if d.Type == html.TextNode {
-			b.WriteString(d.Data)
-		}
-	}
-	return strings.Join(strings.Fields(b.String()), " ")
-}
-
-// pcNoScript fails when hostile text became a script element.
-func pcNoScript(t *testing.T, doc *html.Node) {
-	t.Helper()
-	for _, s := range pcFind(doc, func(n *html.Node) bool { return n.DataAtom == atom.Script }) {
-		if !strings.HasPrefix(pcAttr(s, "src"), "/static/") || s.FirstChild != nil {
-			t.Errorf("a script that is not a static file: %q", pcAttr(s, "src"))
-		}
-	}
-}
-
 // pcFlash checks that an htmx action's error went to #flash with its status.
 func pcFlash(t *testing.T, r response, status int, mentions string) {
 	t.Helper()
@@ -121,15 +43,14 @@ func newPCLab(t *testing.T) *pcLab {
 	a := ts.admin()
 	l := &pcLab{ts: ts, admin: a, op: ts.account(a, "op", "operator"), viewr: ts.account(a, "view", "viewer")}
 	pin := ts.pin(a, "multi")
-	res := ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": "m-1", "pin": pin, "hostname": pcHostile,
+	l.pc1 = ts.registerWith(map[string]any{"machine_id": "m-1", "pin": pin, "hostname": hostile,
 		"mac_address": "A1:B2:C3:D4:E5:01", "cpu_model": "Intel Core i5-9400", "cpu_cores": 6, "cpu_threads": 6, "ram_total": 16.0,
 		"disk_info":  map[string]any{`C:\`: map[string]any{"total_gb": 237.0, "fstype": "NTFS"}},
-		"os_edition": "Windows 10 Pro", "os_version": "10.0.19045"}).must(t, 200)
-	l.pc1 = &agent{ts: ts, MachineID: "m-1", PCID: res.num("pc_id"), Token: res.get("agent_token").(string)}
+		"os_edition": "Windows 10 Pro", "os_version": "10.0.19045"})
 	l.pc2 = ts.register(pin, "m-2")
 	l.pc1.do("POST", "/api/client/heartbeat", map[string]any{"machine_id": "m-1", "full_update": true, "system_info": map[string]any{
-		"cpu_usage": 33.0, "ram_used": 6.4, "ram_usage_percent": 40.0, "current_user": pcHostile, "uptime": 3700,
-		"ip_address": "192.168.1.100", "processes": []string{"chrome.exe", "explorer.exe", "chrome.exe", pcHostile},
+		"cpu_usage": 33.0, "ram_used": 6.4, "ram_usage_percent": 40.0, "current_user": hostile, "uptime": 3700,
+		"ip_address": "192.168.1.100", "processes": []string{"chrome.exe", "explorer.exe", "chrome.exe", hostile},
 		"disk_usage": map[string]any{`C:\`: map[string]any{"used_gb": 100.0, "free_gb": 137.0, "percent": 42.2}}}}).must(t, 200)
 	return l
 }
@@ -160,86 +81,86 @@ func TestPCPage(t *testing.T) {
 	l := newPCLab(t)
 	a, pc := l.admin, l.pc1
 	a.do("POST", "/api/admin/pc/"+itoa(pc.PCID)+"/execute", map[string]any{"command": "whoami"}).must(t, 200)
-	l.finish(t, pc, "error", pcHostile)
+	l.finish(t, pc, "error", hostile)
 	a.do("POST", "/api/admin/pc/"+itoa(pc.PCID)+"/command", map[string]any{"type": "message", "parameters": map[string]any{"message": "hi"}}).must(t, 200)
 	pc.do("POST", "/api/client/shutdown", map[string]any{"machine_id": pc.MachineID}).must(t, 200)
 	path := "/pc/" + itoa(pc.PCID)
 
 	t.Run("operator", func(t *testing.T) {
-		r := l.op.pcForm("GET", path, nil, false).must(t, 200)
-		doc := pcDoc(t, r)
-		pcNoScript(t, doc)
-		pcOne(t, doc, "topbar")
-		if got := pcText(pcOne(t, doc, "pc-hostname")); got != pcHostile {
+		r := l.op.form("GET", path, nil, false).must(t, 200)
+		doc := htmlDoc(t, r)
+		noInlineScript(t, doc)
+		byTestID(t, doc, "topbar")
+		if got := textOf(byTestID(t, doc, "pc-hostname")); got != hostile {
 			t.Errorf("hostname %q", got)
 		}
-		if got := pcAttr(pcOne(t, doc, "pc-detail"), "sse-connect"); got != "/stream?pc="+itoa(pc.PCID) {
+		if got := attr(byTestID(t, doc, "pc-detail"), "sse-connect"); got != "/stream?pc="+itoa(pc.PCID) {
 			t.Errorf("sse-connect %q", got)
 		}
-		live := pcFind(doc, func(n *html.Node) bool { return pcAttr(n, "sse-swap") == "pc-"+itoa(pc.PCID) })
-		if len(live) != 1 || len(pcAll(live[0], "tile-body")) != 1 {
+		live := findAll(doc, func(n *html.Node) bool { return attr(n, "sse-swap") == "pc-"+itoa(pc.PCID) })
+		if len(live) != 1 || len(byTestIDAll(live[0], "tile-body")) != 1 {
 			t.Fatal("no live tile body")
 		}
-		if got := pcText(pcOne(t, live[0], "tile-status")); got != "오프라인" {
+		if got := textOf(byTestID(t, live[0], "tile-status")); got != "오프라인" {
 			t.Errorf("after the agent's shutdown the PC shows %q", got)
 		}
 		for id, want := range map[string]string{"spec-cpu": "Intel Core i5-9400", "spec-os": "Windows 10 Pro 10.0.19045",
 			"spec-mac": "A1:B2:C3:D4:E5:01", "spec-machine-id": "m-1", "ram-used": "6.4 GB", "ram-total": "16.0 GB",
 			"spec-uptime": "1시간 1분", "pc-seat": "배치 안 됨"} {
-			if got := pcText(pcOne(t, doc, id)); got != want {
+			if got := textOf(byTestID(t, doc, id)); got != want {
 				t.Errorf("%s = %q, want %q", id, got, want)
 			}
 		}
-		disk := pcOne(t, doc, "disk")
-		if pcAttr(disk, "data-mount") != `C:\` || pcText(pcOne(t, disk, "disk-usage")) != "100.0 GB / 237.0 GB (42%)" ||
-			pcAttr(pcOne(t, disk, "disk-bar"), "width") != "42.2%" {
-			t.Errorf("disk shown as %q", pcText(disk))
+		disk := byTestID(t, doc, "disk")
+		if attr(disk, "data-mount") != `C:\` || textOf(byTestID(t, disk, "disk-usage")) != "100.0 GB / 237.0 GB (42%)" ||
+			attr(byTestID(t, disk, "disk-bar"), "width") != "42.2%" {
+			t.Errorf("disk shown as %q", textOf(disk))
 		}
 		var names []string
-		for _, p := range pcAll(doc, "process") {
-			names = append(names, pcText(pcOne(t, p, "process-name")))
+		for _, p := range byTestIDAll(doc, "process") {
+			names = append(names, textOf(byTestID(t, p, "process-name")))
 			var vals map[string]string
-			if err := json.Unmarshal([]byte(pcAttr(pcOne(t, p, "process-kill"), "hx-vals")), &vals); err != nil ||
+			if err := json.Unmarshal([]byte(attr(byTestID(t, p, "process-kill"), "hx-vals")), &vals); err != nil ||
 				vals["process_name"] != names[len(names)-1] || vals["pc_ids"] != itoa(pc.PCID) {
 				t.Errorf("kill button of %q sends %v (%v)", names[len(names)-1], vals, err)
 			}
 		}
-		if want := []string{pcHostile, "chrome.exe", "explorer.exe"}; !slices.Equal(names, want) {
+		if want := []string{hostile, "chrome.exe", "explorer.exe"}; !slices.Equal(names, want) {
 			t.Errorf("processes %q, want %q", names, want)
 		}
-		rows := pcAll(doc, "history-row")
-		if len(rows) != 2 || pcText(pcOne(t, rows[0], "history-type")) != "메시지" {
+		rows := byTestIDAll(doc, "history-row")
+		if len(rows) != 2 || textOf(byTestID(t, rows[0], "history-type")) != "메시지" {
 			t.Fatalf("%d history rows, newest first expected", len(rows))
 		}
-		cell := pcOne(t, rows[1], "command-cell")
-		if pcAttr(cell, "data-status") != wire.StatusError || pcText(pcOne(t, cell, "command-output")) != pcHostile {
-			t.Errorf("failed command shows %q", pcText(cell))
+		cell := byTestID(t, rows[1], "command-cell")
+		if attr(cell, "data-status") != wire.StatusError || textOf(byTestID(t, cell, "command-output")) != hostile {
+			t.Errorf("failed command shows %q", textOf(cell))
 		}
-		outage := pcOne(t, doc, "outage")
-		if pcAttr(pcOne(t, outage, "outage-reason"), "data-reason") != models.ReasonShutdown || len(pcAll(outage, "outage-duration")) != 1 {
-			t.Errorf("outage shown as %q", pcText(outage))
+		outage := byTestID(t, doc, "outage")
+		if attr(byTestID(t, outage, "outage-reason"), "data-reason") != models.ReasonShutdown || len(byTestIDAll(outage, "outage-duration")) != 1 {
+			t.Errorf("outage shown as %q", textOf(outage))
 		}
-		pcOne(t, doc, "pc-delete")
-		pcOne(t, doc, "command-panel")
+		byTestID(t, doc, "pc-delete")
+		byTestID(t, doc, "command-panel")
 	})
 
 	t.Run("viewer", func(t *testing.T) {
-		doc := pcDoc(t, l.viewr.pcForm("GET", path, nil, false).must(t, 200))
-		if n := len(pcAll(doc, "process-kill")) + len(pcAll(doc, "pc-delete")) + len(pcAll(doc, "command-panel")); n != 0 {
+		doc := htmlDoc(t, l.viewr.form("GET", path, nil, false).must(t, 200))
+		if n := len(byTestIDAll(doc, "process-kill")) + len(byTestIDAll(doc, "pc-delete")) + len(byTestIDAll(doc, "command-panel")); n != 0 {
 			t.Errorf("a viewer gets %d operator controls", n)
 		}
-		if n := len(pcAll(doc, "process")); n != 3 {
+		if n := len(byTestIDAll(doc, "process")); n != 3 {
 			t.Errorf("a viewer sees %d processes, want 3", n)
 		}
 	})
 
 	t.Run("htmx fragment", func(t *testing.T) {
-		r := l.op.pcForm("GET", path, nil, true).must(t, 200)
-		doc := pcDoc(t, r)
-		if len(pcAll(doc, "topbar")) != 0 || strings.Contains(r.Raw, "<html") {
+		r := l.op.form("GET", path, nil, true).must(t, 200)
+		doc := htmlDoc(t, r)
+		if len(byTestIDAll(doc, "topbar")) != 0 || strings.Contains(r.Raw, "<html") {
 			t.Error("htmx got the whole page")
 		}
-		pcOne(t, doc, "pc-detail")
+		byTestID(t, doc, "pc-detail")
 		if r.Header.Get("Vary") != "HX-Request" {
 			t.Errorf("Vary %q", r.Header.Get("Vary"))
 		}
@@ -247,8 +168,8 @@ func TestPCPage(t *testing.T) {
 
 	t.Run("unknown and bad ids", func(t *testing.T) {
 		for path, status := range map[string]int{"/pc/99999": 404, "/pc/abc": 400} {
-			r := l.viewr.pcForm("GET", path, nil, false)
-			if r.Status != status || pcText(pcOne(t, pcDoc(t, r), "error-status")) != itoa(int64(status)) {
+			r := l.viewr.form("GET", path, nil, false)
+			if r.Status != status || textOf(byTestID(t, htmlDoc(t, r), "error-status")) != itoa(int64(status)) {
 				t.Errorf("%s: %d %s", path, r.Status, r.Raw)
 			}
 		}
@@ -269,7 +190,7 @@ func TestPCPageDelete(t *testing.T) {
 		return l.admin.do("GET", "/api/admin/pc/"+itoa(l.pc1.PCID), nil).Status == 200
 	}
 
-	pcFlash(t, l.viewr.pcForm("DELETE", path, nil, true), 403, "operator")
+	pcFlash(t, l.viewr.form("DELETE", path, nil, true), 403, "operator")
 	r := l.ts.do(l.op.client, "DELETE", path, nil, "HX-Request", "true")
 	if r.Status != 403 || !strings.Contains(r.Raw, "CSRF") {
 		t.Errorf("without CSRF: %d %s", r.Status, r.Raw)
@@ -278,16 +199,16 @@ func TestPCPageDelete(t *testing.T) {
 		t.Fatal("a refused delete removed the PC")
 	}
 
-	r = l.op.pcForm("DELETE", path, nil, true).must(t, 200)
+	r = l.op.form("DELETE", path, nil, true).must(t, 200)
 	if r.Header.Get("HX-Redirect") != "/" {
 		t.Errorf("HX-Redirect %q, want /", r.Header.Get("HX-Redirect"))
 	}
 	if exists() {
 		t.Error("the PC is still there")
 	}
-	pcFlash(t, l.op.pcForm("DELETE", path, nil, true), 404, "not found")
+	pcFlash(t, l.op.form("DELETE", path, nil, true), 404, "not found")
 
-	r = l.op.pcForm("DELETE", "/pc/"+itoa(l.pc2.PCID), nil, false)
+	r = l.op.form("DELETE", "/pc/"+itoa(l.pc2.PCID), nil, false)
 	if r.Status != 303 || r.Header.Get("Location") != "/" {
 		t.Errorf("plain delete: %d to %q", r.Status, r.Header.Get("Location"))
 	}
@@ -309,32 +230,32 @@ func TestCommandFormPage(t *testing.T) {
 	both := "/commands/new?pc_ids=" + itoa(l.pc1.PCID) + "&pc_ids=" + itoa(l.pc2.PCID)
 
 	t.Run("PCs, htmx", func(t *testing.T) {
-		doc := pcDoc(t, l.op.pcForm("GET", both+"&type=execute", nil, true).must(t, 200))
-		pcNoScript(t, doc)
-		if len(pcAll(doc, "topbar")) != 0 {
+		doc := htmlDoc(t, l.op.form("GET", both+"&type=execute", nil, true).must(t, 200))
+		noInlineScript(t, doc)
+		if len(byTestIDAll(doc, "topbar")) != 0 {
 			t.Error("htmx got the whole page")
 		}
 		var hosts []string
-		for _, n := range pcAll(doc, "command-target") {
-			hosts = append(hosts, pcText(n))
+		for _, n := range byTestIDAll(doc, "command-target") {
+			hosts = append(hosts, textOf(n))
 		}
-		if !slices.Equal(hosts, []string{pcHostile, "LAB-m-2"}) {
+		if !slices.Equal(hosts, []string{hostile, "LAB-m-2"}) {
 			t.Errorf("targets %q", hosts)
 		}
-		form := pcOne(t, doc, "command-form")
-		if pcAttr(form, "data-type") != "execute" {
+		form := byTestID(t, doc, "command-form")
+		if attr(form, "data-type") != "execute" {
 			t.Error("type not taken from ?type")
 		}
 
 		// Post what the browser would: the form's hx-vals and its fields.
 		var vals map[string][]string
-		if err := json.Unmarshal([]byte(pcAttr(form, "hx-vals")), &vals); err != nil {
-			t.Fatalf("hx-vals %q: %v", pcAttr(form, "hx-vals"), err)
+		if err := json.Unmarshal([]byte(attr(form, "hx-vals")), &vals); err != nil {
+			t.Fatalf("hx-vals %q: %v", attr(form, "hx-vals"), err)
 		}
 		post := url.Values(vals)
 		post.Set("type", "execute")
 		post.Set("command", "hostname")
-		pcOne(t, pcDoc(t, l.op.pcForm("POST", pcAttr(form, "hx-post"), post, true).must(t, 200)), "command-results")
+		byTestID(t, htmlDoc(t, l.op.form("POST", attr(form, "hx-post"), post, true).must(t, 200)), "command-results")
 		for _, pc := range []*agent{l.pc1, l.pc2} {
 			if cs := l.commands(t, pc); len(cs) != 1 || cs[0].Parameters != `{"command":"hostname"}` {
 				t.Errorf("PC %d: %+v", pc.PCID, cs)
@@ -343,27 +264,27 @@ func TestCommandFormPage(t *testing.T) {
 	})
 
 	t.Run("room, full page", func(t *testing.T) {
-		doc := pcDoc(t, l.op.pcForm("GET", "/commands/new?type=shutdown&room="+url.QueryEscape("3F Lab"), nil, false).must(t, 200))
-		pcOne(t, doc, "topbar")
-		if got := pcAttr(pcOne(t, doc, "commands-page"), "sse-connect"); got != "/stream?room=3F+Lab" {
+		doc := htmlDoc(t, l.op.form("GET", "/commands/new?type=shutdown&room="+url.QueryEscape("3F Lab"), nil, false).must(t, 200))
+		byTestID(t, doc, "topbar")
+		if got := attr(byTestID(t, doc, "commands-page"), "sse-connect"); got != "/stream?room=3F+Lab" {
 			t.Errorf("sse-connect %q", got)
 		}
-		if n := len(pcAll(doc, "command-target")); n != 2 {
+		if n := len(byTestIDAll(doc, "command-target")); n != 2 {
 			t.Errorf("%d targets, want the room's 2", n)
 		}
 	})
 
 	t.Run("processes of the one PC", func(t *testing.T) {
-		doc := pcDoc(t, l.op.pcForm("GET", "/commands/new?type=kill_process&pc_ids="+itoa(l.pc1.PCID), nil, true).must(t, 200))
+		doc := htmlDoc(t, l.op.form("GET", "/commands/new?type=kill_process&pc_ids="+itoa(l.pc1.PCID), nil, true).must(t, 200))
 		var got []string
-		for _, o := range pcFind(pcOne(t, doc, "process-list"), func(n *html.Node) bool { return n.DataAtom == atom.Option }) {
-			got = append(got, pcAttr(o, "value"))
+		for _, o := range findAll(byTestID(t, doc, "process-list"), func(n *html.Node) bool { return n.DataAtom == atom.Option }) {
+			got = append(got, attr(o, "value"))
 		}
-		if !slices.Equal(got, []string{pcHostile, "chrome.exe", "explorer.exe"}) {
+		if !slices.Equal(got, []string{hostile, "chrome.exe", "explorer.exe"}) {
 			t.Errorf("offered %q", got)
 		}
-		doc = pcDoc(t, l.op.pcForm("GET", both+"&type=kill_process", nil, true).must(t, 200))
-		if len(pcAll(doc, "process-list")) != 0 {
+		doc = htmlDoc(t, l.op.form("GET", both+"&type=kill_process", nil, true).must(t, 200))
+		if len(byTestIDAll(doc, "process-list")) != 0 {
 			t.Error("processes offered for two PCs")
 		}
 	})
@@ -371,10 +292,10 @@ func TestCommandFormPage(t *testing.T) {
 	// The form asks for exactly the parameters the validator knows, so no field can drift.
 	t.Run("fields follow the validator", func(t *testing.T) {
 		for typ, spec := range commandParams {
-			doc := pcDoc(t, l.op.pcForm("GET", both+"&type="+typ, nil, true).must(t, 200))
+			doc := htmlDoc(t, l.op.form("GET", both+"&type="+typ, nil, true).must(t, 200))
 			var got, want []string
-			for _, n := range pcFind(pcOne(t, doc, "command-fields"), func(n *html.Node) bool { return pcAttr(n, "name") != "" }) {
-				got = append(got, pcAttr(n, "name"))
+			for _, n := range findAll(byTestID(t, doc, "command-fields"), func(n *html.Node) bool { return attr(n, "name") != "" }) {
+				got = append(got, attr(n, "name"))
 			}
 			for _, p := range spec {
 				want = append(want, p.name)
@@ -405,12 +326,12 @@ func TestCommandFormPage(t *testing.T) {
 			if !strings.HasPrefix(path, "/") {
 				path = "/commands/new?" + path
 			}
-			pcFlash(t, tt.as.pcForm("GET", path, nil, true), tt.status, tt.mentions)
+			pcFlash(t, tt.as.form("GET", path, nil, true), tt.status, tt.mentions)
 		})
 	}
 
-	doc := pcDoc(t, l.op.pcForm("GET", "/commands/new?room=empty", nil, true).must(t, 200))
-	if n := len(pcAll(doc, "command-target")); n != 0 {
+	doc := htmlDoc(t, l.op.form("GET", "/commands/new?room=empty", nil, true).must(t, 200))
+	if n := len(byTestIDAll(doc, "command-target")); n != 0 {
 		t.Errorf("an empty room lists %d targets", n)
 	}
 }
@@ -454,29 +375,28 @@ func TestSendCommandsPage(t *testing.T) {
 			{"password too long", pcValues("pc_ids", id1, "type", "create_user", "username", "kim", "password", strings.Repeat("x", 128)), l.op, 400, "parameters.password"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
-				pcFlash(t, tt.as.pcForm("POST", "/commands", tt.form, true), tt.status, tt.mentions)
+				pcFlash(t, tt.as.form("POST", "/commands", tt.form, true), tt.status, tt.mentions)
 				if n := len(l.commands(t, l.pc1)) + len(l.commands(t, l.pc2)); n != 0 {
 					t.Fatalf("%d commands queued", n)
 				}
 			})
 		}
-		r := l.ts.do(l.op.client, "POST", "/commands", pcValues("pc_ids", id1, "type", "message", "message", "hi").Encode(),
-			"Content-Type", "application/x-www-form-urlencoded", "HX-Request", "true")
+		r := l.op.sendForm("POST", "/commands", pcValues("pc_ids", id1, "type", "message", "message", "hi"), "HX-Request", "true")
 		if r.Status != 403 || !strings.Contains(r.Raw, "CSRF") || len(l.commands(t, l.pc1)) != 0 {
 			t.Errorf("without CSRF: %d %s", r.Status, r.Raw)
 		}
 	})
 
 	t.Run("two PCs", func(t *testing.T) {
-		form := pcValues("pc_ids", id1, "pc_ids", id2, "pc_ids", id1, "type", "shutdown", "delay", " 30 ", "message", pcHostile,
+		form := pcValues("pc_ids", id1, "pc_ids", id2, "pc_ids", id1, "type", "shutdown", "delay", " 30 ", "message", hostile,
 			"priority", "2", "timeout", "600", "command", "ignored: not a shutdown parameter")
-		r := l.op.pcForm("POST", "/commands", form, true).must(t, 200)
-		doc := pcDoc(t, r)
-		pcNoScript(t, doc)
-		if len(pcAll(doc, "topbar")) != 0 {
+		r := l.op.form("POST", "/commands", form, true).must(t, 200)
+		doc := htmlDoc(t, r)
+		noInlineScript(t, doc)
+		if len(byTestIDAll(doc, "topbar")) != 0 {
 			t.Error("htmx got the whole page")
 		}
-		rows := pcAll(doc, "result-row")
+		rows := byTestIDAll(doc, "result-row")
 		if len(rows) != 2 {
 			t.Fatalf("%d rows, want 2 (PC 1 was named twice)", len(rows))
 		}
@@ -488,49 +408,50 @@ func TestSendCommandsPage(t *testing.T) {
 			c := cs[0]
 			var params map[string]any
 			_ = json.Unmarshal([]byte(c.Parameters), &params)
-			if c.Type != "shutdown" || params["delay"] != 30.0 || params["message"] != pcHostile || len(params) != 2 ||
+			if c.Type != "shutdown" || params["delay"] != 30.0 || params["message"] != hostile || len(params) != 2 ||
 				c.Priority != 2 || c.Timeout != 600 || c.CreatedBy != "op" {
 				t.Errorf("stored %+v", c)
 			}
-			live := pcOne(t, rows[i], "command-live")
-			if pcAttr(live, "id") != "cmd-"+itoa(c.ID) || pcAttr(pcOne(t, live, "command-cell"), "data-status") != wire.StatusPending {
-				t.Errorf("row %d: live cell %q", i, pcAttr(live, "id"))
+			live := byTestID(t, rows[i], "command-live")
+			if attr(live, "id") != "cmd-"+itoa(c.ID) || attr(byTestID(t, live, "command-cell"), "data-status") != wire.StatusPending {
+				t.Errorf("row %d: live cell %q", i, attr(live, "id"))
 			}
 		}
-		if got := pcText(pcOne(t, rows[0], "result-hostname")); got != pcHostile {
+		if got := textOf(byTestID(t, rows[0], "result-hostname")); got != hostile {
 			t.Errorf("hostname %q", got)
 		}
-		pcOne(t, doc, "retry-failed")
+		byTestID(t, doc, "retry-failed")
 	})
 
 	t.Run("defaults and the kill button's values", func(t *testing.T) {
-		r := l.op.pcForm("POST", "/commands", pcValues("pc_ids", id2, "type", "kill_process", "process_name", pcHostile), true).must(t, 200)
-		pcOne(t, pcDoc(t, r), "result-row")
+		r := l.op.form("POST", "/commands", pcValues("pc_ids", id2, "type", "kill_process", "process_name", hostile), true).must(t, 200)
+		byTestID(t, htmlDoc(t, r), "result-row")
 		c := l.commands(t, l.pc2)[0]
-		if c.Type != "kill_process" || c.Parameters != `{"process_name":"`+strings.NewReplacer("<", `\u003c`, ">", `\u003e`).Replace(pcHostile)+`"}` ||
+		if c.Type != "kill_process" || c.Parameters != `{"process_name":"`+strings.NewReplacer("<", `\u003c`, ">", `\u003e`).Replace(hostile)+`"}` ||
 			c.Priority != 5 || c.Timeout != 300 {
 			t.Errorf("stored %s %s prio %d timeout %d", c.Type, c.Parameters, c.Priority, c.Timeout)
 		}
 	})
 
 	t.Run("full page without htmx", func(t *testing.T) {
-		r := l.op.pcForm("POST", "/commands", pcValues("pc_ids", id2, "type", "message", "message", "hello"), false).must(t, 200)
-		doc := pcDoc(t, r)
-		pcOne(t, doc, "topbar")
-		pcOne(t, doc, "command-results")
-		if got := pcAttr(pcOne(t, doc, "commands-page"), "sse-connect"); got != "/stream?pc="+id2 {
+		r := l.op.form("POST", "/commands", pcValues("pc_ids", id2, "type", "message", "message", "hello"), false).must(t, 200)
+		doc := htmlDoc(t, r)
+		byTestID(t, doc, "topbar")
+		byTestID(t, doc, "command-results")
+		if got := attr(byTestID(t, doc, "commands-page"), "sse-connect"); got != "/stream?pc="+id2 {
 			t.Errorf("sse-connect %q", got)
 		}
 	})
 
 	t.Run("passwords are not retryable", func(t *testing.T) {
-		r := l.op.pcForm("POST", "/commands", pcValues("pc_ids", id2, "type", "create_user", "username", "kim", "password", "s3cret pass",
-			"language", "en-US"), true).must(t, 200)
-		doc := pcDoc(t, r)
-		if len(pcAll(doc, "retry-failed")) != 0 {
+		r := l.op.form("POST", "/commands", pcValues("pc_ids", id2, "type", "create_user", "username", "kim", "password", "s3cret pass",
+			"language", "en-US"), true).
+			must(t, 200)
+		doc := htmlDoc(t, r)
+		if len(byTestIDAll(doc, "retry-failed")) != 0 {
 			t.Error("retry offered for create_user")
 		}
-		pcOne(t, doc, "retry-unavailable")
+		byTestID(t, doc, "retry-unavailable")
 		if strings.Contains(r.Raw, "s3cret") || strings.Contains(l.ts.logs.String(), "s3cret") {
 			t.Error("the password was shown or logged")
 		}
@@ -555,18 +476,18 @@ func TestRoomPowerUndo(t *testing.T) {
 	queued := func() int { return len(l.commands(t, l.pc1)) + len(l.commands(t, l.pc2)) }
 
 	// First answer: the grace period, nothing queued yet.
-	r := l.op.pcForm("POST", "/commands", form, true).must(t, 200)
-	doc := pcDoc(t, r)
-	pending := pcOne(t, doc, "command-pending")
+	r := l.op.form("POST", "/commands", form, true).must(t, 200)
+	doc := htmlDoc(t, r)
+	pending := byTestID(t, doc, "command-pending")
 	if n := queued(); n != 0 {
 		t.Fatalf("%d commands queued before the grace ended", n)
 	}
-	if pcAttr(pending, "hx-trigger") != "load delay:5s" || pcAttr(pending, "hx-post") != "/commands" {
-		t.Errorf("pending form: trigger %q post %q", pcAttr(pending, "hx-trigger"), pcAttr(pending, "hx-post"))
+	if attr(pending, "hx-trigger") != "load delay:5s" || attr(pending, "hx-post") != "/commands" {
+		t.Errorf("pending form: trigger %q post %q", attr(pending, "hx-trigger"), attr(pending, "hx-post"))
 	}
 	again := url.Values{}
-	for _, in := range pcFind(pending, func(n *html.Node) bool { return n.DataAtom == atom.Input }) {
-		again.Add(pcAttr(in, "name"), pcAttr(in, "value"))
+	for _, in := range findAll(pending, func(n *html.Node) bool { return n.DataAtom == atom.Input }) {
+		again.Add(attr(in, "name"), attr(in, "value"))
 	}
 	want := pcValues("room", "3F Lab", "type", "restart", "delay", "60", "message", "bye", "priority", "1", "confirmed", "1")
 	if again.Encode() != want.Encode() {
@@ -574,10 +495,10 @@ func TestRoomPowerUndo(t *testing.T) {
 	}
 
 	// Undo: the form again, marked cancelled; still nothing queued.
-	undo := pcAttr(pcOne(t, doc, "command-undo"), "hx-get")
-	doc = pcDoc(t, l.op.pcForm("GET", undo, nil, true).must(t, 200))
-	pcOne(t, doc, "command-undone")
-	if pcAttr(pcOne(t, doc, "command-form"), "data-type") != "restart" || len(pcAll(doc, "command-target")) != 2 {
+	undo := attr(byTestID(t, doc, "command-undo"), "hx-get")
+	doc = htmlDoc(t, l.op.form("GET", undo, nil, true).must(t, 200))
+	byTestID(t, doc, "command-undone")
+	if attr(byTestID(t, doc, "command-form"), "data-type") != "restart" || len(byTestIDAll(doc, "command-target")) != 2 {
 		t.Error("undo does not reopen the room's restart form")
 	}
 	if n := queued(); n != 0 {
@@ -585,8 +506,8 @@ func TestRoomPowerUndo(t *testing.T) {
 	}
 
 	// The grace ends: the pending form posts itself with confirmed=1.
-	doc = pcDoc(t, l.op.pcForm("POST", "/commands", again, true).must(t, 200))
-	if n := len(pcAll(doc, "result-row")); n != 2 {
+	doc = htmlDoc(t, l.op.form("POST", "/commands", again, true).must(t, 200))
+	if n := len(byTestIDAll(doc, "result-row")); n != 2 {
 		t.Errorf("%d result rows, want 2", n)
 	}
 	for _, pc := range []*agent{l.pc1, l.pc2} {
@@ -597,15 +518,15 @@ func TestRoomPowerUndo(t *testing.T) {
 	}
 
 	// A room command that is not a power command goes at once; so does a power command for PCs.
-	pcOne(t, pcDoc(t, l.op.pcForm("POST", "/commands", pcValues("room", "3F Lab", "type", "message", "message", "hi"), true).must(t, 200)), "command-results")
-	pcOne(t, pcDoc(t, l.op.pcForm("POST", "/commands", pcValues("pc_ids", itoa(l.pc1.PCID), "type", "shutdown"), true).must(t, 200)), "command-results")
+	byTestID(t, htmlDoc(t, l.op.form("POST", "/commands", pcValues("room", "3F Lab", "type", "message", "message", "hi"), true).must(t, 200)), "command-results")
+	byTestID(t, htmlDoc(t, l.op.form("POST", "/commands", pcValues("pc_ids", itoa(l.pc1.PCID), "type", "shutdown"), true).must(t, 200)), "command-results")
 	if n := queued(); n != 5 {
 		t.Errorf("%d commands queued, want 5", n)
 	}
 
 	// A room with no PCs has nothing to send.
 	l.admin.do("POST", "/api/admin/rooms", map[string]any{"name": "empty", "rows": 1, "cols": 1}).must(t, 200)
-	pcFlash(t, l.op.pcForm("POST", "/commands", pcValues("room", "empty", "type", "shutdown", "confirmed", "1"), true), 400, "no PCs")
+	pcFlash(t, l.op.form("POST", "/commands", pcValues("room", "empty", "type", "shutdown", "confirmed", "1"), true), 400, "no PCs")
 }
 
 func TestRetryCommandsPage(t *testing.T) {
@@ -613,10 +534,10 @@ func TestRetryCommandsPage(t *testing.T) {
 	id1, id2 := itoa(l.pc1.PCID), itoa(l.pc2.PCID)
 	send := func(form url.Values) []string {
 		t.Helper()
-		doc := pcDoc(t, l.op.pcForm("POST", "/commands", form, true).must(t, 200))
+		doc := htmlDoc(t, l.op.form("POST", "/commands", form, true).must(t, 200))
 		var ids []string
-		for _, in := range pcFind(pcOne(t, doc, "command-results"), func(n *html.Node) bool { return pcAttr(n, "name") == "command_ids" }) {
-			ids = append(ids, pcAttr(in, "value"))
+		for _, in := range findAll(byTestID(t, doc, "command-results"), func(n *html.Node) bool { return attr(n, "name") == "command_ids" }) {
+			ids = append(ids, attr(in, "value"))
 		}
 		return ids
 	}
@@ -624,10 +545,10 @@ func TestRetryCommandsPage(t *testing.T) {
 	l.finish(t, l.pc1, "error", "access denied")
 	l.finish(t, l.pc2, "success", "ok")
 
-	r := l.op.pcForm("POST", "/commands/retry", url.Values{"command_ids": ids}, true).must(t, 200)
-	doc := pcDoc(t, r)
-	rows := pcAll(doc, "result-row")
-	if len(rows) != 1 || pcAttr(rows[0], "data-pc-id") != id1 {
+	r := l.op.form("POST", "/commands/retry", url.Values{"command_ids": ids}, true).must(t, 200)
+	doc := htmlDoc(t, r)
+	rows := byTestIDAll(doc, "result-row")
+	if len(rows) != 1 || attr(rows[0], "data-pc-id") != id1 {
 		t.Fatalf("retry rows: %d", len(rows))
 	}
 	cs := l.commands(t, l.pc1)
@@ -638,23 +559,23 @@ func TestRetryCommandsPage(t *testing.T) {
 	if n := len(l.commands(t, l.pc2)); n != 1 {
 		t.Errorf("the PC that succeeded got %d commands, want its 1", n)
 	}
-	pcOne(t, doc, "retry-failed")
+	byTestID(t, doc, "retry-failed")
 
 	// Nothing failed among these: nothing to do.
-	newIDs := []string{pcAttr(pcOne(t, doc, "command-live"), "data-command-id")}
-	pcFlash(t, l.op.pcForm("POST", "/commands/retry", url.Values{"command_ids": newIDs}, true), 400, "nothing to retry")
+	newIDs := []string{attr(byTestID(t, doc, "command-live"), "data-command-id")}
+	pcFlash(t, l.op.form("POST", "/commands/retry", url.Values{"command_ids": newIDs}, true), 400, "nothing to retry")
 
 	// A failed create_user lost its password: it cannot be re-sent.
 	secret := send(pcValues("pc_ids", id2, "type", "create_user", "username", "kim", "password", "s3cret pass"))
 	l.finish(t, l.pc2, "error", "exists")
-	pcFlash(t, l.op.pcForm("POST", "/commands/retry", url.Values{"command_ids": secret}, true), 400, "password")
+	pcFlash(t, l.op.form("POST", "/commands/retry", url.Values{"command_ids": secret}, true), 400, "password")
 
 	// Mixed: the execute goes again, the create_user is counted as skipped.
-	doc = pcDoc(t, l.op.pcForm("POST", "/commands/retry", url.Values{"command_ids": append(secret, ids[0])}, true).must(t, 200))
-	if n := len(pcAll(doc, "result-row")); n != 1 {
+	doc = htmlDoc(t, l.op.form("POST", "/commands/retry", url.Values{"command_ids": append(secret, ids[0])}, true).must(t, 200))
+	if n := len(byTestIDAll(doc, "result-row")); n != 1 {
 		t.Errorf("%d rows, want 1", n)
 	}
-	if got := pcText(pcOne(t, doc, "retry-skipped")); !strings.Contains(got, "1") {
+	if got := textOf(byTestID(t, doc, "retry-skipped")); !strings.Contains(got, "1") {
 		t.Errorf("skipped note %q", got)
 	}
 
@@ -672,13 +593,13 @@ func TestRetryCommandsPage(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(l.commands(t, l.pc1))
-			pcFlash(t, tt.as.pcForm("POST", "/commands/retry", tt.form, true), tt.status, tt.mentions)
+			pcFlash(t, tt.as.form("POST", "/commands/retry", tt.form, true), tt.status, tt.mentions)
 			if n := len(l.commands(t, l.pc1)); n != before {
 				t.Errorf("%d commands queued", n-before)
 			}
 		})
 	}
-	r = l.ts.do(l.op.client, "POST", "/commands/retry", url.Values{"command_ids": ids}.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+	r = l.op.sendForm("POST", "/commands/retry", url.Values{"command_ids": ids})
 	if r.Status != 403 || !strings.Contains(r.Raw, "CSRF") {
 		t.Errorf("without CSRF: %d", r.Status)
 	}

@@ -164,12 +164,11 @@ func TestEveryAdminRouteNeedsSessionAndCSRF(t *testing.T) {
 	})
 
 	t.Run("form field counts for pages only", func(t *testing.T) {
-		res := ts.do(a.client, "POST", "/api/admin/rooms?csrf_token="+url.QueryEscape(a.csrf), "csrf_token="+url.QueryEscape(a.csrf),
-			"Content-Type", "application/x-www-form-urlencoded")
+		res := a.sendForm("POST", "/api/admin/rooms?csrf_token="+url.QueryEscape(a.csrf), url.Values{"csrf_token": {a.csrf}})
 		checkEnvelope(t, res, 403, "CSRF_FAILED")
 		// A form posting to /logout with the field passes.
 		s := ts.admin()
-		res = ts.do(s.client, "POST", "/logout", "csrf_token="+url.QueryEscape(s.csrf), "Content-Type", "application/x-www-form-urlencoded")
+		res = s.sendForm("POST", "/logout", url.Values{"csrf_token": {s.csrf}})
 		if res.Status != 302 || res.Header.Get("Location") != "/login" {
 			t.Fatalf("logout with the form field: %d %q %s", res.Status, res.Header.Get("Location"), res.Raw)
 		}

@@ -18,8 +18,6 @@ import (
 	"github.com/wcms-lab/wcms/wire"
 )
 
-const formType = "application/x-www-form-urlencoded"
-
 // sseEvent is one event read off a stream.
 type sseEvent struct {
 	name, data string
@@ -277,7 +275,7 @@ func TestWallLinkShowsRoomWithoutLogin(t *testing.T) {
 
 	// Creating a link needs an operator and the CSRF token.
 	form := url.Values{"label": {"front"}, "csrf_token": {a.csrf}}
-	page := ts.do(a.client, "POST", "/walls?room="+url.QueryEscape("Lab <1>"), form.Encode(), "Content-Type", formType).must(t, 200)
+	page := a.sendForm("POST", "/walls?room="+url.QueryEscape("Lab <1>"), form).must(t, 200)
 	link := regexp.MustCompile(`data-testid="wall-new-url">([^<]+)<`).FindStringSubmatch(page.Raw)
 	if link == nil {
 		t.Fatalf("no new link on the page: %s", page.Raw)
@@ -318,7 +316,7 @@ func TestWallLinkShowsRoomWithoutLogin(t *testing.T) {
 		t.Errorf("wall stream's first event: %q", chunk[:n])
 	}
 	links, _ := ts.store.WallLinks(context.Background(), "Lab <1>")
-	ts.do(a.client, "POST", fmt.Sprintf("/walls/%d/revoke?room=%s", links[0].ID, url.QueryEscape("Lab <1>")), "csrf_token="+url.QueryEscape(a.csrf), "Content-Type", formType).must(t, http.StatusSeeOther)
+	a.sendForm("POST", fmt.Sprintf("/walls/%d/revoke?room=%s", links[0].ID, url.QueryEscape("Lab <1>")), url.Values{"csrf_token": {a.csrf}}).must(t, http.StatusSeeOther)
 	if res := ts.do(nil, "GET", path, nil); res.Status != http.StatusNotFound {
 		t.Errorf("revoked link: %d, want 404", res.Status)
 	}
@@ -334,4 +332,39 @@ func (ts *testServer) streamsDeferred() float64 {
 	var v float64
 	fmt.Sscan(m[1], &v)
 	return v
+}
+
+// A room's stream follows PCs placed in it and taken out of it while it is open.
+func TestStreamFollowsLayoutChanges(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	ag := ts.register(ts.pin(a, "single"), "MOVE-1")
+	a.do("POST", "/api/admin/rooms", map[string]any{"name": "Lab 2", "rows": 1, "cols": 2}).must(t, 200)
+	evs, stop := openStream(t, a, "/stream?room="+url.QueryEscape("Lab 2"))
+	defer stop()
+	time.Sleep(100 * time.Millisecond) // the stream has subscribed
+	seat := func(room any) {
+		a.do("PUT", fmt.Sprintf("/api/admin/pc/%d/seat", ag.PCID), map[string]any{"room": room, "row": 1, "col": 1}).must(t, 200)
+	}
+	name := fmt.Sprintf("pc-%d", ag.PCID)
+
+	seat("Lab 2")
+	until(t, evs, "the layout notice after placing", func(ev sseEvent) bool { return ev.name == "layout-changed" })
+	lightHeartbeat(t, ts, ag, 55)
+	until(t, evs, "the placed PC's tile", func(ev sseEvent) bool { return ev.name == name && strings.Contains(ev.data, "55%") })
+
+	seat(nil)
+	until(t, evs, "the layout notice after unplacing", func(ev sseEvent) bool { return ev.name == "layout-changed" })
+	lightHeartbeat(t, ts, ag, 66)
+	lightHeartbeat(t, ts, ag, 67)
+	res := a.do("POST", fmt.Sprintf("/api/admin/pc/%d/command", ag.PCID), map[string]any{"type": "message", "parameters": map[string]any{"message": "x"}}).must(t, 200)
+	cmd := fmt.Sprintf("cmd-%d", res.num("command_id"))
+	// Events arrive in order of publication per stream: the command cell comes after any tile
+	// the heartbeats would have caused.
+	until(t, evs, "the command marker", func(ev sseEvent) bool {
+		if ev.name == name && (strings.Contains(ev.data, "66%") || strings.Contains(ev.data, "67%")) {
+			t.Fatalf("a PC taken out of the room still sends its tile: %q", ev.data)
+		}
+		return ev.name == cmd
+	})
 }
