@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -40,22 +38,8 @@ func (s *server) fakePC(pin, machineID string) *fakePC {
 
 func (s *server) agentCall(token, path string, body, out any) {
 	s.t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", s.URL+path, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != 200 {
-		s.t.Fatalf("POST %s: %d", path, res.StatusCode)
-	}
-	if out != nil {
-		json.NewDecoder(res.Body).Decode(out)
+	if err := send(http.DefaultClient, "POST", s.URL+path, token, "", body, out); err != nil {
+		s.t.Fatalf("POST %s: %v", path, err)
 	}
 }
 
@@ -160,7 +144,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	tab := browser(t)
 	srv := startServer(t)
-	pin := srv.api("POST", "/api/admin/registration-token", map[string]any{"usage_type": "multi", "expires_in": 600})["token"].(string)
+	pin := srv.newPIN("multi", 600)
 	srv.api("POST", "/api/admin/rooms", map[string]any{"name": "Lab 1", "rows": 2, "cols": 3})
 	var pcs []*fakePC
 	for i, host := range []string{"LAB1-01", "LAB1-02", "LAB1-03", "LAB1-04"} {

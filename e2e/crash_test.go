@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -32,26 +30,14 @@ type beat struct {
 	at  time.Time
 }
 
-// post sends JSON and decodes a 2xx answer; it reports whether the server acknowledged.
-func post(client *http.Client, url, token, csrf string, body, out any) bool {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if csrf != "" {
-		req.Header.Set("X-CSRF-Token", csrf)
-	}
-	res, err := client.Do(req)
-	if err != nil {
+// sleep waits d and reports true, or reports false as soon as stop is closed.
+func sleep(stop <-chan struct{}, d time.Duration) bool {
+	select {
+	case <-stop:
 		return false
+	case <-time.After(d):
+		return true
 	}
-	defer res.Body.Close()
-	if res.StatusCode/100 != 2 {
-		return false
-	}
-	return out == nil || json.NewDecoder(res.Body).Decode(out) == nil
 }
 
 // TestCrashKeepsEverythingAcknowledged runs agents, registrations, commands and results against
@@ -62,7 +48,7 @@ func TestCrashKeepsEverythingAcknowledged(t *testing.T) {
 		t.Skip("kills and restarts the server")
 	}
 	srv := startServer(t)
-	pin := srv.api("POST", "/api/admin/registration-token", map[string]any{"usage_type": "multi", "expires_in": 600})["token"].(string)
+	pin := srv.newPIN("multi", 600)
 	a := &ack{pcs: map[string]*crashPC{}, commands: map[int64]bool{}, results: map[int64]string{}}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	register := func(machineID string) {
@@ -70,8 +56,8 @@ func TestCrashKeepsEverythingAcknowledged(t *testing.T) {
 			PCID  int64  `json:"pc_id"`
 			Token string `json:"agent_token"`
 		}
-		if post(client, srv.URL+"/api/client/register", "", "", map[string]any{"machine_id": machineID, "pin": pin,
-			"hostname": machineID, "mac_address": "AA:BB:CC:00:00:01"}, &res) {
+		if send(client, "POST", srv.URL+"/api/client/register", "", "", map[string]any{"machine_id": machineID, "pin": pin,
+			"hostname": machineID, "mac_address": "AA:BB:CC:00:00:01"}, &res) == nil {
 			a.mu.Lock()
 			a.pcs[machineID] = &crashPC{machineID: machineID, token: res.Token, id: res.PCID}
 			a.mu.Unlock()
@@ -90,15 +76,9 @@ func TestCrashKeepsEverythingAcknowledged(t *testing.T) {
 	}
 	a.mu.Unlock()
 	for _, p := range initial {
-		wg.Add(1)
-		go func() { // one agent: light heartbeats with rising CPU values, results for its commands
-			defer wg.Done()
-			for cpu := 0.5; ; cpu += 0.5 {
-				select {
-				case <-stop:
-					return
-				case <-time.After(time.Duration(900+rand.IntN(200)) * time.Millisecond): // under the poll rate limit
-				}
+		wg.Go(func() { // one agent: light heartbeats with rising CPU values, results for its commands
+			// Polls 0.9–1.1 s apart stay under the poll rate limit.
+			for cpu := 0.5; sleep(stop, time.Duration(900+rand.IntN(200))*time.Millisecond); cpu += 0.5 {
 				var res struct {
 					Data struct {
 						Command *struct {
@@ -106,8 +86,8 @@ func TestCrashKeepsEverythingAcknowledged(t *testing.T) {
 						} `json:"command"`
 					} `json:"data"`
 				}
-				if !post(client, srv.URL+"/api/client/commands", p.token, "", map[string]any{"machine_id": p.machineID,
-					"heartbeat": map[string]any{"cpu_usage": cpu, "ram_usage_percent": 50.0, "ip_address": "10.0.0.9"}}, &res) {
+				if send(client, "POST", srv.URL+"/api/client/commands", p.token, "", map[string]any{"machine_id": p.machineID,
+					"heartbeat": map[string]any{"cpu_usage": cpu, "ram_usage_percent": 50.0, "ip_address": "10.0.0.9"}}, &res) != nil {
 					continue
 				}
 				a.mu.Lock()
@@ -115,48 +95,35 @@ func TestCrashKeepsEverythingAcknowledged(t *testing.T) {
 				a.mu.Unlock()
 				if c := res.Data.Command; c != nil {
 					out := fmt.Sprintf("ran %d", c.ID)
-					if post(client, fmt.Sprintf("%s/api/client/commands/%d/result", srv.URL, c.ID), p.token, "",
-						map[string]any{"status": "success", "output": out, "exit_code": 0}, nil) {
+					if send(client, "POST", fmt.Sprintf("%s/api/client/commands/%d/result", srv.URL, c.ID), p.token, "",
+						map[string]any{"status": "success", "output": out, "exit_code": 0}, nil) == nil {
 						a.mu.Lock()
 						a.results[c.ID] = out
 						a.mu.Unlock()
 					}
 				}
 			}
-		}()
+		})
 	}
-	wg.Add(2)
-	go func() { // the admin: a steady stream of commands
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(25 * time.Millisecond):
-			}
+	wg.Go(func() { // the admin: a steady stream of commands
+		for i := 0; sleep(stop, 25*time.Millisecond); i++ {
 			p := initial[rand.IntN(len(initial))]
 			var res struct {
 				CommandID int64 `json:"command_id"`
 			}
-			if post(srv.http, fmt.Sprintf("%s/api/admin/pc/%d/command", srv.URL, p.id), "", srv.csrf,
-				map[string]any{"type": "execute", "parameters": map[string]any{"command": fmt.Sprintf("echo %d", i)}}, &res) {
+			if send(srv.http, "POST", fmt.Sprintf("%s/api/admin/pc/%d/command", srv.URL, p.id), "", srv.csrf,
+				map[string]any{"type": "execute", "parameters": map[string]any{"command": fmt.Sprintf("echo %d", i)}}, &res) == nil {
 				a.mu.Lock()
 				a.commands[res.CommandID] = true
 				a.mu.Unlock()
 			}
 		}
-	}()
-	go func() { // PCs still registering
-		defer wg.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
+	})
+	wg.Go(func() { // PCs still registering
+		for i := 0; sleep(stop, 50*time.Millisecond); i++ {
 			register(fmt.Sprintf("LATE-%04d", i))
 		}
-	}()
+	})
 
 	run := time.Duration(3000+rand.IntN(4000)) * time.Millisecond
 	time.Sleep(run)
@@ -208,7 +175,7 @@ func TestCrashKeepsEverythingAcknowledged(t *testing.T) {
 	}
 	// Every token still identifies its PC.
 	for _, p := range a.pcs {
-		if !post(client, srv.URL+"/api/client/commands", p.token, "", map[string]any{"machine_id": p.machineID}, nil) {
+		if send(client, "POST", srv.URL+"/api/client/commands", p.token, "", map[string]any{"machine_id": p.machineID}, nil) != nil {
 			t.Errorf("%s: its token no longer works after the restart", p.machineID)
 		}
 	}

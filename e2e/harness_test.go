@@ -183,51 +183,87 @@ func (s *server) start() {
 
 func (s *server) login() {
 	s.t.Helper()
+	var err error
+	if s.http, s.csrf, err = s.signIn(); err != nil {
+		s.t.Fatalf("login: %v", err)
+	}
+}
+
+// signIn signs in as admin with its own cookie jar (one browser) and returns the client and
+// its CSRF token.
+func (s *server) signIn() (*http.Client, string, error) {
 	jar, _ := cookiejar.New(nil)
-	s.http = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := s.http.PostForm(s.URL+"/login", url.Values{"username": {"admin"}, "password": {adminPassword}})
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := c.PostForm(s.URL+"/login", url.Values{"username": {"admin"}, "password": {adminPassword}})
 	if err != nil {
-		s.t.Fatal(err)
+		return c, "", err
 	}
 	res.Body.Close()
 	u, _ := url.Parse(s.URL)
-	for _, c := range jar.Cookies(u) {
-		if c.Name == "csrf_token" {
-			s.csrf = c.Value
+	for _, ck := range jar.Cookies(u) {
+		if ck.Name == "csrf_token" {
+			return c, ck.Value, nil
 		}
 	}
-	if s.csrf == "" {
-		s.t.Fatalf("login: %d, no csrf cookie", res.StatusCode)
+	return c, "", fmt.Errorf("%d, no csrf cookie", res.StatusCode)
+}
+
+// send sends body (when not nil) as JSON to target, with the agent's bearer token and the
+// admin's CSRF token when they are not empty, and decodes a 2xx answer into out (when not nil).
+func send(client *http.Client, method, target, token, csrf string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
 	}
+	req, err := http.NewRequest(method, target, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if csrf != "" {
+		req.Header.Set("X-CSRF-Token", csrf)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("%d %s", res.StatusCode, data)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(data, out)
 }
 
 // api calls an admin endpoint and decodes the JSON answer; it fails the test on a non-2xx.
 func (s *server) api(method, path string, body any) map[string]any {
 	s.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, s.URL+path, rd)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-CSRF-Token", s.csrf)
-	res, err := s.http.Do(req)
-	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
 	var out map[string]any
-	data, _ := io.ReadAll(res.Body)
-	if err := json.Unmarshal(data, &out); err != nil || res.StatusCode/100 != 2 {
-		s.t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, data)
+	if err := send(s.http, method, s.URL+path, "", s.csrf, body, &out); err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	return out
 }
 
-func (s *server) pin() string {
-	return s.api("POST", "/api/admin/registration-token", map[string]any{"usage_type": "single", "expires_in": 600})["token"].(string)
+// newPIN creates a registration PIN ("single" or "multi" use) valid for expiresIn seconds.
+func (s *server) newPIN(usage string, expiresIn int) string {
+	return s.api("POST", "/api/admin/registration-token", map[string]any{"usage_type": usage, "expires_in": expiresIn})["token"].(string)
 }
+
+func (s *server) pin() string { return s.newPIN("single", 600) }
 
 func (s *server) pcs() []map[string]any {
 	var out []map[string]any

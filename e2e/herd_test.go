@@ -69,6 +69,29 @@ func (r *reconnects) Handle(_ context.Context, rec slog.Record) error {
 	return nil
 }
 
+// runAgents runs n copies of the real agent loop in this process until the test ends, as PCs
+// prefix-0000, prefix-0001, … registered with one multi-use PIN; after every hundred starts it
+// pauses, as a lab switching on does, not all in one millisecond.
+func runAgents(t *testing.T, srv *server, n int, prefix string, pause time.Duration, log *slog.Logger, ex *herdExecutor) {
+	pin := srv.newPIN("multi", 3600)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	for i := range n {
+		id := fmt.Sprintf("%s-%04d", prefix, i)
+		cfg := agent.Config{Server: srv.URL, PIN: pin, DataDir: filepath.Join(dir, id), Version: "0.9.0", UpdateInterval: -1}
+		a, err := agent.New(cfg, log, func(string) (agent.Collector, error) { return herdCollector{id}, nil }, ex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { defer a.Close(); a.Run(ctx) })
+		if i%100 == 99 {
+			time.Sleep(pause)
+		}
+	}
+}
+
 // TestHerdAfterOutage is a load run (`make bench-herd`): 2,000 agents (the real agent loop, in
 // this process) lose the server for 60 s while 200 of them have results pending; it reports how
 // the reconnects spread and checks no result is lost and no command runs twice.
@@ -78,27 +101,9 @@ func TestHerdAfterOutage(t *testing.T) {
 	}
 	const agents, busy, outage = 2000, 200, 60 * time.Second
 	srv := startServer(t)
-	pin := srv.api("POST", "/api/admin/registration-token", map[string]any{"usage_type": "multi", "expires_in": 3600})["token"].(string)
 	ex := &herdExecutor{hold: 3 * time.Second, runs: map[int64]int{}}
 	rc := &reconnects{}
-	log := slog.New(rc)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer func() { cancel(); wg.Wait() }()
-	dir := t.TempDir()
-	for i := range agents {
-		id := fmt.Sprintf("HERD-%04d", i)
-		cfg := agent.Config{Server: srv.URL, PIN: pin, DataDir: filepath.Join(dir, id), Version: "0.9.0", UpdateInterval: -1}
-		a, err := agent.New(cfg, log, func(string) (agent.Collector, error) { return herdCollector{id}, nil }, ex)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); defer a.Close(); a.Run(ctx) }()
-		if i%100 == 99 {
-			time.Sleep(200 * time.Millisecond) // a lab switching on, not all in one millisecond
-		}
-	}
+	runAgents(t, srv, agents, "HERD", 200*time.Millisecond, slog.New(rc), ex)
 	online := func() int {
 		n := 0
 		for _, p := range srv.pcs() {

@@ -3,22 +3,16 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/wcms-lab/wcms/agent"
 )
 
 // metric reads one value from the server's /metrics.
@@ -40,17 +34,6 @@ func (s *server) metric(name string) float64 {
 	}
 	s.t.Fatalf("no %s in /metrics", name)
 	return 0
-}
-
-// sessionClient signs in as admin with its own cookie jar (one browser).
-func (s *server) sessionClient() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := c.PostForm(s.URL+"/login", url.Values{"username": {"admin"}, "password": {adminPassword}})
-	if err == nil {
-		res.Body.Close()
-	}
-	return c
 }
 
 type sample struct {
@@ -75,39 +58,22 @@ func TestSoak(t *testing.T) {
 	}
 	const agents, streams = 2000, 20
 	srv := startServer(t)
-	pin := srv.api("POST", "/api/admin/registration-token", map[string]any{"usage_type": "multi", "expires_in": 3600})["token"].(string)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer func() { cancel(); wg.Wait() }()
-	quiet := slog.New(slog.DiscardHandler)
-	ex := &herdExecutor{runs: map[int64]int{}}
-	for i := range agents {
-		id := fmt.Sprintf("SOAK-%04d", i)
-		cfg := agent.Config{Server: srv.URL, PIN: pin, DataDir: filepath.Join(t.TempDir(), id), Version: "0.9.0", UpdateInterval: -1}
-		a, err := agent.New(cfg, quiet, func(string) (agent.Collector, error) { return herdCollector{id}, nil }, ex)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); defer a.Close(); a.Run(ctx) }()
-		if i%100 == 99 {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	runAgents(t, srv, agents, "SOAK", 100*time.Millisecond, slog.New(slog.DiscardHandler), &herdExecutor{runs: map[int64]int{}})
 	waitFor(t, "all agents online", 120*time.Second, func() bool { return len(srv.pcs()) == agents })
 	time.Sleep(10 * time.Second)
 	start := time.Now()
 	base := srv.sample(start)
 
 	// Browsers come and go: each stays 1–20 s, about `streams` at a time.
-	churn, stopChurn := context.WithCancel(ctx)
+	churn, stopChurn := context.WithCancel(context.Background())
+	defer stopChurn()
 	var cwg sync.WaitGroup
 	opened := 0
 	for range streams {
 		cwg.Add(1)
 		go func() {
 			defer cwg.Done()
-			client := srv.sessionClient()
+			client, _, _ := srv.signIn()
 			// Idle keep-alive connections would hold server goroutines until its idle timeout.
 			defer client.CloseIdleConnections()
 			for churn.Err() == nil {

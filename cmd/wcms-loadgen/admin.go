@@ -64,17 +64,25 @@ func (e *httpError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.status,
 
 // call sends a JSON admin request and decodes the answer into out (when not nil).
 func (s *session) call(ctx context.Context, method, path string, in, out any) error {
+	return sendJSON(ctx, s.client, method, s.base+path, "X-CSRF-Token", s.csrf, in, out)
+}
+
+// sendJSON sends in as JSON to target, with header set to value when value is not empty, and
+// decodes a 2xx answer into out (when not nil).
+func sendJSON(ctx context.Context, client *http.Client, method, target, header, value string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.base+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-CSRF-Token", s.csrf)
-	res, err := s.client.Do(req)
+	if value != "" {
+		req.Header.Set(header, value)
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		return err
 	}
@@ -84,7 +92,7 @@ func (s *session) call(ctx context.Context, method, path string, in, out any) er
 		return err
 	}
 	if res.StatusCode/100 != 2 {
-		return &httpError{status: res.StatusCode, body: string(data)}
+		return &httpError{status: res.StatusCode, body: strings.TrimSpace(string(data))}
 	}
 	if out == nil {
 		return nil

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,31 +81,11 @@ func (g *loadgen) registerAll(ctx context.Context, agents []*agent, pin string) 
 
 // agentCall posts a JSON body as the agent and decodes a 2xx answer into out.
 func (g *loadgen) agentCall(ctx context.Context, a *agent, path string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.base+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
+	auth := ""
 	if a.token != "" {
-		req.Header.Set("Authorization", "Bearer "+a.token)
+		auth = "Bearer " + a.token
 	}
-	res, err := g.agentClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		return err
-	}
-	if res.StatusCode/100 != 2 {
-		return &httpError{status: res.StatusCode, body: strings.TrimSpace(string(data))}
-	}
-	return json.Unmarshal(data, out)
+	return sendJSON(ctx, g.agentClient, http.MethodPost, g.base+path, "Authorization", auth, in, out)
 }
 
 // countError records err under its kind, unless the run is ending (a cancelled request is not a

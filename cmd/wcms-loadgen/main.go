@@ -66,8 +66,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		if err := checkLoopback(c.URL); err != nil {
 			return c, err
 		}
-	}
-	if c.Spawn != "" && c.AdminPassword == "" {
+	} else if c.AdminPassword == "" {
 		b := make([]byte, 16)
 		rand.Read(b)
 		c.AdminPassword = hex.EncodeToString(b)

@@ -58,31 +58,38 @@ func TestBucketsRoundTrip(t *testing.T) {
 	}
 }
 
+// procCase is one input to a /proc parser.
+type procCase struct {
+	name    string
+	in      []byte
+	want    int64
+	wantErr bool
+}
+
+func testProcParser(t *testing.T, name string, parse func([]byte) (int64, error), tests []procCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parse(tt.in)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Errorf("%s = %d, %v; want %d, error %v", name, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestParseCPUTicks(t *testing.T) {
 	busy, err := os.ReadFile("testdata/proc-stat-busy.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name    string
-		in      []byte
-		want    int64
-		wantErr bool
-	}{
+	testProcParser(t, "parseCPUTicks", parseCPUTicks, []procCase{
 		{"name with spaces and parentheses", busy, 24, false},
 		{"plain", []byte("7 (wcms-server) S 1 7 7 0 -1 4194560 100 0 0 0 1500 320 0 0 20 0 9 0 100 0 0"), 1820, false},
 		{"no name", []byte("7 wcms S 1"), 0, true},
 		{"cut short", []byte("7 (wcms) S 1 7 7 0"), 0, true},
 		{"not a number", []byte("7 (wcms) S 1 7 7 0 -1 4194560 100 0 0 0 x 320 0"), 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseCPUTicks(tt.in)
-			if (err != nil) != tt.wantErr || got != tt.want {
-				t.Errorf("parseCPUTicks = %d, %v; want %d, error %v", got, err, tt.want, tt.wantErr)
-			}
-		})
-	}
+	})
 }
 
 func TestParsePeakRSS(t *testing.T) {
@@ -90,24 +97,11 @@ func TestParsePeakRSS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name    string
-		in      []byte
-		want    int64
-		wantErr bool
-	}{
+	testProcParser(t, "parsePeakRSS", parsePeakRSS, []procCase{
 		{"captured", status, 1792 * 1024, false},
 		{"no VmHWM", []byte("Name:\tx\nVmRSS:\t 10 kB\n"), 0, true},
 		{"other unit", []byte("VmHWM:\t 10 MB\n"), 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := parsePeakRSS(tt.in)
-			if (err != nil) != tt.wantErr || got != tt.want {
-				t.Errorf("parsePeakRSS = %d, %v; want %d, error %v", got, err, tt.want, tt.wantErr)
-			}
-		})
-	}
+	})
 }
 
 func TestTileCPU(t *testing.T) {

@@ -73,6 +73,15 @@ func cpuTime(pid int) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTick, nil
 }
 
+// cpuTimes reads this process's CPU time and, when pid is not 0, that of process pid.
+func cpuTimes(pid int) (self, other time.Duration, err error) {
+	if self, err = cpuTime(os.Getpid()); err != nil || pid == 0 {
+		return self, 0, err
+	}
+	other, err = cpuTime(pid)
+	return self, other, err
+}
+
 // peakRSS reads a process's peak resident memory in bytes.
 func peakRSS(pid int) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

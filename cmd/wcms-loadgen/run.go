@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,37 +179,25 @@ func (g *loadgen) measureServer(ctx context.Context, cfg config, pid int, progre
 			last = now
 		case <-warm.C:
 			bytes0 = g.wireBytes.Load()
-			t, err := cpuTime(os.Getpid())
-			if err != nil {
+			var err error
+			if self0, cpu0, err = cpuTimes(pid); err != nil {
 				return nil, err
-			}
-			self0 = t
-			if pid != 0 {
-				t, err := cpuTime(pid)
-				if err != nil {
-					return nil, err
-				}
-				cpu0 = t
 			}
 		case <-end.C:
 			window := cfg.Duration.Seconds()
 			perAgent := float64(g.wireBytes.Load()-bytes0) / float64(cfg.Agents+cfg.LongPollAgents)
 			rep.KBPerAgentHour = perAgent / window * 3600 / 1024
-			self, err := cpuTime(os.Getpid())
+			self, cpu, err := cpuTimes(pid)
 			if err != nil {
 				return nil, err
 			}
 			rep.LoadgenCPUCores = (self - self0).Seconds() / window
 			if pid != 0 {
-				t, err := cpuTime(pid)
-				if err != nil {
-					return nil, err
-				}
 				rss, err := peakRSS(pid)
 				if err != nil {
 					return nil, err
 				}
-				rep.ServerCPUCores = (t - cpu0).Seconds() / window
+				rep.ServerCPUCores = (cpu - cpu0).Seconds() / window
 				rep.ServerPeakRSSMB = float64(rss) / (1 << 20)
 			}
 			return rep, nil
