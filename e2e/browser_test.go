@@ -173,6 +173,20 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	screenshot(t, desk, "desktop-room.png")
 
+	// "Select all online" checks exactly the online PCs' boxes; "Clear" unchecks them.
+	checked := `document.querySelectorAll('input[name=pc_ids]:checked').length`
+	online := `document.querySelectorAll('input[name=pc_ids][data-online=true]').length`
+	run(t, desk, "select all online", chromedp.Click(`[data-testid=select-online]`))
+	nChecked := value(t, desk, "count checked", chromedp.Evaluate[int](checked))
+	nOnline := value(t, desk, "count online", chromedp.Evaluate[int](online))
+	if nChecked != nOnline || nOnline == 0 {
+		t.Errorf("select all online checked %d boxes, %d PCs are online", nChecked, nOnline)
+	}
+	run(t, desk, "clear the selection", chromedp.Click(`[data-testid=select-none]`))
+	if n := value(t, desk, "count checked", chromedp.Evaluate[int](checked)); n != 0 {
+		t.Errorf("%d boxes still checked after Clear", n)
+	}
+
 	// Select two PCs and send them a message; the result matrix fills as results arrive.
 	run(t, desk, "select two PCs and open the command form",
 		chromedp.Click(fmt.Sprintf(`#pc-%d [data-testid=tile-label]`, int64(pcs[0].id))),
