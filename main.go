@@ -37,6 +37,7 @@ type config struct {
 	AgentDir      string // agent builds found here are registered at start
 	AdminPassword string // WCMS_ADMIN_PASSWORD only: a flag would show in ps
 	LogLevel      string
+	DebugAddr     string // loopback address for pprof; empty: off
 }
 
 // parseConfig reads flags; each flag's default comes from its WCMS_* variable when set.
@@ -80,7 +81,11 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.PublicURL, "public-url", env("WCMS_PUBLIC_URL", ""), "base URL agents reach this server at, for links and install scripts (WCMS_PUBLIC_URL)")
 	fs.StringVar(&c.AgentDir, "agent-dir", env("WCMS_AGENT_DIR", "bin"), "folder whose wcms-agent* builds are registered at start, if it exists (WCMS_AGENT_DIR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("WCMS_LOG_LEVEL", "info"), "debug, info, warn or error (WCMS_LOG_LEVEL)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", env("WCMS_DEBUG_ADDR", ""), "serve Go profiles (pprof) on this loopback address, e.g. 127.0.0.1:6060 (WCMS_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := checkDebugAddr(c.DebugAddr); err != nil {
 		return c, err
 	}
 	if c.OfflineAfter < 5*time.Second {
@@ -162,6 +167,19 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if cfg.DebugAddr != "" {
+		dln, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			srv.Close()
+			stopFleet()
+			<-fleetDone
+			return fmt.Errorf("-debug-addr: %w", err)
+		}
+		dbg := debugServer()
+		defer dbg.Close()
+		go dbg.Serve(dln)
+		log.Info("profiles served", "addr", cfg.DebugAddr)
+	}
 	log.Info("listening", "addr", cfg.Addr, "db", cfg.DB, "version", version, "legacy_clients", cfg.LegacyClients,
 		"offline_after", cfg.OfflineAfter.String())
 

@@ -36,12 +36,18 @@ func TestParseConfig(t *testing.T) {
 	if err != nil || c.AgentDir != "/srv/agents" || c.PublicURL != "https://wcms.lab.example:8443/" {
 		t.Fatalf("agent dir and public URL from the environment: %+v %v", c, err)
 	}
+	for _, ok := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
+		if c, err := parseConfig([]string{"-debug-addr", ok}, func(string) string { return "" }); err != nil || c.DebugAddr != ok {
+			t.Errorf("-debug-addr %s: %+v %v", ok, c, err)
+		}
+	}
 	c, err = parseConfig([]string{"-addr", ":7070"}, func(k string) string { return env[k] })
 	if err != nil || c.Addr != ":7070" {
 		t.Fatalf("a flag wins over its environment twin: %+v %v", c, err)
 	}
 	for _, bad := range []map[string]string{{"WCMS_LEGACY_CLIENTS": "maybe"}, {"WCMS_OFFLINE_AFTER": "soon"}, {"WCMS_OFFLINE_AFTER": "1s"},
-		{"WCMS_PUBLIC_URL": "ftp://wcms.lab"}, {"WCMS_PUBLIC_URL": "http://wcms.lab/'$(reboot)'"}, {"WCMS_PUBLIC_URL": "wcms.lab:5050"}} {
+		{"WCMS_PUBLIC_URL": "ftp://wcms.lab"}, {"WCMS_PUBLIC_URL": "http://wcms.lab/'$(reboot)'"}, {"WCMS_PUBLIC_URL": "wcms.lab:5050"},
+		{"WCMS_DEBUG_ADDR": ":6060"}, {"WCMS_DEBUG_ADDR": "0.0.0.0:6060"}, {"WCMS_DEBUG_ADDR": "10.1.2.3:6060"}, {"WCMS_DEBUG_ADDR": "127.0.0.1"}} {
 		if _, err := parseConfig(nil, func(k string) string { return bad[k] }); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
@@ -70,6 +76,8 @@ func TestServerProcess(t *testing.T) {
 		t.Fatalf("build the stand-in agent: %v\n%s", err, out)
 	}
 	t.Setenv("WCMS_AGENT_DIR", agents)
+	debugAddr := freeAddr(t)
+	t.Setenv("WCMS_DEBUG_ADDR", debugAddr)
 
 	stop := startServer(t, bin, addr, db)
 	pwFile := filepath.Join(dir, "data", "initial-admin-password")
@@ -87,6 +95,16 @@ func TestServerProcess(t *testing.T) {
 		`{"machine_id":"PROC-1","heartbeat":{"cpu_usage":61.5,"ram_usage_percent":40,"ip_address":"10.9.8.7"}}`, "")
 	if v := get(t, http.DefaultClient, base+"/api/client/version?os=linux&arch="+runtime.GOARCH); v["version"] != "4.5.6" {
 		t.Fatalf("the -agent-dir build is not served: %v", v)
+	}
+	if res, err := http.Get("http://" + debugAddr + "/debug/pprof/goroutine?debug=1"); err != nil || res.StatusCode != 200 {
+		t.Fatalf("profiles on -debug-addr: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+	if res, err := http.Get(base + "/debug/pprof/"); err != nil || res.StatusCode == 200 {
+		t.Fatalf("profiles must not be on the public address: %v %v", res, err)
+	} else {
+		res.Body.Close()
 	}
 	stop() // SIGTERM right after the acknowledged poll: the batched state must be flushed
 

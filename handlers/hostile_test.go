@@ -180,7 +180,7 @@ func TestHostileAgentValues(t *testing.T) {
 			ev := until(t, roomEvs, "every tile of the room", func(ev sseEvent) bool { return strings.HasPrefix(ev.name, "pc-") && !seen[ev.name] })
 			seen[ev.name] = true
 			for _, p := range pcs {
-				if ev.name == "pc-"+itoa(p.id) {
+				if ev.name == "pc-"+itoa(p.id)+"-live" {
 					check("room tile "+ev.name, ev, map[string]string{"tile-hostname": p.v, "tile-ip": p.v, "tile-user": p.v})
 				}
 			}

@@ -401,7 +401,7 @@ func TestLogPage(t *testing.T) {
 			t.Error("the command audit does not listen to the stream")
 		}
 		for _, cell := range byTestIDAll(doc, "command-live") {
-			if attr(cell, "sse-swap") != "cmd-"+attr(cell, "data-command-id") {
+			if attr(cell, "id") != "cmd-"+attr(cell, "data-command-id") {
 				t.Errorf("live cell %v", cell.Attr)
 			}
 		}

@@ -97,7 +97,7 @@ func TestPCPage(t *testing.T) {
 		if got := attr(byTestID(t, doc, "pc-detail"), "sse-connect"); got != "/stream?pc="+itoa(pc.PCID) {
 			t.Errorf("sse-connect %q", got)
 		}
-		live := findAll(doc, func(n *html.Node) bool { return attr(n, "sse-swap") == "pc-"+itoa(pc.PCID) })
+		live := findAll(doc, func(n *html.Node) bool { return attr(n, "id") == "pc-"+itoa(pc.PCID)+"-live" })
 		if len(live) != 1 || len(byTestIDAll(live[0], "tile-body")) != 1 {
 			t.Fatal("no live tile body")
 		}

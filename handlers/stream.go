@@ -21,15 +21,19 @@ import (
 
 // Live updates: each browser tab gets its own r3labs/sse stream, fed by its own subscription to
 // the event hub. The hub keeps only the newest event per PC for a subscriber, and the pump
-// below keeps only the newest rendered fragment per element while the browser is slow, so a
-// stalled tab holds at most one fragment per PC it shows and never slows another tab or an agent.
+// below keeps only the newest rendered fragment per element until the browser takes it. It
+// sends what is pending as one LiveEvent batch, at most one round per streamFrame and never
+// more than streamWindow events ahead of what was written to the browser, so a stalled tab
+// holds at most one fragment per element it shows and never slows another tab or an agent.
 // (DEPENDENCIES.md: replay off, no EventTTL, SplitData on, TryPublish only, keep-alive comments,
 // streams created and removed by us, callbacks set before any stream exists.)
 
 const (
-	streamBuffer    = 64               // events queued in r3labs per stream before TryPublish refuses
+	streamBuffer    = 2 * streamWindow // events queued in r3labs per stream; the window keeps below it
+	streamWindow    = 8                // events published but not yet written to the browser
+	streamBatch     = 64 << 10         // bytes of fragments per event, so no event is huge
+	streamFrame     = 20 * time.Millisecond
 	streamKeepAlive = 20 * time.Second // a comment line keeps proxies from closing an idle stream
-	streamRetry     = 50 * time.Millisecond
 	streamMaxAge    = 30 * time.Minute // a stream ends then; EventSource reconnects and gets a fresh state
 	streamMaxCmds   = 500              // command cells held back for a stalled tab
 )
@@ -113,6 +117,7 @@ func (s *Server) serveStream(c echo.Context, f feed) error {
 	defer sub.Close()
 	id, ready := s.streams.open()
 	defer s.streams.close(id)
+	w := &eventWriter{ResponseWriter: c.Response()}
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -120,7 +125,7 @@ func (s *Server) serveStream(c echo.Context, f feed) error {
 		defer wg.Done()
 		select {
 		case <-ready:
-			s.pump(ctx, id, sub, f, members)
+			s.pump(ctx, id, w, sub, f, members)
 		case <-ctx.Done():
 		}
 	}()
@@ -128,21 +133,46 @@ func (s *Server) serveStream(c echo.Context, f feed) error {
 	q := req.URL.Query()
 	q.Set("stream", id)
 	req.URL.RawQuery = q.Encode()
-	s.streams.srv.ServeHTTP(c.Response(), req)
+	s.streams.srv.ServeHTTP(w, req)
+	w.Flush() // what r3labs wrote without flushing, such as an error
 	cancel()
 	wg.Wait()
 	return nil
 }
 
+// eventWriter sits between r3labs and the connection. r3labs writes an event a line at a time
+// and flushes once when the stream starts and once after each event: gathered here, an event
+// of many lines leaves in one write, and published events minus flushes is what is queued.
+type eventWriter struct {
+	http.ResponseWriter
+	buf     []byte
+	flushes atomic.Int64
+}
+
+func (w *eventWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	return len(p), nil
+}
+
+func (w *eventWriter) Flush() {
+	if len(w.buf) > 0 {
+		// A write error means the browser left; the request's context ends the stream.
+		_, _ = w.ResponseWriter.Write(w.buf)
+		w.buf = w.buf[:0]
+	}
+	w.ResponseWriter.(http.Flusher).Flush()
+	w.flushes.Add(1)
+}
+
 // pump turns hub events into rendered fragments for one stream. It starts with every member's
 // current tile, so a reconnecting tab is up to date at once.
-func (s *Server) pump(ctx context.Context, id string, sub *events.Subscription, f feed, members map[int64]string) {
-	pending := map[string][]byte{} // element id → newest fragment not yet accepted
-	render := func(name string, comp templ.Component) {
+func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *events.Subscription, f feed, members map[int64]string) {
+	pending := map[views.Target][]byte{} // newest fragment per element, not yet published
+	render := func(t views.Target, comp templ.Component) {
 		if data, err := renderFragment(ctx, comp); err != nil {
-			s.log.Error("stream: render", "event", name, "err", err)
+			s.log.Error("stream: render", "element", t.ElementID(), "err", err)
 		} else {
-			pending[name] = data
+			pending[t] = data
 		}
 	}
 	renderTile := func(pcID int64) {
@@ -159,29 +189,58 @@ func (s *Server) pump(ctx context.Context, id string, sub *events.Subscription, 
 			s.log.Error("stream: render tile", "pc_id", pcID, "err", err)
 			return
 		}
-		pending[views.TileID(pcID)] = data
+		pending[views.Target{Kind: views.LiveTile, ID: pcID}] = data
 	}
 	for pcID := range members {
 		renderTile(pcID)
 	}
 	keepAlive := time.NewTicker(streamKeepAlive)
 	defer keepAlive.Stop()
-	retry := time.NewTicker(streamRetry)
-	defer retry.Stop()
+	// send wakes when pending fragments are due: at once after a quiet spell, else one frame
+	// after the last round, so a busy stream gathers a frame's changes into each write.
+	send := time.NewTimer(0)
+	defer send.Stop()
+	armed := true
+	var published int64 // events r3labs accepted; the header flush makes flushes one ahead
+	var lastRound time.Time
+	var batch []byte
+	var taken []views.Target
 	for {
-		for name, data := range pending {
-			if !s.streams.srv.TryPublish(id, &sse.Event{Event: []byte(name), Data: data}) {
-				s.streams.deferred.Add(1)
-				break // the tab is behind: keep the rest, newest only, for the next round
-			}
-			delete(pending, name)
+		if len(pending) > 0 && !armed {
+			send.Reset(streamFrame - time.Since(lastRound))
+			armed = true
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-keepAlive.C:
-			s.streams.srv.TryPublish(id, &sse.Event{Comment: []byte("keep-alive")})
-		case <-retry.C:
+			if s.streams.srv.TryPublish(id, &sse.Event{Comment: []byte("keep-alive")}) {
+				published++
+			}
+		case <-send.C:
+			armed = false
+			lastRound = time.Now()
+			for len(pending) > 0 && published-w.flushes.Load() < streamWindow {
+				batch, taken = batch[:0], taken[:0]
+				for t, data := range pending {
+					if len(batch) > 0 && len(batch)+len(data) > streamBatch {
+						break
+					}
+					batch = views.AppendLive(batch, t, data)
+					taken = append(taken, t)
+				}
+				// r3labs keeps the slice until it is written: each event gets its own copy.
+				if !s.streams.srv.TryPublish(id, &sse.Event{Event: []byte(views.LiveEvent), Data: bytes.Clone(batch)}) {
+					break // the window keeps below the buffer, so only a closing stream gets here
+				}
+				published++
+				for _, t := range taken {
+					delete(pending, t)
+				}
+			}
+			if len(pending) > 0 {
+				s.streams.deferred.Add(1) // the tab is behind; the rest waits, newest only, for a later round
+			}
 		case <-sub.Ready():
 			evs, overflowed := sub.Drain()
 			if overflowed {
@@ -193,10 +252,10 @@ func (s *Server) pump(ctx context.Context, id string, sub *events.Subscription, 
 				switch ev.Kind {
 				case events.CommandStatus:
 					cmd, ok := ev.Data.(models.Command)
-					name := views.CommandID(ev.CommandID)
+					t := views.Target{Kind: views.LiveCommand, ID: ev.CommandID}
 					// Tiles take at most one entry per member; command cells up to streamMaxCmds more.
-					if _, held := pending[name]; ok && f.commands && (held || len(pending) < len(members)+streamMaxCmds) {
-						render(name, views.CommandCell(commandView(&cmd, "")))
+					if _, held := pending[t]; ok && f.commands && (held || len(pending) < len(members)+streamMaxCmds) {
+						render(t, views.CommandCell(commandView(&cmd, "")))
 					}
 				case events.PCAdded, events.PCUpdated, events.PCRemoved:
 					user, in, err := f.member(ctx, ev.PCID)
@@ -206,7 +265,7 @@ func (s *Server) pump(ctx context.Context, id string, sub *events.Subscription, 
 						} else {
 							delete(members, ev.PCID)
 						}
-						render("layout-changed", views.LayoutChanged())
+						render(views.Target{Kind: views.LiveLayout}, views.LayoutChanged())
 					}
 					renderTile(ev.PCID)
 				default:

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wcms-lab/wcms/views"
 	"github.com/wcms-lab/wcms/wire"
 )
 
@@ -41,23 +42,54 @@ func openStream(t *testing.T, a *admin, path string) (<-chan sseEvent, func()) {
 		defer res.Body.Close()
 		sc := bufio.NewScanner(res.Body)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		var ev sseEvent
+		var name, data string
 		for sc.Scan() {
 			line := sc.Text()
 			switch {
 			case line == "":
-				if ev.name != "" {
-					out <- ev
+				if name != "" {
+					// Like a browser, drop the line feed after the last data line.
+					for _, ev := range liveFragments(t, name, strings.TrimSuffix(data, "\n")) {
+						out <- ev
+					}
 				}
-				ev = sseEvent{}
+				name, data = "", ""
 			case strings.HasPrefix(line, "event: "):
-				ev.name = line[7:]
+				name = line[7:]
 			case strings.HasPrefix(line, "data: "):
-				ev.data += line[6:] + "\n"
+				data += line[6:] + "\n"
 			}
 		}
 	}()
 	return out, cancel
+}
+
+var liveWrapper = regexp.MustCompile(`<div id="([^"]+)" hx-swap-oob="innerHTML">`)
+
+// liveFragments splits a live event into one event per element it updates, named by the
+// element's id, in the order they came.
+func liveFragments(t *testing.T, name, data string) []sseEvent {
+	if name != views.LiveEvent {
+		t.Errorf("event %q, want only %q", name, views.LiveEvent)
+		return nil
+	}
+	var evs []sseEvent
+	starts := liveWrapper.FindAllStringSubmatchIndex(data, -1)
+	if len(starts) == 0 || starts[0][0] != 0 {
+		t.Errorf("live event without fragments: %q", data)
+	}
+	for i, m := range starts {
+		end := len(data)
+		if i+1 < len(starts) {
+			end = starts[i+1][0]
+		}
+		body, ok := strings.CutSuffix(strings.TrimSuffix(data[m[1]:end], "\n"), "</div>")
+		if !ok {
+			t.Errorf("fragment %s does not end its wrapper: %q", data[m[2]:m[3]], data[m[1]:end])
+		}
+		evs = append(evs, sseEvent{name: data[m[2]:m[3]], data: body})
+	}
+	return evs
 }
 
 // until reads events until one matches, failing after 10 s.
@@ -97,7 +129,7 @@ func TestStreamSendsTileOnHeartbeat(t *testing.T) {
 
 	evs, stop := openStream(t, a, "/stream?room="+url.QueryEscape("Lab 1"))
 	defer stop()
-	name := fmt.Sprintf("pc-%d", ag.PCID)
+	name := fmt.Sprintf("pc-%d-live", ag.PCID)
 	first := until(t, evs, "the current tile on connect", func(ev sseEvent) bool { return ev.name == name })
 	if !strings.Contains(first.data, "LAB-STREAM-1") {
 		t.Fatalf("first tile: %q", first.data)
@@ -200,7 +232,7 @@ func TestStalledBrowserDoesNotDelayOthers(t *testing.T) {
 		mu.Lock()
 		done := 0
 		for _, ag := range agents {
-			if latest[fmt.Sprintf("pc-%d", ag.PCID)] == want {
+			if latest[fmt.Sprintf("pc-%d-live", ag.PCID)] == want {
 				done++
 			}
 		}
@@ -346,7 +378,7 @@ func TestStreamFollowsLayoutChanges(t *testing.T) {
 	seat := func(room any) {
 		a.do("PUT", fmt.Sprintf("/api/admin/pc/%d/seat", ag.PCID), map[string]any{"room": room, "row": 1, "col": 1}).must(t, 200)
 	}
-	name := fmt.Sprintf("pc-%d", ag.PCID)
+	name := fmt.Sprintf("pc-%d-live", ag.PCID)
 
 	seat("Lab 2")
 	until(t, evs, "the layout notice after placing", func(ev sseEvent) bool { return ev.name == "layout-changed" })

@@ -1,9 +1,6 @@
 package views
 
-import (
-	"strconv"
-	"time"
-)
+import "time"
 
 // CommandView is one command as the pages show it.
 type CommandView struct {
@@ -21,8 +18,6 @@ type CommandView struct {
 	CompletedAt  *time.Time
 }
 
-// CommandID is the element id of a command's live cell, and its SSE event name.
-func CommandID(id int64) string { return "cmd-" + strconv.FormatInt(id, 10) }
 
 // statusBadge is a command status's badge class.
 func statusBadge(status string) string {

@@ -201,7 +201,7 @@ func TestCommandResultsPanel(t *testing.T) {
 	}
 	for i, want := range []struct{ id, status string }{{"cmd-31", "error"}, {"cmd-32", "pending"}} {
 		live := byTestIDAll(rows[i], "command-live")
-		if len(live) != 1 || attr(live[0], "sse-swap") != want.id || attr(byTestIDAll(live[0], "command-cell")[0], "data-status") != want.status {
+		if len(live) != 1 || attr(live[0], "id") != want.id || attr(byTestIDAll(live[0], "command-cell")[0], "data-status") != want.status {
 			t.Errorf("row %d has no live cell %s in state %s", i, want.id, want.status)
 		}
 	}

@@ -266,7 +266,7 @@ func TestLogPageCommands(t *testing.T) {
 	}
 	for i, id := range []string{"cmd-41", "cmd-40"} {
 		cell := byTestIDAll(rows[i], "command-live")
-		if len(cell) != 1 || attr(cell[0], "sse-swap") != id {
+		if len(cell) != 1 || attr(cell[0], "id") != id {
 			t.Errorf("row %d has no live cell listening to %s", i, id)
 		}
 	}

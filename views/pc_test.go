@@ -55,9 +55,9 @@ func TestPCDetailPage(t *testing.T) {
 	if attr(detail, "hx-ext") != "sse" || attr(detail, "sse-connect") != "/stream?pc=7" {
 		t.Errorf("container: hx-ext %q sse-connect %q", attr(detail, "hx-ext"), attr(detail, "sse-connect"))
 	}
-	live := findAll(byTestID(t, doc, "pc-live"), func(n *html.Node) bool { return attr(n, "sse-swap") == "pc-7" })
-	if len(live) != 1 || attr(live[0], "hx-swap") != "innerHTML" || len(byTestIDAll(live[0], "tile-body")) != 1 {
-		t.Fatal("no sse-swap=pc-7 element holding the tile body")
+	live := findAll(byTestID(t, doc, "pc-live"), func(n *html.Node) bool { return attr(n, "id") == "pc-7-live" })
+	if len(live) != 1 || len(byTestIDAll(live[0], "tile-body")) != 1 {
+		t.Fatal("no pc-7-live element holding the tile body")
 	}
 	if got := text(byTestIDAll(live[0], "tile-user")[0]); got != hostile {
 		t.Errorf("live user %q", got)
@@ -134,7 +134,7 @@ func TestPCDetailPage(t *testing.T) {
 		t.Fatalf("history rows not in the given (newest first) order")
 	}
 	cell := byTestIDAll(rows[0], "command-live")
-	if len(cell) != 1 || attr(cell[0], "sse-swap") != "cmd-12" {
+	if len(cell) != 1 || attr(cell[0], "id") != "cmd-12" {
 		t.Fatal("a history row's status is not a live command cell")
 	}
 	for _, id := range []string{"command-output", "command-error"} {

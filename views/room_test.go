@@ -45,9 +45,9 @@ func TestRoomPage(t *testing.T) {
 	if attr(byTestIDAll(tiles[1], "tile-body")[0], "data-state") != "off" {
 		t.Error("an offline PC's tile is not grey")
 	}
-	live := findAll(doc, func(n *html.Node) bool { return attr(n, "sse-swap") == "pc-7" })
-	if len(live) != 1 || attr(live[0], "hx-swap") != "innerHTML" {
-		t.Errorf("tile 7 has no sse-swap=pc-7 element swapping its inside")
+	live := findAll(doc, func(n *html.Node) bool { return attr(n, "id") == "pc-7-live" })
+	if len(live) != 1 || len(byTestIDAll(live[0], "tile-body")) != 1 {
+		t.Errorf("tile 7 has no pc-7-live element holding its body")
 	}
 	room := byTestID(t, doc, "room")
 	if attr(room, "hx-ext") != "sse" || attr(room, "sse-connect") != "/stream?room=x" {

@@ -16,8 +16,7 @@ type Tile struct {
 	CPU, RAM *float64
 }
 
-// TileID is the element id of a PC's tile, and its SSE event name: the stream sends the
-// re-rendered tile body under this name and htmx swaps it in (sse-swap).
+// TileID is the element id of a PC's tile. Its live body is Target{LiveTile, id}.
 func TileID(id int64) string { return "pc-" + strconv.FormatInt(id, 10) }
 
 // Seat is one cell of a room's grid; PC is nil for an empty seat.

@@ -221,6 +221,19 @@ func TestPagesFollowTheLayout(t *testing.T) {
 				t.Errorf("want one non-empty <title>")
 			}
 
+			// Live pages: each stream has one receiver, which swaps nothing itself (its batches
+			// place fragments by id), and nothing else listens to the stream.
+			for _, conn := range findAll(doc, func(n *html.Node) bool { return hasAttr(n, "sse-connect") }) {
+				recv := findAll(conn, func(n *html.Node) bool { return hasAttr(n, "sse-swap") })
+				if len(recv) != 1 || attr(recv[0], "sse-swap") != views.LiveEvent || attr(recv[0], "hx-swap") != "none" ||
+					len(findAll(conn, func(n *html.Node) bool { return attr(n, "id") == "layout-changed" })) != 1 {
+					t.Errorf("stream %q: want one sse-swap=%q hx-swap=none receiver and a layout notice place", attr(conn, "sse-connect"), views.LiveEvent)
+				}
+			}
+			if n := len(findAll(doc, func(n *html.Node) bool { return hasAttr(n, "sse-swap") })); n > 1 {
+				t.Errorf("%d sse-swap elements, want at most the one receiver", n)
+			}
+
 			// CSP: no inline code or style anywhere, the hostile text never
 			// became markup, and ids are unique.
 			checkCSP(t, doc)

@@ -125,7 +125,8 @@ func TestTileCPU(t *testing.T) {
 	}
 }
 
-// The captured stream holds PC 1's tile twice: first with no CPU figure, then showing 73 %.
+// The captured stream (a real server's) holds PC 1's tile twice, first with no CPU figure, then
+// showing 73 %, and PC 2's at 12 %.
 func TestReadStreamSeesMarkedTile(t *testing.T) {
 	stream, err := os.ReadFile("testdata/stream.txt")
 	if err != nil {

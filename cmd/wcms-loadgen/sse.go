@@ -114,17 +114,16 @@ func (g *loadgen) subscribe(ctx context.Context, s *session, i int, ready chan<-
 }
 
 var (
-	eventPrefix = []byte("event: pc-")
-	dataPrefix  = []byte("data: ")
-	cpuMark     = []byte(`data-testid="tile-cpu">`)
+	tilePrefix = []byte(`data: <div id="pc-`)
+	cpuMark    = []byte(`data-testid="tile-cpu">`)
 )
 
-// readStream watches tile events for marked PCs. It is lean on purpose: with thousands of
-// agents a subscriber reads thousands of tiles a second. The library writes an event's data
-// lines before its name, so the CPU figure is noted first and checked when the name comes.
+// readStream watches tile updates for marked PCs. It is lean on purpose: with thousands of
+// agents a subscriber reads thousands of tiles a second. The server sends batches, one
+// fragment a line, each naming its tile's element ("pc-ID-live"); a batch arrives in one
+// write, so a tile is noted when its line is read.
 func (g *loadgen) readStream(r io.Reader, sub int) error {
 	br := bufio.NewReaderSize(r, 64<<10)
-	cpu := -1 // the CPU percent of the event being read, -1 when none
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -137,17 +136,12 @@ func (g *loadgen) readStream(r io.Reader, sub int) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case bytes.HasPrefix(line, dataPrefix):
-			if v, ok := tileCPU(line); ok {
-				cpu = v
-			}
-		case bytes.HasPrefix(line, eventPrefix):
-			if cpu >= markerBase {
-				g.sawMarker(bytes.TrimSpace(line[len(eventPrefix):]), cpu, sub)
-			}
-		case len(bytes.TrimSpace(line)) == 0:
-			cpu = -1
+		if !bytes.HasPrefix(line, tilePrefix) {
+			continue
+		}
+		if cpu, ok := tileCPU(line); ok && cpu >= markerBase {
+			id, _, _ := bytes.Cut(line[len(tilePrefix):], []byte("-live"))
+			g.sawMarker(id, cpu, sub)
 		}
 	}
 }
