@@ -18,7 +18,6 @@ type CommandView struct {
 	CompletedAt  *time.Time
 }
 
-
 // statusBadge is a command status's badge class.
 func statusBadge(status string) string {
 	switch status {
