@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 	"github.com/wcms-lab/wcms/wire"
 )
 
-func openTest(t *testing.T) *Store {
+func openTest(t testing.TB) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "data", "wcms.db"))
 	if err != nil {
@@ -382,5 +383,32 @@ func TestSaveLiveClosesOutages(t *testing.T) {
 	got, _ := s.PCByID(ctx, pc.ID)
 	if !got.IsOnline {
 		t.Fatal("PC not online after SaveLive")
+	}
+}
+
+// BenchmarkSaveLive is one flush of 5,000 PCs' light states: what the server writes each second
+// at 10,000 agents.
+func BenchmarkSaveLive(b *testing.B) {
+	s := openTest(b)
+	ctx := context.Background()
+	pin, err := s.CreatePIN(ctx, PINMulti, time.Now().Add(time.Hour), "admin", time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	states := make([]LightState, 5000)
+	for i := range states {
+		pc := &PC{MachineID: fmt.Sprintf("BENCH-%05d", i), Hostname: "LAB", MACAddress: "AA", IPAddress: "10.0.0.1"}
+		if _, err := s.Register(ctx, pin.Token, pc, nil, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		states[i] = LightState{PCID: pc.ID, CPUUsage: ptr(12.5), RAMUsagePercent: ptr(40.0)}
+	}
+	for b.Loop() {
+		for j := range states {
+			states[j].At = time.Now()
+		}
+		if err := s.SaveLive(ctx, states, nil); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
