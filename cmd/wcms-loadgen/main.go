@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -33,6 +34,7 @@ type config struct {
 	Duration       time.Duration
 	Warmup         time.Duration
 	JSON           bool
+	CPUProfile     string
 }
 
 func parseConfig(args []string, getenv func(string) string) (config, error) {
@@ -49,6 +51,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.Duration, "duration", 60*time.Second, "measuring window, after the warm-up")
 	fs.DurationVar(&c.Warmup, "warmup", 10*time.Second, "load before measuring, left out of the figures")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON instead of a table")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file (it shares the machine with the server)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -102,6 +105,17 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "wcms-loadgen: -cpuprofile:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := run(ctx, cfg, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wcms-loadgen:", err)
