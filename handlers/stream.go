@@ -164,6 +164,38 @@ func (w *eventWriter) Flush() {
 	w.flushes.Add(1)
 }
 
+// batchPool recycles a stream's event buffers. r3labs holds an event's data until it has
+// written it, and eventWriter counts what is written, so a buffer is free again once its event
+// is flushed. Unrecycled, the 64 KB batches were 58 % of all the server's allocations at 10,000
+// agents and set the pace of garbage collection.
+type batchPool struct {
+	free     [][]byte
+	inflight []heldBatch // oldest first
+}
+
+type heldBatch struct {
+	seq int64 // the event's number: it is written once the flushes exceed it (the header's comes first)
+	buf []byte
+}
+
+// get returns an empty buffer, reclaiming those whose events were written.
+func (p *batchPool) get(flushes int64) []byte {
+	for len(p.inflight) > 0 && p.inflight[0].seq < flushes {
+		p.put(p.inflight[0].buf)
+		p.inflight = p.inflight[1:]
+	}
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free = p.free[:n-1]
+		return b
+	}
+	return make([]byte, 0, streamBatch+streamBatch/8)
+}
+
+func (p *batchPool) put(b []byte) { p.free = append(p.free, b[:0]) }
+
+func (p *batchPool) hold(seq int64, b []byte) { p.inflight = append(p.inflight, heldBatch{seq, b}) }
+
 // pump turns hub events into rendered fragments for one stream. It starts with every member's
 // current tile, so a reconnecting tab is up to date at once.
 func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *events.Subscription, f feed, members map[int64]string) {
@@ -203,8 +235,8 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 	armed := true
 	var published int64 // events r3labs accepted; the header flush makes flushes one ahead
 	var lastRound time.Time
-	var batch []byte
-	var taken []views.Target
+	var batches batchPool
+	var taken []views.Target // the elements of the batch being built
 	for {
 		if len(pending) > 0 && !armed {
 			send.Reset(streamFrame - time.Since(lastRound))
@@ -221,7 +253,8 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 			armed = false
 			lastRound = time.Now()
 			for len(pending) > 0 && published-w.flushes.Load() < streamWindow {
-				batch, taken = batch[:0], taken[:0]
+				batch := batches.get(w.flushes.Load())
+				taken = taken[:0]
 				for t, data := range pending {
 					if len(batch) > 0 && len(batch)+len(data) > streamBatch {
 						break
@@ -229,11 +262,12 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 					batch = views.AppendLive(batch, t, data)
 					taken = append(taken, t)
 				}
-				// r3labs keeps the slice until it is written: each event gets its own copy.
-				if !s.streams.srv.TryPublish(id, &sse.Event{Event: []byte(views.LiveEvent), Data: bytes.Clone(batch)}) {
+				if !s.streams.srv.TryPublish(id, &sse.Event{Event: []byte(views.LiveEvent), Data: batch}) {
+					batches.put(batch)
 					break // the window keeps below the buffer, so only a closing stream gets here
 				}
 				published++
+				batches.hold(published, batch)
 				for _, t := range taken {
 					delete(pending, t)
 				}

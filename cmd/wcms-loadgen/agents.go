@@ -147,6 +147,12 @@ func (g *loadgen) reportResult(ctx context.Context, a *agent, c *wire.Command) {
 // offer exactly N/2 polls a second; a full heartbeat goes every 5 minutes, the first at a random
 // moment.
 func (g *loadgen) runSteady(ctx context.Context, a *agent, phase time.Duration) {
+	pc, err := newPollConn(g)
+	if err != nil {
+		g.countError(ctx, err)
+		return
+	}
+	defer pc.close()
 	next := g.start.Add(phase)
 	nextFull := g.start.Add(rand.N(fullInterval))
 	timer := time.NewTimer(time.Until(next))
@@ -168,7 +174,7 @@ func (g *loadgen) runSteady(ctx context.Context, a *agent, phase time.Duration) 
 			cpu = m.value
 			m.sent.Store(now.UnixNano())
 		}
-		cmd, err := g.pollOnce(ctx, a, a.heartbeat(cpu, full), 0)
+		cmd, err := pc.poll(ctx, a, a.heartbeat(cpu, full))
 		g.pollDone(now, time.Since(now))
 		if err != nil {
 			g.countError(ctx, err)
