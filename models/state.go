@@ -29,10 +29,27 @@ type Online struct {
 	At   time.Time
 }
 
-// SaveLive writes a batch of light states (with last_seen) and of PCs that came back online, in
-// one transaction with prepared statements: this runs every second with up to one row per online
-// PC, and 500 PCs booting at once cost one commit, not 500.
+// SaveLive writes a batch of light states (with last_seen) and of PCs that came back online, with
+// prepared statements: this runs every second with up to one row per online PC, and 500 PCs
+// booting at once cost one commit, not 500. It commits every liveChunk states, so the one writer
+// is free between chunks: an admin's command or an agent's result waits for a chunk (a few ms),
+// not for the whole flush (30 ms and more at 5,000 polls/s).
 func (s *Store) SaveLive(ctx context.Context, states []LightState, online []Online) error {
+	for {
+		chunk := states[:min(len(states), liveChunk)]
+		states = states[len(chunk):]
+		if err := s.saveLive(ctx, chunk, online); err != nil {
+			return err
+		}
+		if online = nil; len(states) == 0 {
+			return nil
+		}
+	}
+}
+
+const liveChunk = 500
+
+func (s *Store) saveLive(ctx context.Context, states []LightState, online []Online) error {
 	if len(states) == 0 && len(online) == 0 {
 		return nil
 	}

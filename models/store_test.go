@@ -386,6 +386,41 @@ func TestSaveLiveClosesOutages(t *testing.T) {
 	}
 }
 
+// More states than one transaction takes: every PC gets its own figures and time, and a figure
+// not sent keeps the stored one.
+func TestSaveLiveInChunks(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	at := time.Now().Add(time.Minute).Truncate(time.Millisecond)
+	var states []LightState
+	for i := range liveChunk*2 + 3 {
+		pc := registerTest(t, s, fmt.Sprintf("CHUNK-%04d", i))
+		states = append(states, LightState{PCID: pc.ID, CPUUsage: ptr(float64(i % 100)), RAMUsagePercent: ptr(float64(i % 7)),
+			At: at.Add(time.Duration(i) * time.Millisecond)})
+	}
+	states[0].CPUUsage = nil
+	if err := s.SaveLive(ctx, []LightState{{PCID: states[0].PCID, CPUUsage: ptr(42.0), At: at}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveLive(ctx, states, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range states {
+		d, err := s.PCDetail(ctx, l.PCID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantCPU := float64(i % 100)
+		if i == 0 {
+			wantCPU = 42 // not sent the second time
+		}
+		if d.State.CPUUsage == nil || *d.State.CPUUsage != wantCPU || *d.State.RAMUsagePercent != float64(i%7) ||
+			d.LastSeen == nil || !d.LastSeen.Equal(l.At) {
+			t.Fatalf("PC %d: cpu %v ram %v last seen %v; want %v, %d, %v", i, d.State.CPUUsage, *d.State.RAMUsagePercent, d.LastSeen, wantCPU, i%7, l.At)
+		}
+	}
+}
+
 // BenchmarkSaveLive is one flush of 5,000 PCs' light states: what the server writes each second
 // at 10,000 agents.
 func BenchmarkSaveLive(b *testing.B) {
