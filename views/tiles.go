@@ -73,32 +73,6 @@ func barWidth(v *float64) string {
 	return fmt.Sprintf("%.1f%%", max(0, min(100, *v)))
 }
 
-// tileClass is the tile body's colours for its state; the full class names stand here so
-// Tailwind finds them.
-func tileClass(t Tile) string {
-	switch load(t) {
-	case "off":
-		return "bg-slate-200 text-slate-500 ring-slate-300"
-	case "warn":
-		return "bg-amber-50 text-slate-900 ring-amber-400"
-	case "bad":
-		return "bg-red-50 text-slate-900 ring-red-500"
-	}
-	return "bg-emerald-50 text-slate-900 ring-emerald-500"
-}
-
-func barClass(t Tile) string {
-	switch load(t) {
-	case "off":
-		return "fill-slate-400"
-	case "warn":
-		return "fill-amber-500"
-	case "bad":
-		return "fill-red-600"
-	}
-	return "fill-emerald-600"
-}
-
 // wallClass is a wall tile's colours: dark, readable across a room.
 func wallClass(t Tile) string {
 	switch load(t) {
