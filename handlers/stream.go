@@ -398,6 +398,9 @@ func renderFragment(ctx context.Context, comp templ.Component) ([]byte, error) {
 	if err := comp.Render(ctx, &buf); err != nil {
 		return nil, err
 	}
+	if bytes.IndexByte(buf.Bytes(), '\r') < 0 {
+		return buf.Bytes(), nil // no copy: tiles are cached, one per PC
+	}
 	return bytes.ReplaceAll(buf.Bytes(), []byte("\r"), []byte("&#13;")), nil
 }
 
