@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"time"
 )
 
@@ -25,7 +26,11 @@ func checkDebugAddr(addr string) error {
 }
 
 // debugServer serves Go's profiles under /debug/pprof/ on its own mux, never the dashboard's.
+// It also turns on sampling of blocking and lock contention (a small cost), so the block and
+// mutex profiles show where requests wait.
 func debugServer() *http.Server {
+	runtime.SetBlockProfileRate(int(100 * time.Microsecond))
+	runtime.SetMutexProfileFraction(100)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

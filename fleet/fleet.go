@@ -143,8 +143,8 @@ type Fleet struct {
 	byToken   map[string]*pc // by agent token hash
 
 	// The batch the next flush writes: light states, and PCs that came back online.
+	light    lightQueue
 	dirtyMu  sync.Mutex
-	dirty    map[int64]models.LightState
 	cameBack map[int64]time.Time
 
 	stopping chan struct{}
@@ -159,7 +159,7 @@ type Fleet struct {
 func New(ctx context.Context, store Store, hub *events.Hub, cfg Config, log *slog.Logger) (*Fleet, error) {
 	cfg.defaults()
 	f := &Fleet{store: store, hub: hub, cfg: cfg, log: log, now: time.Now,
-		byMachine: map[string]*pc{}, byID: map[int64]*pc{}, byToken: map[string]*pc{}, dirty: map[int64]models.LightState{}, cameBack: map[int64]time.Time{},
+		byMachine: map[string]*pc{}, byID: map[int64]*pc{}, byToken: map[string]*pc{}, cameBack: map[int64]time.Time{},
 		stopping: make(chan struct{})}
 	pcs, err := store.AllPCs(ctx)
 	if err != nil {

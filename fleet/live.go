@@ -67,11 +67,7 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, info *wire.SystemInfo, 
 }
 
 // queueLight schedules a light state for the next flush.
-func (f *Fleet) queueLight(l models.LightState) {
-	f.dirtyMu.Lock()
-	f.dirty[l.PCID] = l
-	f.dirtyMu.Unlock()
-}
+func (f *Fleet) queueLight(l models.LightState) { f.light.put(l) }
 
 // takeCameBack removes a PC's unflushed return online, if any.
 func (f *Fleet) takeCameBack(id int64) (time.Time, bool) {
@@ -110,9 +106,7 @@ func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, now 
 		fs.Disks = append(fs.Disks, models.Disk{Mount: mount, UsedGB: &d.UsedGB, FreeGB: &d.FreeGB, Percent: &d.Percent})
 	}
 	// A batched light state older than this full one must not overwrite it.
-	f.dirtyMu.Lock()
-	delete(f.dirty, p.id)
-	f.dirtyMu.Unlock()
+	f.light.remove(p.id)
 	return f.store.SaveFullState(ctx, p.id, fs)
 }
 
@@ -315,8 +309,8 @@ func (f *Fleet) Delete(ctx context.Context, id int64) error {
 		delete(f.byToken, p.tokenHash)
 	}
 	f.mu.Unlock()
+	f.light.remove(id)
 	f.dirtyMu.Lock()
-	delete(f.dirty, id)
 	delete(f.cameBack, id)
 	f.dirtyMu.Unlock()
 	if p != nil {
@@ -363,16 +357,12 @@ func (f *Fleet) Run(ctx context.Context) {
 // try, unless newer data arrived meanwhile.
 func (f *Fleet) Flush(ctx context.Context) {
 	f.dirtyMu.Lock()
-	batch, back := f.dirty, f.cameBack
-	f.dirty = make(map[int64]models.LightState, len(batch))
+	back := f.cameBack
 	f.cameBack = make(map[int64]time.Time, len(back))
 	f.dirtyMu.Unlock()
-	if len(batch) == 0 && len(back) == 0 {
+	states := f.light.take()
+	if len(states) == 0 && len(back) == 0 {
 		return
-	}
-	states := make([]models.LightState, 0, len(batch))
-	for _, s := range batch {
-		states = append(states, s)
 	}
 	online := make([]models.Online, 0, len(back))
 	for id, at := range back {
@@ -380,12 +370,8 @@ func (f *Fleet) Flush(ctx context.Context) {
 	}
 	if err := f.store.SaveLive(ctx, states, online); err != nil {
 		f.log.Error("live state flush failed; retrying", "pcs", len(states), "online", len(online), "err", err)
+		f.light.restore(states)
 		f.dirtyMu.Lock()
-		for id, s := range batch {
-			if _, newer := f.dirty[id]; !newer {
-				f.dirty[id] = s
-			}
-		}
 		for id, at := range back {
 			if _, newer := f.cameBack[id]; !newer {
 				f.cameBack[id] = at
