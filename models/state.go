@@ -47,7 +47,7 @@ func (s *Store) SaveLive(ctx context.Context, states []LightState, online []Onli
 	}
 }
 
-const liveChunk = 500
+const liveChunk = 100
 
 func (s *Store) saveLive(ctx context.Context, states []LightState, online []Online) error {
 	if len(states) == 0 && len(online) == 0 {
