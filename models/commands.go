@@ -42,6 +42,7 @@ func StripSecrets(params string) string {
 // EnqueueCommands queues commands, all or none, and fills in their ids. ErrNotFound names the
 // first PC that does not exist.
 func (s *Store) EnqueueCommands(ctx context.Context, cmds []Command, now time.Time) error {
+	defer s.urgentWrite()()
 	now = now.UTC()
 	ids := make([]int64, len(cmds))
 	for i := range cmds {
@@ -77,6 +78,7 @@ func (s *Store) EnqueueCommands(ctx context.Context, cmds []Command, now time.Ti
 // executing and its stored parameters lose their secrets, while the returned copy keeps them for
 // this one delivery. It returns nil when nothing is pending.
 func (s *Store) NextCommand(ctx context.Context, pcID int64, now time.Time) (*Command, error) {
+	defer s.urgentWrite()()
 	now = now.UTC()
 	var c *Command
 	scrub := false
@@ -133,6 +135,7 @@ func finalStatus(result string) string {
 // agent through a server outage is not lost). Anything else is ErrAlreadyReported or
 // ErrNotDelivered and changes nothing.
 func (s *Store) ReportResult(ctx context.Context, id, pcID int64, r Result, now time.Time) (*Command, error) {
+	defer s.urgentWrite()()
 	now = now.UTC()
 	c := new(Command)
 	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -30,6 +31,8 @@ type Store struct {
 	buildDir string
 	// buildMu keeps a build's row and its file changing together.
 	buildMu sync.Mutex
+	// urgent counts writes someone is waiting on right now (see priority.go).
+	urgent atomic.Int32
 }
 
 // Open opens the SQLite database at path (creating its folder) with WAL, synchronous=NORMAL

@@ -53,6 +53,7 @@ func (s *Store) saveLive(ctx context.Context, states []LightState, online []Onli
 	if len(states) == 0 && len(online) == 0 {
 		return nil
 	}
+	s.yieldToUrgent(ctx)
 	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		for _, o := range online {
 			if err := setOnline(ctx, tx, o.PCID, o.At.UTC()); err != nil {
@@ -113,6 +114,7 @@ type FullState struct {
 // SaveFullState stores a full heartbeat durably: state, disk usage and last_seen.
 func (s *Store) SaveFullState(ctx context.Context, pcID int64, f FullState) error {
 	at := f.At.UTC()
+	s.yieldToUrgent(ctx)
 	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		q := tx.NewUpdate().Model((*PCState)(nil)).Where("pc_id = ?", pcID).
 			Set("full_at = ?", at).Set("light_at = ?", at)

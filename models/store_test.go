@@ -421,6 +421,39 @@ func TestSaveLiveInChunks(t *testing.T) {
 	}
 }
 
+// Batch writes wait while a command write is pending, for at most maxYield; the command
+// writes, failed ones included, leave no mark behind.
+func TestBatchWritesYieldToUrgentOnes(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	pc := registerTest(t, s, "YIELD-1")
+	done := s.urgentWrite()
+	start := time.Now()
+	if err := s.SaveLive(ctx, []LightState{{PCID: pc.ID, CPUUsage: ptr(1.0), At: start}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveFullState(ctx, pc.ID, FullState{CPUUsage: ptr(2.0), At: start}); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < 2*maxYield {
+		t.Errorf("a flush and a full heartbeat went ahead of a pending command after %v", waited)
+	}
+	done()
+	cmds := []Command{{PCID: pc.ID, Type: "execute", Parameters: `{"command":"x"}`, Priority: 5, Timeout: 60}}
+	if err := s.EnqueueCommands(ctx, cmds, start); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReportResult(ctx, cmds[0].ID, pc.ID, Result{Status: "success"}, start); !errors.Is(err, ErrNotDelivered) {
+		t.Fatalf("result before delivery: %v", err)
+	}
+	if _, err := s.NextCommand(ctx, pc.ID, start); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.urgent.Load(); n != 0 {
+		t.Fatalf("%d urgent writes still marked after they ended: every flush would wait", n)
+	}
+}
+
 // BenchmarkSaveLive is one flush of 5,000 PCs' light states: what the server writes each second
 // at 10,000 agents.
 func BenchmarkSaveLive(b *testing.B) {
