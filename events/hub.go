@@ -215,9 +215,13 @@ func (s *Subscription) Drain() (evs []Event, overflowed bool) {
 	// are bounded by max.
 	evs = make([]Event, len(s.pending))
 	copy(evs, s.pending)
+	// Key by key, not clear(s.index): clearing costs the map's size, which a burst grew to
+	// every PC, on each of the many small drains that follow.
+	for i := range s.pending {
+		delete(s.index, keyOf(&s.pending[i]))
+	}
 	clear(s.pending) // drop references to Data for the garbage collector
 	s.pending = s.pending[:0]
-	clear(s.index)
 	return evs, overflowed
 }
 

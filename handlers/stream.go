@@ -14,6 +14,7 @@ import (
 	"github.com/r3labs/sse/v2"
 
 	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/tokens"
 	"github.com/wcms-lab/wcms/views"
@@ -199,7 +200,10 @@ func (p *batchPool) hold(seq int64, b []byte) { p.inflight = append(p.inflight, 
 // pump turns hub events into rendered fragments for one stream. It starts with every member's
 // current tile, so a reconnecting tab is up to date at once.
 func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *events.Subscription, f feed, members map[int64]string) {
-	pending := map[views.Target][]byte{} // newest fragment per element, not yet published
+	// The newest fragment per element not yet published: tiles by PC (most of them, and an
+	// int64 key is the map's fast path), other elements apart.
+	tiles := map[int64][]byte{}
+	pending := map[views.Target][]byte{}
 	render := func(t views.Target, comp templ.Component) {
 		if data, err := renderFragment(ctx, comp); err != nil {
 			s.log.Error("stream: render", "element", t.ElementID(), "err", err)
@@ -207,21 +211,26 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 			pending[t] = data
 		}
 	}
-	renderTile := func(pcID int64) {
+	tileFrom := func(pcID int64, snap fleet.Snapshot) {
 		user, member := members[pcID]
 		if !member {
 			return
 		}
-		t, ok := s.liveTile(pcID, user)
-		if !ok {
-			return
-		}
-		data, err := s.tiles.get(ctx, tileKey{pc: pcID, lang: views.LangOf(ctx), wall: f.wall}, t, f.tile)
+		t := tileOf(snap, user)
+		data, err := s.tiles.get(ctx, views.LangOf(ctx), f.wall, t, f.tile)
 		if err != nil {
 			s.log.Error("stream: render tile", "pc_id", pcID, "err", err)
 			return
 		}
-		pending[views.Target{Kind: views.LiveTile, ID: pcID}] = data
+		tiles[pcID] = data
+	}
+	renderTile := func(pcID int64) {
+		if _, member := members[pcID]; !member {
+			return
+		}
+		if snap, ok := s.fleet.Snapshot(pcID); ok {
+			tileFrom(pcID, snap)
+		}
 	}
 	for pcID := range members {
 		renderTile(pcID)
@@ -237,8 +246,9 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 	var lastRound time.Time
 	var batches batchPool
 	var taken []views.Target // the elements of the batch being built
+	var takenTiles []int64
 	for {
-		if len(pending) > 0 && !armed {
+		if len(tiles)+len(pending) > 0 && !armed {
 			send.Reset(streamFrame - time.Since(lastRound))
 			armed = true
 		}
@@ -252,9 +262,16 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 		case <-send.C:
 			armed = false
 			lastRound = time.Now()
-			for len(pending) > 0 && published-w.flushes.Load() < streamWindow {
+			for len(tiles)+len(pending) > 0 && published-w.flushes.Load() < streamWindow {
 				batch := batches.get(w.flushes.Load())
-				taken = taken[:0]
+				taken, takenTiles = taken[:0], takenTiles[:0]
+				for id, data := range tiles {
+					if len(batch) > 0 && len(batch)+len(data) > streamBatch {
+						break
+					}
+					batch = views.AppendLive(batch, views.Target{Kind: views.LiveTile, ID: id}, data)
+					takenTiles = append(takenTiles, id)
+				}
 				for t, data := range pending {
 					if len(batch) > 0 && len(batch)+len(data) > streamBatch {
 						break
@@ -268,11 +285,14 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 				}
 				published++
 				batches.hold(published, batch)
+				for _, id := range takenTiles {
+					delete(tiles, id)
+				}
 				for _, t := range taken {
 					delete(pending, t)
 				}
 			}
-			if len(pending) > 0 {
+			if len(tiles)+len(pending) > 0 {
 				s.streams.deferred.Add(1) // the tab is behind; the rest waits, newest only, for a later round
 			}
 		case <-sub.Ready():
@@ -287,8 +307,8 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 				case events.CommandStatus:
 					cmd, ok := ev.Data.(models.Command)
 					t := views.Target{Kind: views.LiveCommand, ID: ev.CommandID}
-					// Tiles take at most one entry per member; command cells up to streamMaxCmds more.
-					if _, held := pending[t]; ok && f.commands && (held || len(pending) < len(members)+streamMaxCmds) {
+					// Tiles take at most one entry per member; command cells at most streamMaxCmds.
+					if _, held := pending[t]; ok && f.commands && (held || len(pending) < streamMaxCmds) {
 						render(t, views.CommandCell(commandView(&cmd, "")))
 					}
 				case events.PCAdded, events.PCUpdated, events.PCRemoved:
@@ -303,26 +323,26 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 					}
 					renderTile(ev.PCID)
 				default:
-					renderTile(ev.PCID)
+					if snap, ok := ev.Data.(fleet.Snapshot); ok {
+						tileFrom(ev.PCID, snap) // the state as published, without asking the fleet again
+					} else {
+						renderTile(ev.PCID)
+					}
 				}
 			}
 		}
 	}
 }
 
-// liveTile is a PC's tile from the fleet's live state; storedUser stands until the fleet has
-// seen a full heartbeat.
-func (s *Server) liveTile(id int64, storedUser string) (views.Tile, bool) {
-	snap, ok := s.fleet.Snapshot(id)
-	if !ok {
-		return views.Tile{}, false
-	}
-	t := views.Tile{ID: id, Hostname: snap.Hostname, IP: snap.IPAddress, Online: snap.Online,
+// tileOf is a PC's tile from its live state; storedUser stands until the fleet has seen a full
+// heartbeat.
+func tileOf(snap fleet.Snapshot, storedUser string) views.Tile {
+	t := views.Tile{ID: snap.ID, Hostname: snap.Hostname, IP: snap.IPAddress, Online: snap.Online,
 		CPU: snap.CPUUsage, RAM: snap.RAMUsagePercent, User: storedUser}
 	if snap.CurrentUser != nil {
 		t.User = *snap.CurrentUser
 	}
-	return t, true
+	return t
 }
 
 // roomMembers lists the PCs of a room ("" : the PCs not placed), with their stored user.
@@ -404,28 +424,30 @@ func renderFragment(ctx context.Context, comp templ.Component) ([]byte, error) {
 	return bytes.ReplaceAll(buf.Bytes(), []byte("\r"), []byte("&#13;")), nil
 }
 
-// tileKey names one rendering of a PC's tile.
-type tileKey struct {
-	pc   int64
-	lang views.Lang
-	wall bool
-}
-
 type renderedTile struct {
 	tile views.Tile
 	data []byte
 }
 
 // tileCache shares rendered tiles between streams: a PC's tile is rendered once per change (and
-// language and kind), however many browsers show it. It holds one entry per PC and kind.
+// language and kind), however many browsers show it. It holds one entry per PC and variant,
+// keyed by PC alone within a variant: an int64 key is the map's fast path, and this lookup runs
+// for every stream on every heartbeat.
 type tileCache struct {
 	mu sync.Mutex
-	m  map[tileKey]renderedTile
+	m  [4]map[int64]renderedTile // by variant: English +1, wall +2
 }
 
-func (c *tileCache) get(ctx context.Context, k tileKey, t views.Tile, render func(views.Tile) templ.Component) ([]byte, error) {
+func (c *tileCache) get(ctx context.Context, lang views.Lang, wall bool, t views.Tile, render func(views.Tile) templ.Component) ([]byte, error) {
+	v := 0
+	if lang == views.English {
+		v++
+	}
+	if wall {
+		v += 2
+	}
 	c.mu.Lock()
-	hit, ok := c.m[k]
+	hit, ok := c.m[v][t.ID]
 	c.mu.Unlock()
 	if ok && sameTile(hit.tile, t) {
 		return hit.data, nil
@@ -435,10 +457,10 @@ func (c *tileCache) get(ctx context.Context, k tileKey, t views.Tile, render fun
 		return nil, err
 	}
 	c.mu.Lock()
-	if c.m == nil {
-		c.m = map[tileKey]renderedTile{}
+	if c.m[v] == nil {
+		c.m[v] = map[int64]renderedTile{}
 	}
-	c.m[k] = renderedTile{tile: t, data: data}
+	c.m[v][t.ID] = renderedTile{tile: t, data: data}
 	c.mu.Unlock()
 	return data, nil
 }
