@@ -43,10 +43,10 @@ lint: ## gofmt (hand-written files), go vet, and go vet for Windows (the agent's
 bench: ## run the benchmarks, with allocations
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-bench-load: ## load the built server with 1k/2k/5k/10k agents, 60 s each (JSON in bin/load-N.json)
+bench-load: ## load the built server with 1k/2k/5k/7.5k/10k agents, 60 s each (JSON in bin/load-N.json)
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/wcms-server .
 	$(GO) build -o $(BIN)/wcms-loadgen ./cmd/wcms-loadgen
-	for n in 1000 2000 5000 10000; do $(BIN)/wcms-loadgen -spawn $(BIN)/wcms-server -agents $$n -json > $(BIN)/load-$$n.json || exit 1; done
+	for n in 1000 2000 5000 7500 10000; do $(BIN)/wcms-loadgen -spawn $(BIN)/wcms-server -agents $$n -json > $(BIN)/load-$$n.json || exit 1; done
 
 bench-herd: ## 2,000 agents lose the server for 60 s: how their reconnects spread, nothing lost or run twice
 	WCMS_HERD=1 $(GO) test -count=1 -run TestHerdAfterOutage -v -timeout 10m ./e2e/
