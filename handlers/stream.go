@@ -465,6 +465,15 @@ func (c *tileCache) get(ctx context.Context, lang views.Lang, wall bool, t views
 	return data, nil
 }
 
+// forget drops a deleted PC's renderings.
+func (c *tileCache) forget(id int64) {
+	c.mu.Lock()
+	for _, m := range c.m {
+		delete(m, id)
+	}
+	c.mu.Unlock()
+}
+
 func sameTile(a, b views.Tile) bool {
 	same := func(x, y *float64) bool { return x == y || (x != nil && y != nil && *x == *y) }
 	return a.ID == b.ID && a.Hostname == b.Hostname && a.IP == b.IP && a.User == b.User &&
