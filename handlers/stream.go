@@ -200,10 +200,7 @@ func (p *batchPool) hold(seq int64, b []byte) { p.inflight = append(p.inflight, 
 // pump turns hub events into rendered fragments for one stream. It starts with every member's
 // current tile, so a reconnecting tab is up to date at once.
 func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *events.Subscription, f feed, members map[int64]string) {
-	// The newest fragment per element not yet published: tiles by PC (most of them, and an
-	// int64 key is the map's fast path), other elements apart.
-	tiles := map[int64][]byte{}
-	pending := map[views.Target][]byte{}
+	pending := map[views.Target][]byte{} // newest fragment per element, not yet published
 	render := func(t views.Target, comp templ.Component) {
 		if data, err := renderFragment(ctx, comp); err != nil {
 			s.log.Error("stream: render", "element", t.ElementID(), "err", err)
@@ -211,23 +208,20 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 			pending[t] = data
 		}
 	}
+	// tileFrom queues a member's tile from a live state; the cache renders it once for all.
 	tileFrom := func(pcID int64, snap fleet.Snapshot) {
 		user, member := members[pcID]
 		if !member {
 			return
 		}
-		t := tileOf(snap, user)
-		data, err := s.tiles.get(ctx, views.LangOf(ctx), f.wall, t, f.tile)
+		data, err := s.tiles.get(ctx, views.LangOf(ctx), f.wall, tileOf(snap, user), f.tile)
 		if err != nil {
 			s.log.Error("stream: render tile", "pc_id", pcID, "err", err)
 			return
 		}
-		tiles[pcID] = data
+		pending[views.Target{Kind: views.LiveTile, ID: pcID}] = data
 	}
 	renderTile := func(pcID int64) {
-		if _, member := members[pcID]; !member {
-			return
-		}
 		if snap, ok := s.fleet.Snapshot(pcID); ok {
 			tileFrom(pcID, snap)
 		}
@@ -246,9 +240,8 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 	var lastRound time.Time
 	var batches batchPool
 	var taken []views.Target // the elements of the batch being built
-	var takenTiles []int64
 	for {
-		if len(tiles)+len(pending) > 0 && !armed {
+		if len(pending) > 0 && !armed {
 			send.Reset(streamFrame - time.Since(lastRound))
 			armed = true
 		}
@@ -262,16 +255,9 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 		case <-send.C:
 			armed = false
 			lastRound = time.Now()
-			for len(tiles)+len(pending) > 0 && published-w.flushes.Load() < streamWindow {
+			for len(pending) > 0 && published-w.flushes.Load() < streamWindow {
 				batch := batches.get(w.flushes.Load())
-				taken, takenTiles = taken[:0], takenTiles[:0]
-				for id, data := range tiles {
-					if len(batch) > 0 && len(batch)+len(data) > streamBatch {
-						break
-					}
-					batch = views.AppendLive(batch, views.Target{Kind: views.LiveTile, ID: id}, data)
-					takenTiles = append(takenTiles, id)
-				}
+				taken = taken[:0]
 				for t, data := range pending {
 					if len(batch) > 0 && len(batch)+len(data) > streamBatch {
 						break
@@ -285,14 +271,11 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 				}
 				published++
 				batches.hold(published, batch)
-				for _, id := range takenTiles {
-					delete(tiles, id)
-				}
 				for _, t := range taken {
 					delete(pending, t)
 				}
 			}
-			if len(tiles)+len(pending) > 0 {
+			if len(pending) > 0 {
 				s.streams.deferred.Add(1) // the tab is behind; the rest waits, newest only, for a later round
 			}
 		case <-sub.Ready():
@@ -307,8 +290,8 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 				case events.CommandStatus:
 					cmd, ok := ev.Data.(models.Command)
 					t := views.Target{Kind: views.LiveCommand, ID: ev.CommandID}
-					// Tiles take at most one entry per member; command cells at most streamMaxCmds.
-					if _, held := pending[t]; ok && f.commands && (held || len(pending) < streamMaxCmds) {
+					// Tiles take at most one entry per member; command cells up to streamMaxCmds more.
+					if _, held := pending[t]; ok && f.commands && (held || len(pending) < len(members)+streamMaxCmds) {
 						render(t, views.CommandCell(commandView(&cmd, "")))
 					}
 				case events.PCAdded, events.PCUpdated, events.PCRemoved:
