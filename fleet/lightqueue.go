@@ -25,11 +25,16 @@ func (q *lightQueue) shard(id int64) *lightShard { return &q.shards[uint64(id)%l
 func (q *lightQueue) put(l models.LightState) {
 	s := q.shard(l.PCID)
 	s.mu.Lock()
+	s.set(l)
+	s.mu.Unlock()
+}
+
+// set stores l; the caller holds s.mu.
+func (s *lightShard) set(l models.LightState) {
 	if s.m == nil {
 		s.m = map[int64]models.LightState{}
 	}
 	s.m[l.PCID] = l
-	s.mu.Unlock()
 }
 
 func (q *lightQueue) remove(id int64) {
@@ -61,10 +66,7 @@ func (q *lightQueue) restore(states []models.LightState) {
 		s := q.shard(l.PCID)
 		s.mu.Lock()
 		if _, newer := s.m[l.PCID]; !newer {
-			if s.m == nil {
-				s.m = map[int64]models.LightState{}
-			}
-			s.m[l.PCID] = l
+			s.set(l)
 		}
 		s.mu.Unlock()
 	}
