@@ -91,8 +91,13 @@ func sendJSON(ctx context.Context, client *http.Client, method, target, header, 
 	if err != nil {
 		return err
 	}
-	if res.StatusCode/100 != 2 {
-		return &httpError{status: res.StatusCode, body: strings.TrimSpace(string(data))}
+	return decodeAnswer(res.StatusCode, data, out)
+}
+
+// decodeAnswer decodes a 2xx answer's body into out (when not nil); any other is an httpError.
+func decodeAnswer(status int, data []byte, out any) error {
+	if status/100 != 2 {
+		return &httpError{status: status, body: strings.TrimSpace(string(data))}
 	}
 	if out == nil {
 		return nil

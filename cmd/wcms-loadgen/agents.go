@@ -147,11 +147,7 @@ func (g *loadgen) reportResult(ctx context.Context, a *agent, c *wire.Command) {
 // offer exactly N/2 polls a second; a full heartbeat goes every 5 minutes, the first at a random
 // moment.
 func (g *loadgen) runSteady(ctx context.Context, a *agent, phase time.Duration) {
-	pc, err := newPollConn(g)
-	if err != nil {
-		g.countError(ctx, err)
-		return
-	}
+	pc := &pollConn{host: g.host, dial: g.agentDial}
 	defer pc.close()
 	next := g.start.Add(phase)
 	nextFull := g.start.Add(rand.N(fullInterval))

@@ -27,22 +27,28 @@ func (c countingConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// dialFunc dials TCP; with a counter, the connection adds its bytes to it.
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+func countingDialer(counter *atomic.Int64) dialFunc {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if counter == nil {
+		return d.DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{Conn: c, n: counter}, nil
+	}
+}
+
 // newTransport returns a keep-alive transport that holds idle connections for conns clients,
 // counting their bytes in counter when it is not nil.
 func newTransport(conns int, counter *atomic.Int64) *http.Transport {
-	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	dial := d.DialContext
-	if counter != nil {
-		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := d.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return countingConn{Conn: c, n: counter}, nil
-		}
-	}
 	return &http.Transport{
-		DialContext:         dial,
+		DialContext:         countingDialer(counter),
 		MaxIdleConns:        conns,
 		MaxIdleConnsPerHost: conns,
 		IdleConnTimeout:     90 * time.Second,

@@ -9,8 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/wcms-lab/wcms/wire"
@@ -25,20 +23,11 @@ const pollTimeout = 30 * time.Second
 // Here the agent's goroutine writes the request and reads the answer itself, parsed by
 // net/http's ReadResponse, so the server sees the same HTTP/1.1 as from any client.
 type pollConn struct {
-	g    *loadgen
-	host string // the Host header
-	addr string // where to dial
+	host string // host:port, to dial and for the Host header
+	dial dialFunc
 	conn net.Conn
 	br   *bufio.Reader
 	buf  bytes.Buffer // the request being written
-}
-
-func newPollConn(g *loadgen) (*pollConn, error) {
-	u, err := url.Parse(g.base)
-	if err != nil {
-		return nil, err
-	}
-	return &pollConn{g: g, host: u.Host, addr: u.Host}, nil
 }
 
 // poll posts one poll for a and returns the command it brings, if any.
@@ -48,7 +37,7 @@ func (p *pollConn) poll(ctx context.Context, a *agent, hb *wire.PollHeartbeat) (
 		return nil, err
 	}
 	if p.conn == nil {
-		if err := p.dial(ctx); err != nil {
+		if err := p.connect(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -64,12 +53,9 @@ func (p *pollConn) poll(ctx context.Context, a *agent, hb *wire.PollHeartbeat) (
 	if res.Close {
 		p.close()
 	}
-	if res.StatusCode != http.StatusOK {
-		return nil, &httpError{status: res.StatusCode, body: strings.TrimSpace(string(data))}
-	}
 	var out wire.PollResponse
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, fmt.Errorf("poll answer: %w", err)
+	if err := decodeAnswer(res.StatusCode, data, &out); err != nil {
+		return nil, err
 	}
 	return out.Data.Command, nil
 }
@@ -98,13 +84,12 @@ func (p *pollConn) roundTrip(ctx context.Context) (*http.Response, []byte, error
 	return res, data, err
 }
 
-func (p *pollConn) dial(ctx context.Context) error {
-	d := net.Dialer{Timeout: 10 * time.Second}
-	c, err := d.DialContext(ctx, "tcp", p.addr)
+func (p *pollConn) connect(ctx context.Context) error {
+	c, err := p.dial(ctx, "tcp", p.host)
 	if err != nil {
 		return err
 	}
-	p.conn = countingConn{Conn: c, n: &p.g.wireBytes}
+	p.conn = c
 	if p.br == nil {
 		p.br = bufio.NewReaderSize(p.conn, 4<<10)
 	} else {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,8 @@ import (
 // behind its own mutex.
 type loadgen struct {
 	base        string
+	host        string   // host:port of base
+	agentDial   dialFunc // the steady agents' own connections, counted in wireBytes
 	agentClient *http.Client
 	wireBytes   atomic.Int64 // bytes to and from the steady agents' connections
 
@@ -53,7 +56,12 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*Report, error) {
 		defer srv.stop()
 		base, pid = srv.URL, srv.PID
 	}
-	g := &loadgen{base: base, cmdSent: map[int64]time.Time{}}
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	g := &loadgen{base: base, host: u.Host, cmdSent: map[int64]time.Time{}}
+	g.agentDial = countingDialer(&g.wireBytes)
 	total := cfg.Agents + cfg.LongPollAgents
 	g.agentClient = &http.Client{Transport: newTransport(total, &g.wireBytes), Timeout: 30 * time.Second}
 	// The long-pollers share the transport, so bytes per agent are an average over both kinds
