@@ -141,6 +141,18 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 
+	// Profiles first: failing to listen there leaves nothing started to stop.
+	if cfg.DebugAddr != "" {
+		dln, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			return fmt.Errorf("-debug-addr: %w", err)
+		}
+		dbg := debugServer()
+		defer dbg.Close()
+		go dbg.Serve(dln)
+		log.Info("profiles served", "addr", cfg.DebugAddr)
+	}
+
 	hub := events.NewHub(0)
 	fl, err := fleet.New(ctx, store, hub, fleet.Config{OfflineAfter: cfg.OfflineAfter}, log)
 	if err != nil {
@@ -167,19 +179,6 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	if cfg.DebugAddr != "" {
-		dln, err := net.Listen("tcp", cfg.DebugAddr)
-		if err != nil {
-			srv.Close()
-			stopFleet()
-			<-fleetDone
-			return fmt.Errorf("-debug-addr: %w", err)
-		}
-		dbg := debugServer()
-		defer dbg.Close()
-		go dbg.Serve(dln)
-		log.Info("profiles served", "addr", cfg.DebugAddr)
-	}
 	log.Info("listening", "addr", cfg.Addr, "db", cfg.DB, "version", version, "legacy_clients", cfg.LegacyClients,
 		"offline_after", cfg.OfflineAfter.String())
 
