@@ -40,7 +40,7 @@ func (e *APIError) Error() string {
 // isPCNotFound tells whether the server no longer knows this PC (deleted, or a new database).
 func isPCNotFound(err error) bool {
 	var ae *APIError
-	return errors.As(err, &ae) && ae.Status == http.StatusNotFound && ae.Code == "PC_NOT_FOUND"
+	return errors.As(err, &ae) && ae.Status == http.StatusNotFound && ae.Code == wire.CodePCNotFound
 }
 
 // isPermanent tells whether retrying the same request can never succeed.

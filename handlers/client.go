@@ -33,7 +33,7 @@ func (s *Server) identify(c echo.Context, machineID string) (int64, error) {
 	}
 	id, err := s.fleet.Identify(machineID, bearer(c), s.cfg.LegacyClients)
 	if errors.Is(err, fleet.ErrUnknownPC) {
-		return 0, newError(http.StatusNotFound, "PC_NOT_FOUND", "PC not registered: %s", machineID)
+		return 0, newError(http.StatusNotFound, wire.CodePCNotFound, "PC not registered: %s", machineID)
 	}
 	return id, err
 }

@@ -67,6 +67,8 @@ type RegisterRequest struct {
 	// SystemInfo is sent by the published client at registration; it is taken as the first
 	// full heartbeat.
 	SystemInfo *SystemInfo `json:"system_info,omitempty"`
+	// InstanceID is our addition: see PollRequest.
+	InstanceID string `json:"instance_id,omitempty"`
 }
 
 // RegisterResponse answers a registration. AgentToken is our addition.
@@ -96,6 +98,7 @@ type HeartbeatRequest struct {
 	MachineID  string      `json:"machine_id"`
 	FullUpdate *bool       `json:"full_update,omitempty"`
 	SystemInfo *SystemInfo `json:"system_info"`
+	InstanceID string      `json:"instance_id,omitempty"` // see PollRequest
 }
 
 // HeartbeatResponse answers a heartbeat.
@@ -130,6 +133,10 @@ type PollRequest struct {
 	MachineID string         `json:"machine_id"`
 	Heartbeat *PollHeartbeat `json:"heartbeat,omitempty"`
 	Wait      float64        `json:"wait,omitempty"`
+	// InstanceID is our addition: a digest of this copy's hardware (SMBIOS UUID, MAC set), which
+	// differs between PCs cloned from one enrolled image even though they share machine_id and
+	// token; the server sees two instances alternating on one identity and warns.
+	InstanceID string `json:"instance_id,omitempty"`
 }
 
 // Command is a command as handed to an agent. CreatedAt is our addition: it lets an agent
@@ -198,9 +205,22 @@ type ErrorBody struct {
 	Message string `json:"message"`
 }
 
-// ErrorResponse carries both documented error shapes at once.
+// ErrorResponse carries both documented error shapes at once. AgentToken is our addition, set
+// only with CodeReenrolPending: the token this install will hold once an operator approves.
 type ErrorResponse struct {
-	Status  string    `json:"status"`
-	Message string    `json:"message"`
-	Error   ErrorBody `json:"error"`
+	Status     string    `json:"status"`
+	Message    string    `json:"message"`
+	Error      ErrorBody `json:"error"`
+	AgentToken string    `json:"agent_token,omitempty"`
 }
+
+// Error codes an agent acts on.
+const (
+	CodePCNotFound = "PC_NOT_FOUND"
+	// CodeReenrolPending: the machine_id is enrolled with a token this caller did not prove; an
+	// operator must approve the new install on the dashboard. The answer's AgentToken becomes
+	// this install's token once approved: register again with it as the bearer until then.
+	CodeReenrolPending = "REENROLL_PENDING"
+	// CodeReenrolRefused: an operator refused this install's re-enrolment.
+	CodeReenrolRefused = "REENROLL_REFUSED"
+)
