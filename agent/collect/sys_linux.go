@@ -104,3 +104,12 @@ func isRemovable(device string) bool {
 	}
 	return false
 }
+
+// systemUUID is the SMBIOS system UUID, which the kernel lets only root read.
+func systemUUID(context.Context) (string, error) {
+	data, err := os.ReadFile("/sys/class/dmi/id/product_uuid")
+	if err != nil {
+		return "", err
+	}
+	return parseUUIDText(string(data))
+}

@@ -4,6 +4,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/shirou/gopsutil/v4/host"
@@ -29,3 +30,8 @@ func osVersion(ctx context.Context) (string, error) {
 // isRemovable reports false: these systems offer no cheap removable flag, and their desktops
 // mount plugged-in media under the directories fixedPartitions already skips.
 func isRemovable(string) bool { return false }
+
+// systemUUID is not read here: these systems are not lab PCs, and the OS id and MACs remain.
+func systemUUID(context.Context) (string, error) {
+	return "", errors.New("smbios: the system UUID is read on Windows and Linux only")
+}

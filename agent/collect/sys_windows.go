@@ -12,8 +12,14 @@ import (
 	"golang.org/x/sys/windows/registry"
 )
 
-// x/sys/windows wraps WTSGetActiveConsoleSessionId and WTSFreeMemory but not this one.
-var procWTSQuerySessionInformation = windows.NewLazySystemDLL("wtsapi32.dll").NewProc("WTSQuerySessionInformationW")
+// x/sys/windows wraps WTSGetActiveConsoleSessionId and WTSFreeMemory but not these.
+var (
+	procWTSQuerySessionInformation = windows.NewLazySystemDLL("wtsapi32.dll").NewProc("WTSQuerySessionInformationW")
+	procGetSystemFirmwareTable     = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetSystemFirmwareTable")
+)
+
+// rsmb is the firmware table provider 'RSMB' (the raw SMBIOS table) as the DWORD the API wants.
+const rsmb = 'R'<<24 | 'S'<<16 | 'M'<<8 | 'B'
 
 // WTS_INFO_CLASS values and the "no session at the console" id, from wtsapi32.h.
 const (
@@ -33,6 +39,24 @@ func machineID(context.Context) (string, error) {
 		return "", errors.New("MachineGuid is empty")
 	}
 	return id, nil
+}
+
+// systemUUID is the SMBIOS system UUID, from the raw table Windows keeps of the firmware's.
+func systemUUID(context.Context) (string, error) {
+	if err := procGetSystemFirmwareTable.Find(); err != nil {
+		return "", fmt.Errorf("smbios: %w", err)
+	}
+	// The first call, without a buffer, answers the size the table needs.
+	size, _, err := procGetSystemFirmwareTable.Call(rsmb, 0, 0, 0)
+	if size == 0 {
+		return "", fmt.Errorf("smbios: GetSystemFirmwareTable: %w", err)
+	}
+	buf := make([]byte, size)
+	n, _, err := procGetSystemFirmwareTable.Call(rsmb, 0, uintptr(unsafe.Pointer(&buf[0])), size)
+	if n == 0 || n > size {
+		return "", fmt.Errorf("smbios: GetSystemFirmwareTable (%d of %d bytes): %w", n, size, err)
+	}
+	return smbiosUUID(buf[:n])
 }
 
 // osEdition names the installation, e.g. "Windows 11 Pro".
