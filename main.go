@@ -21,6 +21,7 @@ import (
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/handlers"
 	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/tokens"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -65,7 +66,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if err != nil {
 		return c, fmt.Errorf("WCMS_OFFLINE_AFTER: %w", err)
 	}
-	legacy, err := envBool("WCMS_LEGACY_CLIENTS", true)
+	legacy, err := envBool("WCMS_LEGACY_CLIENTS", false)
 	if err != nil {
 		return c, err
 	}
@@ -76,7 +77,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.Addr, "addr", env("WCMS_ADDR", ":5050"), "listen address (WCMS_ADDR)")
 	fs.StringVar(&c.DB, "db", env("WCMS_DB", filepath.Join("data", "wcms.db")), "SQLite database file (WCMS_DB)")
 	fs.DurationVar(&c.OfflineAfter, "offline-after", offline, "a PC with no poll for this long is offline (WCMS_OFFLINE_AFTER)")
-	fs.BoolVar(&c.LegacyClients, "legacy-clients", legacy, "accept agent calls without an agent token, for the published clients (WCMS_LEGACY_CLIENTS)")
+	fs.BoolVar(&c.LegacyClients, "legacy-clients", legacy, "also serve the published clients, which send no agent token (WCMS_LEGACY_CLIENTS); see docs/SECURITY.md")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", proxy, "take client addresses from X-Forwarded-For; only behind a reverse proxy (WCMS_TRUST_PROXY)")
 	fs.StringVar(&c.PublicURL, "public-url", env("WCMS_PUBLIC_URL", ""), "base URL agents reach this server at, for links and install scripts (WCMS_PUBLIC_URL)")
 	fs.StringVar(&c.AgentDir, "agent-dir", env("WCMS_AGENT_DIR", "bin"), "folder whose wcms-agent* builds are registered at start, if it exists (WCMS_AGENT_DIR)")
@@ -134,6 +135,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	if len(applied) > 0 {
 		log.Info("migrations applied", "versions", applied)
 	}
+	// PINs are stored under a key kept beside the database, not in it (tokens.PINHasher).
+	pinKey, err := tokens.LoadKey(filepath.Join(filepath.Dir(cfg.DB), "pin.key"))
+	if err != nil {
+		return err
+	}
 	if err := handlers.EnsureFirstAdmin(ctx, store, filepath.Dir(cfg.DB), cfg.AdminPassword, 12, log); err != nil {
 		return err
 	}
@@ -166,7 +172,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}()
 
 	e := handlers.New(handlers.Config{Version: version, LegacyClients: cfg.LegacyClients, TrustProxy: cfg.TrustProxy,
-		PublicURL: cfg.PublicURL}, store, fl, hub, log)
+		PublicURL: cfg.PublicURL, PINKey: pinKey}, store, fl, hub, log)
 	srv := &http.Server{Addr: cfg.Addr, Handler: e,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	// No WriteTimeout: long-polls hold answers for up to 60 s and event streams for hours.

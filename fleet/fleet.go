@@ -5,6 +5,7 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -22,8 +23,11 @@ import (
 // Errors returned to handlers.
 var (
 	ErrUnknownPC     = errors.New("PC not registered")
-	ErrBadToken      = errors.New("agent token does not match this PC")
-	ErrTokenRequired = errors.New("agent token required")
+	ErrBadToken = errors.New("agent token does not match this PC")
+	// ErrTokenRequired: no token, from a PC whose agent uses one, or with legacy clients off.
+	ErrTokenRequired = models.ErrTokenRequired
+	// ErrReenrolRefused: an operator refused the re-enrolment this install asked for.
+	ErrReenrolRefused = errors.New("an operator refused this install's re-enrolment")
 	ErrPollTooFast   = errors.New("polling faster than the 2-second minimum")
 )
 
@@ -31,15 +35,19 @@ var (
 type Store interface {
 	AllPCs(ctx context.Context) ([]models.PC, error)
 	PendingCounts(ctx context.Context) (map[int64]int, error)
-	Register(ctx context.Context, pin string, pc *models.PC, disks []models.Disk, now time.Time) (bool, error)
+	Register(ctx context.Context, e models.Enrol, now time.Time) (models.Enrolment, error)
+	Rekey(ctx context.Context, pc *models.PC, disks []models.Disk, now time.Time) error
+	MarkTokenUsed(ctx context.Context, id int64) error
+	ReenrolmentByToken(ctx context.Context, tokenHash string) (*models.Reenrolment, error)
+	ApproveReenrolment(ctx context.Context, id int64, now time.Time) (*models.Reenrolment, error)
 	SaveLive(ctx context.Context, states []models.LightState, online []models.Online) error
 	SaveFullState(ctx context.Context, pcID int64, f models.FullState) error
 	RecordIP(ctx context.Context, pcID int64, ip string, now time.Time) error
 	SetOnline(ctx context.Context, pcID int64, now time.Time) error
 	SetOffline(ctx context.Context, pcID int64, since time.Time, reason string) error
 	EnqueueCommands(ctx context.Context, cmds []models.Command, now time.Time) error
-	NextCommand(ctx context.Context, pcID int64, now time.Time) (*models.Command, error)
-	ReportResult(ctx context.Context, id, pcID int64, r models.Result, now time.Time) (*models.Command, error)
+	NextCommand(ctx context.Context, pcID int64, addr string, now time.Time) (*models.Command, error)
+	ReportResult(ctx context.Context, id int64, rep models.Reporter, r models.Result, now time.Time) (*models.Command, error)
 	CancelPending(ctx context.Context, pcID int64, by string, now time.Time) ([]models.Command, error)
 	ExpireCommands(ctx context.Context, now time.Time) ([]models.Command, error)
 	DeletePC(ctx context.Context, id int64) error
@@ -93,6 +101,7 @@ type pc struct {
 
 	machineID string // immutable
 	tokenHash string // guarded by Fleet.mu, with the byToken index
+	tokenUsed bool   // guarded by Fleet.mu: the agent has called with its token
 
 	mu          sync.Mutex
 	hostname    string
@@ -108,6 +117,7 @@ type pc struct {
 	user        *string // console user from the last full heartbeat, nil until one arrives
 	waiting     int     // long-polls held open: a PC waiting on one is alive
 	deleted     bool
+	copies      copies // which copies of the agent call under this identity (clones.go)
 
 	// deliver serialises deliveries, so the pending count and the store never disagree.
 	deliver sync.Mutex
@@ -181,7 +191,7 @@ func New(ctx context.Context, store Store, hub *events.Hub, cfg Config, log *slo
 }
 
 func (f *Fleet) newPC(m *models.PC, now time.Time) *pc {
-	p := &pc{id: m.ID, machineID: m.MachineID, tokenHash: m.AgentTokenHash, hostname: m.Hostname, ip: m.IPAddress,
+	p := &pc{id: m.ID, machineID: m.MachineID, tokenHash: m.AgentTokenHash, tokenUsed: m.TokenUsed, hostname: m.Hostname, ip: m.IPAddress,
 		online: m.IsOnline, notify: make(chan struct{}), tokens: f.cfg.PollBurst, tokensAt: now}
 	if m.LastSeen != nil {
 		p.lastSeen = *m.LastSeen
@@ -205,28 +215,42 @@ func (f *Fleet) get(id int64) *pc {
 // Close wakes every long-poll so a server shutdown need not wait for them.
 func (f *Fleet) Close() { f.stopOnce.Do(func() { close(f.stopping) }) }
 
-// Identify finds the PC of machineID and checks its agent token. An empty token is accepted only
-// when legacy (tokenless) clients are.
-func (f *Fleet) Identify(machineID, token string, legacy bool) (int64, error) {
+// Caller is what an agent's request tells of who sends it.
+type Caller struct {
+	MachineID string
+	Token     string // the bearer token; "" when none was sent
+	Instance  string // our agent's instance_id; "" from the published clients
+	Addr      string // the request's source address
+}
+
+// Identify finds the PC of c.MachineID and checks c's agent token. No token is accepted only
+// with legacy (tokenless) clients on, and only for a PC whose agent has never used its token:
+// the published clients. The first call with the right token marks the PC as using it.
+func (f *Fleet) Identify(ctx context.Context, c Caller, legacy bool) (int64, error) {
 	f.mu.RLock()
-	p := f.byMachine[machineID]
+	p := f.byMachine[c.MachineID]
 	var want string
+	var used bool
 	if p != nil {
-		want = p.tokenHash
+		want, used = p.tokenHash, p.tokenUsed
 	}
 	f.mu.RUnlock()
-	if p == nil {
+	switch {
+	case p == nil:
 		return 0, ErrUnknownPC
-	}
-	if token == "" {
-		if legacy {
-			return p.id, nil
-		}
+	case c.Token == "" && (used || !legacy):
 		return 0, ErrTokenRequired
-	}
-	if subtle.ConstantTimeCompare([]byte(tokens.Hash(token)), []byte(want)) != 1 {
+	case c.Token != "" && subtle.ConstantTimeCompare([]byte(tokens.Hash(c.Token)), []byte(want)) != 1:
 		return 0, ErrBadToken
+	case c.Token != "" && !used:
+		if err := f.store.MarkTokenUsed(ctx, p.id); err != nil {
+			return 0, err
+		}
+		f.mu.Lock()
+		p.tokenUsed = true
+		f.mu.Unlock()
 	}
+	f.watch(p, c)
 	return p.id, nil
 }
 
@@ -240,35 +264,131 @@ func (f *Fleet) PCOfToken(token string) (int64, bool) {
 	return 0, false
 }
 
-// Register registers (or re-registers) a PC with a PIN and returns its new agent token.
-func (f *Fleet) Register(ctx context.Context, pin string, m *models.PC, disks []models.Disk) (string, error) {
+// Enrolment is a registration as an agent sends it.
+type Enrolment struct {
+	Caller  Caller
+	PINHash string // "" when no PIN was sent
+	PC      *models.PC
+	Disks   []models.Disk
+	Legacy  bool // legacy clients on: a PIN still re-keys a PC whose agent never used its token
+}
+
+// ReenrolPending is the answer to an install that asks to take over an enrolled PC: an operator
+// must approve. Token, when set, is the token the install gets if approved (made just now).
+type ReenrolPending struct{ Token string }
+
+func (e *ReenrolPending) Error() string {
+	return "this PC is enrolled with another install's token: an operator must approve the re-enrolment"
+}
+
+// Register enrols a PC and returns its new agent token. A caller that proves the PC's current
+// token re-keys it without a PIN; a PIN enrols a new PC, and for a known one files a request for
+// an operator (*ReenrolPending), except a legacy re-registration (Enrolment.Legacy).
+func (f *Fleet) Register(ctx context.Context, e Enrolment) (string, error) {
 	token := tokens.New()
+	m := e.PC
 	m.AgentTokenHash = tokens.Hash(token)
 	now := f.now()
-	created, err := f.store.Register(ctx, pin, m, disks, now)
+	if e.Caller.Token != "" {
+		f.mu.RLock()
+		p := f.byToken[tokens.Hash(e.Caller.Token)]
+		f.mu.RUnlock()
+		if p != nil && p.machineID == m.MachineID {
+			m.ID = p.id
+			if err := f.store.Rekey(ctx, m, e.Disks, now); err != nil {
+				return "", err
+			}
+			f.enrolled(p, m, e.Caller, false)
+			return token, nil
+		}
+		if err := f.askedBefore(ctx, e.Caller, m.MachineID); err != nil || e.PINHash == "" {
+			return "", cmp.Or(err, ErrBadToken)
+		}
+	}
+	out, err := f.store.Register(ctx, models.Enrol{PINHash: e.PINHash, PC: m, Disks: e.Disks, From: e.Caller.Addr,
+		PINRekeysTokenless: e.Legacy}, now)
 	if err != nil {
 		return "", err
+	}
+	if out == models.ApprovalNeeded {
+		f.log.Warn("re-enrolment waits for an operator: a new install asks for an enrolled PC's identity",
+			"pc_id", m.ID, "machine_id", m.MachineID, "hostname", m.Hostname, "addr", e.Caller.Addr)
+		return "", &ReenrolPending{Token: token}
 	}
 	f.mu.RLock()
 	p := f.byID[m.ID]
 	f.mu.RUnlock()
+	f.enrolled(p, m, e.Caller, out == models.Enrolled)
+	return token, nil
+}
+
+// askedBefore answers an install that registers with the token of its own re-enrolment request:
+// still waiting, or refused. nil: the token is not one.
+func (f *Fleet) askedBefore(ctx context.Context, c Caller, machineID string) error {
+	r, err := f.store.ReenrolmentByToken(ctx, tokens.Hash(c.Token))
+	if errors.Is(err, models.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if p := f.get(r.PCID); p == nil || p.machineID != machineID {
+		return nil
+	}
+	if r.RefusedAt != nil {
+		return ErrReenrolRefused
+	}
+	return &ReenrolPending{}
+}
+
+// enrolled puts a registered PC's new token and facts in memory (p nil: a new PC) and tells the
+// dashboards.
+func (f *Fleet) enrolled(p *pc, m *models.PC, c Caller, created bool) {
 	kind := events.PCUpdated
 	if p == nil {
-		p = f.newPC(m, now)
+		p = f.newPC(m, f.now())
 		kind = events.PCAdded
 	}
 	f.mu.Lock()
 	delete(f.byToken, p.tokenHash)
-	p.tokenHash = m.AgentTokenHash
+	p.tokenHash, p.tokenUsed = m.AgentTokenHash, m.TokenUsed
 	f.byToken[p.tokenHash] = p
 	f.mu.Unlock()
 	p.mu.Lock()
 	p.hostname, p.ip = m.Hostname, m.IPAddress
 	snap := p.snapshot()
 	p.mu.Unlock()
+	f.watch(p, c)
 	f.log.Info("PC registered", "pc_id", m.ID, "machine_id", m.MachineID, "new", created)
 	f.publish(kind, snap)
-	return token, nil
+}
+
+// ApproveReenrolment lets the install that asked take over the PC: its token replaces the PC's,
+// so the old install is refused from now on.
+func (f *Fleet) ApproveReenrolment(ctx context.Context, id int64) error {
+	r, err := f.store.ApproveReenrolment(ctx, id, f.now())
+	if err != nil {
+		return err
+	}
+	p := f.get(r.PCID)
+	if p == nil {
+		return nil
+	}
+	f.mu.Lock()
+	delete(f.byToken, p.tokenHash)
+	p.tokenHash, p.tokenUsed = r.TokenHash, true
+	f.byToken[p.tokenHash] = p
+	f.mu.Unlock()
+	p.mu.Lock()
+	p.hostname = r.Hostname
+	if r.IPAddress != "" {
+		p.ip = r.IPAddress
+	}
+	snap := p.snapshot()
+	p.mu.Unlock()
+	f.log.Info("re-enrolment approved", "pc_id", r.PCID, "machine_id", p.machineID, "hostname", r.Hostname)
+	f.publish(events.PCUpdated, snap)
+	return nil
 }
 
 func (f *Fleet) publish(kind events.Kind, s Snapshot) {

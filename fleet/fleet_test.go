@@ -11,6 +11,7 @@ import (
 
 	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/tokens"
 	"github.com/wcms-lab/wcms/wire"
 )
 
@@ -57,9 +58,9 @@ func (c *countingStore) SetOnline(ctx context.Context, id int64, now time.Time) 
 	return c.Store.SetOnline(ctx, id, now)
 }
 
-func (c *countingStore) NextCommand(ctx context.Context, id int64, now time.Time) (*models.Command, error) {
+func (c *countingStore) NextCommand(ctx context.Context, id int64, addr string, now time.Time) (*models.Command, error) {
 	c.count("NextCommand")
-	return c.Store.NextCommand(ctx, id, now)
+	return c.Store.NextCommand(ctx, id, addr, now)
 }
 
 func newTestFleet(t *testing.T) (*Fleet, *countingStore, *events.Hub) {
@@ -85,12 +86,12 @@ func newTestFleet(t *testing.T) (*Fleet, *countingStore, *events.Hub) {
 func register(t *testing.T, f *Fleet, cs *countingStore, machineID string) int64 {
 	t.Helper()
 	now := time.Now()
-	pin, err := cs.CreatePIN(context.Background(), models.PINMulti, now.Add(time.Hour), "admin", now)
+	pin, _, err := cs.CreatePIN(context.Background(), tokens.Hash, models.PINMulti, now.Add(time.Hour), "admin", now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pc := &models.PC{MachineID: machineID, Hostname: "h", MACAddress: "m", IPAddress: "10.0.0.1"}
-	if _, err := f.Register(context.Background(), pin.Token, pc, nil); err != nil {
+	if _, err := f.Register(context.Background(), Enrolment{PINHash: pin.TokenHash, PC: pc}); err != nil {
 		t.Fatal(err)
 	}
 	return pc.ID
@@ -110,7 +111,7 @@ func TestSteadyPollWritesNothing(t *testing.T) {
 		if _, err := f.Heartbeat(ctx, id, info, false); err != nil {
 			t.Fatal(err)
 		}
-		if c, err := f.NextCommand(ctx, id, 0); err != nil || c != nil {
+		if c, err := f.NextCommand(ctx, id, "", 0); err != nil || c != nil {
 			t.Fatalf("next command: %v %v", c, err)
 		}
 	}
@@ -188,7 +189,7 @@ func TestPublishesChanges(t *testing.T) {
 	if err := f.Enqueue(ctx, cmds); err != nil {
 		t.Fatal(err)
 	}
-	c, err := f.NextCommand(ctx, id, 0)
+	c, err := f.NextCommand(ctx, id, "", 0)
 	if err != nil || c == nil || c.Parameters != cmds[0].Parameters {
 		t.Fatalf("delivery keeps the secret for the agent: %+v %v", c, err)
 	}
@@ -215,7 +216,7 @@ func TestPublishesChanges(t *testing.T) {
 	if len(evs) != 1 || evs[0].Kind != events.PCRemoved {
 		t.Fatalf("after delete: %+v", evs)
 	}
-	if _, err := f.Identify("M1", "", true); err != ErrUnknownPC {
+	if _, err := f.Identify(ctx, Caller{MachineID: "M1"}, true); err != ErrUnknownPC {
 		t.Fatalf("a deleted PC is unknown: %v", err)
 	}
 }
@@ -227,7 +228,7 @@ func TestLongPollWakesOnEnqueue(t *testing.T) {
 	a, b := register(t, f, cs, "A"), register(t, f, cs, "B")
 	got := make(chan *models.Command, 1)
 	go func() {
-		c, _ := f.NextCommand(ctx, a, 20*time.Second)
+		c, _ := f.NextCommand(ctx, a, "", 20*time.Second)
 		got <- c
 	}()
 	if err := f.Enqueue(ctx, []models.Command{{PCID: b, Type: wire.TypeExecute, Parameters: `{"command":"x"}`, Priority: 5, Timeout: 60}}); err != nil {
@@ -245,10 +246,10 @@ func TestLongPollWakesOnEnqueue(t *testing.T) {
 		t.Fatalf("A's long-poll got %+v", c)
 	}
 	f.Close()
-	if c, err := f.NextCommand(ctx, b, 20*time.Second); err != nil || c == nil {
+	if c, err := f.NextCommand(ctx, b, "", 20*time.Second); err != nil || c == nil {
 		t.Fatalf("B's command is still delivered: %+v %v", c, err)
 	}
-	if c, err := f.NextCommand(ctx, b, 20*time.Second); err != nil || c != nil {
+	if c, err := f.NextCommand(ctx, b, "", 20*time.Second); err != nil || c != nil {
 		t.Fatalf("after Close a long-poll returns at once: %+v %v", c, err)
 	}
 }
@@ -274,7 +275,7 @@ func TestNoDoubleDelivery(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				c, err := f.NextCommand(ctx, id, 0)
+				c, err := f.NextCommand(ctx, id, "", 0)
 				if err != nil {
 					t.Error(err)
 					return

@@ -110,9 +110,10 @@ func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, now 
 	return f.store.SaveFullState(ctx, p.id, fs)
 }
 
-// NextCommand hands PC id its most urgent pending command. With wait > 0 and nothing pending it
-// holds until a command is queued, wait passes, ctx ends or the fleet closes; nil means none.
-func (f *Fleet) NextCommand(ctx context.Context, id int64, wait time.Duration) (*models.Command, error) {
+// NextCommand hands PC id, polling from addr, its most urgent pending command. With wait > 0 and
+// nothing pending it holds until a command is queued, wait passes, ctx ends or the fleet closes;
+// nil means none.
+func (f *Fleet) NextCommand(ctx context.Context, id int64, addr string, wait time.Duration) (*models.Command, error) {
 	p := f.get(id)
 	if p == nil {
 		return nil, ErrUnknownPC
@@ -128,7 +129,7 @@ func (f *Fleet) NextCommand(ctx context.Context, id int64, wait time.Duration) (
 		defer f.endWait(p)
 	}
 	for {
-		c, notify, err := f.deliver(ctx, p)
+		c, notify, err := f.deliver(ctx, p, addr)
 		if c != nil || err != nil || wait <= 0 {
 			return c, err
 		}
@@ -159,7 +160,7 @@ func (f *Fleet) endWait(p *pc) {
 
 // deliver takes the next pending command from the store when the PC has any; otherwise it
 // returns the channel that the next enqueue closes.
-func (f *Fleet) deliver(ctx context.Context, p *pc) (*models.Command, <-chan struct{}, error) {
+func (f *Fleet) deliver(ctx context.Context, p *pc, addr string) (*models.Command, <-chan struct{}, error) {
 	p.deliver.Lock()
 	defer p.deliver.Unlock()
 	p.mu.Lock()
@@ -168,7 +169,7 @@ func (f *Fleet) deliver(ctx context.Context, p *pc) (*models.Command, <-chan str
 	if pending == 0 || deleted {
 		return nil, notify, nil
 	}
-	c, err := f.store.NextCommand(ctx, p.id, f.now())
+	c, err := f.store.NextCommand(ctx, p.id, addr, f.now())
 	if err != nil {
 		return nil, notify, err
 	}
@@ -217,9 +218,9 @@ func (f *Fleet) Enqueue(ctx context.Context, cmds []models.Command) error {
 	return nil
 }
 
-// Result records a command's result; pcID 0 means the reporter is not known (legacy client).
-func (f *Fleet) Result(ctx context.Context, cmdID, pcID int64, r models.Result) (*models.Command, error) {
-	c, err := f.store.ReportResult(ctx, cmdID, pcID, r, f.now())
+// Result records a command's result from rep (models.Store.ReportResult says who may report).
+func (f *Fleet) Result(ctx context.Context, cmdID int64, rep models.Reporter, r models.Result) (*models.Command, error) {
+	c, err := f.store.ReportResult(ctx, cmdID, rep, r, f.now())
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 )
 
 type pinJSON struct {
+	ID        int64     `json:"id"`
 	Token     string    `json:"token"`
 	UsageType string    `json:"usage_type"`
 	UsedCount int       `json:"used_count"`
@@ -17,8 +18,11 @@ type pinJSON struct {
 	CreatedBy string    `json:"created_by"`
 }
 
+// hiddenPIN stands in the list for a PIN's value, which is stored only as a hash.
+const hiddenPIN = "******"
+
 func toPINJSON(t *models.RegistrationToken) pinJSON {
-	return pinJSON{Token: t.Token, UsageType: t.UsageType, UsedCount: t.UsedCount,
+	return pinJSON{ID: t.ID, Token: hiddenPIN, UsageType: t.UsageType, UsedCount: t.UsedCount,
 		ExpiresAt: ts(t.ExpiresAt), CreatedBy: t.CreatedBy}
 }
 
@@ -35,31 +39,32 @@ func (s *Server) createPIN(c echo.Context) error {
 	if req.ExpiresIn != nil {
 		expiresIn = *req.ExpiresIn
 	}
-	t, err := s.issuePIN(c, req.UsageType, expiresIn)
+	t, value, err := s.issuePIN(c, req.UsageType, expiresIn)
 	if err != nil {
 		return err
 	}
 	p := toPINJSON(t)
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "token": p.Token, "usage_type": p.UsageType,
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "token": value, "id": p.ID, "usage_type": p.UsageType,
 		"expires_at": p.ExpiresAt, "created_by": p.CreatedBy})
 }
 
-// issuePIN validates and stores a PIN: single or multi use, valid for 60 to 86400 seconds.
-func (s *Server) issuePIN(c echo.Context, usageType string, expiresIn int) (*models.RegistrationToken, error) {
+// issuePIN validates and stores a PIN: single or multi use, valid for 60 to 86400 seconds. It
+// returns the PIN's value, which is shown this once.
+func (s *Server) issuePIN(c echo.Context, usageType string, expiresIn int) (*models.RegistrationToken, string, error) {
 	if usageType != models.PINSingle && usageType != models.PINMulti {
-		return nil, badRequest(codeInvalidField, "usage_type must be single or multi, not %q", usageType)
+		return nil, "", badRequest(codeInvalidField, "usage_type must be single or multi, not %q", usageType)
 	}
 	if expiresIn < 60 || expiresIn > 86400 {
-		return nil, badRequest(codeInvalidField, "expires_in must be from 60 to 86400 seconds, not %d", expiresIn)
+		return nil, "", badRequest(codeInvalidField, "expires_in must be from 60 to 86400 seconds, not %d", expiresIn)
 	}
 	now := time.Now()
-	t, err := s.store.CreatePIN(c.Request().Context(), usageType, now.Add(time.Duration(expiresIn)*time.Second),
-		currentAdmin(c).Username, now)
+	t, value, err := s.store.CreatePIN(c.Request().Context(), s.pins.Hash, usageType,
+		now.Add(time.Duration(expiresIn)*time.Second), currentAdmin(c).Username, now)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	s.log.Info("PIN created", "by", t.CreatedBy, "usage_type", t.UsageType, "expires_at", t.ExpiresAt)
-	return t, nil
+	s.log.Info("PIN created", "pin_id", t.ID, "by", t.CreatedBy, "usage_type", t.UsageType, "expires_at", t.ExpiresAt)
+	return t, value, nil
 }
 
 // listPINs lists the PINs still usable or not yet expired.
@@ -75,21 +80,36 @@ func (s *Server) listPINs(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"status": "success", "tokens": out})
 }
 
-// revokePIN ends a PIN at once.
+// revokePIN ends the PIN with this value at once.
 func (s *Server) revokePIN(c echo.Context) error {
 	token, err := pathParam(c, "token")
 	if err != nil {
 		return err
 	}
-	if err := s.endPIN(c, token); err != nil {
+	return s.revokedPIN(c, func(now time.Time) error {
+		return s.store.RevokePIN(c.Request().Context(), s.pins.Hash(token), now)
+	})
+}
+
+// revokePINByID ends the PIN with this id at once: the list shows ids, not values.
+func (s *Server) revokePINByID(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	return s.revokedPIN(c, func(now time.Time) error { return s.store.RevokePINByID(c.Request().Context(), id, now) })
+}
+
+func (s *Server) revokedPIN(c echo.Context, revoke func(time.Time) error) error {
+	if err := s.endPIN(c, revoke); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Token expired successfully"})
 }
 
-// endPIN revokes the unexpired PIN with this value.
-func (s *Server) endPIN(c echo.Context, token string) error {
-	if err := s.store.RevokePIN(c.Request().Context(), token, time.Now()); err != nil {
+// endPIN runs revoke and logs who did it (never the PIN).
+func (s *Server) endPIN(c echo.Context, revoke func(time.Time) error) error {
+	if err := revoke(time.Now()); err != nil {
 		return err
 	}
 	s.log.Info("PIN revoked", "by", currentAdmin(c).Username)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/tokens"
 )
 
 // openDB opens a second, read-only connection to the test server's database, to check what is
@@ -237,11 +238,11 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	revoked := ts.pin(a, "single")
 	a.do("DELETE", "/api/admin/registration-token/"+revoked, nil).must(t, 200)
 	now := time.Now()
-	expired, err := ts.store.CreatePIN(ctx, models.PINSingle, now.Add(-time.Minute), "admin", now.Add(-11*time.Minute))
+	_, expired, err := ts.store.CreatePIN(ctx, tokens.NewPINHasher(testPINKey).Hash, models.PINSingle, now.Add(-time.Minute), "admin", now.Add(-11*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
-	unknown := unusedPIN(t, ts, multi, used, revoked, expired.Token)
+	unknown := unusedPIN(t, ts, multi, used, revoked, expired)
 
 	// A command with a result, and one still pending.
 	done := a.do("POST", "/api/admin/pc/"+itoa(ag.PCID)+"/execute", map[string]any{"command": "hostname"}).must(t, 200).num("command_id")
@@ -407,7 +408,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		{name: "revoked PIN", as: "anon", method: "POST", path: "/api/client/register",
 			body: register(map[string]any{"pin": revoked}), status: 403, code: "INVALID_PIN", mentions: []string{"Invalid or expired PIN"}},
 		{name: "expired PIN", as: "anon", method: "POST", path: "/api/client/register",
-			body: register(map[string]any{"pin": expired.Token}), status: 403, code: "INVALID_PIN", mentions: []string{"Invalid or expired PIN"}},
+			body: register(map[string]any{"pin": expired}), status: 403, code: "INVALID_PIN", mentions: []string{"Invalid or expired PIN"}},
 		{name: "used single-use PIN", as: "anon", method: "POST", path: "/api/client/register",
 			body: register(map[string]any{"pin": used}), status: 403, code: "PIN_USED", mentions: []string{"PIN already used"}},
 		{name: "used single-use PIN on a known machine", as: "anon", method: "POST", path: "/api/client/register",

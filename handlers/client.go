@@ -26,12 +26,17 @@ func bearer(c echo.Context) string {
 	return ""
 }
 
+// caller is what the request tells of the agent that sends it.
+func caller(c echo.Context, machineID, instance string) fleet.Caller {
+	return fleet.Caller{MachineID: machineID, Token: bearer(c), Instance: instance, Addr: c.RealIP()}
+}
+
 // identify finds the calling PC by machine_id and checks its agent token.
-func (s *Server) identify(c echo.Context, machineID string) (int64, error) {
+func (s *Server) identify(c echo.Context, machineID, instance string) (int64, error) {
 	if err := required("machine_id", machineID); err != nil {
 		return 0, err
 	}
-	id, err := s.fleet.Identify(machineID, bearer(c), s.cfg.LegacyClients)
+	id, err := s.fleet.Identify(c.Request().Context(), caller(c, machineID, instance), s.cfg.LegacyClients)
 	if errors.Is(err, fleet.ErrUnknownPC) {
 		return 0, newError(http.StatusNotFound, wire.CodePCNotFound, "PC not registered: %s", machineID)
 	}
@@ -89,14 +94,22 @@ func (s *Server) baseURL(c echo.Context) string {
 	return scheme + "://" + host
 }
 
-// registerPC registers a PC with a PIN. Failed PINs count against the source address, so the
-// million PINs cannot be walked.
+// registerPC enrols a PC. A PIN enrols a new PC; an agent that proves its PC's current token
+// (Authorization: Bearer) re-registers without one; a PIN for an enrolled PC asks an operator
+// (fleet.Register). Failed PINs count against the source address, so the million PINs cannot be
+// walked.
 func (s *Server) registerPC(c echo.Context) error {
 	var req wire.RegisterRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := required("pin", req.PIN, "machine_id", req.MachineID, "hostname", req.Hostname, "mac_address", req.MACAddress); err != nil {
+	who := caller(c, req.MachineID, req.InstanceID)
+	if who.Token == "" {
+		if err := required("pin", req.PIN); err != nil {
+			return err
+		}
+	}
+	if err := required("machine_id", req.MachineID, "hostname", req.Hostname, "mac_address", req.MACAddress); err != nil {
 		return err
 	}
 	if err := validateSpecs(&req); err != nil {
@@ -107,25 +120,28 @@ func (s *Server) registerPC(c echo.Context) error {
 			return err
 		}
 	}
-	addr, now := c.RealIP(), time.Now()
-	if ok, retry := s.pinFailures.Allow(addr, now); !ok {
-		return tooMany(retry, "too many wrong PINs from this address; try again in %s", retry.Round(time.Second))
-	}
-	if !pinPattern.MatchString(req.PIN) {
-		s.pinFailures.Fail(addr, now)
-		return models.ErrPINInvalid
-	}
-	pc := &models.PC{MachineID: req.MachineID, Hostname: req.Hostname, MACAddress: req.MACAddress,
-		IPAddress: req.IPAddress, CPUModel: req.CPUModel, CPUCores: req.CPUCores, CPUThreads: req.CPUThreads,
-		RAMTotal: wire.RAMGB(req.RAMTotal), OSEdition: req.OSEdition, OSVersion: req.OSVersion}
-	var disks []models.Disk
+	e := fleet.Enrolment{Caller: who, Legacy: s.cfg.LegacyClients,
+		PC: &models.PC{MachineID: req.MachineID, Hostname: req.Hostname, MACAddress: req.MACAddress,
+			IPAddress: req.IPAddress, CPUModel: req.CPUModel, CPUCores: req.CPUCores, CPUThreads: req.CPUThreads,
+			RAMTotal: wire.RAMGB(req.RAMTotal), OSEdition: req.OSEdition, OSVersion: req.OSVersion}}
 	for mount, d := range req.DiskInfo {
-		disks = append(disks, models.Disk{Mount: mount, TotalGB: &d.TotalGB, FSType: d.FSType})
+		e.Disks = append(e.Disks, models.Disk{Mount: mount, TotalGB: &d.TotalGB, FSType: d.FSType})
 	}
-	token, err := s.fleet.Register(c.Request().Context(), req.PIN, pc, disks)
+	now := time.Now()
+	if req.PIN != "" {
+		if ok, retry := s.pinFailures.Allow(who.Addr, now); !ok {
+			return tooMany(retry, "too many wrong PINs from this address; try again in %s", retry.Round(time.Second))
+		}
+		if !pinPattern.MatchString(req.PIN) {
+			s.pinFailures.Fail(who.Addr, now)
+			return models.ErrPINInvalid
+		}
+		e.PINHash = s.pins.Hash(req.PIN)
+	}
+	token, err := s.fleet.Register(c.Request().Context(), e)
 	if errors.Is(err, models.ErrPINInvalid) || errors.Is(err, models.ErrPINUsed) {
-		s.pinFailures.Fail(addr, now)
-		s.log.Info("registration refused", "machine_id", req.MachineID, "addr", addr, "reason", err.Error())
+		s.pinFailures.Fail(who.Addr, now)
+		s.log.Info("registration refused", "machine_id", req.MachineID, "addr", who.Addr, "reason", err.Error())
 	}
 	if err != nil {
 		return err
@@ -133,12 +149,12 @@ func (s *Server) registerPC(c echo.Context) error {
 	s.metrics.registrations.Inc()
 	if req.SystemInfo != nil {
 		// The published client sends its first full state with the registration.
-		if _, err := s.fleet.Heartbeat(c.Request().Context(), pc.ID, req.SystemInfo, true); err != nil {
+		if _, err := s.fleet.Heartbeat(c.Request().Context(), e.PC.ID, req.SystemInfo, true); err != nil {
 			return err
 		}
 	}
 	return c.JSON(http.StatusOK, wire.RegisterResponse{Status: "success", Message: "Registration successful",
-		PCID: pc.ID, AgentToken: token})
+		PCID: e.PC.ID, AgentToken: token})
 }
 
 func validateSpecs(r *wire.RegisterRequest) error {
@@ -202,7 +218,7 @@ func (s *Server) heartbeat(c echo.Context) error {
 	if err := validateInfo(req.SystemInfo); err != nil {
 		return err
 	}
-	id, err := s.identify(c, req.MachineID)
+	id, err := s.identify(c, req.MachineID, req.InstanceID)
 	if err != nil {
 		return err
 	}
@@ -244,7 +260,7 @@ func (s *Server) pollCommands(c echo.Context) error {
 			return err
 		}
 	}
-	id, err := s.identify(c, req.MachineID)
+	id, err := s.identify(c, req.MachineID, req.InstanceID)
 	if err != nil {
 		return err
 	}
@@ -262,7 +278,7 @@ func (s *Server) longPollCommands(c echo.Context) error {
 		}
 		timeout = min(n, 60)
 	}
-	id, err := s.identify(c, c.QueryParam("machine_id"))
+	id, err := s.identify(c, c.QueryParam("machine_id"), c.QueryParam("instance_id"))
 	if err != nil {
 		return err
 	}
@@ -281,7 +297,7 @@ func (s *Server) poll(c echo.Context, id int64, info *wire.SystemInfo, full, has
 	if hasHeartbeat {
 		s.countHeartbeat(full)
 	}
-	cmd, err := s.fleet.NextCommand(ctx, id, wait)
+	cmd, err := s.fleet.NextCommand(ctx, id, c.RealIP(), wait)
 	if err != nil {
 		return err
 	}
@@ -297,7 +313,8 @@ func (s *Server) poll(c echo.Context, id int64, info *wire.SystemInfo, full, has
 	return c.JSON(http.StatusOK, wire.PollResponse{Status: "success", Data: data})
 }
 
-// reportResult records a command's result, bound to the reporting PC when it sends its token.
+// reportResult records a command's result, bound to the PC the command went to: by the agent's
+// token, or without one (legacy clients on) by the address it was handed to.
 func (s *Server) reportResult(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -314,16 +331,16 @@ func (s *Server) reportResult(c echo.Context) error {
 	default:
 		return badRequest(codeInvalidField, "status must be success, error or timeout, not %q", req.Status)
 	}
-	var pcID int64
+	rep := models.Reporter{Addr: c.RealIP()}
 	if token := bearer(c); token != "" {
 		var ok bool
-		if pcID, ok = s.fleet.PCOfToken(token); !ok {
+		if rep.PCID, ok = s.fleet.PCOfToken(token); !ok {
 			return fleet.ErrBadToken
 		}
 	} else if !s.cfg.LegacyClients {
 		return fleet.ErrTokenRequired
 	}
-	cmd, err := s.fleet.Result(c.Request().Context(), id, pcID, models.Result{Status: req.Status, Output: req.Output,
+	cmd, err := s.fleet.Result(c.Request().Context(), id, rep, models.Result{Status: req.Status, Output: req.Output,
 		ErrorMessage: req.ErrorMessage, ExitCode: req.ExitCode})
 	if errors.Is(err, models.ErrNotFound) {
 		return newError(http.StatusNotFound, "COMMAND_NOT_FOUND", "command %d not found", id)
@@ -352,7 +369,7 @@ func (s *Server) agentGone(c echo.Context, reason string) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	id, err := s.identify(c, req.MachineID)
+	id, err := s.identify(c, req.MachineID, "")
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ type apiError struct {
 	Code       string
 	Message    string
 	RetryAfter time.Duration
+	AgentToken string // wire.ErrorResponse.AgentToken
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -55,6 +56,7 @@ func toAPIError(err error) *apiError {
 	var ae *apiError
 	var he *echo.HTTPError
 	var mbe *http.MaxBytesError
+	var pending *fleet.ReenrolPending
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -68,6 +70,17 @@ func toAPIError(err error) *apiError {
 		return newError(http.StatusForbidden, "FORBIDDEN", "command belongs to another PC")
 	case errors.Is(err, fleet.ErrBadToken), errors.Is(err, fleet.ErrTokenRequired):
 		return newError(http.StatusUnauthorized, "INVALID_AGENT_TOKEN", "%s", err.Error())
+	case errors.As(err, &pending):
+		e := newError(http.StatusForbidden, wire.CodeReenrolPending, "This PC is already enrolled, and this install "+
+			"does not hold its token. An operator must approve the re-enrolment on the dashboard; until then "+
+			"register again with the agent_token of this answer as the bearer token. / 이미 등록된 PC입니다. "+
+			"관리자가 대시보드에서 재등록을 승인해야 합니다.")
+		e.AgentToken = pending.Token
+		return e
+	case errors.Is(err, fleet.ErrReenrolRefused):
+		return newError(http.StatusForbidden, wire.CodeReenrolRefused, "An operator refused this install's "+
+			"re-enrolment: check the PC, then ask for a new PIN and reinstall. / 관리자가 이 설치의 재등록을 "+
+			"거부했습니다. PC를 확인한 뒤 새 PIN으로 다시 설치하세요.")
 	case errors.Is(err, models.ErrNotFound):
 		return newError(http.StatusNotFound, codeNotFound, "%s", err.Error())
 	case errors.Is(err, models.ErrAlreadyReported):
@@ -104,7 +117,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	if isAPI(c) || forMachines(c) {
 		c.JSON(ae.Status, wire.ErrorResponse{Status: "error", Message: ae.Message,
-			Error: wire.ErrorBody{Code: ae.Code, Message: ae.Message}})
+			Error: wire.ErrorBody{Code: ae.Code, Message: ae.Message}, AgentToken: ae.AgentToken})
 		return
 	}
 	page := views.ErrorPage(ae.Status, ae.Message)

@@ -41,7 +41,17 @@ type testServer struct {
 
 type serverOption func(*Config, *fleet.Config)
 
+// testPINKey keys the test servers' PIN hashes, so a test can store a PIN of its own.
+var testPINKey = []byte("0123456789abcdef0123456789abcdef")
+
 func newTestServer(t testing.TB, opts ...serverOption) *testServer {
+	t.Helper()
+	return newTestServerWith(t, testPassword, opts...)
+}
+
+// newTestServerWith starts a server whose first admin has firstPassword; "" makes
+// EnsureFirstAdmin generate one and write it to the data directory, as on a fresh install.
+func newTestServerWith(t testing.TB, firstPassword string, opts ...serverOption) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -55,10 +65,10 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 	}
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	if err := EnsureFirstAdmin(ctx, store, dir, testPassword, bcrypt.MinCost, log); err != nil {
+	if err := EnsureFirstAdmin(ctx, store, dir, firstPassword, bcrypt.MinCost, log); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Version: "test", LegacyClients: true, BcryptCost: bcrypt.MinCost}
+	cfg := Config{Version: "test", LegacyClients: true, BcryptCost: bcrypt.MinCost, DataDir: dir, PINKey: testPINKey}
 	fcfg := fleet.Config{OfflineAfter: 30 * time.Second}
 	for _, o := range opts {
 		o(&cfg, &fcfg)

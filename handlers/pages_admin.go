@@ -33,7 +33,7 @@ func (s *Server) adminPages(e *echo.Echo) {
 
 	s.pageRoute(e, get, "/pins", operator, s.pinsPage)
 	s.pageRoute(e, post, "/pins", operator, s.createPINPage)
-	s.pageRoute(e, del, "/pins/:token", operator, s.revokePINPage)
+	s.pageRoute(e, del, "/pins/:id", operator, s.revokePINPage)
 
 	s.pageRoute(e, get, "/layout", operator, s.layoutPage)
 	s.pageRoute(e, post, "/layout/rooms", operator, s.createRoomPage)
@@ -159,7 +159,7 @@ func (s *Server) resetPasswordPage(c echo.Context) error {
 }
 
 func pinView(t *models.RegistrationToken) views.PIN {
-	return views.PIN{Token: t.Token, UsageType: t.UsageType, UsedCount: t.UsedCount, ExpiresAt: t.ExpiresAt, CreatedBy: t.CreatedBy}
+	return views.PIN{ID: t.ID, UsageType: t.UsageType, UsedCount: t.UsedCount, ExpiresAt: t.ExpiresAt, CreatedBy: t.CreatedBy}
 }
 
 // installCommands are the install one-liners of docs/AGENT.md for this server and a PIN.
@@ -173,9 +173,9 @@ func installCommands(base, pin string) []views.InstallCommand {
 	}
 }
 
-// renderPINs renders the PINs page; created, when set, is the PIN just issued, shown with its
-// install commands.
-func (s *Server) renderPINs(c echo.Context, created *models.RegistrationToken) error {
+// renderPINs renders the PINs page; created, when set, is the PIN just issued (value its only
+// showing), with its install commands.
+func (s *Server) renderPINs(c echo.Context, created *models.RegistrationToken, value string) error {
 	ctx := c.Request().Context()
 	pins, err := s.store.ListPINs(ctx, time.Now())
 	if err != nil {
@@ -191,13 +191,14 @@ func (s *Server) renderPINs(c echo.Context, created *models.RegistrationToken) e
 			return fmt.Errorf("PIN install commands: %w", err)
 		}
 		p := pinView(created)
-		v.Created, v.Install = &p, installCommands(base, created.Token)
+		p.Token = value
+		v.Created, v.Install = &p, installCommands(base, value)
 	}
 	return s.renderPage(c, views.PINsPage(v), views.PanelUpdate(views.PINsPanel(v)))
 }
 
 // pinsPage lists the usable PINs.
-func (s *Server) pinsPage(c echo.Context) error { return s.renderPINs(c, nil) }
+func (s *Server) pinsPage(c echo.Context) error { return s.renderPINs(c, nil, "") }
 
 // createPINPage issues a PIN from the form: usage_type, expires_in (seconds).
 func (s *Server) createPINPage(c echo.Context) error {
@@ -205,19 +206,23 @@ func (s *Server) createPINPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.issuePIN(c, c.FormValue("usage_type"), n[0])
+	t, value, err := s.issuePIN(c, c.FormValue("usage_type"), n[0])
 	if err != nil {
 		return err
 	}
-	return s.renderPINs(c, t)
+	return s.renderPINs(c, t, value)
 }
 
 // revokePINPage ends a PIN at once.
 func (s *Server) revokePINPage(c echo.Context) error {
-	if err := s.endPIN(c, c.Param("token")); err != nil {
+	id, err := pathID(c, "id")
+	if err != nil {
 		return err
 	}
-	return s.renderPINs(c, nil)
+	if err := s.endPIN(c, func(now time.Time) error { return s.store.RevokePINByID(c.Request().Context(), id, now) }); err != nil {
+		return err
+	}
+	return s.renderPINs(c, nil, "")
 }
 
 // renderLayout renders the layout editor on room ("": the first room); pick, when set, opens

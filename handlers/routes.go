@@ -68,6 +68,7 @@ func (s *Server) routes(e *echo.Echo) {
 
 	admin(http.MethodPost, "/registration-token", operator, s.createPIN)
 	admin(http.MethodDelete, "/registration-token/:token", operator, s.revokePIN)
+	admin(http.MethodDelete, "/registration-tokens/:id", operator, s.revokePINByID)
 	admin(http.MethodDelete, "/pc/:id", operator, s.deletePC)
 	admin(http.MethodPut, "/pc/:id/verified", operator, s.setVerified)
 	admin(http.MethodPut, "/pc/:id/seat", operator, s.setSeat)

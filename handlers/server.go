@@ -14,6 +14,7 @@ import (
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/ratelimit"
+	"github.com/wcms-lab/wcms/tokens"
 )
 
 // Config is what the handlers need to know of the server's configuration.
@@ -26,6 +27,10 @@ type Config struct {
 	MaxUpload     int64  // body limit of an agent build upload, in bytes
 	SessionTTL    time.Duration
 	BcryptCost    int
+	// PINKey keys the hash PINs are stored under (tokens.PINHasher); main reads it from a file
+	// beside the database. Empty: a random key for this process only (tests).
+	PINKey []byte
+	DataDir       string // where the database and the first admin's password file live
 	// PINFailures and LoginFailures limit failed attempts per source address (and per
 	// username for logins) within FailureWindow.
 	PINFailures, LoginFailures int
@@ -51,6 +56,9 @@ func (c *Config) defaults() {
 	if c.LoginFailures <= 0 {
 		c.LoginFailures = 10
 	}
+	if len(c.PINKey) == 0 {
+		c.PINKey = []byte(tokens.New())
+	}
 	if c.FailureWindow <= 0 {
 		c.FailureWindow = 10 * time.Minute
 	}
@@ -69,6 +77,7 @@ type Server struct {
 	streams *streams           // live updates to browsers
 	tiles   tileCache          // tiles rendered once for every stream that shows them
 
+	pins        tokens.PINHasher
 	pinFailures *ratelimit.Failures // by source address
 	loginByAddr *ratelimit.Failures
 	loginByName *ratelimit.Failures
@@ -78,6 +87,7 @@ type Server struct {
 func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, log *slog.Logger) *echo.Echo {
 	cfg.defaults()
 	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, log: log, started: time.Now(), scripts: parseInstallScripts(), streams: newStreams(),
+		pins:        tokens.NewPINHasher(cfg.PINKey),
 		pinFailures: ratelimit.NewFailures(cfg.PINFailures, cfg.FailureWindow, 100_000),
 		loginByAddr: ratelimit.NewFailures(cfg.LoginFailures, cfg.FailureWindow, 100_000),
 		loginByName: ratelimit.NewFailures(cfg.LoginFailures*2, cfg.FailureWindow, 100_000),

@@ -77,7 +77,7 @@ func (s *Store) EnqueueCommands(ctx context.Context, cmds []Command, now time.Ti
 // NextCommand hands out the PC's most urgent pending command (priority, then age): it becomes
 // executing and its stored parameters lose their secrets, while the returned copy keeps them for
 // this one delivery. It returns nil when nothing is pending.
-func (s *Store) NextCommand(ctx context.Context, pcID int64, now time.Time) (*Command, error) {
+func (s *Store) NextCommand(ctx context.Context, pcID int64, addr string, now time.Time) (*Command, error) {
 	defer s.urgentWrite()()
 	now = now.UTC()
 	var c *Command
@@ -90,12 +90,12 @@ func (s *Store) NextCommand(ctx context.Context, pcID int64, now time.Time) (*Co
 			return err
 		}
 		c = &cs[0]
-		c.Status, c.StartedAt = wire.StatusExecuting, &now
+		c.Status, c.StartedAt, c.DeliveredTo = wire.StatusExecuting, &now, addr
 		c.DeadlineAt = now.Add(time.Duration(c.Timeout)*time.Second + resultGrace)
 		stripped := StripSecrets(c.Parameters)
 		scrub = stripped != c.Parameters
 		_, err = tx.NewUpdate().Model((*Command)(nil)).
-			Set("status = ?, started_at = ?, deadline_at = ?, parameters = ?", c.Status, now, c.DeadlineAt, stripped).
+			Set("status = ?, started_at = ?, deadline_at = ?, parameters = ?, delivered_to = ?", c.Status, now, c.DeadlineAt, stripped, addr).
 			Where("id = ? AND status = ?", c.ID, wire.StatusPending).Exec(ctx)
 		return err
 	})
@@ -129,12 +129,20 @@ func finalStatus(result string) string {
 	return wire.StatusError
 }
 
-// ReportResult records a command's result. pcID, when not 0, is the PC that reports, and must be
-// the one the command went to. A result is taken once: for an executing command, or for a
-// delivered command that the server timed out before its result arrived (a result spooled by the
-// agent through a server outage is not lost). Anything else is ErrAlreadyReported or
-// ErrNotDelivered and changes nothing.
-func (s *Store) ReportResult(ctx context.Context, id, pcID int64, r Result, now time.Time) (*Command, error) {
+// Reporter is who sends a result: the PC its agent token names, or for a tokenless (published)
+// client no PC (0) and only its address.
+type Reporter struct {
+	PCID int64
+	Addr string
+}
+
+// ReportResult records a command's result. The reporter must be the PC the command went to: by
+// its token, or without one only for a PC whose agent never used its token and only from the
+// address the command was handed to (ErrWrongPC, ErrTokenRequired). A result is taken once: for
+// an executing command, or for a delivered command that the server timed out before its result
+// arrived (a result spooled by the agent through a server outage is not lost). Anything else is
+// ErrAlreadyReported or ErrNotDelivered and changes nothing.
+func (s *Store) ReportResult(ctx context.Context, id int64, rep Reporter, r Result, now time.Time) (*Command, error) {
 	defer s.urgentWrite()()
 	now = now.UTC()
 	c := new(Command)
@@ -142,8 +150,17 @@ func (s *Store) ReportResult(ctx context.Context, id, pcID int64, r Result, now 
 		if err := tx.NewSelect().Model(c).Where("id = ?", id).Scan(ctx); err != nil {
 			return notFound("command", err)
 		}
+		if rep.PCID == 0 {
+			var used bool
+			if err := tx.NewSelect().Model((*PC)(nil)).Column("token_used").Where("id = ?", c.PCID).Scan(ctx, &used); err != nil {
+				return err
+			}
+			if used {
+				return ErrTokenRequired
+			}
+		}
 		switch {
-		case pcID != 0 && c.PCID != pcID:
+		case rep.PCID != 0 && c.PCID != rep.PCID, rep.PCID == 0 && c.StartedAt != nil && c.DeliveredTo != rep.Addr:
 			return ErrWrongPC
 		case c.ResultAt != nil:
 			return ErrAlreadyReported

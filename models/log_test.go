@@ -95,10 +95,10 @@ func TestCommandLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The first one runs and fails: the log shows how it ended.
-	if _, err := s.NextCommand(ctx, m1.ID, now); err != nil {
+	if _, err := s.NextCommand(ctx, m1.ID, "", now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ReportResult(ctx, cmds[0].ID, m1.ID, Result{Status: wire.ResultError, Output: "denied", ExitCode: ptr(5)}, now); err != nil {
+	if _, err := s.ReportResult(ctx, cmds[0].ID, Reporter{PCID: m1.ID}, Result{Status: wire.ResultError, Output: "denied", ExitCode: ptr(5)}, now); err != nil {
 		t.Fatal(err)
 	}
 	a, b, c := cmds[0].ID, cmds[1].ID, cmds[2].ID

@@ -20,6 +20,7 @@ var (
 	ErrAlreadyReported = errors.New("result already recorded")
 	ErrNotDelivered    = errors.New("command was not delivered yet")
 	ErrWrongPC         = errors.New("command belongs to another PC")
+	ErrTokenRequired   = errors.New("this PC's agent must send its token")
 )
 
 // Admin roles.
@@ -58,12 +59,13 @@ const (
 	PINMulti  = "multi"
 )
 
-// RegistrationToken is a 6-digit registration PIN.
+// RegistrationToken is a 6-digit registration PIN. Only its keyed hash is stored
+// (tokens.PINHasher); the value is shown once, when it is made.
 type RegistrationToken struct {
 	bun.BaseModel `bun:"table:registration_tokens"`
 
 	ID        int64      `bun:"id,pk,autoincrement"`
-	Token     string     `bun:"token"`
+	TokenHash string     `bun:"token_hash"`
 	UsageType string     `bun:"usage_type"`
 	UsedCount int        `bun:"used_count"`
 	ExpiresAt time.Time  `bun:"expires_at"`
@@ -102,6 +104,7 @@ type PC struct {
 	SeatRow        *int       `bun:"seat_row"`
 	SeatCol        *int       `bun:"seat_col"`
 	AgentTokenHash string     `bun:"agent_token_hash"`
+	TokenUsed      bool       `bun:"token_used"` // the agent has called with its token
 	CPUModel       string     `bun:"cpu_model"`
 	CPUCores       int        `bun:"cpu_cores"`
 	CPUThreads     int        `bun:"cpu_threads"`
@@ -195,4 +198,22 @@ type Command struct {
 	CompletedAt  *time.Time `bun:"completed_at"`
 	ResultAt     *time.Time `bun:"result_at"`
 	DeadlineAt   time.Time  `bun:"deadline_at"`
+	DeliveredTo  string     `bun:"delivered_to"` // the address of the poll that took it
+}
+
+// Reenrolment is a fresh install's request to take over an enrolled PC's identity with a PIN
+// but without the PC's token. TokenHash becomes the PC's token if an operator approves.
+type Reenrolment struct {
+	bun.BaseModel `bun:"table:reenrolments"`
+
+	ID         int64      `bun:"id,pk,autoincrement"`
+	PCID       int64      `bun:"pc_id"`
+	TokenHash  string     `bun:"token_hash"`
+	Hostname   string     `bun:"hostname"`
+	MACAddress string     `bun:"mac_address"`
+	IPAddress  string     `bun:"ip_address"`
+	FromAddr   string     `bun:"from_addr"`
+	CreatedAt  time.Time  `bun:"created_at"`
+	RefusedAt  *time.Time `bun:"refused_at"`
+	RefusedBy  string     `bun:"refused_by"`
 }

@@ -9,14 +9,40 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// Register spends one use of the PIN and creates the PC, or updates it when the machine_id is
-// known (same id, history kept). disks are the fixed disks the agent reported; when given they
-// replace the stored set. created reports a new PC.
-func (s *Store) Register(ctx context.Context, pin string, pc *PC, disks []Disk, now time.Time) (created bool, err error) {
+// Enrolment says how a registration with a valid PIN ended.
+type Enrolment int
+
+const (
+	// Enrolled: a new PC.
+	Enrolled Enrolment = iota + 1
+	// Reenrolled: a known PC that never used its token, re-keyed by the PIN (legacy clients).
+	Reenrolled
+	// ApprovalNeeded: a known PC; the caller's request now waits for an operator (Reenrolment).
+	ApprovalNeeded
+)
+
+// Enrol is a registration with a PIN.
+type Enrol struct {
+	PINHash string
+	// PC is what the agent reported; AgentTokenHash is the hash of the token it will get.
+	PC    *PC
+	Disks []Disk // fixed disks; when given they replace the stored set
+	From  string // the caller's address
+	// PINRekeysTokenless lets a PIN re-key a known PC whose agent never used its token: the
+	// published clients re-register that way. A PC that used its token is never re-keyed by a PIN.
+	PINRekeysTokenless bool
+}
+
+// Register spends one use of the PIN, then creates the PC, or for a known machine_id either
+// re-keys it (see Enrol.PINRekeysTokenless) or files a re-enrolment request for an operator,
+// replacing an earlier one of that PC. e.PC gets the PC's id either way.
+func (s *Store) Register(ctx context.Context, e Enrol, now time.Time) (Enrolment, error) {
 	now = now.UTC()
-	err = s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	pc := e.PC
+	var out Enrolment
+	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		t := new(RegistrationToken)
-		err := tx.NewSelect().Model(t).Where("token = ? AND revoked_at IS NULL AND expires_at > ?", pin, now).
+		err := tx.NewSelect().Model(t).Where("token_hash = ? AND revoked_at IS NULL AND expires_at > ?", e.PINHash, now).
 			Order("id DESC").Limit(1).Scan(ctx)
 		if err != nil {
 			if noRows(err) {
@@ -34,21 +60,14 @@ func (s *Store) Register(ctx context.Context, pin string, pc *PC, disks []Disk, 
 		old := new(PC)
 		err = tx.NewSelect().Model(old).Where("machine_id = ?", pc.MachineID).Scan(ctx)
 		switch {
+		case err == nil && (old.TokenUsed || !e.PINRekeysTokenless):
+			out, pc.ID = ApprovalNeeded, old.ID
+			return fileReenrolment(ctx, tx, old, e, now)
 		case err == nil:
-			pc.ID, pc.RoomID, pc.SeatRow, pc.SeatCol = old.ID, old.RoomID, old.SeatRow, old.SeatCol
-			pc.IsOnline, pc.LastSeen, pc.CreatedAt = old.IsOnline, old.LastSeen, old.CreatedAt
-			if pc.IPAddress == "" {
-				pc.IPAddress = old.IPAddress
-			}
-			pc.IsVerified, pc.UpdatedAt = true, now
-			if _, err := tx.NewUpdate().Model(pc).WherePK().
-				Column("hostname", "mac_address", "ip_address", "is_verified", "agent_token_hash", "cpu_model",
-					"cpu_cores", "cpu_threads", "ram_total", "os_edition", "os_version", "updated_at").
-				Exec(ctx); err != nil {
-				return err
-			}
+			out = Reenrolled
+			return updateEnrolled(ctx, tx, old, pc, e.Disks, now)
 		case noRows(err):
-			created = true
+			out = Enrolled
 			pc.IsVerified, pc.CreatedAt, pc.UpdatedAt = true, now, now
 			if _, err := tx.NewInsert().Model(pc).Exec(ctx); err != nil {
 				return err
@@ -56,23 +75,69 @@ func (s *Store) Register(ctx context.Context, pin string, pc *PC, disks []Disk, 
 			if _, err := tx.NewInsert().Model(&PCState{PCID: pc.ID}).Exec(ctx); err != nil {
 				return err
 			}
+			if pc.IPAddress != "" {
+				if err := insertIPChange(ctx, tx, pc.ID, pc.IPAddress, now); err != nil {
+					return err
+				}
+			}
+			return replaceDisks(ctx, tx, pc.ID, e.Disks, now)
 		default:
 			return err
 		}
-		if pc.IPAddress != "" && (created || pc.IPAddress != old.IPAddress) {
-			if err := insertIPChange(ctx, tx, pc.ID, pc.IPAddress, now); err != nil {
-				return err
-			}
-		}
-		return replaceDisks(ctx, tx, pc.ID, disks, now)
 	})
 	if err != nil {
 		if errors.Is(err, ErrPINInvalid) || errors.Is(err, ErrPINUsed) {
-			return false, err
+			return 0, err
 		}
-		return false, fmt.Errorf("register %s: %w", pc.MachineID, err)
+		return 0, fmt.Errorf("register %s: %w", pc.MachineID, err)
 	}
-	return created, nil
+	return out, nil
+}
+
+// Rekey re-registers PC pc.ID, whose agent proved its current token: what it reports replaces
+// the stored facts, pc.AgentTokenHash becomes its token, and a pending re-enrolment request of
+// the PC is dropped (the PC's own agent is alive and well).
+func (s *Store) Rekey(ctx context.Context, pc *PC, disks []Disk, now time.Time) error {
+	now = now.UTC()
+	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		old := new(PC)
+		if err := tx.NewSelect().Model(old).Where("id = ?", pc.ID).Scan(ctx); err != nil {
+			return notFound("PC", err)
+		}
+		pc.TokenUsed = true
+		if err := updateEnrolled(ctx, tx, old, pc, disks, now); err != nil {
+			return err
+		}
+		_, err := tx.NewDelete().Model((*Reenrolment)(nil)).Where("pc_id = ?", pc.ID).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("re-key PC %d: %w", pc.ID, err)
+	}
+	return nil
+}
+
+// updateEnrolled stores a re-registration of old: the reported facts and the new token hash;
+// seat, online state and history stay.
+func updateEnrolled(ctx context.Context, tx bun.Tx, old, pc *PC, disks []Disk, now time.Time) error {
+	pc.ID, pc.RoomID, pc.SeatRow, pc.SeatCol = old.ID, old.RoomID, old.SeatRow, old.SeatCol
+	pc.IsOnline, pc.LastSeen, pc.CreatedAt = old.IsOnline, old.LastSeen, old.CreatedAt
+	if pc.IPAddress == "" {
+		pc.IPAddress = old.IPAddress
+	}
+	pc.IsVerified, pc.UpdatedAt = true, now
+	if _, err := tx.NewUpdate().Model(pc).WherePK().
+		Column("hostname", "mac_address", "ip_address", "is_verified", "agent_token_hash", "token_used", "cpu_model",
+			"cpu_cores", "cpu_threads", "ram_total", "os_edition", "os_version", "updated_at").
+		Exec(ctx); err != nil {
+		return err
+	}
+	if pc.IPAddress != old.IPAddress {
+		if err := insertIPChange(ctx, tx, pc.ID, pc.IPAddress, now); err != nil {
+			return err
+		}
+	}
+	return replaceDisks(ctx, tx, pc.ID, disks, now)
 }
 
 func replaceDisks(ctx context.Context, tx bun.Tx, pcID int64, disks []Disk, now time.Time) error {

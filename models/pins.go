@@ -20,9 +20,11 @@ func newPIN() (string, error) {
 }
 
 // CreatePIN issues a PIN whose value no other unexpired, unrevoked PIN has, so a value always
-// names exactly one PIN.
-func (s *Store) CreatePIN(ctx context.Context, usageType string, expiresAt time.Time, createdBy string, now time.Time) (*RegistrationToken, error) {
+// names exactly one PIN. Only hash(pin) is stored; the value is returned this once.
+func (s *Store) CreatePIN(ctx context.Context, hash func(pin string) string, usageType string, expiresAt time.Time,
+	createdBy string, now time.Time) (*RegistrationToken, string, error) {
 	t := &RegistrationToken{UsageType: usageType, ExpiresAt: expiresAt.UTC(), CreatedBy: createdBy, CreatedAt: now.UTC()}
+	var value string
 	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// Ten draws from a million values collide only when the PIN space is nearly exhausted.
 		for range 10 {
@@ -31,12 +33,12 @@ func (s *Store) CreatePIN(ctx context.Context, usageType string, expiresAt time.
 				return err
 			}
 			taken, err := tx.NewSelect().Model((*RegistrationToken)(nil)).
-				Where("token = ? AND revoked_at IS NULL AND expires_at > ?", pin, now).Exists(ctx)
+				Where("token_hash = ? AND revoked_at IS NULL AND expires_at > ?", hash(pin), now).Exists(ctx)
 			if err != nil {
 				return err
 			}
 			if !taken {
-				t.Token = pin
+				t.TokenHash, value = hash(pin), pin
 				_, err = tx.NewInsert().Model(t).Exec(ctx)
 				return err
 			}
@@ -44,9 +46,9 @@ func (s *Store) CreatePIN(ctx context.Context, usageType string, expiresAt time.
 		return fmt.Errorf("no free PIN value: %w", ErrDuplicate)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create PIN: %w", err)
+		return nil, "", fmt.Errorf("create PIN: %w", err)
 	}
-	return t, nil
+	return t, value, nil
 }
 
 // ListPINs returns the PINs that have not expired or been revoked, newest first.
@@ -60,10 +62,19 @@ func (s *Store) ListPINs(ctx context.Context, now time.Time) ([]RegistrationToke
 	return ts, nil
 }
 
-// RevokePIN ends the unexpired PIN with this value; ErrNotFound when there is none.
-func (s *Store) RevokePIN(ctx context.Context, token string, now time.Time) error {
+// RevokePIN ends the unexpired PIN whose hash is tokenHash; ErrNotFound when there is none.
+func (s *Store) RevokePIN(ctx context.Context, tokenHash string, now time.Time) error {
+	return s.revokePIN(ctx, "token_hash = ?", tokenHash, now)
+}
+
+// RevokePINByID ends the unexpired PIN with this id; ErrNotFound when there is none.
+func (s *Store) RevokePINByID(ctx context.Context, id int64, now time.Time) error {
+	return s.revokePIN(ctx, "id = ?", id, now)
+}
+
+func (s *Store) revokePIN(ctx context.Context, where string, arg any, now time.Time) error {
 	res, err := s.w.NewUpdate().Model((*RegistrationToken)(nil)).Set("revoked_at = ?", now).
-		Where("token = ? AND revoked_at IS NULL AND expires_at > ?", token, now).Exec(ctx)
+		Where(where, arg).Where("revoked_at IS NULL AND expires_at > ?", now).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("revoke PIN: %w", err)
 	}

@@ -30,13 +30,13 @@ func registerTest(t *testing.T, s *Store, machineID string) *PC {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	pin, err := s.CreatePIN(ctx, PINMulti, now.Add(time.Hour), "admin", now)
+	pin, _, err := s.CreatePIN(ctx, pinHash, PINMulti, now.Add(time.Hour), "admin", now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pc := &PC{MachineID: machineID, Hostname: "LAB-" + machineID, MACAddress: "AA:BB", IPAddress: "10.0.0.1"}
 	disks := []Disk{{Mount: `C:\`, TotalGB: ptr(237.0), FSType: "NTFS"}}
-	if _, err := s.Register(ctx, pin.Token, pc, disks, now); err != nil {
+	if _, err := s.Register(ctx, Enrol{PINHash: pin.TokenHash, PC: pc, Disks: disks}, now); err != nil {
 		t.Fatal(err)
 	}
 	return pc
@@ -76,31 +76,31 @@ func TestPINLifecycle(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()
 	now := time.Now()
-	single, err := s.CreatePIN(ctx, PINSingle, now.Add(time.Minute), "admin", now)
+	single, value, err := s.CreatePIN(ctx, pinHash, PINSingle, now.Add(time.Minute), "admin", now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(single.Token) != 6 {
-		t.Fatalf("PIN %q is not 6 digits", single.Token)
+	if len(value) != 6 || single.TokenHash != pinHash(value) {
+		t.Fatalf("PIN %q is not 6 digits, or not stored as its hash", value)
 	}
 	pc := &PC{MachineID: "M1", Hostname: "h", MACAddress: "m"}
-	if created, err := s.Register(ctx, single.Token, pc, nil, now); err != nil || !created {
-		t.Fatalf("first use: %v %v", created, err)
+	if out, err := s.Register(ctx, Enrol{PINHash: single.TokenHash, PC: pc}, now); err != nil || out != Enrolled {
+		t.Fatalf("first use: %v %v", out, err)
 	}
-	if _, err := s.Register(ctx, single.Token, &PC{MachineID: "M2", Hostname: "h", MACAddress: "m"}, nil, now); !errors.Is(err, ErrPINUsed) {
+	if _, err := s.Register(ctx, Enrol{PINHash: single.TokenHash, PC: &PC{MachineID: "M2", Hostname: "h", MACAddress: "m"}}, now); !errors.Is(err, ErrPINUsed) {
 		t.Fatalf("second use of a single PIN: %v", err)
 	}
-	if _, err := s.Register(ctx, single.Token, &PC{MachineID: "M3"}, nil, now.Add(2*time.Minute)); !errors.Is(err, ErrPINInvalid) {
+	if _, err := s.Register(ctx, Enrol{PINHash: single.TokenHash, PC: &PC{MachineID: "M3"}}, now.Add(2*time.Minute)); !errors.Is(err, ErrPINInvalid) {
 		t.Fatalf("expired PIN: %v", err)
 	}
-	multi, _ := s.CreatePIN(ctx, PINMulti, now.Add(time.Minute), "admin", now)
-	if err := s.RevokePIN(ctx, multi.Token, now); err != nil {
+	multi, _, _ := s.CreatePIN(ctx, pinHash, PINMulti, now.Add(time.Minute), "admin", now)
+	if err := s.RevokePIN(ctx, multi.TokenHash, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Register(ctx, multi.Token, &PC{MachineID: "M4"}, nil, now); !errors.Is(err, ErrPINInvalid) {
+	if _, err := s.Register(ctx, Enrol{PINHash: multi.TokenHash, PC: &PC{MachineID: "M4"}}, now); !errors.Is(err, ErrPINInvalid) {
 		t.Fatalf("revoked PIN: %v", err)
 	}
-	if err := s.RevokePIN(ctx, multi.Token, now); !errors.Is(err, ErrNotFound) {
+	if err := s.RevokePIN(ctx, multi.TokenHash, now); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("revoke twice: %v", err)
 	}
 }
@@ -181,7 +181,7 @@ func TestCommandQueueOrderAndSecrets(t *testing.T) {
 	}
 	var got []string
 	for {
-		c, err := s.NextCommand(ctx, pc.ID, now)
+		c, err := s.NextCommand(ctx, pc.ID, "", now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,27 +221,27 @@ func TestResultOnceAndBoundToPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := cmds[0].ID
-	if _, err := s.ReportResult(ctx, id, pc.ID, Result{Status: "success"}, now); !errors.Is(err, ErrNotDelivered) {
+	if _, err := s.ReportResult(ctx, id, Reporter{PCID: pc.ID}, Result{Status: "success"}, now); !errors.Is(err, ErrNotDelivered) {
 		t.Fatalf("result before delivery: %v", err)
 	}
-	if _, err := s.NextCommand(ctx, pc.ID, now); err != nil {
+	if _, err := s.NextCommand(ctx, pc.ID, "", now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ReportResult(ctx, id, other.ID, Result{Status: "success"}, now); !errors.Is(err, ErrWrongPC) {
+	if _, err := s.ReportResult(ctx, id, Reporter{PCID: other.ID}, Result{Status: "success"}, now); !errors.Is(err, ErrWrongPC) {
 		t.Fatalf("result from the wrong PC: %v", err)
 	}
-	c, err := s.ReportResult(ctx, id, pc.ID, Result{Status: "error", Output: "out", ExitCode: ptr(3)}, now)
+	c, err := s.ReportResult(ctx, id, Reporter{PCID: pc.ID}, Result{Status: "error", Output: "out", ExitCode: ptr(3)}, now)
 	if err != nil || c.Status != wire.StatusError || *c.ExitCode != 3 {
 		t.Fatalf("result: %+v %v", c, err)
 	}
-	if _, err := s.ReportResult(ctx, id, 0, Result{Status: "success", Output: "replay"}, now); !errors.Is(err, ErrAlreadyReported) {
+	if _, err := s.ReportResult(ctx, id, Reporter{}, Result{Status: "success", Output: "replay"}, now); !errors.Is(err, ErrAlreadyReported) {
 		t.Fatalf("replayed result: %v", err)
 	}
 	stored, _ := s.CommandByID(ctx, id)
 	if stored.Output != "out" || stored.Status != wire.StatusError {
 		t.Fatalf("the replay changed the command: %+v", stored)
 	}
-	if _, err := s.ReportResult(ctx, 999, 0, Result{Status: "success"}, now); !errors.Is(err, ErrNotFound) {
+	if _, err := s.ReportResult(ctx, 999, Reporter{}, Result{Status: "success"}, now); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown command: %v", err)
 	}
 }
@@ -258,7 +258,7 @@ func TestExpireAndLateResult(t *testing.T) {
 	if err := s.EnqueueCommands(ctx, cmds, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.NextCommand(ctx, pc.ID, now); err != nil {
+	if _, err := s.NextCommand(ctx, pc.ID, "", now); err != nil {
 		t.Fatal(err)
 	}
 	ended, err := s.ExpireCommands(ctx, now.Add(11*time.Second))
@@ -273,11 +273,11 @@ func TestExpireAndLateResult(t *testing.T) {
 	if err != nil || len(ended) != 1 || ended[0].ID != cmds[0].ID {
 		t.Fatalf("expire executing: %+v %v", ended, err)
 	}
-	c, err := s.ReportResult(ctx, cmds[0].ID, pc.ID, Result{Status: "success", Output: "late"}, now.Add(2*time.Minute))
+	c, err := s.ReportResult(ctx, cmds[0].ID, Reporter{PCID: pc.ID}, Result{Status: "success", Output: "late"}, now.Add(2*time.Minute))
 	if err != nil || c.Status != wire.StatusCompleted {
 		t.Fatalf("late result of a delivered command: %+v %v", c, err)
 	}
-	if _, err := s.ReportResult(ctx, cmds[1].ID, pc.ID, Result{Status: "success"}, now); !errors.Is(err, ErrAlreadyReported) {
+	if _, err := s.ReportResult(ctx, cmds[1].ID, Reporter{PCID: pc.ID}, Result{Status: "success"}, now); !errors.Is(err, ErrAlreadyReported) {
 		t.Fatalf("result of an undelivered, timed-out command: %v", err)
 	}
 }
@@ -443,10 +443,10 @@ func TestBatchWritesYieldToUrgentOnes(t *testing.T) {
 	if err := s.EnqueueCommands(ctx, cmds, start); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ReportResult(ctx, cmds[0].ID, pc.ID, Result{Status: "success"}, start); !errors.Is(err, ErrNotDelivered) {
+	if _, err := s.ReportResult(ctx, cmds[0].ID, Reporter{PCID: pc.ID}, Result{Status: "success"}, start); !errors.Is(err, ErrNotDelivered) {
 		t.Fatalf("result before delivery: %v", err)
 	}
-	if _, err := s.NextCommand(ctx, pc.ID, start); err != nil {
+	if _, err := s.NextCommand(ctx, pc.ID, "", start); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.urgent.Load(); n != 0 {
@@ -459,14 +459,14 @@ func TestBatchWritesYieldToUrgentOnes(t *testing.T) {
 func BenchmarkSaveLive(b *testing.B) {
 	s := openTest(b)
 	ctx := context.Background()
-	pin, err := s.CreatePIN(ctx, PINMulti, time.Now().Add(time.Hour), "admin", time.Now())
+	pin, _, err := s.CreatePIN(ctx, pinHash, PINMulti, time.Now().Add(time.Hour), "admin", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
 	states := make([]LightState, 5000)
 	for i := range states {
 		pc := &PC{MachineID: fmt.Sprintf("BENCH-%05d", i), Hostname: "LAB", MACAddress: "AA", IPAddress: "10.0.0.1"}
-		if _, err := s.Register(ctx, pin.Token, pc, nil, time.Now()); err != nil {
+		if _, err := s.Register(ctx, Enrol{PINHash: pin.TokenHash, PC: pc}, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 		states[i] = LightState{PCID: pc.ID, CPUUsage: ptr(12.5), RAMUsagePercent: ptr(40.0)}
@@ -480,3 +480,6 @@ func BenchmarkSaveLive(b *testing.B) {
 		}
 	}
 }
+
+// pinHash stands for the server's keyed PIN hash (tokens.PINHasher) in these tests.
+func pinHash(pin string) string { return "test:" + pin }

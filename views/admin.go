@@ -30,7 +30,8 @@ type AccountsView struct {
 
 // PIN is a registration PIN as the PINs page lists it.
 type PIN struct {
-	Token     string
+	ID        int64
+	Token     string // the value: known only when the PIN was just made
 	UsageType string // single or multi
 	UsedCount int
 	ExpiresAt time.Time
