@@ -3,6 +3,7 @@
 package ratelimit
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -19,7 +20,8 @@ import (
 //
 // Allow and Fail are separate calls, so concurrent attempts for one key may
 // all pass Allow before any Fail is recorded; the overshoot is bounded by the
-// number of attempts in flight at once.
+// number of attempts in flight at once. Reserve checks and counts under one
+// lock instead, so however many attempts run at once, at most limit pass.
 //
 // A Failures is safe for concurrent use.
 type Failures struct {
@@ -66,6 +68,42 @@ func NewFailures(limit int, window time.Duration, maxKeys int) *Failures {
 func (f *Failures) Allow(key string, now time.Time) (ok bool, retryAfter time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.below(key, now, f.limit)
+}
+
+// Fail records one failed attempt for key at now.
+func (f *Failures) Fail(key string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record(key, now)
+}
+
+// Reserve is Allow and, if allowed, Fail in one step: the attempt counts as a
+// failure before it is made, and a successful one undoes that with Reset.
+func (f *Failures) Reserve(key string, now time.Time) (ok bool, retryAfter time.Duration) {
+	return f.reserve(key, now, f.limit)
+}
+
+// ReserveFirst is Reserve for a key with no failure in the window at all: it
+// allows one attempt, then none until every failure of key has left the
+// window, which retryAfter tells.
+func (f *Failures) ReserveFirst(key string, now time.Time) (ok bool, retryAfter time.Duration) {
+	return f.reserve(key, now, 1)
+}
+
+func (f *Failures) reserve(key string, now time.Time, limit int) (bool, time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ok, retry := f.below(key, now, limit)
+	if ok {
+		f.record(key, now)
+	}
+	return ok, retry
+}
+
+// below reports whether key has fewer than limit (at most f.limit) failures
+// at now; if not, retryAfter is how long until it has. f.mu must be held.
+func (f *Failures) below(key string, now time.Time, limit int) (ok bool, retryAfter time.Duration) {
 	e := f.keys[key]
 	if e == nil {
 		return true, 0
@@ -77,23 +115,24 @@ func (f *Failures) Allow(key string, now time.Time) (ok bool, retryAfter time.Du
 		f.remove(e)
 		return true, 0
 	}
-	if len(e.fails) < f.limit {
+	if len(e.fails) < limit {
 		return true, 0
 	}
-	return false, time.Duration(e.fails[0] + int64(f.window) - now.UnixNano())
+	// Below limit once this failure, and all before it, have left the window.
+	return false, time.Duration(e.fails[len(e.fails)-limit] + int64(f.window) - now.UnixNano())
 }
 
-// Fail records one failed attempt for key at now.
-func (f *Failures) Fail(key string, now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// record counts one failure for key at now. f.mu must be held.
+func (f *Failures) record(key string, now time.Time) {
 	e := f.keys[key]
 	if e == nil {
 		if len(f.keys) >= f.maxKeys {
 			f.evict(now)
 		}
-		e = &entry{key: key, fails: make([]int64, 0, f.limit)}
-		f.keys[key] = e
+		// A copy: key may be a slice of a much larger request string, which
+		// the table must not keep alive.
+		e = &entry{key: strings.Clone(key), fails: make([]int64, 0, f.limit)}
+		f.keys[e.key] = e
 	} else {
 		f.unlink(e)
 		f.expire(e, now)
