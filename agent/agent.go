@@ -5,6 +5,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,12 +17,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wcms-lab/wcms/agent/collect"
 	"github.com/wcms-lab/wcms/agent/execute"
 	"github.com/wcms-lab/wcms/wire"
 )
 
 // Collector is what the loop needs of agent/collect.
 type Collector interface {
+	Identity(ctx context.Context) collect.Identity
 	Registration(ctx context.Context) (wire.RegisterRequest, error)
 	Light(ctx context.Context) *wire.SystemInfo
 	Full(ctx context.Context) *wire.SystemInfo
@@ -30,6 +33,13 @@ type Collector interface {
 // ErrRestart is returned by Run when a new build has been put in place and the process must
 // start again (the service manager restarts it; the foreground command re-executes itself).
 var ErrRestart = errors.New("agent: restart to finish the update")
+
+// ErrApprovalPending is returned by Register when the server knows this PC's machine id from
+// another install: the token it gave is saved and works once an operator approves on the dashboard.
+var ErrApprovalPending = errors.New("this install waits for an operator's approval on the dashboard")
+
+// errNoCredential: neither a token nor a PIN to register with; only a reinstall gives one.
+var errNoCredential = errors.New("no agent token and no PIN to register with")
 
 // staleGrace is how long before this agent started a power command may have been queued and
 // still run: older ones were meant for a session of the PC that has already ended.
@@ -46,8 +56,11 @@ type Agent struct {
 	ledger  *ledger
 	started time.Time
 
-	mu sync.Mutex
-	st state
+	instanceID string // this copy's hardware, read at start: see wire.PollRequest
+
+	mu  sync.Mutex
+	st  state
+	pin string // for the first enrolment only; forgotten once the server answers with a token
 
 	work        chan wire.Command
 	busy        atomic.Bool
@@ -61,16 +74,16 @@ type Agent struct {
 	delivered map[int64]chan struct{}
 }
 
-// New prepares an agent: it reads the saved state from cfg.DataDir and applies cfg.Server and
-// cfg.PIN over it. newCollector gets the server URL in use (its route decides the reported IP
-// and MAC). New does not contact the server.
+// New prepares an agent: it reads the saved state from cfg.DataDir, applies cfg.Server and
+// cfg.MachineID over it and reads this PC's hardware facts. newCollector gets the server URL in
+// use (its route decides the reported IP and MAC). New does not contact the server.
 func New(cfg Config, log *slog.Logger, newCollector func(server string) (Collector, error), exec execute.Executor) (*Agent, error) {
 	cfg = cfg.withDefaults()
-	st, err := loadState(cfg.DataDir)
+	loaded, err := loadState(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	st = st.merge(cfg.Server, cfg.PIN)
+	st := loaded.merge(cfg.Server, cfg.MachineID)
 	if err := CheckServer(st.Server); err != nil {
 		return nil, fmt.Errorf("no usable server configured (%w); give -server", err)
 	}
@@ -86,15 +99,32 @@ func New(cfg Config, log *slog.Logger, newCollector func(server string) (Collect
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ident := col.Identity(ctx)
+	cancel()
+	if st.AgentToken != "" {
+		st.PIN = "" // the token proves who this PC is; an older agent's saved PIN goes
+	}
+	pin := cmp.Or(cfg.PIN, st.PIN)
+	st = st.withMachineID(ident)
+	if st.MachineID == "" {
+		return nil, errors.New("cannot identify this PC: none of the OS machine id, the SMBIOS UUID or a network card could be read; give -machine-id")
+	}
+	if st.enrolled() && st != loaded {
+		if err := saveState(cfg.DataDir, st); err != nil {
+			return nil, err
+		}
+	}
 	a := &Agent{
-		cfg: cfg, log: log, col: col, exec: exec, spool: sp, ledger: lg, st: st,
-		cl:        newClient(st.Server, cfg.Version),
-		started:   time.Now(),
-		work:      make(chan wire.Command, 1),
-		wake:      make(chan struct{}, 1),
-		online:    make(chan struct{}),
-		restart:   make(chan struct{}),
-		delivered: map[int64]chan struct{}{},
+		cfg: cfg, log: log, col: col, exec: exec, spool: sp, ledger: lg, st: st, pin: pin,
+		instanceID: ident.InstanceID(),
+		cl:         newClient(st.Server, cfg.Version),
+		started:    time.Now(),
+		work:       make(chan wire.Command, 1),
+		wake:       make(chan struct{}, 1),
+		online:     make(chan struct{}),
+		restart:    make(chan struct{}),
+		delivered:  map[int64]chan struct{}{},
 	}
 	a.cl.setToken(st.AgentToken)
 	return a, nil
@@ -109,22 +139,51 @@ func (a *Agent) state() state {
 	return a.st
 }
 
-// Register registers this PC with the stored PIN, once, and saves the token. `install` calls it
-// so that a wrong PIN fails the install instead of a service that retries for ever.
+// Register registers this PC once, with what it holds: its token, which proves who it is (the
+// server re-keys it and no PIN is needed), and the PIN of a first enrolment. It saves the token
+// the server answers with and forgets the PIN. ErrApprovalPending: the server knows this machine
+// id under another token; the token it gave is saved and works once an operator approves.
+// `install` calls Register so that a wrong PIN fails the install, not a service retrying for ever.
 func (a *Agent) Register(ctx context.Context) error {
-	st := a.state()
-	if err := CheckPIN(st.PIN); err != nil {
-		return fmt.Errorf("register: %w", err)
+	a.mu.Lock()
+	st, pin := a.st, a.pin
+	a.mu.Unlock()
+	if st.AgentToken == "" {
+		if pin == "" {
+			return fmt.Errorf("register: %w", errNoCredential)
+		}
+		if err := CheckPIN(pin); err != nil {
+			return fmt.Errorf("register: %w", err)
+		}
 	}
 	req, err := a.col.Registration(ctx)
 	if err != nil {
 		return fmt.Errorf("register: %w", err)
 	}
-	req.PIN = st.PIN
-	a.cl.setToken("") // a stale token must not decide who we are
-	res, err := a.cl.register(ctx, req)
-	if err != nil {
-		a.cl.setToken(st.AgentToken)
+	req.MachineID, req.InstanceID, req.PIN = st.MachineID, a.instanceID, pin
+	res, err := a.cl.register(ctx, req) // the client sends the token as the bearer
+	var ae *APIError
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.Code == wire.CodeReenrolPending && ae.AgentToken != "":
+		st.PCID, st.AgentToken = 0, ae.AgentToken
+		if err := a.keep(st); err != nil {
+			return err
+		}
+		a.log.Warn("waiting for an operator's approval: the server already knows this PC's machine id from another "+
+			"install (a reimaged PC, or a copy of another PC's disk); an operator must approve this install on the "+
+			"dashboard, where it is shown with this hostname, MAC and IP beside the enrolled PC's. The agent keeps asking",
+			"machine_id", st.MachineID, "hostname", req.Hostname, "mac_address", req.MACAddress, "ip_address", req.IPAddress,
+			"server_says", ae.Message)
+		return fmt.Errorf("register with %s: %w", st.Server, ErrApprovalPending)
+	case errors.As(err, &ae) && ae.Code == wire.CodeReenrolRefused:
+		// The refused token can never work: dropped, so that a reinstall asks afresh with its PIN.
+		st.PCID, st.AgentToken = 0, ""
+		if kerr := a.keep(st); kerr != nil {
+			return kerr
+		}
+		return fmt.Errorf("register with %s: %w", st.Server, err)
+	default:
 		return fmt.Errorf("register with %s: %w", st.Server, err)
 	}
 	if res.PCID != st.PCID && st.PCID != 0 {
@@ -133,17 +192,75 @@ func (a *Agent) Register(ctx context.Context) error {
 			return err
 		}
 	}
-	st.MachineID, st.PCID, st.AgentToken = req.MachineID, res.PCID, res.AgentToken
+	st.PCID, st.AgentToken = res.PCID, res.AgentToken
+	if err := a.keep(st); err != nil {
+		return err
+	}
+	a.log.Info("registered", "server", st.Server, "pc_id", st.PCID, "machine_id", st.MachineID,
+		"instance_id", a.instanceID, "token", st.AgentToken != "")
+	return nil
+}
+
+// keep saves st, makes it current and forgets the PIN: from here on the token the server gave
+// proves who this PC is, and agent.json holds no PIN for anyone to reuse.
+func (a *Agent) keep(st state) error {
+	st.PIN = ""
 	if err := saveState(a.cfg.DataDir, st); err != nil {
 		return err
 	}
 	a.mu.Lock()
-	a.st = st
+	a.st, a.pin = st, ""
 	a.mu.Unlock()
 	a.cl.setToken(st.AgentToken)
-	a.log.Info("registered", "server", st.Server, "pc_id", st.PCID, "machine_id", st.MachineID,
-		"token", st.AgentToken != "")
 	return nil
+}
+
+// enrol registers until the server takes this PC. It returns false when ctx ends; also when
+// nothing but a reinstall can help (an operator refused this install, or there is neither a token
+// nor a PIN), after it has said so and waited for ctx.
+func (a *Agent) enrol(ctx context.Context) bool {
+	var bo backoff
+	for {
+		err := a.Register(ctx)
+		var wait time.Duration
+		reinstall := "reinstall with a new PIN: wcms-agent install -server " + a.state().Server + " -pin NEW_PIN"
+		switch {
+		case err == nil:
+			return true
+		case ctx.Err() != nil:
+			return false
+		case errors.Is(err, ErrApprovalPending):
+			wait = around(a.cfg.ApprovalInterval)
+			a.log.Debug("asking again for the operator's decision", "retry_in", wait.Round(time.Second))
+		case hasCode(err, wire.CodeReenrolRefused):
+			a.log.Error("an operator refused this install on the dashboard: check this PC (is its disk a copy of "+
+				"another PC's? see docs/AGENT.md, Cloned disk images and sysprep), then "+reinstall+
+				". Not asking again until the agent restarts", "err", err)
+			<-ctx.Done()
+			return false
+		case errors.Is(err, errNoCredential):
+			a.log.Error("this PC has no agent token and no PIN to register with: "+reinstall, "err", err)
+			<-ctx.Done()
+			return false
+		case isPermanent(err) && a.pinless():
+			wait = around(a.cfg.MaxBackoff)
+			a.log.Error("this PC was removed from the server or its token is no longer valid: "+reinstall+
+				". Retrying slowly", "err", err, "retry_in", wait.Round(time.Second))
+		default:
+			wait = bo.next(a.cfg.MaxBackoff)
+			a.log.Warn("registration failed; retrying", "err", err, "retry_in", wait.Round(time.Second))
+		}
+		if !sleep(ctx, wait) {
+			return false
+		}
+	}
+}
+
+// pinless tells whether this agent registers with its token alone.
+func (a *Agent) pinless() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pin == ""
 }
 
 // Run registers if needed, then polls, runs commands and reports results until ctx ends. On a
@@ -155,17 +272,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var bo backoff
-	for a.state().PCID == 0 {
-		err := a.Register(ctx)
-		if err == nil {
-			break
-		}
-		wait := bo.next(a.cfg.MaxBackoff)
-		a.log.Warn("registration failed; retrying", "err", err, "retry_in", wait.Round(time.Second))
-		if !sleep(ctx, wait) {
-			return nil
-		}
+	if a.state().PCID == 0 && !a.enrol(ctx) {
+		return nil
 	}
 
 	var wg sync.WaitGroup
@@ -220,8 +328,14 @@ func (a *Agent) pollLoop(ctx context.Context) {
 		switch {
 		case ctx.Err() != nil:
 			return
+		case identityLost(err):
+			a.log.Warn("the server does not know this PC or its token; registering again with the token", "err", err)
+			if !a.enrol(ctx) {
+				return
+			}
+			continue
 		case err != nil:
-			if !sleep(ctx, a.retryDelay(ctx, err, &bo)) {
+			if !sleep(ctx, a.retryDelay(err, &bo)) {
 				return
 			}
 			continue
@@ -255,32 +369,23 @@ func (a *Agent) pollOnce(ctx context.Context, full bool) (*wire.Command, error) 
 	}
 	id := a.state().MachineID
 	if a.busy.Load() {
-		return nil, a.cl.heartbeat(ctx, wire.HeartbeatRequest{MachineID: id, FullUpdate: &full, SystemInfo: info})
+		return nil, a.cl.heartbeat(ctx, wire.HeartbeatRequest{MachineID: id, FullUpdate: &full, SystemInfo: info,
+			InstanceID: a.instanceID})
 	}
 	data, err := a.cl.poll(ctx, wire.PollRequest{MachineID: id,
-		Heartbeat: &wire.PollHeartbeat{FullUpdate: &full, SystemInfo: info},
-		Wait:      a.cfg.PollInterval.Seconds()})
+		Heartbeat:  &wire.PollHeartbeat{FullUpdate: &full, SystemInfo: info},
+		Wait:       a.cfg.PollInterval.Seconds(),
+		InstanceID: a.instanceID})
 	if err != nil || !data.HasCommand || data.Command == nil {
 		return nil, err
 	}
 	return data.Command, nil
 }
 
-// retryDelay decides what to do after a failed poll and how long to wait before the next.
-func (a *Agent) retryDelay(ctx context.Context, err error, bo *backoff) time.Duration {
+// retryDelay says how long to wait after a failed poll before the next.
+func (a *Agent) retryDelay(err error, bo *backoff) time.Duration {
 	var ae *APIError
-	switch {
-	case isPCNotFound(err) || (errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden)):
-		a.log.Warn("the server does not know this PC or its token; registering again with the stored PIN", "err", err)
-		rerr := a.Register(ctx)
-		if rerr == nil {
-			return 0
-		}
-		wait := bo.next(a.cfg.MaxBackoff)
-		a.log.Error("cannot register again: if the PIN has expired, reinstall with a new one "+
-			"(wcms-agent install -server URL -pin NEW); retrying", "err", rerr, "retry_in", wait.Round(time.Second))
-		return wait
-	case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
+	if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests {
 		return max(ae.RetryAfter, a.cfg.PollInterval)
 	}
 	wait := bo.next(a.cfg.MaxBackoff)
@@ -497,6 +602,11 @@ func (b *backoff) next(maxWait time.Duration) time.Duration {
 	}
 	b.n++
 	return d/2 + rand.N(d/2+1)
+}
+
+// around returns d give or take a quarter, so a room of PCs asking at the same pace spreads out.
+func around(d time.Duration) time.Duration {
+	return d*3/4 + rand.N(d/2+1)
 }
 
 // sleep waits d or until ctx ends; it reports whether the wait ran to the end.

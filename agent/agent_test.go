@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wcms-lab/wcms/agent/collect"
 	"github.com/wcms-lab/wcms/wire"
 )
 
@@ -68,9 +69,21 @@ func testConfig(f *fakeServer, dir string) Config {
 
 func startAgent(t *testing.T, cfg Config, ex *fakeExecutor) *runningAgent {
 	t.Helper()
-	logs := &syncBuffer{}
+	return startAgentOn(t, cfg, ex, labPC)
+}
+
+// newAgent makes an agent on a PC with the hardware facts id, logging into logs.
+func newAgent(t *testing.T, cfg Config, ex *fakeExecutor, id collect.Identity, logs *syncBuffer) (*Agent, error) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := New(cfg, log, func(string) (Collector, error) { return fakeCollector{}, nil }, ex)
+	return New(cfg, log, func(string) (Collector, error) { return fakeCollector{id}, nil }, ex)
+}
+
+// startAgentOn runs an agent on a PC with the hardware facts id until the test ends.
+func startAgentOn(t *testing.T, cfg Config, ex *fakeExecutor, id collect.Identity) *runningAgent {
+	t.Helper()
+	logs := &syncBuffer{}
+	a, err := newAgent(t, cfg, ex, id, logs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +146,7 @@ func TestRegisterPollRunReport(t *testing.T) {
 	}
 	fi, err := os.Stat(statePath(dir))
 	if err != nil || fi.Mode().Perm()&0o077 != 0 {
-		t.Errorf("state file: %v, mode %v: must be private (it holds the PIN and token)", err, fi.Mode())
+		t.Errorf("state file: %v, mode %v: must be private (it holds the token)", err, fi.Mode())
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, "spool")); len(entries) != 0 {
 		t.Errorf("spool not empty after delivery: %v", entries)
@@ -179,34 +192,6 @@ func TestResultsSurviveOutageAndRestart(t *testing.T) {
 	if got := ex.runs(); !slices.Equal(got, []int64{1, 2, 3}) {
 		t.Errorf("executed %v: a command ran twice", got)
 	}
-}
-
-func TestReRegistersWhenForgotten(t *testing.T) {
-	f := newFakeServer(t)
-	r := startAgent(t, testConfig(f, t.TempDir()), &fakeExecutor{})
-	eventually(t, "first poll", func() bool {
-		n := 0
-		f.snapshot(func(f *fakeServer) { n = len(f.heartbeats) })
-		return n > 0
-	})
-	f.forget()
-	eventually(t, "a second registration", func() bool {
-		n := 0
-		f.snapshot(func(f *fakeServer) { n = len(f.registers) })
-		return n == 2
-	})
-
-	// With the PIN no longer valid the agent keeps trying and says what to do.
-	f.snapshot(func(f *fakeServer) { f.pin = "999999" })
-	f.forget()
-	eventually(t, "the log telling the admin to reinstall", func() bool {
-		return strings.Contains(r.logs.String(), "reinstall with a new one")
-	})
-	eventually(t, "more attempts", func() bool {
-		n := 0
-		f.snapshot(func(f *fakeServer) { n = len(f.registers) })
-		return n >= 4
-	})
 }
 
 func TestStalePowerCommandIsSkipped(t *testing.T) {

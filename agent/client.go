@@ -28,6 +28,7 @@ type APIError struct {
 	Code       string
 	Message    string
 	RetryAfter time.Duration
+	AgentToken string // with CodeReenrolPending: the token once approved; never in Error()
 }
 
 func (e *APIError) Error() string {
@@ -37,10 +38,18 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("server said %d: %s", e.Status, e.Message)
 }
 
-// isPCNotFound tells whether the server no longer knows this PC (deleted, or a new database).
-func isPCNotFound(err error) bool {
+// hasCode tells whether err is the server's answer with the given error code.
+func hasCode(err error, code string) bool {
 	var ae *APIError
-	return errors.As(err, &ae) && ae.Status == http.StatusNotFound && ae.Code == wire.CodePCNotFound
+	return errors.As(err, &ae) && ae.Code == code
+}
+
+// identityLost tells whether the server no longer knows this PC (deleted, a new database) or no
+// longer takes its token (another install was approved in its place).
+func identityLost(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && (ae.Status == http.StatusNotFound && ae.Code == wire.CodePCNotFound ||
+		ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden)
 }
 
 // isPermanent tells whether retrying the same request can never succeed.
@@ -146,7 +155,7 @@ func apiError(res *http.Response, data []byte) error {
 	var env wire.ErrorResponse
 	ae := &APIError{Status: res.StatusCode}
 	if json.Unmarshal(data, &env) == nil {
-		ae.Code, ae.Message = env.Error.Code, env.Error.Message
+		ae.Code, ae.Message, ae.AgentToken = env.Error.Code, env.Error.Message, env.AgentToken
 		if ae.Message == "" {
 			ae.Message = env.Message
 		}

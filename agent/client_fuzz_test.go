@@ -83,7 +83,7 @@ func FuzzClientAnswers(f *testing.F) {
 		check("poll", err)
 		_, err = c.version(ctx)
 		check("version", err)
-		_ = isPCNotFound(err)
+		_ = identityLost(err)
 		_ = isPermanent(err)
 	})
 }

@@ -7,24 +7,33 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/wcms-lab/wcms/agent/collect"
 	"github.com/wcms-lab/wcms/agent/execute"
 	"github.com/wcms-lab/wcms/wire"
 )
 
-// fakeServer is a minimal server that follows CONTRACT.md but none of our additions: no
-// long-poll, no agent_token checks. The agent must work against it, as against any such server.
+// fakeServer is a minimal server that follows CONTRACT.md with no long-poll, but with the agent
+// token and the re-enrolment rules of issue 10: a token re-keys its own PC with no PIN; a PIN
+// enrols a new machine id, while for a known one it only asks an operator, whose decision the
+// test sets in decision.
 type fakeServer struct {
 	*httptest.Server
 	pin string
 
 	mu          sync.Mutex
-	pcs         map[string]int64 // machine_id → pc id
+	pcs         map[string]*fakePC // by machine_id
+	tokens      int                // tokens issued so far
+	pinUses     int                // registrations a PIN was spent on
+	decision    string             // "", approve or refuse: what an operator does with a pending install
 	registers   []wire.RegisterRequest
+	regAuth     []string            // the bearer token of each registration, in order
+	instances   map[string][]string // instance ids seen, by endpoint
 	queue       []wire.Command
 	handed      map[int64]int
 	resend      bool // hand every command out twice, as after a lost answer
@@ -40,6 +49,12 @@ type fakeServer struct {
 	resultsDown atomic.Bool // results answer 503
 }
 
+// fakePC is an enrolled PC: its token, and the token of a new install waiting for approval.
+type fakePC struct {
+	id             int64
+	token, pending string
+}
+
 type heartbeatSeen struct {
 	full bool
 	info *wire.SystemInfo
@@ -47,8 +62,8 @@ type heartbeatSeen struct {
 }
 
 func newFakeServer(t *testing.T) *fakeServer {
-	f := &fakeServer{pin: "123456", pcs: map[string]int64{}, handed: map[int64]int{},
-		results: map[int64]wire.ResultRequest{}, auth: map[string]bool{}}
+	f := &fakeServer{pin: "123456", pcs: map[string]*fakePC{}, handed: map[int64]int{},
+		results: map[int64]wire.ResultRequest{}, auth: map[string]bool{}, instances: map[string][]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/client/register", f.register)
 	mux.HandleFunc("POST /api/client/commands", f.poll)
@@ -109,27 +124,72 @@ func (f *fakeServer) register(w http.ResponseWriter, r *http.Request) {
 		fail(w, 400, "INVALID_REQUEST", "bad body")
 		return
 	}
+	bearer := bearer(r)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.registers = append(f.registers, req)
-	if req.PIN != f.pin {
+	f.regAuth = append(f.regAuth, bearer)
+	f.instances["register"] = append(f.instances["register"], req.InstanceID)
+	pc := f.pcs[req.MachineID]
+	switch {
+	case pc != nil && bearer != "" && bearer == pc.token: // proven: re-keyed, no PIN needed
+		pc.token = f.newToken()
+	case pc != nil && bearer != "" && bearer == pc.pending:
+		switch f.decision {
+		case "approve":
+			pc.token, pc.pending = f.newToken(), ""
+		case "refuse":
+			fail(w, 403, wire.CodeReenrolRefused, "An operator refused this install: check the PC, then reinstall with a new PIN")
+			return
+		default:
+			f.askOperator(w, pc)
+			return
+		}
+	case req.PIN != f.pin:
 		fail(w, 403, "INVALID_PIN", "Invalid or expired PIN")
 		return
+	case pc == nil:
+		f.pinUses++
+		pc = &fakePC{id: int64(len(f.pcs) + 1), token: f.newToken()}
+		f.pcs[req.MachineID] = pc
+	default: // a valid PIN for a known machine id, without its token: an operator decides
+		f.pinUses++
+		pc.pending = f.newToken()
+		f.askOperator(w, pc)
+		return
 	}
-	id, ok := f.pcs[req.MachineID]
-	if !ok {
-		id = int64(len(f.pcs) + 1)
-		f.pcs[req.MachineID] = id
-	}
-	writeJSON(w, 200, wire.RegisterResponse{Status: "success", Message: "Registration successful", PCID: id})
+	writeJSON(w, 200, wire.RegisterResponse{Status: "success", Message: "Registration successful", PCID: pc.id, AgentToken: pc.token})
 }
 
-// known answers PC_NOT_FOUND for an unknown machine; f.mu is held.
-func (f *fakeServer) known(w http.ResponseWriter, machineID string) bool {
-	if _, ok := f.pcs[machineID]; !ok {
-		fail(w, 404, "PC_NOT_FOUND", "PC not registered: "+machineID)
+func (f *fakeServer) askOperator(w http.ResponseWriter, pc *fakePC) {
+	msg := "This PC is already enrolled; an operator must approve this new install on the dashboard"
+	writeJSON(w, 403, wire.ErrorResponse{Status: "error", Message: msg,
+		Error: wire.ErrorBody{Code: wire.CodeReenrolPending, Message: msg}, AgentToken: pc.pending})
+}
+
+// newToken issues a token; f.mu is held.
+func (f *fakeServer) newToken() string {
+	f.tokens++
+	return fmt.Sprintf("token-%d", f.tokens)
+}
+
+func bearer(r *http.Request) string {
+	return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+}
+
+// known answers PC_NOT_FOUND for an unknown machine and 401 for a token that is not the PC's,
+// and records the caller's instance id under endpoint; f.mu is held.
+func (f *fakeServer) known(w http.ResponseWriter, r *http.Request, machineID, endpoint, instanceID string) bool {
+	pc, ok := f.pcs[machineID]
+	if !ok {
+		fail(w, 404, wire.CodePCNotFound, "PC not registered: "+machineID)
 		return false
 	}
+	if bearer(r) != pc.token {
+		fail(w, 401, "INVALID_AGENT_TOKEN", "invalid agent token")
+		return false
+	}
+	f.instances[endpoint] = append(f.instances[endpoint], instanceID)
 	return true
 }
 
@@ -140,7 +200,7 @@ func (f *fakeServer) poll(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.known(w, req.MachineID) {
+	if !f.known(w, r, req.MachineID, "poll", req.InstanceID) {
 		return
 	}
 	f.auth[r.Header.Get("Authorization")] = true
@@ -167,7 +227,7 @@ func (f *fakeServer) heartbeat(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.known(w, req.MachineID) {
+	if !f.known(w, r, req.MachineID, "heartbeat", req.InstanceID) {
 		return
 	}
 	f.heartbeats = append(f.heartbeats, heartbeatSeen{full: req.IsFull(), info: req.SystemInfo})
@@ -205,10 +265,11 @@ func (f *fakeServer) enqueue(cmds ...wire.Command) {
 	f.queue = append(f.queue, cmds...)
 }
 
+// forget deletes every PC, as an admin deleting it on the dashboard does.
 func (f *fakeServer) forget() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.pcs = map[string]int64{}
+	f.pcs = map[string]*fakePC{}
 }
 
 // snapshot runs fn with the server's state locked.
@@ -218,11 +279,17 @@ func (f *fakeServer) snapshot(fn func(f *fakeServer)) {
 	fn(f)
 }
 
-// fakeCollector reports fixed values.
-type fakeCollector struct{}
+// fakeCollector reports fixed values, and the hardware facts it is given.
+type fakeCollector struct{ id collect.Identity }
+
+// labPC is the hardware the fake collector reports unless a test gives other facts.
+var labPC = collect.Identity{OSID: "5b3d6a5a-8f1c-4e2b-9d7e-0f1a2b3c4d5e",
+	SystemUUID: "4C4C4544-0038-3510-8052-B2C04F4E4D32", MACs: []string{"00:1A:2B:3C:4D:5E"}}
+
+func (c fakeCollector) Identity(context.Context) collect.Identity { return c.id }
 
 func (fakeCollector) Registration(context.Context) (wire.RegisterRequest, error) {
-	return wire.RegisterRequest{MachineID: "FAKE-MACHINE", Hostname: "lab-01", MACAddress: "AA:BB:CC:DD:EE:FF", CPUCores: 4}, nil
+	return wire.RegisterRequest{Hostname: "lab-01", MACAddress: "AA:BB:CC:DD:EE:FF", CPUCores: 4}, nil
 }
 
 func (fakeCollector) Light(context.Context) *wire.SystemInfo {

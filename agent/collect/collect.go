@@ -2,7 +2,7 @@
 // at registration, a light heartbeat with every command poll and a full one every few minutes.
 //
 // The OS specifics live in sys_*.go files; each provides the same small set of functions
-// (machineID, osEdition, osVersion, cpuModel, fixedDisks, consoleUser, processNames).
+// (machineID, systemUUID, osEdition, osVersion, cpuModel, fixedDisks, consoleUser, processNames).
 package collect
 
 import (
@@ -89,14 +89,10 @@ func serverAddr(serverURL string) (string, error) {
 	return net.JoinHostPort(u.Hostname(), port), nil
 }
 
-// Registration returns identity and static specs for POST /api/client/register (PIN left empty).
-// It fails only when the machine id or hostname cannot be read; any other failure leaves the
-// field empty/zero and is logged at warn.
+// Registration returns the static specs for POST /api/client/register; the machine id, instance
+// id and PIN are the agent's to fill in (see Identity). It fails only when the hostname cannot be
+// read; any other failure leaves the field empty/zero and is logged at warn.
 func (c *Collector) Registration(ctx context.Context) (wire.RegisterRequest, error) {
-	id, err := attempt(ctx, machineID)
-	if err != nil {
-		return wire.RegisterRequest{}, fmt.Errorf("registration: machine id: %w", err)
-	}
 	hostname, err := os.Hostname()
 	if err != nil {
 		return wire.RegisterRequest{}, fmt.Errorf("registration: hostname: %w", err)
@@ -110,7 +106,6 @@ func (c *Collector) Registration(ctx context.Context) (wire.RegisterRequest, err
 		c.log.WarnContext(ctx, "collect: field unavailable", "field", "mac_address", "err", cmp.Or(r.macErr, errNoMAC))
 	}
 	req := wire.RegisterRequest{
-		MachineID:  hashID(id),
 		Hostname:   hostname,
 		MACAddress: r.mac,
 		IPAddress:  r.ip,

@@ -13,11 +13,11 @@ func TestMachineIDFromEtc(t *testing.T) {
 	if err != nil {
 		t.Skipf("no /etc/machine-id here: %v", err)
 	}
-	reg, err := newLocal(t).Registration(t.Context())
-	if err != nil {
-		t.Fatal(err)
+	id := newLocal(t).Identity(t.Context())
+	if want := fmt.Sprintf("%X", sha256.Sum256([]byte(strings.TrimSpace(string(raw))))); id.LegacyMachineID() != want {
+		t.Errorf("legacy machine id = %s, want %s (SHA-256 of /etc/machine-id)", id.LegacyMachineID(), want)
 	}
-	if want := fmt.Sprintf("%X", sha256.Sum256([]byte(strings.TrimSpace(string(raw))))); reg.MachineID != want {
-		t.Errorf("machine id = %s, want %s (SHA-256 of /etc/machine-id)", reg.MachineID, want)
+	if uuid, err := os.ReadFile("/sys/class/dmi/id/product_uuid"); err == nil && id.SystemUUID != strings.ToUpper(strings.TrimSpace(string(uuid))) {
+		t.Errorf("SMBIOS UUID = %q, want product_uuid's %q", id.SystemUUID, uuid)
 	}
 }

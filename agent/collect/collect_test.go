@@ -84,11 +84,11 @@ func TestRegistration(t *testing.T) {
 		t.Fatalf("Registration by another collector: %v", err)
 	}
 
-	if !upperHex64.MatchString(first.MachineID) {
-		t.Errorf("machine id %q is not 64 upper-case hex digits", first.MachineID)
+	if first.MachineID != "" || first.InstanceID != "" || first.PIN != "" {
+		t.Errorf("machine id, instance id, pin = %q, %q, %q; want them left to the agent", first.MachineID, first.InstanceID, first.PIN)
 	}
-	if again.MachineID != first.MachineID || other.MachineID != first.MachineID {
-		t.Errorf("machine ids differ: %q, %q, %q", first.MachineID, again.MachineID, other.MachineID)
+	if again.Hostname != first.Hostname || other.Hostname != first.Hostname {
+		t.Errorf("hostnames differ: %q, %q, %q", first.Hostname, again.Hostname, other.Hostname)
 	}
 	if want, _ := os.Hostname(); first.Hostname != want {
 		t.Errorf("hostname = %q, want %q", first.Hostname, want)
@@ -96,9 +96,6 @@ func TestRegistration(t *testing.T) {
 	checkLocalIP(t, &first.IPAddress)
 	if first.MACAddress != "" && !macFormat.MatchString(first.MACAddress) {
 		t.Errorf("mac %q is not AA:BB:CC:DD:EE:FF", first.MACAddress)
-	}
-	if first.PIN != "" {
-		t.Errorf("pin = %q, want it left empty", first.PIN)
 	}
 	if first.CPUThreads < 1 || first.CPUCores < 1 || first.CPUCores > first.CPUThreads {
 		t.Errorf("cores/threads = %d/%d, want 1 <= cores <= threads", first.CPUCores, first.CPUThreads)

@@ -36,14 +36,11 @@ func TestMachineIDFromRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := newLocal(t).Registration(t.Context())
-	if err != nil {
-		t.Fatal(err)
+	id := newLocal(t).Identity(t.Context())
+	if want := fmt.Sprintf("%X", sha256.Sum256([]byte(guid))); id.LegacyMachineID() != want {
+		t.Errorf("legacy machine id = %s, want %s (SHA-256 of MachineGuid)", id.LegacyMachineID(), want)
 	}
-	if want := fmt.Sprintf("%X", sha256.Sum256([]byte(guid))); reg.MachineID != want {
-		t.Errorf("machine id = %s, want %s (SHA-256 of MachineGuid)", reg.MachineID, want)
-	}
-	t.Logf("edition %q, version %q, cpu %q, disks %v", reg.OSEdition, reg.OSVersion, reg.CPUModel, reg.DiskInfo)
+	t.Logf("SMBIOS UUID %q, MACs %v", id.SystemUUID, id.MACs)
 }
 
 func TestConsoleUser(t *testing.T) {
