@@ -28,15 +28,17 @@ var version = "dev"
 const usage = `wcms-agent %s — the WCMS agent for lab PCs
 
 usage:
-  wcms-agent install -server URL -pin PIN [-data DIR]   register, install and start the service
-  wcms-agent uninstall [-purge] [-data DIR]             stop and remove the service (-purge: its data too)
-  wcms-agent start | stop | status [-data DIR]          control the installed service
-  wcms-agent run [-server URL] [-pin PIN] [-data DIR]   run in the foreground (what the service runs)
-  wcms-agent version                                    print the version
-  wcms-agent selfcheck [-data DIR]                      check this build can start and reach the server
+  wcms-agent install -server URL -pin PIN [-data DIR] [-machine-id ID]   register, install and start the service
+  wcms-agent uninstall [-purge] [-data DIR]                             stop and remove the service (-purge: its data too)
+  wcms-agent start | stop | status [-data DIR]                          control the installed service
+  wcms-agent run [-server URL] [-pin PIN] [-data DIR] [-machine-id ID]  run in the foreground (what the service runs)
+  wcms-agent version                                                    print the version
+  wcms-agent selfcheck [-data DIR]                                      check this build can start and reach the server
 
-Every flag has an environment twin: WCMS_SERVER, WCMS_PIN, WCMS_DATA, WCMS_LOG_LEVEL.
+Every flag has an environment twin: WCMS_SERVER, WCMS_PIN, WCMS_DATA, WCMS_MACHINE_ID, WCMS_LOG_LEVEL.
 The data folder (default %s) holds the config, agent token, result spool and log.
+The PIN enrols the PC once; afterwards its agent token alone proves who it is. -machine-id replaces
+the id made of the hardware, so one host can run several agents (each with its own -data).
 `
 
 func main() {
@@ -45,8 +47,8 @@ func main() {
 
 // options are the flags every command shares.
 type options struct {
-	server, pin, data, logLevel string
-	purge                       bool
+	server, pin, data, machineID, logLevel string
+	purge                                  bool
 }
 
 func parse(cmd string, args []string, stderr io.Writer) (options, error) {
@@ -62,6 +64,7 @@ func parse(cmd string, args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.server, "server", env("WCMS_SERVER", ""), "WCMS server URL, e.g. http://10.0.0.5:5050")
 	fs.StringVar(&o.pin, "pin", env("WCMS_PIN", ""), "6-digit registration PIN from the dashboard")
 	fs.StringVar(&o.data, "data", env("WCMS_DATA", agent.DefaultDataDir()), "data folder")
+	fs.StringVar(&o.machineID, "machine-id", env("WCMS_MACHINE_ID", ""), "name this PC instead of the id made of its hardware (tests, demos)")
 	fs.StringVar(&o.logLevel, "log-level", env("WCMS_LOG_LEVEL", "info"), "debug, info, warn or error")
 	fs.BoolVar(&o.purge, "purge", false, "uninstall: also delete the data folder (config, token, spool)")
 	if err := fs.Parse(args); err != nil {
@@ -70,6 +73,12 @@ func parse(cmd string, args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "unexpected argument %q; `wcms-agent help` shows the usage\n", fs.Arg(0))
 		return o, flag.ErrHelp
+	}
+	if o.machineID != "" {
+		if err := agent.CheckMachineID(o.machineID); err != nil {
+			fmt.Fprintf(stderr, "-machine-id: %v\n", err)
+			return o, err
+		}
 	}
 	if abs, err := filepath.Abs(o.data); err == nil {
 		o.data = abs // the service starts in another working directory
@@ -121,7 +130,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func newAgent(o options, log *slog.Logger) (*agent.Agent, error) {
-	cfg := agent.Config{Server: o.server, PIN: o.pin, DataDir: o.data, Version: version}
+	cfg := agent.Config{Server: o.server, PIN: o.pin, MachineID: o.machineID, DataDir: o.data, Version: version}
 	newCollector := func(server string) (agent.Collector, error) { return collect.New(server, log) }
 	return agent.New(cfg, log, newCollector, execute.New(execute.Options{}))
 }
@@ -130,7 +139,9 @@ func newService(o options, prg service.Interface, delayed bool) (service.Service
 	return service.New(prg, agent.ServiceConfig(o.data, delayed))
 }
 
-// install registers first, so a wrong PIN fails here and not in a service retrying for ever.
+// install registers first, so a wrong PIN fails here and not in a service retrying for ever. A PC
+// the server already knows from another install still gets its service: it keeps asking until an
+// operator decides.
 func install(o options, log *slog.Logger, stdout io.Writer) error {
 	if err := agent.CheckServer(o.server); err != nil {
 		return err
@@ -146,10 +157,15 @@ func install(o options, log *slog.Logger, stdout io.Writer) error {
 	defer cancel()
 	err = a.Register(ctx)
 	a.Close()
-	if err != nil {
+	switch {
+	case errors.Is(err, agent.ErrApprovalPending):
+		fmt.Fprintf(stdout, "%s already knows this PC from another install: approve this one on its dashboard; "+
+			"the service keeps asking and starts working once approved\n", o.server)
+	case err != nil:
 		return err
+	default:
+		fmt.Fprintf(stdout, "registered with %s\n", o.server)
 	}
-	fmt.Fprintf(stdout, "registered with %s\n", o.server)
 
 	prg := &agent.Program{}
 	svc, err := newService(o, prg, true)

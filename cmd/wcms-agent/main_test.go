@@ -2,18 +2,23 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wcms-lab/wcms/wire"
 )
 
 func TestCommandLine(t *testing.T) {
-	var registers int
+	var machineIDs []string // of each registration the server saw
 	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		registers++
+		var req wire.RegisterRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		machineIDs = append(machineIDs, req.MachineID)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusForbidden)
 		w.Write([]byte(`{"status":"error","message":"Invalid or expired PIN","error":{"code":"INVALID_PIN","message":"Invalid or expired PIN"}}`))
@@ -38,6 +43,10 @@ func TestCommandLine(t *testing.T) {
 		{"install with a refused PIN", []string{"install", "-server", refuse.URL, "-pin", "123456", "-data", data}, nil, 1, "Invalid or expired PIN"},
 		{"PIN from the environment", []string{"install", "-server", refuse.URL, "-data", data}, map[string]string{"WCMS_PIN": "654321"}, 1, "Invalid or expired PIN"},
 		{"run with no server anywhere", []string{"run", "-data", filepath.Join(data, "empty")}, nil, 1, "no usable server configured"},
+		{"machine id with a space", []string{"install", "-server", refuse.URL, "-pin", "123456", "-data", data, "-machine-id", "lab pc"}, nil, 2, `machine id "lab pc": want 1 to 64 letters, digits, dots, underscores or dashes`},
+		{"machine id too long", []string{"run", "-data", data, "-machine-id", strings.Repeat("a", 65)}, nil, 2, "want 1 to 64 letters"},
+		{"machine id from the environment", []string{"run", "-data", data}, map[string]string{"WCMS_MACHINE_ID": "../etc"}, 2, `machine id "../etc"`},
+		{"machine id sent", []string{"install", "-server", refuse.URL, "-pin", "123456", "-data", data, "-machine-id", "lab1-pc03.demo_2"}, nil, 1, "Invalid or expired PIN"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for k, v := range c.env {
@@ -51,8 +60,8 @@ func TestCommandLine(t *testing.T) {
 			}
 		})
 	}
-	if registers != 2 {
-		t.Errorf("the server saw %d registrations, want 2 (refused PINs go no further)", registers)
+	if len(machineIDs) != 3 || machineIDs[2] != "lab1-pc03.demo_2" {
+		t.Errorf("the server saw registrations of %q, want 3 (refused PINs and machine ids go no further), the last as lab1-pc03.demo_2", machineIDs)
 	}
 	if _, err := os.Stat(filepath.Join(data, "agent.json")); !os.IsNotExist(err) {
 		t.Errorf("a refused install left a config behind: %v", err)
