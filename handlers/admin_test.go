@@ -124,13 +124,19 @@ func TestAdminPINs(t *testing.T) {
 		}
 	})
 
-	single, multi := ts.pin(a, "single"), ts.pin(a, "multi")
+	single, singleID := ts.pinWithID(a, "single")
+	multi, multiID := ts.pinWithID(a, "multi")
+	// The list shows ids: a PIN's value is stored only as a keyed hash and shown once.
+	ids := map[string]float64{single: float64(singleID), multi: float64(multiID)}
 	find := func(pin string) map[string]any {
 		t.Helper()
 		for _, p := range items(t, a.do("GET", "/api/admin/registration-tokens", nil).must(t, 200), "tokens") {
-			if p["token"] == pin {
-				hasKeys(t, "PIN "+pin, p, "token", "usage_type", "used_count", "expires_at", "created_by")
+			if p["id"] == ids[pin] {
+				hasKeys(t, "PIN "+pin, p, "id", "token", "usage_type", "used_count", "expires_at", "created_by")
 				utcTime(t, p["expires_at"])
+				if p["token"] != "******" {
+					t.Fatalf("the list shows a PIN's value: %v", p)
+				}
 				return p
 			}
 		}

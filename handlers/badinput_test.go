@@ -423,8 +423,8 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		// Results out of order.
 		{name: "replayed result", as: "agent", method: "POST", path: "/api/client/commands/" + itoa(done) + "/result",
 			body: map[string]any{"status": "error", "output": "overwritten", "exit_code": 9}, status: 409, code: "ALREADY_REPORTED"},
-		{name: "replayed result, legacy client", as: "anon", method: "POST", path: "/api/client/commands/" + itoa(done) + "/result",
-			body: map[string]any{"status": "success", "output": "overwritten"}, status: 409, code: "ALREADY_REPORTED"},
+		{name: "replayed result without the token of a PC that uses it", as: "anon", method: "POST", path: "/api/client/commands/" + itoa(done) + "/result",
+			body: map[string]any{"status": "success", "output": "overwritten"}, status: 401, code: "INVALID_AGENT_TOKEN"},
 		{name: "result for an undelivered command", as: "agent2", method: "POST", path: "/api/client/commands/" + itoa(pending) + "/result",
 			body: map[string]any{"status": "success", "output": "too early"}, status: 409, code: "NOT_DELIVERED"},
 		{name: "result with an unknown status", as: "agent", method: "POST", path: "/api/client/commands/" + itoa(done) + "/result",

@@ -135,7 +135,7 @@ func FuzzClientAPI(f *testing.F) {
 
 		// The server still serves a well-formed call.
 		ok, err := fuzzDo(context.Background(), hc, "POST", ts.URL+"/api/client/heartbeat",
-			[]byte(`{"machine_id":"FZ-1","full_update":false,"system_info":{"cpu_usage":1}}`))
+			[]byte(`{"machine_id":"FZ-1","full_update":false,"system_info":{"cpu_usage":1}}`), "Authorization", "Bearer "+probe.Token)
 		if err != nil || ok.Status != 200 {
 			t.Fatalf("a valid heartbeat after POST %s %q: %v %d %s", path, body, err, ok.Status, ok.Raw)
 		}

@@ -251,8 +251,15 @@ type agent struct {
 
 func (ts *testServer) pin(a *admin, usage string) string {
 	ts.t.Helper()
+	pin, _ := ts.pinWithID(a, usage)
+	return pin
+}
+
+// pinWithID issues a PIN and returns its value (shown only now) and its id (what lists show).
+func (ts *testServer) pinWithID(a *admin, usage string) (string, int64) {
+	ts.t.Helper()
 	res := a.do("POST", "/api/admin/registration-token", map[string]any{"usage_type": usage, "expires_in": 600}).must(ts.t, 200)
-	return res.get("token").(string)
+	return res.get("token").(string), res.num("id")
 }
 
 func (ts *testServer) register(pin, machineID string) *agent {
@@ -266,9 +273,9 @@ func (ts *testServer) register(pin, machineID string) *agent {
 }
 
 // registerWith registers a PC with body, which holds the machine_id and the PIN.
-func (ts *testServer) registerWith(body map[string]any) *agent {
+func (ts *testServer) registerWith(body map[string]any, header ...string) *agent {
 	ts.t.Helper()
-	res := ts.do(nil, "POST", "/api/client/register", body).must(ts.t, 200)
+	res := ts.do(nil, "POST", "/api/client/register", body, header...).must(ts.t, 200)
 	return &agent{ts: ts, MachineID: body["machine_id"].(string), PCID: res.num("pc_id"), Token: res.get("agent_token").(string)}
 }
 

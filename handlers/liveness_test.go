@@ -278,7 +278,7 @@ func TestLightHeartbeatReachesDatabase(t *testing.T) {
 		})
 	}
 	// A light heartbeat never erases what a full one stored.
-	ts.do(nil, "POST", "/api/client/heartbeat", map[string]any{"machine_id": "M1", "full_update": true,
+	ag.do("POST", "/api/client/heartbeat", map[string]any{"machine_id": "M1", "full_update": true,
 		"system_info": map[string]any{"cpu_usage": 5.0, "current_user": "student", "uptime": 100, "processes": []string{"a.exe"}}}).must(t, 200)
 	ag.poll(map[string]any{"heartbeat": map[string]any{"cpu_usage": 6.0}}).must(t, 200)
 	waitFor(t, 5*time.Second, "the light state after a full one", func() bool {

@@ -253,18 +253,22 @@ func TestPINsPage(t *testing.T) {
 	ts := newTestServer(t)
 	a := ts.admin()
 	op, view := ts.account(a, "op", "operator"), ts.account(a, "view", "viewer")
-	existing := ts.pin(a, "single")
+	existing, existingID := ts.pinWithID(a, "single")
 
 	t.Run("operators only", func(t *testing.T) {
 		admUnchanged(t, ts, func() {
 			admForbidden(t, map[string]*admin{"viewer": view}, [][2]string{
-				{"GET", "/pins"}, {"POST", "/pins"}, {"DELETE", "/pins/" + existing}})
+				{"GET", "/pins"}, {"POST", "/pins"}, {"DELETE", "/pins/" + fmt.Sprint(existingID)}})
 		})
 	})
 	for _, hx := range []bool{false, true} {
-		doc := admPage(t, op.page("/pins", hx), hx, "pins-panel")
-		if rows := byTestIDAll(doc, "pin"); len(rows) != 1 || attr(rows[0], "data-token") != existing {
-			t.Errorf("listed %d PINs, want %s", len(rows), existing)
+		r := op.page("/pins", hx)
+		doc := admPage(t, r, hx, "pins-panel")
+		if rows := byTestIDAll(doc, "pin"); len(rows) != 1 || attr(rows[0], "data-id") != fmt.Sprint(existingID) {
+			t.Errorf("listed %d PINs, want id %v", len(rows), existingID)
+		}
+		if strings.Contains(r.Raw, existing) {
+			t.Errorf("the PINs page shows the value of PIN %s after its creation", existing)
 		}
 	}
 
@@ -293,19 +297,20 @@ func TestPINsPage(t *testing.T) {
 	}
 	var listed []string
 	for _, row := range byTestIDAll(doc, "pin") {
-		listed = append(listed, attr(row, "data-token")+" "+textOf(byTestID(t, row, "pin-created-by")))
+		listed = append(listed, attr(row, "data-id")+" "+textOf(byTestID(t, row, "pin-created-by")))
 	}
-	if strings.Join(listed, ",") != pin+" op,"+existing+" admin" {
+	created := strings.Fields(listed[0])[0] // the newest first
+	if strings.Join(listed, ",") != created+" op,"+fmt.Sprint(existingID)+" admin" || created == fmt.Sprint(existingID) {
 		t.Errorf("listed %v", listed)
 	}
 	stored := map[string]map[string]any{}
 	for _, p := range items(t, a.do("GET", "/api/admin/registration-tokens", nil).must(t, 200), "tokens") {
-		stored[fmt.Sprint(p["token"])] = p
+		stored[fmt.Sprint(p["id"])] = p
 	}
-	if p := stored[pin]; p == nil || p["usage_type"] != "multi" || p["created_by"] != "op" {
+	if p := stored[created]; p == nil || p["usage_type"] != "multi" || p["created_by"] != "op" || p["token"] == pin {
 		t.Fatalf("stored %v", stored)
 	}
-	if exp := utcTime(t, stored[pin]["expires_at"]); exp.Before(before.Add(time.Hour-time.Second)) || exp.After(time.Now().Add(time.Hour+time.Second)) {
+	if exp := utcTime(t, stored[created]["expires_at"]); exp.Before(before.Add(time.Hour-time.Second)) || exp.After(time.Now().Add(time.Hour+time.Second)) {
 		t.Errorf("expires %v, want an hour from %v", exp, before)
 	}
 
@@ -327,7 +332,7 @@ func TestPINsPage(t *testing.T) {
 	}
 	t.Run("no CSRF token", func(t *testing.T) {
 		admUnchanged(t, ts, func() {
-			for _, r := range [][2]string{{"POST", "/pins"}, {"DELETE", "/pins/" + pin}} {
+			for _, r := range [][2]string{{"POST", "/pins"}, {"DELETE", "/pins/" + created}} {
 				if res := op.sendForm(r[0], r[1], url.Values{"usage_type": {"single"}, "expires_in": {"600"}}, "HX-Request", "true"); res.Status != http.StatusForbidden {
 					t.Errorf("%s %s: %d, want 403", r[0], r[1], res.Status)
 				}
@@ -335,14 +340,13 @@ func TestPINsPage(t *testing.T) {
 		})
 	})
 
-	doc = admPage(t, op.form("DELETE", "/pins/"+pin, nil, true), true, "pins-panel")
-	if rows := byTestIDAll(doc, "pin"); len(rows) != 1 || attr(rows[0], "data-token") != existing || len(byTestIDAll(doc, "pin-created")) != 0 {
+	doc = admPage(t, op.form("DELETE", "/pins/"+created, nil, true), true, "pins-panel")
+	if rows := byTestIDAll(doc, "pin"); len(rows) != 1 || attr(rows[0], "data-id") != fmt.Sprint(existingID) || len(byTestIDAll(doc, "pin-created")) != 0 {
 		t.Errorf("after revoking, %d rows", len(rows))
 	}
-	if tokens := a.do("GET", "/api/admin/registration-tokens", nil).must(t, 200).Raw; strings.Contains(tokens, pin) {
-		t.Errorf("the revoked PIN is still usable: %s", tokens)
-	}
-	admUnchanged(t, ts, func() { admRefused(t, op.form("DELETE", "/pins/"+pin, nil, true), 404, "not found") })
+	checkEnvelope(t, ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": "R1", "pin": pin,
+		"hostname": "h", "mac_address": "00:11:22:33:44:55"}), 403, "INVALID_PIN")
+	admUnchanged(t, ts, func() { admRefused(t, op.form("DELETE", "/pins/"+created, nil, true), 404, "not found") })
 }
 
 func TestLayoutEditor(t *testing.T) {

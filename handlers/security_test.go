@@ -500,9 +500,10 @@ func TestAgentImpersonation(t *testing.T) {
 	if c := a.do("GET", "/api/admin/command/"+itoa(id), nil).must(t, 200); c.get("command.status") != "completed" || c.get("command.output") != "LAB-A" {
 		t.Fatalf("A's result: %s", c.Raw)
 	}
-	// B's old token died when B registered again.
+	// B's old token died when B registered again with it.
 	old := pcB.Token
-	pcB2 := ts.register(pin, "PC-B")
+	pcB2 := ts.registerWith(map[string]any{"machine_id": "PC-B", "hostname": "LAB-PC-B", "mac_address": "A1:B2:C3:D4:E5:F6"},
+		"Authorization", "Bearer "+old)
 	checkEnvelope(t, ts.do(nil, "POST", "/api/client/commands", `{"machine_id":"PC-B"}`, "Authorization", "Bearer "+old), 401, "INVALID_AGENT_TOKEN")
 	pcB2.poll(nil).must(t, 200)
 }
@@ -517,8 +518,14 @@ func TestResultBoundToPCWithLegacyClients(t *testing.T) {
 	result := "/api/client/commands/" + itoa(id) + "/result"
 	checkEnvelope(t, pcB.do("POST", result, `{"status":"success","output":"forged"}`), 403, "FORBIDDEN")
 	checkEnvelope(t, ts.do(nil, "POST", result, `{"status":"success","output":"forged"}`, "Authorization", "Bearer nonsense"), 401, "INVALID_AGENT_TOKEN")
-	// A tokenless (published) client is still served.
-	ts.do(nil, "POST", result, `{"status":"success","output":"legacy"}`).must(t, 200)
+	// A uses its token: a tokenless result for its command is refused.
+	checkEnvelope(t, ts.do(nil, "POST", result, `{"status":"success","output":"forged"}`), 401, "INVALID_AGENT_TOKEN")
+	pcA.do("POST", result, `{"status":"success","output":"real"}`).must(t, 200)
+	// A tokenless (published) client is still served, from the address its command went to.
+	pcC := ts.register(pin, "PC-C")
+	idC := a.do("POST", "/api/admin/pc/"+itoa(pcC.PCID)+"/execute", map[string]any{"command": "hostname"}).must(t, 200).num("command_id")
+	ts.do(nil, "POST", "/api/client/commands", `{"machine_id":"PC-C"}`).must(t, 200)
+	ts.do(nil, "POST", "/api/client/commands/"+itoa(idC)+"/result", `{"status":"success","output":"legacy"}`).must(t, 200)
 }
 
 func TestHostileStringsRoundTrip(t *testing.T) {
