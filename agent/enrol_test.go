@@ -28,6 +28,16 @@ func polledWith(f *fakeServer, token string) func() bool {
 	}
 }
 
+// runUntilPolled runs an agent until the server has taken a poll with token, then stops it.
+func runUntilPolled(t *testing.T, f *fakeServer, cfg Config, token string) {
+	t.Helper()
+	r := startAgent(t, cfg, &fakeExecutor{})
+	eventually(t, "a poll with "+token, polledWith(f, token))
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func readState(t *testing.T, dir string) ([]byte, state) {
 	t.Helper()
 	data, err := os.ReadFile(statePath(dir))
@@ -45,11 +55,7 @@ func readState(t *testing.T, dir string) ([]byte, state) {
 func TestPINNotKeptAfterEnrolment(t *testing.T) {
 	f := newFakeServer(t)
 	dir := t.TempDir()
-	r := startAgent(t, testConfig(f, dir), &fakeExecutor{})
-	eventually(t, "a poll with the token", polledWith(f, "token-1"))
-	if err := r.stop(t); err != nil {
-		t.Fatal(err)
-	}
+	runUntilPolled(t, f, testConfig(f, dir), "token-1")
 	data, st := readState(t, dir)
 	if bytes.Contains(data, []byte(f.pin)) || bytes.Contains(data, []byte(`"pin"`)) {
 		t.Errorf("agent.json keeps the PIN:\n%s", data)
@@ -251,11 +257,7 @@ func TestInstanceIDInEveryCall(t *testing.T) {
 func TestMachineIDKeptWhenHardwareChanges(t *testing.T) {
 	f := newFakeServer(t)
 	dir := t.TempDir()
-	first := startAgent(t, testConfig(f, dir), &fakeExecutor{})
-	eventually(t, "the first poll", polledWith(f, "token-1"))
-	if err := first.stop(t); err != nil {
-		t.Fatal(err)
-	}
+	runUntilPolled(t, f, testConfig(f, dir), "token-1")
 	newNIC := labPC
 	newNIC.MACs = []string{"00:1A:2B:3C:4D:99"}
 	if newNIC.MachineID() == labPC.MachineID() {
@@ -284,11 +286,7 @@ func TestMachineIDOverride(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(f, dir)
 	cfg.MachineID = "demo-pc.02"
-	r := startAgent(t, cfg, &fakeExecutor{})
-	eventually(t, "the first poll", polledWith(f, "token-1"))
-	if err := r.stop(t); err != nil {
-		t.Fatal(err)
-	}
+	runUntilPolled(t, f, cfg, "token-1")
 	if _, st := readState(t, dir); st.MachineID != "demo-pc.02" {
 		t.Errorf("saved machine id %q, want the override", st.MachineID)
 	}
