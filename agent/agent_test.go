@@ -42,11 +42,14 @@ type runningAgent struct {
 	err    error
 }
 
-// stop ends the agent and returns what Run returned.
+// stop ends the agent and closes its files, as the program does before another run may open
+// them (Windows refuses to replace a file that is still open), and returns what Run returned.
 func (r *runningAgent) stop(t *testing.T) error {
 	t.Helper()
 	r.cancel()
-	return waitRun(t, r)
+	err := waitRun(t, r)
+	r.Close()
+	return err
 }
 
 // waitRun waits for Run to end and returns its error.
