@@ -89,7 +89,7 @@ func TestServerProcess(t *testing.T) {
 	client, csrf := login(t, base, strings.TrimSpace(string(pw)))
 	pin := post(t, client, base+"/api/admin/registration-token", `{"usage_type":"single"}`, csrf)["token"].(string)
 	reg := post(t, http.DefaultClient, base+"/api/client/register",
-		fmt.Sprintf(`{"machine_id":"PROC-1","pin":%q,"hostname":"LAB-1","mac_address":"aa"}`, pin), "")
+		fmt.Sprintf(`{"machine_id":"PROC-1","pin":%q,"hostname":"LAB-1","mac_address":"00:00:5E:00:53:01"}`, pin), "")
 	pcID := int64(reg["pc_id"].(float64))
 	post(t, http.DefaultClient, base+"/api/client/commands",
 		`{"machine_id":"PROC-1","heartbeat":{"cpu_usage":61.5,"ram_usage_percent":40,"ip_address":"10.9.8.7"}}`, "")

@@ -151,7 +151,7 @@ func TestAdminPINs(t *testing.T) {
 		if p := find(single); p == nil || p["used_count"] != 1.0 {
 			t.Fatalf("used single PIN: %v", p)
 		}
-		res := ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": "S2", "pin": single, "hostname": "h", "mac_address": "m"})
+		res := ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": "S2", "pin": single, "hostname": "h", "mac_address": "00:00:5E:00:53:01"})
 		checkEnvelope(t, res, 403, "PIN_USED", "PIN already used")
 	})
 	t.Run("multi use", func(t *testing.T) {
@@ -175,7 +175,7 @@ func TestAdminPINs(t *testing.T) {
 		if p := find(multi); p != nil {
 			t.Fatalf("revoked PIN still listed: %v", p)
 		}
-		res = ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": "MU9", "pin": multi, "hostname": "h", "mac_address": "m"})
+		res = ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": "MU9", "pin": multi, "hostname": "h", "mac_address": "00:00:5E:00:53:01"})
 		checkEnvelope(t, res, 403, "INVALID_PIN", "Invalid or expired PIN")
 		checkEnvelope(t, a.do("DELETE", "/api/admin/registration-token/"+multi, nil), 404, "NOT_FOUND")
 	})

@@ -157,52 +157,6 @@ func (s *Server) registerPC(c echo.Context) error {
 		PCID: e.PC.ID, AgentToken: token})
 }
 
-func validateSpecs(r *wire.RegisterRequest) error {
-	for _, v := range []struct {
-		name string
-		v    float64
-	}{{"cpu_cores", float64(r.CPUCores)}, {"cpu_threads", float64(r.CPUThreads)}, {"ram_total", r.RAMTotal}} {
-		if err := nonNegative(v.name, v.v); err != nil {
-			return err
-		}
-	}
-	for mount, d := range r.DiskInfo {
-		if err := nonNegative("disk_info["+mount+"].total_gb", d.TotalGB); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// validateInfo checks a heartbeat's values and converts RAM sent in MB to GB.
-func validateInfo(info *wire.SystemInfo) error {
-	if info.RAMUsed != nil {
-		gb := wire.RAMGB(*info.RAMUsed)
-		info.RAMUsed = &gb
-	}
-	if err := percent("cpu_usage", info.CPUUsage); err != nil {
-		return err
-	}
-	if err := percent("ram_usage_percent", info.RAMUsagePercent); err != nil {
-		return err
-	}
-	if info.RAMUsed != nil {
-		if err := nonNegative("ram_used", *info.RAMUsed); err != nil {
-			return err
-		}
-	}
-	if info.Uptime != nil && *info.Uptime < 0 {
-		return badRequest(codeInvalidField, "uptime must not be negative")
-	}
-	for mount, d := range info.DiskUsage {
-		p := d.Percent
-		if err := percent("disk_usage["+mount+"].percent", &p); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // heartbeat takes a full or light heartbeat.
 func (s *Server) heartbeat(c echo.Context) error {
 	var req wire.HeartbeatRequest

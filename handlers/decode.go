@@ -40,7 +40,7 @@ func decodeJSON(c echo.Context, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("INVALID_JSON", "unexpected data after the JSON object")
 	}
-	return nil
+	return checkAgentBody(v) // agent_input.go
 }
 
 // hasNULEscape reports a \u0000 escape in JSON text; one whose backslash is itself escaped

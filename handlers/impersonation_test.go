@@ -133,7 +133,7 @@ func TestPINBruteForceDefaults(t *testing.T) {
 	pin := ts.pin(a, "single")
 	wrong := unusedPIN(t, ts, pin)
 	reg := func(p string) response {
-		return ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": "GUESS", "pin": p, "hostname": "h", "mac_address": "m"})
+		return ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": "GUESS", "pin": p, "hostname": "h", "mac_address": "00:00:5E:00:53:01"})
 	}
 	for range 10 {
 		checkEnvelope(t, reg(wrong), 403, "INVALID_PIN")

@@ -24,7 +24,7 @@ func (s *Server) routes(e *echo.Echo) {
 	client.POST("/heartbeat", s.heartbeat)
 	client.POST("/commands", s.pollCommands)
 	client.POST("/command", s.pollCommands) // the seed document's section 3 uses the singular
-	client.GET("/commands", s.longPollCommands)
+	client.GET("/commands", s.longPollCommands, checkAgentQuery)
 	client.POST("/commands/:id/result", s.reportResult)
 	client.POST("/shutdown", s.agentShutdown)
 	client.POST("/offline", s.agentOffline)
