@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/models"
 )
 
 // dbBytes is the size of the test server's database on disk, write-ahead log included.
@@ -193,5 +194,31 @@ func TestAgentInputAtTheBounds(t *testing.T) {
 		"error_message": long("e", maxResultError)}).must(t, 200)
 	if got := a.do("GET", "/api/admin/command/"+itoa(cmd), nil).must(t, 200).get("command.output"); got != out {
 		t.Fatalf("output of %d bytes stored as %d", len(out), len(fmt.Sprint(got)))
+	}
+}
+
+// An agent that changes its IP address on every heartbeat keeps only the newest
+// models.IPHistoryKept changes; other PCs' history is untouched.
+func TestIPHistoryKeptPerPC(t *testing.T) {
+	ts := newTestServer(t)
+	db, _ := openDB(t, ts)
+	a := ts.admin()
+	pin := ts.pin(a, "multi")
+	other := ts.register(pin, "QUIET")
+	ag := ts.register(pin, "ROAMING")
+	const changes = 300
+	ipOf := func(i int) string { return fmt.Sprintf("10.%d.%d.%d", 1+i/65536, i/256%256, i%256) }
+	for i := range changes {
+		ag.do("POST", "/api/client/heartbeat", map[string]any{"machine_id": ag.MachineID, "full_update": false,
+			"system_info": map[string]any{"cpu_usage": 1.0, "ip_address": ipOf(i)}}).must(t, 200)
+	}
+	kept := queryRows(t, db, `SELECT ip_address FROM pc_ip_history WHERE pc_id = ? ORDER BY id`, ag.PCID)
+	t.Logf("%d IP changes (and the registration's address): %d rows kept", changes, len(kept))
+	if len(kept) != models.IPHistoryKept || kept[0] != "ip_address="+ipOf(changes-models.IPHistoryKept) || kept[len(kept)-1] != "ip_address="+ipOf(changes-1) {
+		t.Fatalf("kept %d rows, from %v to %v; want the newest %d, %s to %s", len(kept), kept[0], kept[len(kept)-1],
+			models.IPHistoryKept, ipOf(changes-models.IPHistoryKept), ipOf(changes-1))
+	}
+	if rows := queryRows(t, db, `SELECT ip_address FROM pc_ip_history WHERE pc_id = ?`, other.PCID); len(rows) != 1 {
+		t.Fatalf("the other PC's history: %v", rows)
 	}
 }

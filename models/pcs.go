@@ -158,8 +158,20 @@ func replaceDisks(ctx context.Context, tx bun.Tx, pcID int64, disks []Disk, now 
 	return err
 }
 
+// IPHistoryKept is how many IP changes are kept per PC, the newest: an agent that changes its
+// address on every heartbeat cannot grow the table without end (issue 10).
+const IPHistoryKept = 200
+
+// insertIPChange records an IP change and drops the PC's changes older than the newest
+// IPHistoryKept, in the caller's transaction.
 func insertIPChange(ctx context.Context, db bun.IDB, pcID int64, ip string, now time.Time) error {
-	_, err := db.NewInsert().Model(&IPChange{PCID: pcID, IPAddress: ip, SeenAt: now}).Exec(ctx)
+	if _, err := db.NewInsert().Model(&IPChange{PCID: pcID, IPAddress: ip, SeenAt: now}).Exec(ctx); err != nil {
+		return err
+	}
+	// The id of the newest change past the kept ones, or NULL (nothing deleted) while fewer.
+	oldest := db.NewSelect().Model((*IPChange)(nil)).Column("id").Where("pc_id = ?", pcID).
+		Order("id DESC").Limit(1).Offset(IPHistoryKept)
+	_, err := db.NewDelete().Model((*IPChange)(nil)).Where("pc_id = ?", pcID).Where("id <= (?)", oldest).Exec(ctx)
 	return err
 }
 
