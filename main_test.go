@@ -36,6 +36,13 @@ func TestParseConfig(t *testing.T) {
 	if err != nil || c.AgentDir != "/srv/agents" || c.PublicURL != "https://wcms.lab.example:8443/" {
 		t.Fatalf("agent dir and public URL from the environment: %+v %v", c, err)
 	}
+	// The published clients' tokenless mode is a switch; a new install starts without it.
+	if c, err := parseConfig(nil, func(string) string { return "" }); err != nil || c.LegacyClients {
+		t.Fatalf("legacy clients by default: %v %v", c.LegacyClients, err)
+	}
+	if c, err := parseConfig([]string{"-legacy-clients"}, func(string) string { return "" }); err != nil || !c.LegacyClients {
+		t.Fatalf("-legacy-clients: %v %v", c.LegacyClients, err)
+	}
 	for _, ok := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
 		if c, err := parseConfig([]string{"-debug-addr", ok}, func(string) string { return "" }); err != nil || c.DebugAddr != ok {
 			t.Errorf("-debug-addr %s: %+v %v", ok, c, err)
@@ -87,12 +94,22 @@ func TestServerProcess(t *testing.T) {
 	}
 	pw, _ := os.ReadFile(pwFile)
 	client, csrf := login(t, base, strings.TrimSpace(string(pw)))
-	pin := post(t, client, base+"/api/admin/registration-token", `{"usage_type":"single"}`, csrf)["token"].(string)
+	pin := post(t, client, base+"/api/admin/registration-token", `{"usage_type":"single"}`, "X-CSRF-Token", csrf)["token"].(string)
 	reg := post(t, http.DefaultClient, base+"/api/client/register",
-		fmt.Sprintf(`{"machine_id":"PROC-1","pin":%q,"hostname":"LAB-1","mac_address":"00:00:5E:00:53:01"}`, pin), "")
+		fmt.Sprintf(`{"machine_id":"PROC-1","pin":%q,"hostname":"LAB-1","mac_address":"00:00:5E:00:53:01"}`, pin))
 	pcID := int64(reg["pc_id"].(float64))
+	// The PIN is kept only as a hash keyed by pin.key, a file beside the database.
+	if key, err := os.Stat(filepath.Join(dir, "data", "pin.key")); err != nil || key.Mode().Perm() != 0o600 || key.Size() != 32 {
+		t.Fatalf("pin.key: %v %v", key, err)
+	}
+	for _, f := range []string{db, db + "-wal"} {
+		if raw, err := os.ReadFile(f); err == nil && bytes.Contains(raw, []byte(pin)) {
+			t.Fatalf("%s holds the PIN %s in clear", f, pin)
+		}
+	}
 	post(t, http.DefaultClient, base+"/api/client/commands",
-		`{"machine_id":"PROC-1","heartbeat":{"cpu_usage":61.5,"ram_usage_percent":40,"ip_address":"10.9.8.7"}}`, "")
+		`{"machine_id":"PROC-1","heartbeat":{"cpu_usage":61.5,"ram_usage_percent":40,"ip_address":"10.9.8.7"}}`,
+		"Authorization", "Bearer "+reg["agent_token"].(string))
 	if v := get(t, http.DefaultClient, base+"/api/client/version?os=linux&arch="+runtime.GOARCH); v["version"] != "4.5.6" {
 		t.Fatalf("the -agent-dir build is not served: %v", v)
 	}
@@ -217,12 +234,13 @@ func get(t *testing.T, c *http.Client, u string) map[string]any {
 	return m
 }
 
-func post(t *testing.T, c *http.Client, u, body, csrf string) map[string]any {
+// post sends body with header (name, value pairs) and wants 200.
+func post(t *testing.T, c *http.Client, u, body string, header ...string) map[string]any {
 	t.Helper()
 	req, _ := http.NewRequest("POST", u, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	if csrf != "" {
-		req.Header.Set("X-CSRF-Token", csrf)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	res, err := c.Do(req)
 	if err != nil {

@@ -100,6 +100,9 @@ func (s *Server) roomPage(c echo.Context) error {
 		room = rooms[0].Name
 	}
 	v := views.RoomView{Page: s.page(c, views.T(ctx, "강의실", "Rooms"), "rooms"), Room: room}
+	if v.Alerts, err = s.identityAlerts(ctx, v.CanOperate()); err != nil {
+		return err
+	}
 	byRoom := map[string]*views.RoomTab{}
 	for _, r := range rooms {
 		v.Rooms = append(v.Rooms, views.RoomTab{Name: r.Name})

@@ -87,6 +87,8 @@ func (s *Server) routes(e *echo.Echo) {
 	admin(http.MethodPut, "/account/:username/password", owner, s.resetPassword)
 	admin(http.MethodPost, agentBuildsRoute, owner, s.uploadAgentBuild)
 	admin(http.MethodDelete, "/agent-build/:id", owner, s.deleteAgentBuild)
+
+	s.identityRoutes(e, admin) // identity.go
 }
 
 // pageRoute registers a page or page action: session, a forced password change first when the

@@ -134,8 +134,8 @@ func TestAccountsPage(t *testing.T) {
 func TestPINsPage(t *testing.T) {
 	expires := time.Date(2026, 3, 1, 10, 0, 0, 0, time.Local)
 	pins := []views.PIN{
-		{Token: "123456", UsageType: "multi", UsedCount: 3, ExpiresAt: expires, CreatedBy: hostile},
-		{Token: "654321", UsageType: "single", ExpiresAt: expires, CreatedBy: "op"},
+		{ID: 7, UsageType: "multi", UsedCount: 3, ExpiresAt: expires, CreatedBy: hostile},
+		{ID: 4, UsageType: "single", ExpiresAt: expires, CreatedBy: "op"},
 	}
 	install := []views.InstallCommand{
 		{ID: "powershell", System: "Windows (PowerShell)", Line: `powershell -Command "x" -Pin 123456`},
@@ -156,13 +156,14 @@ func TestPINsPage(t *testing.T) {
 		for _, id := range []string{"pin-token", "pin-usage-type", "pin-used", "pin-expires-at", "pin-created-by"} {
 			cells[id] = text(byTestIDAll(rows[0], id)[0])
 		}
-		want := map[string]string{"pin-token": "123456", "pin-usage-type": "여러 번", "pin-used": "3",
+		// A PIN's value is shown once, when it is made; the list shows that it is hidden.
+		want := map[string]string{"pin-token": "••••••", "pin-usage-type": "여러 번", "pin-used": "3",
 			"pin-expires-at": "2026-03-01 10:00", "pin-created-by": hostile}
 		if !maps.Equal(cells, want) {
 			t.Errorf("row %v, want %v", cells, want)
 		}
 		revoke := byTestIDAll(rows[1], "pin-revoke")[0]
-		if attr(revoke, "hx-delete") != "/pins/654321" || !strings.Contains(attr(revoke, "hx-confirm"), "654321") {
+		if attr(revoke, "hx-delete") != "/pins/4" || attr(rows[1], "data-id") != "4" {
 			t.Errorf("revoke: hx-delete %q hx-confirm %q", attr(revoke, "hx-delete"), attr(revoke, "hx-confirm"))
 		}
 		form := byTestID(t, doc, "pin-create")
@@ -175,7 +176,9 @@ func TestPINsPage(t *testing.T) {
 	})
 
 	t.Run("just created", func(t *testing.T) {
-		v := views.PINsView{Page: adminFrame("operator", "pins"), PINs: pins, Created: &pins[0], Install: install}
+		created := pins[0]
+		created.Token = "123456"
+		v := views.PINsView{Page: adminFrame("operator", "pins"), PINs: pins, Created: &created, Install: install}
 		doc := render(t, views.PINsPage(v))
 		noInlineScript(t, doc)
 		if got := text(byTestID(t, doc, "pin-created-token")); got != "123456" {

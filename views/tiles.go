@@ -42,6 +42,7 @@ type RoomView struct {
 	Offline  int
 	// StreamURL is where this page's live updates come from.
 	StreamURL string
+	Alerts    IdentityAlerts
 }
 
 // load is a CPU percentage's colour band: green under 50 %, amber under 80 %, red above.

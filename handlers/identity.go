@@ -1,0 +1,173 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/views"
+)
+
+// identityRoutes registers what operators do about PCs' identities: re-enrolment requests
+// (approve / refuse) and suspected clones, as JSON and as the room page's alerts panel.
+func (s *Server) identityRoutes(e *echo.Echo, admin func(method, path, role string, h echo.HandlerFunc)) {
+	admin(http.MethodGet, "/reenrolments", models.RoleViewer, s.listReenrolments)
+	admin(http.MethodPost, "/reenrolment/:id/approve", models.RoleOperator, s.approveReenrolment)
+	admin(http.MethodPost, "/reenrolment/:id/refuse", models.RoleOperator, s.refuseReenrolment)
+	admin(http.MethodGet, "/clones", models.RoleViewer, s.listClones)
+
+	s.pageRoute(e, http.MethodGet, "/alerts", models.RoleViewer, s.alertsPanel)
+	s.pageRoute(e, http.MethodPost, "/reenrolments/:id/approve", models.RoleOperator, s.approveReenrolmentPage)
+	s.pageRoute(e, http.MethodPost, "/reenrolments/:id/refuse", models.RoleOperator, s.refuseReenrolmentPage)
+}
+
+type reenrolmentJSON struct {
+	ID            int64      `json:"id"`
+	PCID          int64      `json:"pc_id"`
+	Hostname      string     `json:"hostname"`
+	MACAddress    string     `json:"mac_address"`
+	IPAddress     string     `json:"ip_address"`
+	LastSeen      *time.Time `json:"last_seen"`
+	NewHostname   string     `json:"new_hostname"`
+	NewMACAddress string     `json:"new_mac_address"`
+	NewIPAddress  string     `json:"new_ip_address"`
+	FromAddr      string     `json:"from_addr"`
+	RequestedAt   time.Time  `json:"requested_at"`
+}
+
+// listReenrolments lists the installs waiting for an operator, oldest first.
+func (s *Server) listReenrolments(c echo.Context) error {
+	rows, err := s.store.Reenrolments(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := make([]reenrolmentJSON, len(rows))
+	for i, r := range rows {
+		out[i] = reenrolmentJSON{ID: r.ID, PCID: r.PCID, Hostname: r.OldHostname, MACAddress: r.OldMAC, IPAddress: r.OldIP,
+			NewHostname: r.Hostname, NewMACAddress: r.MACAddress, NewIPAddress: r.IPAddress,
+			FromAddr: r.FromAddr, RequestedAt: ts(r.CreatedAt)}
+		if r.OldLastSeen != nil {
+			seen := ts(*r.OldLastSeen)
+			out[i].LastSeen = &seen
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "reenrolments": out})
+}
+
+// approveReenrolment lets the new install take over its PC; the old install is refused from now.
+func (s *Server) approveReenrolment(c echo.Context) error {
+	if err := s.decideReenrolment(c, true); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Re-enrolment approved"})
+}
+
+// refuseReenrolment refuses the new install; the PC keeps its agent.
+func (s *Server) refuseReenrolment(c echo.Context) error {
+	if err := s.decideReenrolment(c, false); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Re-enrolment refused"})
+}
+
+func (s *Server) decideReenrolment(c echo.Context, approve bool) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ctx, by := c.Request().Context(), currentAdmin(c).Username
+	if approve {
+		err = s.fleet.ApproveReenrolment(ctx, id)
+	} else {
+		_, err = s.store.RefuseReenrolment(ctx, id, by, time.Now())
+	}
+	if err != nil {
+		return err
+	}
+	s.log.Info("re-enrolment decided", "reenrolment_id", id, "approved", approve, "by", by)
+	return nil
+}
+
+type cloneJSON struct {
+	PCID      int64      `json:"pc_id"`
+	MachineID string     `json:"machine_id"`
+	Hostname  string     `json:"hostname"`
+	Copies    []copyJSON `json:"copies"`
+}
+
+type copyJSON struct {
+	InstanceID string    `json:"instance_id"`
+	Addr       string    `json:"addr"`
+	LastSeen   time.Time `json:"last_seen"`
+}
+
+// listClones lists the PCs whose identity several machines seem to share.
+func (s *Server) listClones(c echo.Context) error {
+	out := []cloneJSON{}
+	for _, cs := range s.fleet.CloneSuspects() {
+		j := cloneJSON{PCID: cs.PCID, MachineID: cs.MachineID, Hostname: cs.Hostname}
+		for _, cp := range cs.Copies {
+			j.Copies = append(j.Copies, copyJSON{InstanceID: instanceOf(cp.Key), Addr: cp.Addr, LastSeen: ts(cp.At)})
+		}
+		out = append(out, j)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "success", "clones": out})
+}
+
+// instanceOf is the agent's instance id in a copy's key ("" for a published client).
+func instanceOf(key string) string {
+	id, _ := strings.CutPrefix(key, "id:")
+	if id == key {
+		return ""
+	}
+	return id
+}
+
+// identityAlerts gathers what the room page's alerts panel shows.
+func (s *Server) identityAlerts(ctx context.Context, canOperate bool) (views.IdentityAlerts, error) {
+	a := views.IdentityAlerts{CanOperate: canOperate}
+	rows, err := s.store.Reenrolments(ctx)
+	if err != nil {
+		return a, err
+	}
+	for _, r := range rows {
+		a.Reenrolments = append(a.Reenrolments, views.ReenrolmentRequest{ID: r.ID, PCID: r.PCID,
+			Old: views.Identity{Hostname: r.OldHostname, MAC: r.OldMAC, IP: r.OldIP}, OldLastSeen: r.OldLastSeen,
+			New: views.Identity{Hostname: r.Hostname, MAC: r.MACAddress, IP: r.IPAddress}, FromAddr: r.FromAddr, RequestedAt: r.CreatedAt})
+	}
+	for _, cs := range s.fleet.CloneSuspects() {
+		v := views.CloneSuspect{PCID: cs.PCID, Hostname: cs.Hostname}
+		for _, cp := range cs.Copies {
+			v.Copies = append(v.Copies, views.CloneCopy{Instance: instanceOf(cp.Key), Addr: cp.Addr, LastSeen: cp.At})
+		}
+		a.Clones = append(a.Clones, v)
+	}
+	return a, nil
+}
+
+// alertsPanel is the room page's alerts panel alone, as it fetches itself.
+func (s *Server) alertsPanel(c echo.Context) error {
+	a, err := s.identityAlerts(c.Request().Context(), s.page(c, "", "").CanOperate())
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.IdentityAlertsPanel(a))
+}
+
+func (s *Server) approveReenrolmentPage(c echo.Context) error {
+	if err := s.decideReenrolment(c, true); err != nil {
+		return err
+	}
+	return s.alertsPanel(c)
+}
+
+func (s *Server) refuseReenrolmentPage(c echo.Context) error {
+	if err := s.decideReenrolment(c, false); err != nil {
+		return err
+	}
+	return s.alertsPanel(c)
+}
