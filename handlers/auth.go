@@ -28,10 +28,6 @@ const (
 	ctxSession    = "session"
 )
 
-// dummyHash makes a login with an unknown username cost as much as one with a wrong password,
-// so response times do not tell which usernames exist.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.MinCost)
-
 // checkPassword validates a new password; bcrypt reads only the first 72 bytes.
 func checkPassword(field, pw string) error {
 	if len(pw) < 10 {
@@ -94,44 +90,77 @@ func (s *Server) login(c echo.Context) error {
 			return newError(http.StatusForbidden, "BAD_ORIGIN", "login from another origin refused")
 		}
 	}
+	ctx := c.Request().Context()
 	addr, username, password := c.RealIP(), c.FormValue("username"), c.FormValue("password")
-	now := time.Now()
-	if ok, retry := s.loginByAddr.Allow(addr, now); !ok {
-		return tooMany(retry, "too many failed logins from this address; try again in %s", retry.Round(time.Second))
+	account, now := accountKey(username), time.Now()
+	// What was typed as the username is never logged: it is often a password in the wrong box.
+	if err := s.reserveLogin(ctx, addr, account, now); err != nil {
+		s.log.Info("login failed", "addr", addr, "limited", true)
+		return err
 	}
-	if ok, retry := s.loginByName.Allow(username, now); !ok {
-		return tooMany(retry, "too many failed logins for this account; try again in %s", retry.Round(time.Second))
-	}
-	a, err := s.store.AdminByUsername(c.Request().Context(), username)
+	a, err := s.store.AdminByUsername(ctx, username)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
-	hash := dummyHash
+	hash := s.dummyHash
 	if a != nil {
 		hash = []byte(a.PasswordHash)
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || a == nil {
-		s.loginByAddr.Fail(addr, now)
-		s.loginByName.Fail(username, now)
-		s.log.Info("login failed", "username", username, "addr", addr)
+		s.loginByName.Fail(account, now)
+		s.log.Info("login failed", "addr", addr, "limited", false)
 		return c.Redirect(http.StatusFound, "/login")
 	}
+	// The address's reservation is undone; the account's failures stay, since the right
+	// password from here says nothing of the guesses from elsewhere.
 	s.loginByAddr.Reset(addr)
-	s.loginByName.Reset(username)
 	// Logins are rare: a good moment to drop sessions that expired.
-	if _, err := s.store.DeleteExpiredSessions(c.Request().Context(), now); err != nil {
+	if _, err := s.store.DeleteExpiredSessions(ctx, now); err != nil {
 		return err
 	}
 	token, csrf := tokens.New(), tokens.New()
-	if err := s.store.CreateSession(c.Request().Context(), &models.Session{TokenHash: tokens.Hash(token),
+	if err := s.store.CreateSession(ctx, &models.Session{TokenHash: tokens.Hash(token),
 		AdminID: a.ID, CSRFToken: csrf, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC()}); err != nil {
 		return err
 	}
 	s.setCookie(c, sessionCookie, token, true)
 	s.setCookie(c, csrfCookie, csrf, false)
-	s.log.Info("login", "username", username, "addr", addr)
+	s.log.Info("login", "username", a.Username, "addr", addr)
 	return c.Redirect(http.StatusFound, "/")
 }
+
+// reserveLogin counts a login attempt against its address before the password is checked, so
+// that attempts in flight at once cannot pass the limit together (a success undoes it). An
+// account that has had twice the per-address limit of failures in the window is being guessed
+// at from many addresses: then only an address with no failure in the window may try it, once.
+// The attacker gets one guess per address and window; the right password from an address that
+// has not failed still logs in, so the account is slowed down, never locked. See docs/SECURITY.md.
+func (s *Server) reserveLogin(ctx context.Context, addr, account string, now time.Time) error {
+	free, accountRetry := s.loginByName.Allow(account, now)
+	if free {
+		ok, retry := s.loginByAddr.Reserve(addr, now)
+		if ok {
+			return nil
+		}
+		wait := retry.Round(time.Second).String()
+		return tooMany(retry, "%s", views.T(ctx, "이 주소에서 로그인 실패가 너무 많습니다. "+wait+" 후에 다시 시도하세요.",
+			"too many failed logins from this address; try again in "+wait))
+	}
+	ok, retry := s.loginByAddr.ReserveFirst(addr, now)
+	if ok {
+		return nil
+	}
+	// Whichever comes first may let this address try again.
+	retry = min(retry, accountRetry)
+	wait := retry.Round(time.Second).String()
+	return tooMany(retry, "%s", views.T(ctx, "이 계정에 로그인 실패가 많아 이 주소에서는 "+wait+" 후에 다시 시도할 수 있습니다.",
+		"this account has had many failed logins; from this address try again in "+wait))
+}
+
+// accountKey is the per-account limiter's key for a typed username. No account name is longer
+// than 64 bytes (accountName in handlers/admin_accounts.go), so longer ones may share a key
+// without merging real accounts, and whatever is typed, a key stays small.
+func accountKey(username string) string { return username[:min(len(username), 65)] }
 
 // setCookie sets a browser-session cookie ("expires when the browser closes", as documented);
 // the server ends it after SessionTTL in any case.

@@ -4,11 +4,13 @@
 package handlers
 
 import (
+	"fmt"
 	"log/slog"
 	"text/template"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/fleet"
@@ -29,10 +31,10 @@ type Config struct {
 	BcryptCost    int
 	// PINKey keys the hash PINs are stored under (tokens.PINHasher); main reads it from a file
 	// beside the database. Empty: a random key for this process only (tests).
-	PINKey []byte
-	DataDir       string // where the database and the first admin's password file live
-	// PINFailures and LoginFailures limit failed attempts per source address (and per
-	// username for logins) within FailureWindow.
+	PINKey  []byte
+	DataDir string // where the database and the first admin's password file live
+	// PINFailures and LoginFailures limit failed attempts per source address within
+	// FailureWindow; an account with twice LoginFailures is throttled (reserveLogin).
 	PINFailures, LoginFailures int
 	FailureWindow              time.Duration
 }
@@ -79,8 +81,11 @@ type Server struct {
 
 	pins        tokens.PINHasher
 	pinFailures *ratelimit.Failures // by source address
-	loginByAddr *ratelimit.Failures
-	loginByName *ratelimit.Failures
+	loginByAddr *ratelimit.Failures // reserved before the password check
+	loginByName *ratelimit.Failures // by accountKey: which accounts are being guessed at
+	// dummyHash is checked for unknown usernames, at the configured cost, so that the time of
+	// an answer does not tell which accounts exist.
+	dummyHash []byte
 }
 
 // New builds the echo instance with every route.
@@ -91,6 +96,11 @@ func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, log 
 		pinFailures: ratelimit.NewFailures(cfg.PINFailures, cfg.FailureWindow, 100_000),
 		loginByAddr: ratelimit.NewFailures(cfg.LoginFailures, cfg.FailureWindow, 100_000),
 		loginByName: ratelimit.NewFailures(cfg.LoginFailures*2, cfg.FailureWindow, 100_000),
+	}
+	var err error
+	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte(tokens.New()), cfg.BcryptCost); err != nil {
+		// Only a cost out of bcrypt's range fails: a programming error.
+		panic(fmt.Sprintf("handlers: BcryptCost %d: %v", cfg.BcryptCost, err))
 	}
 	s.metrics = newMetrics(fl, hub, s.streams)
 	e := echo.New()
