@@ -172,7 +172,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}()
 
 	e := handlers.New(handlers.Config{Version: version, LegacyClients: cfg.LegacyClients, TrustProxy: cfg.TrustProxy,
-		PublicURL: cfg.PublicURL, PINKey: pinKey}, store, fl, hub, log)
+		PublicURL: cfg.PublicURL, PINKey: pinKey, DataDir: filepath.Dir(cfg.DB)}, store, fl, hub, log)
 	srv := &http.Server{Addr: cfg.Addr, Handler: e,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	// No WriteTimeout: long-polls hold answers for up to 60 s and event streams for hours.

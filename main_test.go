@@ -94,6 +94,13 @@ func TestServerProcess(t *testing.T) {
 	}
 	pw, _ := os.ReadFile(pwFile)
 	client, csrf := login(t, base, strings.TrimSpace(string(pw)))
+	// The generated password must be changed before anything else; its file goes then.
+	const chosen = "chosen admin password"
+	post(t, client, base+"/api/admin/password", fmt.Sprintf(`{"current_password":%q,"new_password":%q}`,
+		strings.TrimSpace(string(pw)), chosen), "X-CSRF-Token", csrf)
+	if _, err := os.Stat(pwFile); !os.IsNotExist(err) {
+		t.Fatalf("%s is still there after the password was changed: %v", pwFile, err)
+	}
 	pin := post(t, client, base+"/api/admin/registration-token", `{"usage_type":"single"}`, "X-CSRF-Token", csrf)["token"].(string)
 	reg := post(t, http.DefaultClient, base+"/api/client/register",
 		fmt.Sprintf(`{"machine_id":"PROC-1","pin":%q,"hostname":"LAB-1","mac_address":"00:00:5E:00:53:01"}`, pin))
@@ -127,7 +134,7 @@ func TestServerProcess(t *testing.T) {
 
 	stop = startServer(t, bin, addr, db)
 	defer stop()
-	client, csrf = login(t, base, strings.TrimSpace(string(pw)))
+	client, csrf = login(t, base, chosen)
 	if builds, _ := get(t, client, base+"/api/admin/agent-builds")["builds"].([]any); len(builds) != 1 {
 		t.Fatalf("after a second start: %d builds, want the one", len(builds))
 	}

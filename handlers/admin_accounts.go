@@ -143,5 +143,8 @@ func (s *Server) storePassword(c echo.Context, a *models.Admin, pw string, mustC
 		return err
 	}
 	s.log.Info("password changed", "username", a.Username, "by", currentAdmin(c).Username)
+	if a.Username == firstAdmin {
+		s.removeInitialPassword()
+	}
 	return nil
 }

@@ -738,8 +738,8 @@ func TestAdminAccountsAndRoles(t *testing.T) {
 		t.Fatalf("accounts: %v", got)
 	}
 
-	viewer := ts.login("view", "view password 123")
-	operator := ts.login("op", "op password 123")
+	viewer := ts.firstLogin("view", "view password 123", "view password 456")
+	operator := ts.firstLogin("op", "op password 123", "op password 456")
 	pc := f.pcPaths[0]
 	cases := []struct {
 		method, path string
@@ -822,7 +822,8 @@ func TestAdminPasswords(t *testing.T) {
 			403, "WRONG_PASSWORD")
 		checkEnvelope(t, s1.do("POST", "/api/admin/password", map[string]any{"current_password": "op first password", "new_password": "short"}),
 			400, "INVALID_FIELD", "new_password")
-		s2.do("GET", "/api/admin/pcs", nil).must(t, 200)
+		// s2 is a live session, held at the forced change.
+		checkEnvelope(t, s2.do("GET", "/api/admin/pcs", nil), 403, "PASSWORD_CHANGE_REQUIRED")
 		res := s1.do("POST", "/api/admin/password", map[string]any{"current_password": "op first password", "new_password": "op second password"}).must(t, 200)
 		if res.get("status") != "success" {
 			t.Fatalf("change: %s", res.Raw)

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -57,23 +58,44 @@ func EnsureFirstAdmin(ctx context.Context, store *models.Store, dataDir, envPass
 	if err != nil {
 		return fmt.Errorf("first admin: %w", err)
 	}
-	if err := store.CreateAdmin(ctx, &models.Admin{Username: "admin", PasswordHash: string(hash),
+	if err := store.CreateAdmin(ctx, &models.Admin{Username: firstAdmin, PasswordHash: string(hash),
 		Role: models.RoleAdmin, MustChangePassword: generated}); err != nil {
 		return fmt.Errorf("first admin: %w", err)
 	}
 	if !generated {
-		log.Info("created the first admin account from WCMS_ADMIN_PASSWORD", "username", "admin")
+		log.Info("created the first admin account from WCMS_ADMIN_PASSWORD", "username", firstAdmin)
 		return nil
 	}
-	file := filepath.Join(dataDir, "initial-admin-password")
+	file := initialPasswordFile(dataDir)
 	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
 		return fmt.Errorf("first admin: write %s: %w", file, err)
 	}
 	// The one deliberate exception to "secrets are never logged": the operator has no other way
 	// to learn it, and it must be changed at first login.
 	log.Warn("created the first admin account with a generated password; change it after logging in",
-		"username", "admin", "password", pw, "also_in", file)
+		"username", firstAdmin, "password", pw, "also_in", file)
 	return nil
+}
+
+// firstAdmin is the account EnsureFirstAdmin creates.
+const firstAdmin = "admin"
+
+// initialPasswordFile is where EnsureFirstAdmin leaves a generated first password.
+func initialPasswordFile(dataDir string) string {
+	return filepath.Join(dataDir, "initial-admin-password")
+}
+
+// removeInitialPassword deletes the generated first password's file once the first admin's
+// password has changed: left on disk, it would keep a password readable that is either still
+// in use or was once. The change itself has succeeded, so a failure here is only logged.
+func (s *Server) removeInitialPassword() {
+	file := initialPasswordFile(s.cfg.DataDir)
+	switch err := os.Remove(file); {
+	case err == nil:
+		s.log.Info("removed the first password's file: the password was changed", "file", file)
+	case !errors.Is(err, fs.ErrNotExist):
+		s.log.Warn("could not remove the first password's file; delete it by hand", "file", file, "err", err)
+	}
 }
 
 // loginPage renders the login form.

@@ -303,9 +303,16 @@ func randomHex(n int) string { return tokens.New()[:2*n] }
 // its pages are not held at the forced change.
 func (ts *testServer) account(a *admin, name, role string) *admin {
 	ts.t.Helper()
-	first, pw := name+" first password", name+" password 123"
+	first := name + " first password"
 	a.do("POST", "/api/admin/accounts", map[string]any{"username": name, "password": first, "role": role}).must(ts.t, 200)
+	return ts.firstLogin(name, first, name+" password 123")
+}
+
+// firstLogin signs an account in with its first password and changes it to next, so that its
+// pages and API calls are not held at the forced change.
+func (ts *testServer) firstLogin(name, first, next string) *admin {
+	ts.t.Helper()
 	u := ts.login(name, first)
-	u.do("POST", "/api/admin/password", map[string]any{"current_password": first, "new_password": pw}).must(ts.t, 200)
+	u.do("POST", "/api/admin/password", map[string]any{"current_password": first, "new_password": next}).must(ts.t, 200)
 	return u
 }

@@ -44,13 +44,19 @@ func (s *Server) adminPages(e *echo.Echo) {
 	s.pageRoute(e, post, "/layout/pc/:id/verify", operator, s.verifyPCPage)
 }
 
-// requirePasswordChanged sends an account that must change its password (a generated first
-// password, or one an admin reset) to the password page from every other page. It goes after
-// requireSession; the JSON API has its own POST /api/admin/password and is not sent anywhere.
+// requirePasswordChanged holds an account that must change its password (a generated first
+// password, or one an admin reset) at that change: every other page sends it to the password
+// page, every other admin API route answers 403 PASSWORD_CHANGE_REQUIRED. It goes after
+// requireSession; logging out does not pass here.
 func (s *Server) requirePasswordChanged(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !currentAdmin(c).MustChangePassword || c.Path() == passwordPath {
+		// The password page, and POST /api/admin/password (routes.go) for the API.
+		if !currentAdmin(c).MustChangePassword || strings.TrimPrefix(c.Path(), "/api/admin") == passwordPath {
 			return next(c)
+		}
+		if isAPI(c) {
+			return newError(http.StatusForbidden, "PASSWORD_CHANGE_REQUIRED",
+				"this account must change its password first: POST /api/admin/password with current_password and new_password")
 		}
 		if isHTMX(c) {
 			// htmx would put a redirected page into the fragment's target; move the whole tab.

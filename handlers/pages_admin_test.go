@@ -84,8 +84,8 @@ func TestForcedPasswordChange(t *testing.T) {
 	if n := len(a.do("GET", "/api/admin/registration-tokens", nil).must(t, 200).get("tokens").([]any)); n != 0 {
 		t.Fatalf("a must-change account created a PIN (%d)", n)
 	}
-	// The JSON API has its own password call and is not redirected.
-	u.do("GET", "/api/admin/pcs", nil).must(t, 200)
+	// The JSON API is held too, with an error instead of a redirect.
+	checkEnvelope(t, u.do("GET", "/api/admin/pcs", nil), 403, "PASSWORD_CHANGE_REQUIRED")
 	doc := htmlDoc(t, u.do("GET", "/password", nil).must(t, 200))
 	byTestID(t, doc, "password-forced")
 

@@ -48,9 +48,10 @@ func (s *Server) routes(e *echo.Echo) {
 	s.infoPages(e)  // pages_info.go
 	s.wallPages(e)  // pages_wall.go
 
-	// Admin API: session, CSRF on every state change, then the role the route needs.
+	// Admin API: session, a forced password change first as for pages, CSRF on every state
+	// change, then the role the route needs.
 	admin := func(method, path, role string, h echo.HandlerFunc) {
-		e.Add(method, "/api/admin"+path, h, s.requireSession, s.requireCSRF, s.requireRole(role))
+		e.Add(method, "/api/admin"+path, h, s.requireSession, s.requirePasswordChanged, s.requireCSRF, s.requireRole(role))
 	}
 	const viewer, operator, owner = models.RoleViewer, models.RoleOperator, models.RoleAdmin
 
