@@ -13,12 +13,19 @@ import (
 	"time"
 
 	"github.com/wcms-lab/wcms/agent"
+	"github.com/wcms-lab/wcms/agent/collect"
 	"github.com/wcms-lab/wcms/agent/execute"
 	"github.com/wcms-lab/wcms/wire"
 )
 
 // herdCollector reports fixed values for one simulated PC.
 type herdCollector struct{ id string }
+
+// Identity gives each simulated PC hardware of its own; the agent enrols it under the
+// -machine-id override (Config.MachineID), as several agents on one host do.
+func (c herdCollector) Identity(context.Context) collect.Identity {
+	return collect.Identity{SystemUUID: c.id}
+}
 
 func (c herdCollector) Registration(context.Context) (wire.RegisterRequest, error) {
 	return wire.RegisterRequest{MachineID: c.id, Hostname: c.id, MACAddress: "AA:BB:CC:DD:EE:FF"}, nil
@@ -80,7 +87,7 @@ func runAgents(t *testing.T, srv *server, n int, prefix string, pause time.Durat
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	for i := range n {
 		id := fmt.Sprintf("%s-%04d", prefix, i)
-		cfg := agent.Config{Server: srv.URL, PIN: pin, DataDir: filepath.Join(dir, id), Version: "0.9.0", UpdateInterval: -1}
+		cfg := agent.Config{Server: srv.URL, PIN: pin, MachineID: id, DataDir: filepath.Join(dir, id), Version: "0.9.0", UpdateInterval: -1}
 		a, err := agent.New(cfg, log, func(string) (agent.Collector, error) { return herdCollector{id}, nil }, ex)
 		if err != nil {
 			t.Fatal(err)
