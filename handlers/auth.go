@@ -230,7 +230,7 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // requireCSRF checks the double-submit token on every state-changing request: the X-CSRF-Token
-// header (or a form's csrf_token field) must carry the session's token.
+// header (or, for pages, a csrf_token field in the form body) must carry the session's token.
 func (s *Server) requireCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		switch c.Request().Method {
@@ -239,12 +239,15 @@ func (s *Server) requireCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		sent := c.Request().Header.Get(csrfHeader)
 		if sent == "" && !isAPI(c) {
-			sent = c.FormValue("csrf_token")
+			// The body only, urlencoded or multipart: not c.FormValue, which reads the URL's
+			// query too, and a URL ends up in logs, history and Referer headers.
+			sent = c.Request().PostFormValue("csrf_token")
 		}
 		want := c.Get(ctxSession).(*models.Session).CSRFToken
 		if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(want)) != 1 {
-			return newError(http.StatusForbidden, "CSRF_FAILED",
-				"missing or wrong CSRF token: send the csrf_token cookie's value in the X-CSRF-Token header")
+			return newError(http.StatusForbidden, "CSRF_FAILED", "%s", views.T(c.Request().Context(),
+				"CSRF 토큰이 없거나 틀립니다. csrf_token 쿠키의 값을 X-CSRF-Token 헤더로 보내세요.",
+				"missing or wrong CSRF token: send the csrf_token cookie's value in the X-CSRF-Token header"))
 		}
 		return next(c)
 	}
