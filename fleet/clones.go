@@ -13,11 +13,20 @@ const (
 	cloneSwitches = 3                // switches back to a recent copy that make a suspect
 )
 
-// Copy is one copy of an agent seen calling under a PC's identity.
+// Copy is one copy of an agent seen calling under a PC's identity: our agent by its instance
+// id, a published client (no instance id) by its address.
 type Copy struct {
-	Key  string // "id:" + our agent's instance_id, or "addr:" + the address of a published client
-	Addr string
-	At   time.Time // last call
+	Instance string
+	Addr     string
+	At       time.Time // last call
+}
+
+// same tells whether o is the copy that made a call from instance and addr.
+func (o Copy) same(instance, addr string) bool {
+	if instance != "" || o.Instance != "" {
+		return instance == o.Instance
+	}
+	return addr == o.Addr
 }
 
 // copies follows the copies calling under one identity; the PC's mu guards it.
@@ -29,23 +38,16 @@ type copies struct {
 	lastSwitch  time.Time
 }
 
-func copyKey(c Caller) string {
-	if c.Instance != "" {
-		return "id:" + c.Instance
-	}
-	return "addr:" + c.Addr
-}
-
 // see records a call; it reports whether the PC has just become a clone suspect.
-func (w *copies) see(key, addr string, now time.Time) bool {
-	if key == w.current.Key || w.current.Key == "" {
-		w.current = Copy{Key: key, Addr: addr, At: now}
+func (w *copies) see(instance, addr string, now time.Time) bool {
+	if w.current.At.IsZero() || w.current.same(instance, addr) {
+		w.current = Copy{Instance: instance, Addr: addr, At: now}
 		return false
 	}
 	was := w.suspect(now)
 	slot, back := 0, false
 	for i, o := range w.others {
-		if o.Key == key && now.Sub(o.At) < cloneWindow {
+		if !o.At.IsZero() && o.same(instance, addr) && now.Sub(o.At) < cloneWindow {
 			slot, back = i, true
 			break
 		}
@@ -53,7 +55,7 @@ func (w *copies) see(key, addr string, now time.Time) bool {
 			slot = i
 		}
 	}
-	w.others[slot], w.current = w.current, Copy{Key: key, Addr: addr, At: now}
+	w.others[slot], w.current = w.current, Copy{Instance: instance, Addr: addr, At: now}
 	if back {
 		if now.Sub(w.firstSwitch) >= cloneWindow {
 			w.switches, w.firstSwitch = 0, now
@@ -73,7 +75,7 @@ func (w *copies) suspect(now time.Time) bool {
 func (w *copies) seen(now time.Time) []Copy {
 	out := []Copy{w.current}
 	for _, o := range w.others {
-		if o.Key != "" && now.Sub(o.At) < cloneWindow {
+		if !o.At.IsZero() && now.Sub(o.At) < cloneWindow {
 			out = append(out, o)
 		}
 	}
@@ -85,7 +87,7 @@ func (w *copies) seen(now time.Time) []Copy {
 func (f *Fleet) watch(p *pc, c Caller) {
 	now := f.now()
 	p.mu.Lock()
-	became := p.copies.see(copyKey(c), c.Addr, now)
+	became := p.copies.see(c.Instance, c.Addr, now)
 	var seen []Copy
 	if became {
 		seen = p.copies.seen(now)

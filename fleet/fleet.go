@@ -22,13 +22,13 @@ import (
 
 // Errors returned to handlers.
 var (
-	ErrUnknownPC     = errors.New("PC not registered")
-	ErrBadToken = errors.New("agent token does not match this PC")
+	ErrUnknownPC = errors.New("PC not registered")
+	ErrBadToken  = errors.New("agent token does not match this PC")
 	// ErrTokenRequired: no token, from a PC whose agent uses one, or with legacy clients off.
 	ErrTokenRequired = models.ErrTokenRequired
 	// ErrReenrolRefused: an operator refused the re-enrolment this install asked for.
 	ErrReenrolRefused = errors.New("an operator refused this install's re-enrolment")
-	ErrPollTooFast   = errors.New("polling faster than the 2-second minimum")
+	ErrPollTooFast    = errors.New("polling faster than the 2-second minimum")
 )
 
 // Store is what the fleet needs from the database.

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -111,20 +110,11 @@ func (s *Server) listClones(c echo.Context) error {
 	for _, cs := range s.fleet.CloneSuspects() {
 		j := cloneJSON{PCID: cs.PCID, MachineID: cs.MachineID, Hostname: cs.Hostname}
 		for _, cp := range cs.Copies {
-			j.Copies = append(j.Copies, copyJSON{InstanceID: instanceOf(cp.Key), Addr: cp.Addr, LastSeen: ts(cp.At)})
+			j.Copies = append(j.Copies, copyJSON{InstanceID: cp.Instance, Addr: cp.Addr, LastSeen: ts(cp.At)})
 		}
 		out = append(out, j)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "success", "clones": out})
-}
-
-// instanceOf is the agent's instance id in a copy's key ("" for a published client).
-func instanceOf(key string) string {
-	id, _ := strings.CutPrefix(key, "id:")
-	if id == key {
-		return ""
-	}
-	return id
 }
 
 // identityAlerts gathers what the room page's alerts panel shows.
@@ -142,7 +132,7 @@ func (s *Server) identityAlerts(ctx context.Context, canOperate bool) (views.Ide
 	for _, cs := range s.fleet.CloneSuspects() {
 		v := views.CloneSuspect{PCID: cs.PCID, Hostname: cs.Hostname}
 		for _, cp := range cs.Copies {
-			v.Copies = append(v.Copies, views.CloneCopy{Instance: instanceOf(cp.Key), Addr: cp.Addr, LastSeen: cp.At})
+			v.Copies = append(v.Copies, views.CloneCopy{Instance: cp.Instance, Addr: cp.Addr, LastSeen: cp.At})
 		}
 		a.Clones = append(a.Clones, v)
 	}
