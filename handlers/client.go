@@ -127,21 +127,23 @@ func (s *Server) registerPC(c echo.Context) error {
 	for mount, d := range req.DiskInfo {
 		e.Disks = append(e.Disks, models.Disk{Mount: mount, TotalGB: &d.TotalGB, FSType: d.FSType})
 	}
-	now := time.Now()
 	if req.PIN != "" {
-		if ok, retry := s.pinFailures.Allow(who.Addr, now); !ok {
+		// The attempt counts as a wrong PIN before it is checked, so a burst of guesses in flight
+		// at once cannot pass the limit; a PIN that was right takes its count back.
+		if ok, retry := s.pinFailures.Reserve(who.Addr, time.Now()); !ok {
 			return tooMany(retry, "too many wrong PINs from this address; try again in %s", retry.Round(time.Second))
 		}
 		if !pinPattern.MatchString(req.PIN) {
-			s.pinFailures.Fail(who.Addr, now)
 			return models.ErrPINInvalid
 		}
 		e.PINHash = s.pins.Hash(req.PIN)
 	}
 	token, err := s.fleet.Register(c.Request().Context(), e)
-	if errors.Is(err, models.ErrPINInvalid) || errors.Is(err, models.ErrPINUsed) {
-		s.pinFailures.Fail(who.Addr, now)
+	switch {
+	case errors.Is(err, models.ErrPINInvalid) || errors.Is(err, models.ErrPINUsed):
 		s.log.Info("registration refused", "machine_id", req.MachineID, "addr", who.Addr, "reason", err.Error())
+	case req.PIN != "":
+		s.pinFailures.Release(who.Addr)
 	}
 	if err != nil {
 		return err
