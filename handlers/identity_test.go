@@ -276,36 +276,33 @@ func TestLegacyBannerOnStatusPage(t *testing.T) {
 // Wrong PINs in flight at once reach the check no more often than the limit allows, and a right
 // PIN does not wipe out the wrong ones tried before it.
 func TestPINLimitCannotBeRaced(t *testing.T) {
-	ts := newTestServer(t) // 10 wrong PINs per address per window
-	a := ts.admin()
-	pin := ts.pin(a, "multi")
-	wrong := unusedPIN(t, ts, pin)
-	reg := func(machine, p string) response {
+	// Each server: 10 wrong PINs per address per window.
+	setup := func() (*testServer, string, string) {
+		ts := newTestServer(t)
+		pin := ts.pin(ts.admin(), "multi")
+		return ts, pin, unusedPIN(t, ts, pin)
+	}
+	reg := func(ts *testServer, machine, p string) response {
 		return ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": machine, "pin": p,
 			"hostname": "h", "mac_address": "00:00:5E:00:53:01"})
 	}
+
+	ts, _, wrong := setup()
 	var wg sync.WaitGroup
 	answers := make([]int, 100)
 	for i := range answers {
-		wg.Go(func() { answers[i] = reg("GUESS", wrong).Status })
+		wg.Go(func() { answers[i] = reg(ts, "GUESS", wrong).Status })
 	}
 	wg.Wait()
 	if n := strings.Count(fmt.Sprint(answers), "403"); n != 10 {
 		t.Fatalf("%d of 100 concurrent wrong PINs were checked, want the limit of 10: %v", n, answers)
 	}
 
-	ts2 := newTestServer(t)
-	a2 := ts2.admin()
-	pin2 := ts2.pin(a2, "multi")
-	wrong2 := unusedPIN(t, ts2, pin2)
-	reg2 := func(machine, p string) response {
-		return ts2.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": machine, "pin": p,
-			"hostname": "h", "mac_address": "00:00:5E:00:53:01"})
-	}
+	ts, pin, wrong := setup()
 	for range 9 {
-		checkEnvelope(t, reg2("GUESS", wrong2), 403, "INVALID_PIN")
+		checkEnvelope(t, reg(ts, "GUESS", wrong), 403, "INVALID_PIN")
 	}
-	reg2("REAL-1", pin2).must(t, 200)
-	checkEnvelope(t, reg2("GUESS", wrong2), 403, "INVALID_PIN")
-	checkEnvelope(t, reg2("REAL-2", pin2), 429, "RATE_LIMITED")
+	reg(ts, "REAL-1", pin).must(t, 200)
+	checkEnvelope(t, reg(ts, "GUESS", wrong), 403, "INVALID_PIN")
+	checkEnvelope(t, reg(ts, "REAL-2", pin), 429, "RATE_LIMITED")
 }
