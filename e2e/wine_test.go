@@ -79,9 +79,12 @@ func TestWindowsAgentUnderWine(t *testing.T) {
 	}
 
 	// Service install and uninstall (Wine cannot start a service, so `install` ends with the
-	// start failing; the service must exist all the same, then go away).
+	// start failing; the service must exist all the same, then go away). The agent above holds
+	// this machine's identity, so the service enrols as another PC (-machine-id), as a second
+	// agent on one host does; under the same identity it would wait for an operator's approval.
 	svcData := winPath(filepath.Join(dir, "svc-data"))
-	out, err := exec.Command(wine, exe, "install", "-server", srv.URL, "-pin", srv.pin(), "-data", svcData).CombinedOutput()
+	out, err := exec.Command(wine, exe, "install", "-server", srv.URL, "-pin", srv.pin(), "-data", svcData,
+		"-machine-id", "WINE-SVC-1").CombinedOutput()
 	t.Logf("install under Wine: %v\n%s", err, out)
 	if !strings.Contains(string(out), "registered with") {
 		t.Fatalf("install did not register: %s", out)
