@@ -30,6 +30,11 @@ func (s *Server) wallPages(e *echo.Echo) {
 // stream is a signed-in page's live feed: ?room=NAME (that room's tiles, "" for PCs not
 // placed) or ?pc=ID (one PC), and every command's status.
 func (s *Server) stream(c echo.Context) error {
+	release, err := s.streams.dashboard.take(c, c.Get(ctxSession).(*models.Session).TokenHash)
+	if err != nil {
+		return err
+	}
+	defer release()
 	f := feed{tile: func(t views.Tile) templ.Component { return views.TileBody(t) }, commands: true,
 		members: func(context.Context) (map[int64]string, error) { return map[int64]string{}, nil },
 		member:  func(context.Context, int64) (string, bool, error) { return "", false, nil }}
@@ -94,6 +99,11 @@ func (s *Server) wallStream(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	release, err := s.streams.walls.take(c, tokens.Hash(c.QueryParam("token")))
+	if err != nil {
+		return err
+	}
+	defer release()
 	// WallTileBody shows no user, process or command, whatever the tile carries.
 	return s.serveStream(c, feed{members: s.roomMembers(room.Name), member: s.roomMember(room.Name), wall: true,
 		tile: func(t views.Tile) templ.Component { return views.WallTileBody(t) }})

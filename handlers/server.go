@@ -37,6 +37,9 @@ type Config struct {
 	// FailureWindow; an account with twice LoginFailures is throttled (reserveLogin).
 	PINFailures, LoginFailures int
 	FailureWindow              time.Duration
+	// MaxStreams and MaxWallStreams cap the live streams open at once: signed-in pages, and
+	// wall displays (stream_slots.go also caps each session and each link).
+	MaxStreams, MaxWallStreams int
 }
 
 func (c *Config) defaults() {
@@ -63,6 +66,12 @@ func (c *Config) defaults() {
 	}
 	if c.FailureWindow <= 0 {
 		c.FailureWindow = 10 * time.Minute
+	}
+	if c.MaxStreams <= 0 {
+		c.MaxStreams = 500
+	}
+	if c.MaxWallStreams <= 0 {
+		c.MaxWallStreams = 200
 	}
 }
 
@@ -91,7 +100,7 @@ type Server struct {
 // New builds the echo instance with every route.
 func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, log *slog.Logger) *echo.Echo {
 	cfg.defaults()
-	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, log: log, started: time.Now(), scripts: parseInstallScripts(), streams: newStreams(),
+	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, log: log, started: time.Now(), scripts: parseInstallScripts(), streams: newStreams(cfg.MaxStreams, cfg.MaxWallStreams),
 		pins:        tokens.NewPINHasher(cfg.PINKey),
 		pinFailures: ratelimit.NewFailures(cfg.PINFailures, cfg.FailureWindow, 100_000),
 		loginByAddr: ratelimit.NewFailures(cfg.LoginFailures, cfg.FailureWindow, 100_000),

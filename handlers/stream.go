@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -37,6 +39,14 @@ const (
 	streamKeepAlive = 20 * time.Second // a comment line keeps proxies from closing an idle stream
 	streamMaxAge    = 30 * time.Minute // a stream ends then; EventSource reconnects and gets a fresh state
 	streamMaxCmds   = 500              // command cells held back for a stalled tab
+	// streamMaxCmdBytes bounds those cells' bytes; past it, the tab is asked to reload.
+	streamMaxCmdBytes = 256 << 10
+	// A live cell shows this much of a command's output and error; the page and the API have
+	// all of it. With agent_input.go's bounds, every fragment is then a few KB at most.
+	streamCellOutput, streamCellError = 2 << 10, 512
+	// streamWriteTimeout ends a stream whose browser has not taken a write for this long: its
+	// buffers and slot are freed instead of waiting on a dead or hostile reader forever.
+	streamWriteTimeout = 30 * time.Second
 )
 
 // streams owns the SSE server and knows when a browser has subscribed to its stream.
@@ -44,12 +54,15 @@ type streams struct {
 	srv      *sse.Server
 	deferred atomic.Int64 // fragments a slow browser could not take at once
 
+	dashboard, walls *streamSlots // by session, by wall link
+
 	mu      sync.Mutex
 	waiting map[string]chan struct{} // stream id → closed when its browser subscribed
 }
 
-func newStreams() *streams {
-	st := &streams{waiting: map[string]chan struct{}{}}
+func newStreams(maxStreams, maxWallStreams int) *streams {
+	st := &streams{waiting: map[string]chan struct{}{},
+		dashboard: newStreamSlots(streamsPerSession, maxStreams), walls: newStreamSlots(streamsPerWallLink, maxWallStreams)}
 	st.srv = sse.NewWithCallback(st.subscribed, nil)
 	st.srv.AutoReplay = false
 	st.srv.AutoStream = false
@@ -118,7 +131,7 @@ func (s *Server) serveStream(c echo.Context, f feed) error {
 	defer sub.Close()
 	id, ready := s.streams.open()
 	defer s.streams.close(id)
-	w := &eventWriter{ResponseWriter: c.Response()}
+	w := &eventWriter{ResponseWriter: c.Response(), rc: rc, fail: cancel}
 
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -144,8 +157,11 @@ func (s *Server) serveStream(c echo.Context, f feed) error {
 // eventWriter sits between r3labs and the connection. r3labs writes an event a line at a time
 // and flushes once when the stream starts and once after each event: gathered here, an event
 // of many lines leaves in one write, and published events minus flushes is what is queued.
+// A write the browser does not take within streamWriteTimeout ends the stream (fail).
 type eventWriter struct {
 	http.ResponseWriter
+	rc      *http.ResponseController
+	fail    func()
 	buf     []byte
 	flushes atomic.Int64
 }
@@ -156,9 +172,11 @@ func (w *eventWriter) Write(p []byte) (int, error) {
 }
 
 func (w *eventWriter) Flush() {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	if len(w.buf) > 0 {
-		// A write error means the browser left; the request's context ends the stream.
-		_, _ = w.ResponseWriter.Write(w.buf)
+		if _, err := w.ResponseWriter.Write(w.buf); err != nil {
+			w.fail() // the browser left or stopped reading
+		}
 		w.buf = w.buf[:0]
 	}
 	w.ResponseWriter.(http.Flusher).Flush()
@@ -201,12 +219,25 @@ func (p *batchPool) hold(seq int64, b []byte) { p.inflight = append(p.inflight, 
 // current tile, so a reconnecting tab is up to date at once.
 func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *events.Subscription, f feed, members map[int64]string) {
 	pending := map[views.Target][]byte{} // newest fragment per element, not yet published
+	cmdBytes := 0                        // of the command cells in pending
 	render := func(t views.Target, comp templ.Component) {
-		if data, err := renderFragment(ctx, comp); err != nil {
+		data, err := renderFragment(ctx, comp)
+		if err != nil {
 			s.log.Error("stream: render", "element", t.ElementID(), "err", err)
-		} else {
-			pending[t] = data
+			return
 		}
+		if t.Kind == views.LiveCommand {
+			grown := cmdBytes + len(data) - len(pending[t])
+			if grown > streamMaxCmdBytes {
+				// A tab this far behind misses this cell, and is asked to reload instead.
+				if notice, err := renderFragment(ctx, views.LayoutChanged()); err == nil {
+					pending[views.Target{Kind: views.LiveLayout}] = notice
+				}
+				return
+			}
+			cmdBytes = grown
+		}
+		pending[t] = data
 	}
 	// tileFrom queues a member's tile from a live state; the cache renders it once for all.
 	tileFrom := func(pcID int64, snap fleet.Snapshot) {
@@ -272,6 +303,9 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 				published++
 				batches.hold(published, batch)
 				for _, t := range taken {
+					if t.Kind == views.LiveCommand {
+						cmdBytes -= len(pending[t])
+					}
 					delete(pending, t)
 				}
 			}
@@ -292,7 +326,7 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 					t := views.Target{Kind: views.LiveCommand, ID: ev.CommandID}
 					// Tiles take at most one entry per member; command cells up to streamMaxCmds more.
 					if _, held := pending[t]; ok && f.commands && (held || len(pending) < len(members)+streamMaxCmds) {
-						render(t, views.CommandCell(commandView(&cmd, "")))
+						render(t, views.CommandCell(liveCommand(ctx, &cmd)))
 					}
 				case events.PCAdded, events.PCUpdated, events.PCRemoved:
 					user, in, err := f.member(ctx, ev.PCID)
@@ -315,6 +349,26 @@ func (s *Server) pump(ctx context.Context, id string, w *eventWriter, sub *event
 			}
 		}
 	}
+}
+
+// liveCommand is a command's cell as a stream sends it: the output and error clipped, so that
+// each of hundreds of tabs renders and holds a few KB, not a megabyte of output.
+func liveCommand(ctx context.Context, cmd *models.Command) views.CommandView {
+	v := commandView(cmd, "")
+	v.Output, v.ErrorMessage = clip(ctx, v.Output, streamCellOutput), clip(ctx, v.ErrorMessage, streamCellError)
+	return v
+}
+
+// clip cuts s to at most n bytes, on a character boundary, and says how much more there is.
+func clip(ctx context.Context, s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	more := strconv.Itoa(len(s) - n)
+	return s[:n] + views.T(ctx, "\n… "+more+"바이트 더: 새로 고치면 모두 보입니다", "\n… "+more+" bytes more: reload to see all")
 }
 
 // tileOf is a PC's tile from its live state; storedUser stands until the fleet has seen a full

@@ -262,12 +262,19 @@ func TestStreamsLeaveNoGoroutines(t *testing.T) {
 	}
 	base := settle()
 	var stops []func()
-	for range 20 {
+	sessions := []*admin{a}
+	for i := range 20 {
+		if i > 0 && i%streamsPerSession == 0 {
+			a = ts.admin()
+			sessions = append(sessions, a)
+		}
 		evs, stop := openStream(t, a, "/stream?room=")
 		until(t, evs, "the first tile", func(ev sseEvent) bool { return strings.HasPrefix(ev.name, "pc-") })
 		stops = append(stops, stop)
 	}
 	conns := []net.Conn{}
+	a = ts.admin()
+	sessions = append(sessions, a)
 	for range 5 {
 		conns = append(conns, stalledStream(t, a, "/stream?room="))
 	}
@@ -278,7 +285,9 @@ func TestStreamsLeaveNoGoroutines(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
-	a.client.CloseIdleConnections()
+	for _, s := range sessions {
+		s.client.CloseIdleConnections()
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		n := settle()
