@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"regexp"
@@ -127,23 +128,12 @@ func (s *Server) registerPC(c echo.Context) error {
 	for mount, d := range req.DiskInfo {
 		e.Disks = append(e.Disks, models.Disk{Mount: mount, TotalGB: &d.TotalGB, FSType: d.FSType})
 	}
-	if req.PIN != "" {
-		// The attempt counts as a wrong PIN before it is checked, so a burst of guesses in flight
-		// at once cannot pass the limit; a PIN that was right takes its count back.
-		if ok, retry := s.pinFailures.Reserve(who.Addr, time.Now()); !ok {
-			return tooMany(retry, "too many wrong PINs from this address; try again in %s", retry.Round(time.Second))
-		}
-		if !pinPattern.MatchString(req.PIN) {
-			return models.ErrPINInvalid
-		}
-		e.PINHash = s.pins.Hash(req.PIN)
-	}
-	token, err := s.fleet.Register(c.Request().Context(), e)
-	switch {
-	case errors.Is(err, models.ErrPINInvalid) || errors.Is(err, models.ErrPINUsed):
-		s.log.Info("registration refused", "machine_id", req.MachineID, "addr", who.Addr, "reason", err.Error())
-	case req.PIN != "":
-		s.pinFailures.Release(who.Addr)
+	var token string
+	var err error
+	if req.PIN == "" {
+		token, err = s.fleet.Register(c.Request().Context(), e)
+	} else {
+		token, err = s.registerWithPIN(c.Request().Context(), e, req.PIN)
 	}
 	if err != nil {
 		return err
@@ -157,6 +147,28 @@ func (s *Server) registerPC(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, wire.RegisterResponse{Status: "success", Message: "Registration successful",
 		PCID: e.PC.ID, AgentToken: token})
+}
+
+// registerWithPIN checks the PIN and registers, in the caller's address's turn: one PIN check
+// per address at a time, so guesses in flight at once cannot pass the limit before any of them
+// is counted, while right PINs that arrive together only wait.
+func (s *Server) registerWithPIN(ctx context.Context, e fleet.Enrolment, pin string) (string, error) {
+	defer s.pinTurns.Take(e.Caller.Addr)()
+	now := time.Now()
+	if ok, retry := s.pinFailures.Allow(e.Caller.Addr, now); !ok {
+		return "", tooMany(retry, "too many wrong PINs from this address; try again in %s", retry.Round(time.Second))
+	}
+	if !pinPattern.MatchString(pin) {
+		s.pinFailures.Fail(e.Caller.Addr, now)
+		return "", models.ErrPINInvalid
+	}
+	e.PINHash = s.pins.Hash(pin)
+	token, err := s.fleet.Register(ctx, e)
+	if errors.Is(err, models.ErrPINInvalid) || errors.Is(err, models.ErrPINUsed) {
+		s.pinFailures.Fail(e.Caller.Addr, now)
+		s.log.Info("registration refused", "machine_id", e.PC.MachineID, "addr", e.Caller.Addr, "reason", err.Error())
+	}
+	return token, err
 }
 
 // heartbeat takes a full or light heartbeat.

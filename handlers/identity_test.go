@@ -298,11 +298,20 @@ func TestPINLimitCannotBeRaced(t *testing.T) {
 		t.Fatalf("%d of 100 concurrent wrong PINs were checked, want the limit of 10: %v", n, answers)
 	}
 
+	// Right PINs arriving together from one address (a room behind one router) are all taken.
 	ts, pin, wrong := setup()
+	for i := range answers[:30] {
+		wg.Go(func() { answers[i] = reg(ts, fmt.Sprint("ROOM-", i), pin).Status })
+	}
+	wg.Wait()
+	if n := strings.Count(fmt.Sprint(answers[:30]), "200"); n != 30 {
+		t.Fatalf("%d of 30 concurrent right PINs from one address taken: %v", n, answers[:30])
+	}
 	for range 9 {
 		checkEnvelope(t, reg(ts, "GUESS", wrong), 403, "INVALID_PIN")
 	}
 	reg(ts, "REAL-1", pin).must(t, 200)
+	// A right PIN does not clear the wrong ones before it: the tenth wrong one still counts.
 	checkEnvelope(t, reg(ts, "GUESS", wrong), 403, "INVALID_PIN")
 	checkEnvelope(t, reg(ts, "REAL-2", pin), 429, "RATE_LIMITED")
 }

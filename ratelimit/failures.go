@@ -84,24 +84,6 @@ func (f *Failures) Reserve(key string, now time.Time) (ok bool, retryAfter time.
 	return f.reserve(key, now, f.limit)
 }
 
-// Release takes back the newest failure of key, as for a reserved attempt that
-// succeeded where earlier failures must still count (a right PIN does not
-// clear the wrong ones tried before it).
-func (f *Failures) Release(key string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	e := f.keys[key]
-	if e == nil {
-		return // the reservation was evicted meanwhile: nothing to take back
-	}
-	if len(e.fails) > 0 {
-		e.fails = e.fails[:len(e.fails)-1]
-	}
-	if len(e.fails) == 0 {
-		f.remove(e)
-	}
-}
-
 // ReserveFirst is Reserve for a key with no failure in the window at all: it
 // allows one attempt, then none until every failure of key has left the
 // window, which retryAfter tells.
