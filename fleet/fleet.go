@@ -349,17 +349,26 @@ func (f *Fleet) enrolled(p *pc, m *models.PC, c Caller, created bool) {
 		p = f.newPC(m, f.now())
 		kind = events.PCAdded
 	}
+	f.setIdentity(p, m.AgentTokenHash, m.TokenUsed, m.Hostname, m.IPAddress, kind)
+	f.watch(p, c)
+	f.log.Info("PC registered", "pc_id", m.ID, "machine_id", m.MachineID, "new", created)
+}
+
+// setIdentity puts a PC's token, name and address (ip "": unchanged) in memory and tells the
+// dashboards.
+func (f *Fleet) setIdentity(p *pc, tokenHash string, used bool, hostname, ip string, kind events.Kind) {
 	f.mu.Lock()
 	delete(f.byToken, p.tokenHash)
-	p.tokenHash, p.tokenUsed = m.AgentTokenHash, m.TokenUsed
+	p.tokenHash, p.tokenUsed = tokenHash, used
 	f.byToken[p.tokenHash] = p
 	f.mu.Unlock()
 	p.mu.Lock()
-	p.hostname, p.ip = m.Hostname, m.IPAddress
+	p.hostname = hostname
+	if ip != "" {
+		p.ip = ip
+	}
 	snap := p.snapshot()
 	p.mu.Unlock()
-	f.watch(p, c)
-	f.log.Info("PC registered", "pc_id", m.ID, "machine_id", m.MachineID, "new", created)
 	f.publish(kind, snap)
 }
 
@@ -374,20 +383,8 @@ func (f *Fleet) ApproveReenrolment(ctx context.Context, id int64) error {
 	if p == nil {
 		return nil
 	}
-	f.mu.Lock()
-	delete(f.byToken, p.tokenHash)
-	p.tokenHash, p.tokenUsed = r.TokenHash, true
-	f.byToken[p.tokenHash] = p
-	f.mu.Unlock()
-	p.mu.Lock()
-	p.hostname = r.Hostname
-	if r.IPAddress != "" {
-		p.ip = r.IPAddress
-	}
-	snap := p.snapshot()
-	p.mu.Unlock()
+	f.setIdentity(p, r.TokenHash, true, r.Hostname, r.IPAddress, events.PCUpdated)
 	f.log.Info("re-enrolment approved", "pc_id", r.PCID, "machine_id", p.machineID, "hostname", r.Hostname)
-	f.publish(events.PCUpdated, snap)
 	return nil
 }
 
