@@ -1,0 +1,134 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// The formats are what the agent's tools can take on Windows and Linux (agent/execute): a
+// value outside them would be refused on the PC after the admin was told it was sent.
+
+const (
+	maxMessage   = 512  // characters shown by msg.exe and wall
+	maxField     = 256  // characters of a full name or comment
+	maxPassword  = 127  // bytes: the longest password Windows accepts
+	maxProcess   = 255  // bytes of a process name
+	maxShellLine = 8191 // bytes: cmd.exe's longest command line
+)
+
+var (
+	// Local account names both net user and useradd take, never an option.
+	accountPattern = regexp.MustCompile(`^[A-Za-z0-9._][A-Za-z0-9._-]{0,19}$`)
+	// Chocolatey, apt and dnf package ids (libstdc++6), never an option.
+	packagePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$`)
+	// ll-CC or ll_CC, as Set-WinUserLanguageList and locales need both parts.
+	languagePattern = regexp.MustCompile(`^([A-Za-z]{2,3})[-_]([A-Za-z]{2})$`)
+	// An absolute path on Windows (C:\, C:/, \\server\share) or on Linux (/).
+	absolutePattern = regexp.MustCompile(`^([A-Za-z]:[\\/]|\\\\[^\\]|/)`)
+)
+
+var errControl = errors.New("must not contain control characters")
+
+func noControl(s string) error {
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return errControl
+	}
+	return nil
+}
+
+func accountName(s string) error {
+	if !accountPattern.MatchString(s) {
+		return errors.New("must be 1-20 letters, digits, '.', '_' or '-', not starting with '-'")
+	}
+	return nil
+}
+
+func packageID(s string) error {
+	if !packagePattern.MatchString(s) {
+		return errors.New("must be a package id: letters, digits, '.', '_', '+' or '-', starting with a letter or digit, at most 100")
+	}
+	return nil
+}
+
+func password(s string) error {
+	if len(s) > maxPassword {
+		return fmt.Errorf("must be at most %d bytes", maxPassword)
+	}
+	return noControl(s)
+}
+
+// processName accepts a bare program name: no path, and no wildcards, which taskkill would
+// expand to every process.
+func processName(s string) error {
+	switch {
+	case len(s) > maxProcess:
+		return fmt.Errorf("must be at most %d bytes", maxProcess)
+	case strings.ContainsAny(s, `/\`):
+		return errors.New("must be a process name, not a path")
+	case strings.ContainsAny(s, "*?"):
+		return errors.New("must not contain wildcards")
+	case s[0] == '-':
+		return errors.New("must not start with '-'")
+	}
+	return noControl(s)
+}
+
+func shellCommand(s string) error {
+	if len(s) > maxShellLine {
+		return fmt.Errorf("must be at most %d bytes", maxShellLine)
+	}
+	if strings.ContainsRune(s, 0) {
+		return errors.New("must not contain NUL")
+	}
+	return nil
+}
+
+// message accepts text for the users' screens: line breaks and tabs are fine.
+func message(s string) error {
+	if n := len([]rune(s)); n > maxMessage {
+		return fmt.Errorf("must be at most %d characters", maxMessage)
+	}
+	return noControl(strings.NewReplacer("\n", "", "\r", "", "\t", "").Replace(s))
+}
+
+// accountField accepts a one-line account field (full name, comment).
+func accountField(s string) error {
+	if n := len([]rune(s)); n > maxField {
+		return fmt.Errorf("must be at most %d characters", maxField)
+	}
+	return noControl(s)
+}
+
+func language(s string) error {
+	if !languagePattern.MatchString(s) {
+		return errors.New("must be a language tag like ko-KR")
+	}
+	return nil
+}
+
+// normalizeLanguage turns a valid "ko_kr" or "KO-KR" into "ko-KR".
+func normalizeLanguage(s string) string {
+	m := languagePattern.FindStringSubmatch(s)
+	return strings.ToLower(m[1]) + "-" + strings.ToUpper(m[2])
+}
+
+func webURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("must be an http or https URL")
+	}
+	return nil
+}
+
+// absolutePath accepts an absolute path of either OS; the agent also checks it is one of its
+// own (agent/execute/download.go).
+func absolutePath(s string) error {
+	if !absolutePattern.MatchString(s) {
+		return errors.New(`must be an absolute path (C:\... or /...)`)
+	}
+	return noControl(s)
+}
