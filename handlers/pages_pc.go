@@ -11,6 +11,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/wcms-lab/wcms/command"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/views"
 	"github.com/wcms-lab/wcms/wire"
@@ -149,14 +150,15 @@ func (s *Server) commandFormPage(c echo.Context) error {
 	if typ == "" {
 		typ = wire.TypeMessage
 	}
-	if _, ok := commandParams[typ]; !ok {
-		return badRequest(codeInvalidField, "type %q is not a command type; use one of %s", typ, commandTypes())
+	t, ok := command.Lookup(typ)
+	if !ok {
+		return badRequest(codeInvalidField, "type %q is not a command type; use one of %s", typ, command.Names())
 	}
 	ids, room, err := commandTargets(q)
 	if err != nil {
 		return err
 	}
-	f := views.CommandForm{Type: typ, Undone: q.Get("undone") == "1"}
+	f := views.CommandForm{Type: t.Name, Undone: q.Get("undone") == "1"}
 	ctx := c.Request().Context()
 	if room != nil {
 		f.Room = *room
@@ -179,7 +181,7 @@ func (s *Server) commandFormPage(c echo.Context) error {
 			f.PCs = append(f.PCs, views.CommandTarget{ID: id, Hostname: snap.Hostname})
 		}
 	}
-	if typ == wire.TypeKillProcess && room == nil && len(f.PCs) == 1 {
+	if t.Name == wire.TypeKillProcess && room == nil && len(f.PCs) == 1 {
 		d, err := s.store.PCDetail(ctx, f.PCs[0].ID)
 		if err != nil {
 			return err
@@ -219,25 +221,14 @@ func readForm(c echo.Context) (url.Values, error) {
 }
 
 // formSpec reads a command from a form into the request the JSON API takes, so both are
-// validated by commandSpec.build. The parameter names and kinds come from the validator's own
-// table; a blank field is left out (it then gets its default, or is reported missing), and a
-// number that does not parse is passed on as text for the validator to refuse.
+// validated by commandSpec.build. The parameter names come from the catalogue; a blank field is
+// left out (it then gets its default, or is reported missing), and numbers stay text, which the
+// catalogue reads as the agent would.
 func formSpec(form url.Values) (commandSpec, error) {
 	spec := commandSpec{Type: form.Get("type"), Parameters: map[string]any{}}
-	typ := spec.Type
-	if typ == wire.TypeReboot {
-		typ = wire.TypeRestart
-	}
-	for _, p := range commandParams[typ] {
-		v := form.Get(p.name)
-		if strings.TrimSpace(v) == "" {
-			continue
-		}
-		spec.Parameters[p.name] = v
-		if p.integer {
-			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
-				spec.Parameters[p.name] = f
-			}
+	for _, name := range paramNames(spec.Type) {
+		if v := form.Get(name); strings.TrimSpace(v) != "" {
+			spec.Parameters[name] = v
 		}
 	}
 	var err error
@@ -302,10 +293,7 @@ func (s *Server) sendCommandsPage(c echo.Context) error {
 // pendingValues are the fields a pending room command posts again: its target, type,
 // parameters and options, now confirmed.
 func pendingValues(form url.Values, typ string) []views.FormValue {
-	names := []string{"room", "type"}
-	for _, p := range commandParams[typ] {
-		names = append(names, p.name)
-	}
+	names := append([]string{"room", "type"}, paramNames(typ)...)
 	names = append(names, "priority", "timeout")
 	var out []views.FormValue
 	for _, n := range names {
@@ -316,10 +304,17 @@ func pendingValues(form url.Values, typ string) []views.FormValue {
 	return append(out, views.FormValue{Name: "confirmed", Value: "1"})
 }
 
-// keepsSecrets tells whether a command type carries a password, which the store removes once
-// the command is delivered or ends: such a command cannot be sent again from what is stored.
-func keepsSecrets(typ string) bool {
-	return typ == wire.TypeCreateUser || typ == wire.TypeChangePassword
+// paramNames are the parameter names of a command type; none for an unknown one.
+func paramNames(typ string) []string {
+	t, ok := command.Lookup(typ)
+	if !ok {
+		return nil
+	}
+	names := make([]string, len(t.Params))
+	for i, p := range t.Params {
+		names[i] = p.Name
+	}
+	return names
 }
 
 // renderResults answers the result matrix of queued commands.
@@ -331,7 +326,8 @@ func (s *Server) renderResults(c echo.Context, stream string, cmds []models.Comm
 			host = snap.Hostname
 		}
 		r.Commands = append(r.Commands, commandView(&cmds[i], host))
-		r.Retryable = r.Retryable && !keepsSecrets(cmds[i].Type)
+		// The store removes a password once delivered: such a command cannot be sent again.
+		r.Retryable = r.Retryable && !command.HasSecret(cmds[i].Type)
 	}
 	return s.renderCommandPanel(c, stream, views.CommandResultsPanel(r))
 }
@@ -364,7 +360,7 @@ func (s *Server) retryCommandsPage(c echo.Context) error {
 		if cmd.Status != wire.StatusError && cmd.Status != wire.StatusTimeout {
 			continue
 		}
-		if keepsSecrets(cmd.Type) {
+		if command.HasSecret(cmd.Type) {
 			skipped++
 			continue
 		}

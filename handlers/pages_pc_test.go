@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
+	"github.com/wcms-lab/wcms/command"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/wire"
 )
@@ -289,19 +290,19 @@ func TestCommandFormPage(t *testing.T) {
 		}
 	})
 
-	// The form asks for exactly the parameters the validator knows, so no field can drift.
-	t.Run("fields follow the validator", func(t *testing.T) {
-		for typ, spec := range commandParams {
-			doc := htmlDoc(t, l.op.form("GET", both+"&type="+typ, nil, true).must(t, 200))
+	// The form asks for exactly the catalogue's parameters, so no field can drift.
+	t.Run("fields follow the catalogue", func(t *testing.T) {
+		for _, typ := range command.Types() {
+			doc := htmlDoc(t, l.op.form("GET", both+"&type="+typ.Name, nil, true).must(t, 200))
 			var got, want []string
 			for _, n := range findAll(byTestID(t, doc, "command-fields"), func(n *html.Node) bool { return attr(n, "name") != "" }) {
 				got = append(got, attr(n, "name"))
 			}
-			for _, p := range spec {
-				want = append(want, p.name)
+			for _, p := range typ.Params {
+				want = append(want, p.Name)
 			}
 			if !slices.Equal(got, want) {
-				t.Errorf("%s: form fields %v, parameters %v", typ, got, want)
+				t.Errorf("%s: form fields %v, parameters %v", typ.Name, got, want)
 			}
 		}
 	})
@@ -424,10 +425,12 @@ func TestSendCommandsPage(t *testing.T) {
 	})
 
 	t.Run("defaults and the kill button's values", func(t *testing.T) {
-		r := l.op.form("POST", "/commands", pcValues("pc_ids", id2, "type", "kill_process", "process_name", hostile), true).must(t, 200)
+		// Markup, but a process name the agent can kill: hostile has a '/', which names a path.
+		const name = `<img src=x onerror=alert(1)>`
+		r := l.op.form("POST", "/commands", pcValues("pc_ids", id2, "type", "kill_process", "process_name", name), true).must(t, 200)
 		byTestID(t, htmlDoc(t, r), "result-row")
 		c := l.commands(t, l.pc2)[0]
-		if c.Type != "kill_process" || c.Parameters != `{"process_name":"`+strings.NewReplacer("<", `\u003c`, ">", `\u003e`).Replace(hostile)+`"}` ||
+		if c.Type != "kill_process" || c.Parameters != `{"process_name":"`+strings.NewReplacer("<", `\u003c`, ">", `\u003e`).Replace(name)+`"}` ||
 			c.Priority != 5 || c.Timeout != 300 {
 			t.Errorf("stored %s %s prio %d timeout %d", c.Type, c.Parameters, c.Priority, c.Timeout)
 		}

@@ -8,11 +8,9 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/wcms-lab/wcms/command"
 	"github.com/wcms-lab/wcms/wire"
 )
-
-// secretParameters are removed from a command once it is delivered or ends undelivered.
-var secretParameters = []string{"password", "new_password"}
 
 // resultGrace is how long past its timeout an executing command waits for the agent's result
 // (the agent kills the process at the timeout, then still has to report).
@@ -26,7 +24,8 @@ func StripSecrets(params string) string {
 		return "{}"
 	}
 	found := false
-	for _, k := range secretParameters {
+	// Secrets are removed from a command once it is delivered or ends undelivered.
+	for _, k := range command.SecretNames() {
 		if _, ok := m[k]; ok {
 			delete(m, k)
 			found = true

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+
+	"github.com/wcms-lab/wcms/command"
 )
 
 // CommandTarget is a PC a command goes to.
@@ -50,68 +52,6 @@ type FormValue struct {
 // PendingDelay is how long a room power command waits for an undo.
 const PendingDelay = 5
 
-// commandField is one input of a command type's form. Kind picks the widget: text, number,
-// password, textarea, url, language or process.
-type commandField struct {
-	Name     string
-	KO, EN   string
-	Kind     string
-	Required bool
-	Min, Max string // bounds of a number
-	Default  string // a number's default, shown as its placeholder
-}
-
-// commandTypes are the types the form offers, in its order, with their names.
-var commandTypes = []struct{ Type, KO, EN string }{
-	{"message", "메시지", "Message"},
-	{"shutdown", "종료", "Shut down"},
-	{"restart", "재시작", "Restart"},
-	{"kill_process", "프로세스 종료", "Kill process"},
-	{"execute", "명령 실행", "Run command"},
-	{"install", "프로그램 설치", "Install program"},
-	{"uninstall", "프로그램 제거", "Uninstall program"},
-	{"download", "파일 다운로드", "Download file"},
-	{"create_user", "사용자 만들기", "Create user"},
-	{"delete_user", "사용자 삭제", "Delete user"},
-	{"change_password", "비밀번호 변경", "Change password"},
-}
-
-var delayFields = []commandField{
-	{Name: "delay", KO: "지연(초)", EN: "Delay (s)", Kind: "number", Min: "0", Max: "86400", Default: "0"},
-	{Name: "message", KO: "알림 메시지", EN: "Notice to users", Kind: "text"},
-}
-
-// commandFields are each type's inputs, named as the contract's parameters (CONTRACT.md, Command
-// types); the handlers' tests hold them against the validator's table.
-var commandFields = map[string][]commandField{
-	"shutdown": delayFields,
-	"restart":  delayFields,
-	"message": {
-		{Name: "message", KO: "메시지", EN: "Message", Kind: "textarea", Required: true},
-		{Name: "duration", KO: "표시 시간(초)", EN: "Shown for (s)", Kind: "number", Min: "1", Max: "86400", Default: "10"},
-	},
-	"kill_process": {{Name: "process_name", KO: "프로세스 이름", EN: "Process name", Kind: "process", Required: true}},
-	"execute":      {{Name: "command", KO: "명령", EN: "Command", Kind: "textarea", Required: true}},
-	"install":      {{Name: "app_id", KO: "Chocolatey 패키지 ID", EN: "Chocolatey package id", Kind: "text", Required: true}},
-	"uninstall":    {{Name: "app_id", KO: "Chocolatey 패키지 ID", EN: "Chocolatey package id", Kind: "text", Required: true}},
-	"download": {
-		{Name: "url", KO: "URL", EN: "URL", Kind: "url", Required: true},
-		{Name: "destination", KO: "저장 경로(PC)", EN: "Destination (path on the PC)", Kind: "text", Required: true},
-	},
-	"create_user": {
-		{Name: "username", KO: "사용자 이름", EN: "Username", Kind: "text", Required: true},
-		{Name: "password", KO: "비밀번호", EN: "Password", Kind: "password", Required: true},
-		{Name: "full_name", KO: "전체 이름", EN: "Full name", Kind: "text"},
-		{Name: "comment", KO: "설명", EN: "Comment", Kind: "text"},
-		{Name: "language", KO: "표시 언어", EN: "Display language", Kind: "language"},
-	},
-	"delete_user": {{Name: "username", KO: "사용자 이름", EN: "Username", Kind: "text", Required: true}},
-	"change_password": {
-		{Name: "username", KO: "사용자 이름", EN: "Username", Kind: "text", Required: true},
-		{Name: "new_password", KO: "새 비밀번호", EN: "New password", Kind: "password", Required: true},
-	},
-}
-
 // displayLanguages are the display languages offered for a new user; ko-KR first.
 var displayLanguages = []struct{ Tag, Name string }{
 	{"ko-KR", "한국어 (ko-KR)"},
@@ -124,12 +64,18 @@ var displayLanguages = []struct{ Tag, Name string }{
 
 // typeName is a command type's name in the page language.
 func typeName(ctx context.Context, typ string) string {
-	for _, t := range commandTypes {
-		if t.Type == typ {
-			return T(ctx, t.KO, t.EN)
-		}
+	if t, ok := command.Lookup(typ); ok {
+		return T(ctx, t.KO, t.EN)
 	}
 	return typ
+}
+
+// fieldsOf are the inputs of a command type's form: its parameters in the catalogue.
+func fieldsOf(typ string) []command.Param {
+	if t, ok := command.Lookup(typ); ok {
+		return t.Params
+	}
+	return nil
 }
 
 // destructive tells whether a command type ends work or removes something, and so asks first.
@@ -177,13 +123,3 @@ func (p PendingSend) undoURL() string {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
-
-// hasPassword tells whether a command type carries a password.
-func hasPassword(typ string) bool {
-	for _, f := range commandFields[typ] {
-		if f.Kind == "password" {
-			return true
-		}
-	}
-	return false
-}

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/wcms-lab/wcms/command"
 	"github.com/wcms-lab/wcms/wire"
 )
 
@@ -132,100 +134,57 @@ func (e *executor) Execute(ctx context.Context, cmd wire.Command) Result {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	res := e.dispatch(ctx, cmd.Type, params(cmd.Parameters))
+	res := e.dispatch(ctx, cmd.Type, cmd.Parameters)
 	if res.Status == wire.ResultTimeout {
 		res.ErrorMessage = fmt.Sprintf("timed out after %v: %s", timeout, res.ErrorMessage)
 	}
 	return res // the agent logs the outcome, with the command's id and duration
 }
 
-func (e *executor) dispatch(ctx context.Context, typ string, p params) Result {
+// dispatch runs a command after checking its parameters. Any server may send anything, so the
+// agent checks them itself, with the catalogue the server checked them with; user data never
+// reaches a shell except through execute, whose point is the shell.
+func (e *executor) dispatch(ctx context.Context, typ string, raw map[string]any) Result {
+	p, err := command.Validate(typ, raw)
+	if err != nil {
+		return failed(err)
+	}
 	switch typ {
 	case wire.TypeShutdown, wire.TypeRestart, wire.TypeReboot:
-		return e.power(ctx, typ != wire.TypeShutdown, p)
+		return e.sys.power(ctx, typ != wire.TypeShutdown, p.Int("delay"), p.Text("message"))
 	case wire.TypeMessage:
-		return e.message(ctx, p)
+		return e.message(ctx, p.Text("message"), p.Int("duration"))
 	case wire.TypeKillProcess:
-		name, err := p.required("process_name", validProcessName)
-		if err != nil {
-			return failed(err)
-		}
-		return e.sys.killProcess(ctx, name)
+		return e.sys.killProcess(ctx, p.Text("process_name"))
 	case wire.TypeExecute:
-		command, err := p.required("command", validCommand)
-		if err != nil {
-			return failed(err)
-		}
-		return e.procs.run(ctx, e.sys.shell(command))
+		return e.procs.run(ctx, e.sys.shell(p.Text("command")))
 	case wire.TypeInstall, wire.TypeUninstall:
-		id, err := p.required("app_id", validPackageID)
-		if err != nil {
-			return failed(err)
-		}
-		return e.sys.packages(ctx, id, typ == wire.TypeUninstall)
+		return e.sys.packages(ctx, p.Text("app_id"), typ == wire.TypeUninstall)
 	case wire.TypeDownload:
-		return e.fetch(ctx, p)
+		return e.fetch(ctx, p.Text("url"), p.Text("destination"))
 	case wire.TypeCreateUser:
-		a, err := p.account()
-		if err != nil {
-			return failed(err)
-		}
+		a := accountOf(p)
 		return scrub(e.sys.createUser(ctx, a), a.password)
 	case wire.TypeDeleteUser:
-		name, err := p.required("username", validUsername)
-		if err != nil {
-			return failed(err)
-		}
-		return e.sys.deleteUser(ctx, name)
+		return e.sys.deleteUser(ctx, p.Text("username"))
 	case wire.TypeChangePassword:
-		name, err := p.required("username", validUsername)
-		if err != nil {
-			return failed(err)
-		}
-		password, err := p.required("new_password", validPassword)
-		if err != nil {
-			return failed(err)
-		}
-		return scrub(e.sys.changePassword(ctx, name, password), password)
+		password := p.Text("new_password")
+		return scrub(e.sys.changePassword(ctx, p.Text("username"), password), password)
 	}
-	return failed(fmt.Errorf("unknown command type %q", typ))
+	return failed(fmt.Errorf("command type %q is not supported by this agent", typ))
 }
 
-func (e *executor) power(ctx context.Context, restart bool, p params) Result {
-	delay, err := p.seconds("delay", 0, 0, maxShutdownDelay)
-	if err != nil {
-		return failed(err)
-	}
-	message, err := p.optional("message", validMessage)
-	if err != nil {
-		return failed(err)
-	}
-	return e.sys.power(ctx, restart, delay, message)
-}
-
-func (e *executor) message(ctx context.Context, p params) Result {
-	text, err := p.required("message", validMessage)
-	if err != nil {
-		return failed(err)
-	}
-	secs, err := p.seconds("duration", 10, 1, 24*60*60)
-	if err != nil {
-		return failed(err)
-	}
+func (e *executor) message(ctx context.Context, text string, secs int) Result {
 	if err := e.messenger.Show(ctx, text, time.Duration(secs)*time.Second); err != nil {
 		return failedOrTimedOut(fmt.Errorf("message: %w", err))
 	}
 	return Result{Status: wire.ResultSuccess, Output: fmt.Sprintf("message shown to the logged-in users for %d s", secs)}
 }
 
-func (e *executor) fetch(ctx context.Context, p params) Result {
-	url, err := p.required("url", validURL)
-	if err != nil {
-		return failed(err)
-	}
-	dest, err := p.required("destination", validDestination)
-	if err != nil {
-		return failed(err)
+func (e *executor) fetch(ctx context.Context, url, dest string) Result {
+	// The catalogue accepts an absolute path of either OS; the file goes where this one says.
+	if !filepath.IsAbs(dest) {
+		return failed(fmt.Errorf("parameter %q must be an absolute path on this PC's OS, not %q", "destination", dest))
 	}
 	n, sum, err := e.download.fetch(ctx, url, dest)
 	if err != nil {
