@@ -125,7 +125,7 @@ func webURL(s string) error {
 }
 
 // absolutePath accepts an absolute path of either OS; the agent also checks it is one of its
-// own (agent/execute/download.go).
+// own (fetch in agent/execute/execute.go).
 func absolutePath(s string) error {
 	if !absolutePattern.MatchString(s) {
 		return errors.New(`must be an absolute path (C:\... or /...)`)
