@@ -171,8 +171,9 @@ func (p Params) Int(name string) int {
 
 // Validate checks the parameters of a command of type typ and returns them normalised: numbers
 // as whole int64 (from JSON numbers or numeric text, which some servers send), defaults filled
-// in, language tags as ll-CC. Unknown keys are refused: the published client passes some
-// parameters as keyword arguments, so an unexpected key would make it fail.
+// in, language tags as ll-CC. Keys the type does not have are left out of the result, so an
+// agent still runs a command from a server that sends more than it knows; the server refuses
+// them before queueing (CheckKeys).
 func Validate(typ string, params map[string]any) (Params, error) {
 	t, ok := Lookup(typ)
 	if !ok {
@@ -193,12 +194,19 @@ func (t *Type) Validate(params map[string]any) (Params, error) {
 			out[p.Name] = v
 		}
 	}
+	return out, nil
+}
+
+// CheckKeys refuses a key t does not have: the server sends exactly the documented keys, since
+// the published client passes some parameters as keyword arguments and an unexpected key makes
+// it fail.
+func (t *Type) CheckKeys(params map[string]any) error {
 	for k := range params {
 		if _, ok := t.param(k); !ok {
-			return nil, &Error{Param: k, Problem: "is not a parameter of " + t.Name}
+			return &Error{Param: k, Problem: "is not a parameter of " + t.Name}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func (t *Type) param(name string) (Param, bool) {

@@ -29,6 +29,9 @@ func (cs *commandSpec) build(by string) (models.Command, error) {
 		return models.Command{}, badRequest(codeInvalidField, "type %q is not a command type; use one of %s", cs.Type, command.Names())
 	}
 	params, err := t.Validate(cs.Parameters)
+	if err == nil {
+		err = t.CheckKeys(cs.Parameters)
+	}
 	var pe *command.Error
 	if errors.As(err, &pe) {
 		code := codeInvalidField
