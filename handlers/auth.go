@@ -114,28 +114,14 @@ func (s *Server) login(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	addr, username, password := c.RealIP(), c.FormValue("username"), c.FormValue("password")
-	account, now := accountKey(username), time.Now()
-	// What was typed as the username is never logged: it is often a password in the wrong box.
-	if err := s.reserveLogin(ctx, addr, account, now); err != nil {
-		s.log.Info("login failed", "addr", addr, "limited", true)
-		return err
-	}
-	a, err := s.store.AdminByUsername(ctx, username)
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		return err
-	}
-	hash := s.dummyHash
-	if a != nil {
-		hash = []byte(a.PasswordHash)
-	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || a == nil {
-		s.loginByName.Fail(account, now)
-		s.log.Info("login failed", "addr", addr, "limited", false)
+	now := time.Now()
+	a, err := s.checkLogin(ctx, addr, username, password, now)
+	if errors.Is(err, errWrongPassword) {
 		return c.Redirect(http.StatusFound, "/login")
 	}
-	// The address's reservation is undone; the account's failures stay, since the right
-	// password from here says nothing of the guesses from elsewhere.
-	s.loginByAddr.Reset(addr)
+	if err != nil {
+		return err
+	}
 	// Logins are rare: a good moment to drop sessions that expired.
 	if _, err := s.store.DeleteExpiredSessions(ctx, now); err != nil {
 		return err
@@ -151,16 +137,49 @@ func (s *Server) login(c echo.Context) error {
 	return c.Redirect(http.StatusFound, "/")
 }
 
-// reserveLogin counts a login attempt against its address before the password is checked, so
-// that attempts in flight at once cannot pass the limit together (a success undoes it). An
-// account that has had twice the per-address limit of failures in the window is being guessed
-// at from many addresses: then only an address with no failure in the window may try it, once.
-// The attacker gets one guess per address and window; the right password from an address that
-// has not failed still logs in, so the account is slowed down, never locked. See docs/SECURITY.md.
-func (s *Server) reserveLogin(ctx context.Context, addr, account string, now time.Time) error {
+// errWrongPassword: the username or the password is wrong (which, the answer does not tell).
+var errWrongPassword = errors.New("wrong username or password")
+
+// checkLogin checks a username and password in its address's turn (ratelimit.Turns), so the
+// limits are read and a failure counted in one step: attempts in flight at once cannot pass a
+// limit together. An account that has had twice the per-address limit of failures in the window
+// is being guessed at from many addresses: then only an address with no failure in the window
+// may try it, once. The attacker gets one guess per address and window; the right password from
+// an address that has not failed still logs in, so the account is slowed down, never locked.
+// See docs/SECURITY.md. What was typed as the username is never logged: it is often a password
+// typed into the wrong box.
+func (s *Server) checkLogin(ctx context.Context, addr, username, password string, now time.Time) (*models.Admin, error) {
+	defer s.loginTurns.Take(addr)()
+	account := accountKey(username)
+	if err := s.allowLogin(ctx, addr, account, now); err != nil {
+		s.log.Info("login failed", "addr", addr, "limited", true)
+		return nil, err
+	}
+	a, err := s.store.AdminByUsername(ctx, username)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return nil, err
+	}
+	hash := s.dummyHash
+	if a != nil {
+		hash = []byte(a.PasswordHash)
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || a == nil {
+		s.loginByAddr.Fail(addr, now)
+		s.loginByName.Fail(account, now)
+		s.log.Info("login failed", "addr", addr, "limited", false)
+		return nil, errWrongPassword
+	}
+	// The account's failures stay: the right password from here says nothing of the guesses
+	// from elsewhere.
+	s.loginByAddr.Reset(addr)
+	return a, nil
+}
+
+// allowLogin refuses an attempt the limits hold back (checkLogin says which).
+func (s *Server) allowLogin(ctx context.Context, addr, account string, now time.Time) error {
 	free, accountRetry := s.loginByName.Allow(account, now)
 	if free {
-		ok, retry := s.loginByAddr.Reserve(addr, now)
+		ok, retry := s.loginByAddr.Allow(addr, now)
 		if ok {
 			return nil
 		}
@@ -168,7 +187,7 @@ func (s *Server) reserveLogin(ctx context.Context, addr, account string, now tim
 		return tooMany(retry, "%s", views.T(ctx, "이 주소에서 로그인 실패가 너무 많습니다. "+wait+" 후에 다시 시도하세요.",
 			"too many failed logins from this address; try again in "+wait))
 	}
-	ok, retry := s.loginByAddr.ReserveFirst(addr, now)
+	ok, retry := s.loginByAddr.AllowFirst(addr, now)
 	if ok {
 		return nil
 	}

@@ -16,10 +16,10 @@ import (
 func from(addr string) []string { return []string{"X-Forwarded-For", addr} }
 
 // A burst of wrong logins from one address, all in flight at once, reaches bcrypt no more often
-// than the limit allows: the attempt is reserved before the check, not counted after it.
-func TestLoginReservesBeforeBcrypt(t *testing.T) {
+// than the limit allows: the limit is read and a failure counted in one step per address.
+func TestConcurrentLoginsCannotPassTheLimit(t *testing.T) {
 	const limit, burst = 10, 100
-	// A real cost, so the checks overlap as they would on a server.
+	// A real cost, so the attempts arrive while others are being checked, as on a server.
 	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LoginFailures, c.BcryptCost = limit, 8 })
 	ts.account(ts.admin(), "victim", "viewer")
 

@@ -91,7 +91,8 @@ type Server struct {
 	pins        tokens.PINHasher
 	pinFailures *ratelimit.Failures // by source address
 	pinTurns    *ratelimit.Turns    // one PIN check per source address at a time
-	loginByAddr *ratelimit.Failures // reserved before the password check
+	loginByAddr *ratelimit.Failures
+	loginTurns  *ratelimit.Turns    // one login check per source address at a time
 	loginByName *ratelimit.Failures // by accountKey: which accounts are being guessed at
 	// dummyHash is checked for unknown usernames, at the configured cost, so that the time of
 	// an answer does not tell which accounts exist.
@@ -104,6 +105,7 @@ func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, log 
 	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, log: log, started: time.Now(), scripts: parseInstallScripts(), streams: newStreams(cfg.MaxStreams, cfg.MaxWallStreams),
 		pins:        tokens.NewPINHasher(cfg.PINKey),
 		pinTurns:    ratelimit.NewTurns(),
+		loginTurns:  ratelimit.NewTurns(),
 		pinFailures: ratelimit.NewFailures(cfg.PINFailures, cfg.FailureWindow, 100_000),
 		loginByAddr: ratelimit.NewFailures(cfg.LoginFailures, cfg.FailureWindow, 100_000),
 		loginByName: ratelimit.NewFailures(cfg.LoginFailures*2, cfg.FailureWindow, 100_000),

@@ -20,8 +20,8 @@ import (
 //
 // Allow and Fail are separate calls, so concurrent attempts for one key may
 // all pass Allow before any Fail is recorded; the overshoot is bounded by the
-// number of attempts in flight at once. Reserve checks and counts under one
-// lock instead, so however many attempts run at once, at most limit pass.
+// number of attempts in flight at once. Callers that must not overshoot take
+// the key's turn around the check and the count (Turns).
 //
 // A Failures is safe for concurrent use.
 type Failures struct {
@@ -71,34 +71,13 @@ func (f *Failures) Allow(key string, now time.Time) (ok bool, retryAfter time.Du
 	return f.below(key, now, f.limit)
 }
 
-// Fail records one failed attempt for key at now.
-func (f *Failures) Fail(key string, now time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record(key, now)
-}
-
-// Reserve is Allow and, if allowed, Fail in one step: the attempt counts as a
-// failure before it is made, and a successful one undoes that with Reset.
-func (f *Failures) Reserve(key string, now time.Time) (ok bool, retryAfter time.Duration) {
-	return f.reserve(key, now, f.limit)
-}
-
-// ReserveFirst is Reserve for a key with no failure in the window at all: it
+// AllowFirst is Allow for a key with no failure in the window at all: it
 // allows one attempt, then none until every failure of key has left the
 // window, which retryAfter tells.
-func (f *Failures) ReserveFirst(key string, now time.Time) (ok bool, retryAfter time.Duration) {
-	return f.reserve(key, now, 1)
-}
-
-func (f *Failures) reserve(key string, now time.Time, limit int) (bool, time.Duration) {
+func (f *Failures) AllowFirst(key string, now time.Time) (ok bool, retryAfter time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ok, retry := f.below(key, now, limit)
-	if ok {
-		f.record(key, now)
-	}
-	return ok, retry
+	return f.below(key, now, 1)
 }
 
 // below reports whether key has fewer than limit (at most f.limit) failures
@@ -122,8 +101,10 @@ func (f *Failures) below(key string, now time.Time, limit int) (ok bool, retryAf
 	return false, time.Duration(e.fails[len(e.fails)-limit] + int64(f.window) - now.UnixNano())
 }
 
-// record counts one failure for key at now. f.mu must be held.
-func (f *Failures) record(key string, now time.Time) {
+// Fail records one failed attempt for key at now.
+func (f *Failures) Fail(key string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	e := f.keys[key]
 	if e == nil {
 		if len(f.keys) >= f.maxKeys {
