@@ -86,9 +86,7 @@ func (s *Server) revokePIN(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.revokedPIN(c, func(now time.Time) error {
-		return s.store.RevokePIN(c.Request().Context(), s.pins.Hash(token), now)
-	})
+	return s.revokedPIN(c, s.store.RevokePIN(c.Request().Context(), s.pins.Hash(token), time.Now()))
 }
 
 // revokePINByID ends the PIN with this id at once: the list shows ids, not values.
@@ -97,21 +95,21 @@ func (s *Server) revokePINByID(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.revokedPIN(c, func(now time.Time) error { return s.store.RevokePINByID(c.Request().Context(), id, now) })
+	return s.revokedPIN(c, s.store.RevokePINByID(c.Request().Context(), id, time.Now()))
 }
 
-func (s *Server) revokedPIN(c echo.Context, revoke func(time.Time) error) error {
-	if err := s.endPIN(c, revoke); err != nil {
+// revokedPIN answers a revoke that ended with err.
+func (s *Server) revokedPIN(c echo.Context, err error) error {
+	if err := s.pinEnded(c, err); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Token expired successfully"})
 }
 
-// endPIN runs revoke and logs who did it (never the PIN).
-func (s *Server) endPIN(c echo.Context, revoke func(time.Time) error) error {
-	if err := revoke(time.Now()); err != nil {
-		return err
+// pinEnded logs who revoked a PIN (never the PIN) when revoking it worked, and passes err on.
+func (s *Server) pinEnded(c echo.Context, err error) error {
+	if err == nil {
+		s.log.Info("PIN revoked", "by", currentAdmin(c).Username)
 	}
-	s.log.Info("PIN revoked", "by", currentAdmin(c).Username)
-	return nil
+	return err
 }

@@ -225,7 +225,7 @@ func (s *Server) revokePINPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.endPIN(c, func(now time.Time) error { return s.store.RevokePINByID(c.Request().Context(), id, now) }); err != nil {
+	if err := s.pinEnded(c, s.store.RevokePINByID(c.Request().Context(), id, time.Now())); err != nil {
 		return err
 	}
 	return s.renderPINs(c, nil, "")
