@@ -32,13 +32,14 @@ func (s *Store) CreatePIN(ctx context.Context, hash func(pin string) string, usa
 			if err != nil {
 				return err
 			}
+			h := hash(pin)
 			taken, err := tx.NewSelect().Model((*RegistrationToken)(nil)).
-				Where("token_hash = ? AND revoked_at IS NULL AND expires_at > ?", hash(pin), now).Exists(ctx)
+				Where("token_hash = ? AND revoked_at IS NULL AND expires_at > ?", h, now).Exists(ctx)
 			if err != nil {
 				return err
 			}
 			if !taken {
-				t.TokenHash, value = hash(pin), pin
+				t.TokenHash, value = h, pin
 				_, err = tx.NewInsert().Model(t).Exec(ctx)
 				return err
 			}
