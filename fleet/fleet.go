@@ -384,7 +384,6 @@ func (f *Fleet) ApproveReenrolment(ctx context.Context, id int64) error {
 		return nil
 	}
 	f.setIdentity(p, r.TokenHash, true, r.Hostname, r.IPAddress, events.PCUpdated)
-	f.log.Info("re-enrolment approved", "pc_id", r.PCID, "machine_id", p.machineID, "hostname", r.Hostname)
 	return nil
 }
 

@@ -15,13 +15,11 @@ import (
 // (approve / refuse) and suspected clones, as JSON and as the room page's alerts panel.
 func (s *Server) identityRoutes(e *echo.Echo, admin func(method, path, role string, h echo.HandlerFunc)) {
 	admin(http.MethodGet, "/reenrolments", models.RoleViewer, s.listReenrolments)
-	admin(http.MethodPost, "/reenrolment/:id/approve", models.RoleOperator, s.approveReenrolment)
-	admin(http.MethodPost, "/reenrolment/:id/refuse", models.RoleOperator, s.refuseReenrolment)
+	admin(http.MethodPost, "/reenrolment/:id/:decision", models.RoleOperator, s.decideReenrolment)
 	admin(http.MethodGet, "/clones", models.RoleViewer, s.listClones)
 
 	s.pageRoute(e, http.MethodGet, "/alerts", models.RoleViewer, s.alertsPanel)
-	s.pageRoute(e, http.MethodPost, "/reenrolments/:id/approve", models.RoleOperator, s.approveReenrolmentPage)
-	s.pageRoute(e, http.MethodPost, "/reenrolments/:id/refuse", models.RoleOperator, s.refuseReenrolmentPage)
+	s.pageRoute(e, http.MethodPost, "/reenrolments/:id/:decision", models.RoleOperator, s.decideReenrolmentPage)
 }
 
 type reenrolmentJSON struct {
@@ -57,38 +55,45 @@ func (s *Server) listReenrolments(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"status": "success", "reenrolments": out})
 }
 
-// approveReenrolment lets the new install take over its PC; the old install is refused from now.
-func (s *Server) approveReenrolment(c echo.Context) error {
-	if err := s.decideReenrolment(c, true); err != nil {
+// decideReenrolment approves (the new install takes over its PC, the old one is refused from
+// now) or refuses (the PC keeps its agent) a request: POST …/{id}/approve or …/{id}/refuse.
+func (s *Server) decideReenrolment(c echo.Context) error {
+	decided, err := s.decide(c)
+	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Re-enrolment approved"})
+	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Re-enrolment " + decided})
 }
 
-// refuseReenrolment refuses the new install; the PC keeps its agent.
-func (s *Server) refuseReenrolment(c echo.Context) error {
-	if err := s.decideReenrolment(c, false); err != nil {
+// decideReenrolmentPage is decideReenrolment from the room page: it answers the alerts panel.
+func (s *Server) decideReenrolmentPage(c echo.Context) error {
+	if _, err := s.decide(c); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Re-enrolment refused"})
+	return s.alertsPanel(c)
 }
 
-func (s *Server) decideReenrolment(c echo.Context, approve bool) error {
+// decide carries out the path's decision on the path's request and says what was done.
+func (s *Server) decide(c echo.Context) (string, error) {
 	id, err := pathID(c, "id")
 	if err != nil {
-		return err
+		return "", err
 	}
 	ctx, by := c.Request().Context(), currentAdmin(c).Username
-	if approve {
+	switch c.Param("decision") {
+	case "approve":
 		err = s.fleet.ApproveReenrolment(ctx, id)
-	} else {
-		_, err = s.store.RefuseReenrolment(ctx, id, by, time.Now())
+	case "refuse":
+		err = s.store.RefuseReenrolment(ctx, id, by, time.Now())
+	default:
+		return "", newError(http.StatusNotFound, codeNotFound, "no such decision %q: approve or refuse", c.Param("decision"))
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
-	s.log.Info("re-enrolment decided", "reenrolment_id", id, "approved", approve, "by", by)
-	return nil
+	decided := c.Param("decision") + "d"
+	s.log.Info("re-enrolment "+decided, "reenrolment_id", id, "by", by)
+	return decided, nil
 }
 
 type cloneJSON struct {
@@ -126,7 +131,7 @@ func (s *Server) identityAlerts(ctx context.Context, canOperate bool) (views.Ide
 	}
 	for _, r := range rows {
 		a.Reenrolments = append(a.Reenrolments, views.ReenrolmentRequest{ID: r.ID, PCID: r.PCID,
-			Old: views.Identity{Hostname: r.OldHostname, MAC: r.OldMAC, IP: r.OldIP}, OldLastSeen: r.OldLastSeen,
+			Old: views.Identity{Hostname: r.OldHostname, MAC: r.OldMAC, IP: r.OldIP},
 			New: views.Identity{Hostname: r.Hostname, MAC: r.MACAddress, IP: r.IPAddress}, FromAddr: r.FromAddr, RequestedAt: r.CreatedAt})
 	}
 	for _, cs := range s.fleet.CloneSuspects() {
@@ -146,18 +151,4 @@ func (s *Server) alertsPanel(c echo.Context) error {
 		return err
 	}
 	return s.render(c, http.StatusOK, views.IdentityAlertsPanel(a))
-}
-
-func (s *Server) approveReenrolmentPage(c echo.Context) error {
-	if err := s.decideReenrolment(c, true); err != nil {
-		return err
-	}
-	return s.alertsPanel(c)
-}
-
-func (s *Server) refuseReenrolmentPage(c echo.Context) error {
-	if err := s.decideReenrolment(c, false); err != nil {
-		return err
-	}
-	return s.alertsPanel(c)
 }

@@ -87,21 +87,16 @@ func (s *Store) ApproveReenrolment(ctx context.Context, id int64, now time.Time)
 }
 
 // RefuseReenrolment marks the request refused; it is kept so the install asking can be told.
-func (s *Store) RefuseReenrolment(ctx context.Context, id int64, by string, now time.Time) (*Reenrolment, error) {
-	r := new(Reenrolment)
-	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := tx.NewSelect().Model(r).Where("id = ? AND refused_at IS NULL", id).Scan(ctx); err != nil {
-			return notFound(fmt.Sprintf("re-enrolment %d", id), err)
-		}
-		at := now.UTC()
-		r.RefusedAt, r.RefusedBy = &at, by
-		_, err := tx.NewUpdate().Model(r).WherePK().Column("refused_at", "refused_by").Exec(ctx)
-		return err
-	})
+func (s *Store) RefuseReenrolment(ctx context.Context, id int64, by string, now time.Time) error {
+	res, err := s.w.NewUpdate().Model((*Reenrolment)(nil)).Set("refused_at = ?, refused_by = ?", now.UTC(), by).
+		Where("id = ? AND refused_at IS NULL", id).Exec(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("refuse re-enrolment %d: %w", id, err)
+		return fmt.Errorf("refuse re-enrolment %d: %w", id, err)
 	}
-	return r, nil
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("refuse re-enrolment %d: %w", id, ErrNotFound)
+	}
+	return nil
 }
 
 // MarkTokenUsed records that PC id's agent called with its token: from now on it is served only

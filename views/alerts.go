@@ -12,7 +12,6 @@ type ReenrolmentRequest struct {
 	ID, PCID    int64
 	Old, New    Identity
 	FromAddr    string
-	OldLastSeen *time.Time
 	RequestedAt time.Time
 }
 
@@ -36,6 +35,3 @@ type IdentityAlerts struct {
 	Reenrolments []ReenrolmentRequest
 	Clones       []CloneSuspect
 }
-
-// Empty tells whether there is nothing to show.
-func (a IdentityAlerts) Empty() bool { return len(a.Reenrolments) == 0 && len(a.Clones) == 0 }
