@@ -146,28 +146,29 @@ func boundMachineID(field, v string) error {
 // boundMAC takes the forms agents send: AA:BB:CC:DD:EE:FF (ours, and the documents'),
 // aa-bb-cc-dd-ee-ff (Windows), and whatever else net.ParseMAC reads.
 func boundMAC(v string) error {
-	if v == "" {
-		return nil
-	}
-	if len(v) <= maxMAC {
-		if _, err := net.ParseMAC(v); err == nil {
-			return nil
-		}
-	}
-	return badRequest(codeInvalidField, "mac_address must be a MAC address such as AA:BB:CC:DD:EE:FF (at most %d characters), not %q", maxMAC, brief(v))
+	return boundForm("mac_address", v, maxMAC, "a MAC address such as AA:BB:CC:DD:EE:FF", func(v string) error {
+		_, err := net.ParseMAC(v)
+		return err
+	})
 }
 
 // boundIP takes an IPv4 or IPv6 literal, or the published client's "Unknown".
 func boundIP(v string) error {
-	if v == "" || v == unknownIP {
+	if v == unknownIP {
 		return nil
 	}
-	if len(v) <= maxIP {
-		if _, err := netip.ParseAddr(v); err == nil {
-			return nil
-		}
+	return boundForm("ip_address", v, maxIP, "an IPv4 or IPv6 address", func(v string) error {
+		_, err := netip.ParseAddr(v)
+		return err
+	})
+}
+
+// boundForm takes "" (not sent) or a value of at most max bytes that parse accepts.
+func boundForm(field, v string, max int, want string, parse func(string) error) error {
+	if v == "" || len(v) <= max && parse(v) == nil {
+		return nil
 	}
-	return badRequest(codeInvalidField, "ip_address must be an IPv4 or IPv6 address (at most %d characters), not %q", maxIP, brief(v))
+	return badRequest(codeInvalidField, "%s must be %s (at most %d characters), not %q", field, want, max, brief(v))
 }
 
 // brief shortens a refused value for the error message, so it never echoes a megabyte back.
