@@ -173,16 +173,21 @@ func boundForm(field, v string, max int, want string, parse func(string) error) 
 
 // brief shortens a refused value for the error message, so it never echoes a megabyte back.
 func brief(v string) string {
-	const n = 40
-	if len(v) <= n {
+	if len(v) <= 40 {
 		return v
 	}
-	for i := n; i > 0; i-- {
-		if utf8.RuneStart(v[i]) {
-			return v[:i] + "…"
-		}
+	return prefix(v, 40) + "…"
+}
+
+// prefix is s cut to at most n bytes, on a character boundary.
+func prefix(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return "…"
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func firstError(errs ...error) error {

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -364,11 +363,9 @@ func clip(ctx context.Context, s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	more := strconv.Itoa(len(s) - n)
-	return s[:n] + views.T(ctx, "\n… "+more+"바이트 더: 새로 고치면 모두 보입니다", "\n… "+more+" bytes more: reload to see all")
+	cut := prefix(s, n)
+	more := strconv.Itoa(len(s) - len(cut))
+	return cut + views.T(ctx, "\n… "+more+"바이트 더: 새로 고치면 모두 보입니다", "\n… "+more+" bytes more: reload to see all")
 }
 
 // tileOf is a PC's tile from its live state; storedUser stands until the fleet has seen a full
