@@ -61,6 +61,9 @@ type Agent struct {
 	mu  sync.Mutex
 	st  state
 	pin string // for the first enrolment only; forgotten once the server answers with a token
+	// waitSaid: this run has said that it waits for an operator's approval, and need not again
+	// at every ask.
+	waitSaid bool
 
 	work        chan wire.Command
 	busy        atomic.Bool
@@ -165,16 +168,26 @@ func (a *Agent) Register(ctx context.Context) error {
 	var ae *APIError
 	switch {
 	case err == nil:
-	case errors.As(err, &ae) && ae.Code == wire.CodeReenrolPending && ae.AgentToken != "":
-		st.PCID, st.AgentToken = 0, ae.AgentToken
-		if err := a.keep(st); err != nil {
-			return err
+	case errors.As(err, &ae) && ae.Code == wire.CodeReenrolPending:
+		// The token comes with the answer that files the request; asking again with it, the
+		// install is only told that it still waits.
+		if ae.AgentToken != "" {
+			st.PCID, st.AgentToken = 0, ae.AgentToken
+			if err := a.keep(st); err != nil {
+				return err
+			}
 		}
-		a.log.Warn("waiting for an operator's approval: the server already knows this PC's machine id from another "+
-			"install (a reimaged PC, or a copy of another PC's disk); an operator must approve this install on the "+
-			"dashboard, where it is shown with this hostname, MAC and IP beside the enrolled PC's. The agent keeps asking",
-			"machine_id", st.MachineID, "hostname", req.Hostname, "mac_address", req.MACAddress, "ip_address", req.IPAddress,
-			"server_says", ae.Message)
+		a.mu.Lock()
+		said := a.waitSaid
+		a.waitSaid = true
+		a.mu.Unlock()
+		if !said {
+			a.log.Warn("waiting for an operator's approval: the server already knows this PC's machine id from another "+
+				"install (a reimaged PC, or a copy of another PC's disk); an operator must approve this install on the "+
+				"dashboard, where it is shown with this hostname, MAC and IP beside the enrolled PC's. The agent keeps asking",
+				"machine_id", st.MachineID, "hostname", req.Hostname, "mac_address", req.MACAddress, "ip_address", req.IPAddress,
+				"server_says", ae.Message)
+		}
 		return fmt.Errorf("register with %s: %w", st.Server, ErrApprovalPending)
 	case errors.As(err, &ae) && ae.Code == wire.CodeReenrolRefused:
 		// The refused token can never work: dropped, so that a reinstall asks afresh with its PIN.

@@ -142,7 +142,7 @@ func (f *fakeServer) register(w http.ResponseWriter, r *http.Request) {
 			fail(w, 403, wire.CodeReenrolRefused, "An operator refused this install: check the PC, then reinstall with a new PIN")
 			return
 		default:
-			f.askOperator(w, pc)
+			f.askOperator(w, "") // as the real server: the caller already holds its pending token
 			return
 		}
 	case req.PIN != f.pin:
@@ -155,16 +155,18 @@ func (f *fakeServer) register(w http.ResponseWriter, r *http.Request) {
 	default: // a valid PIN for a known machine id, without its token: an operator decides
 		f.pinUses++
 		pc.pending = f.newToken()
-		f.askOperator(w, pc)
+		f.askOperator(w, pc.pending)
 		return
 	}
 	writeJSON(w, 200, wire.RegisterResponse{Status: "success", Message: "Registration successful", PCID: pc.id, AgentToken: pc.token})
 }
 
-func (f *fakeServer) askOperator(w http.ResponseWriter, pc *fakePC) {
+// askOperator answers that an operator must decide; pending is the token the install will hold
+// if approved, given when the request is filed ("" when the install asks again with it).
+func (f *fakeServer) askOperator(w http.ResponseWriter, pending string) {
 	msg := "This PC is already enrolled; an operator must approve this new install on the dashboard"
 	writeJSON(w, 403, wire.ErrorResponse{Status: "error", Message: msg,
-		Error: wire.ErrorBody{Code: wire.CodeReenrolPending, Message: msg}, AgentToken: pc.pending})
+		Error: wire.ErrorBody{Code: wire.CodeReenrolPending, Message: msg}, AgentToken: pending})
 }
 
 // newToken issues a token; f.mu is held.

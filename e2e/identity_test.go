@@ -14,7 +14,7 @@ import (
 // Neither keeps its PIN on disk.
 func TestReenrolmentNeedsApproval(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs two agents and waits for a re-enrolment retry (up to ~40 s)")
+		t.Skip("runs two agents through about a minute of waiting for approval")
 	}
 	srv := startServer(t)
 	agentBin := build(t, "./cmd/wcms-agent", "wcms-agent", "linux", "0.9.0")
@@ -52,6 +52,11 @@ func TestReenrolmentNeedsApproval(t *testing.T) {
 	waitFor(t, "the second install saying it waits", 10*time.Second, func() bool {
 		return strings.Contains(second.output(), "waiting for an operator's approval")
 	})
+	// Asking again while it waits is not taken for a PC the server has forgotten.
+	time.Sleep(40 * time.Second)
+	if out := second.output(); strings.Count(out, "waiting for an operator's approval") != 1 || strings.Contains(out, "no longer valid") {
+		t.Fatalf("while waiting, the second install said:\n%s", tail(out, 20))
+	}
 
 	req := srv.api("GET", "/api/admin/reenrolments", nil)["reenrolments"].([]any)[0].(map[string]any)
 	srv.api("POST", "/api/admin/reenrolment/"+itoa(req["id"].(float64))+"/approve", nil)

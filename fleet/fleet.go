@@ -229,29 +229,50 @@ type Caller struct {
 func (f *Fleet) Identify(ctx context.Context, c Caller, legacy bool) (int64, error) {
 	f.mu.RLock()
 	p := f.byMachine[c.MachineID]
-	var want string
-	var used bool
-	if p != nil {
-		want, used = p.tokenHash, p.tokenUsed
-	}
 	f.mu.RUnlock()
 	switch {
 	case p == nil:
 		return 0, ErrUnknownPC
-	case c.Token == "" && (used || !legacy):
-		return 0, ErrTokenRequired
-	case c.Token != "" && subtle.ConstantTimeCompare([]byte(tokens.Hash(c.Token)), []byte(want)) != 1:
+	case c.Token != "" && !f.holds(p, c.Token):
 		return 0, ErrBadToken
-	case c.Token != "" && !used:
-		if err := f.store.MarkTokenUsed(ctx, p.id); err != nil {
+	case c.Token == "" && (!legacy || !f.holds(p, "")):
+		return 0, ErrTokenRequired
+	case c.Token != "":
+		if err := f.markTokenUsed(ctx, p); err != nil {
 			return 0, err
 		}
-		f.mu.Lock()
-		p.tokenUsed = true
-		f.mu.Unlock()
 	}
 	f.watch(p, c)
 	return p.id, nil
+}
+
+// markTokenUsed records, once, that p's agent calls with its token.
+func (f *Fleet) markTokenUsed(ctx context.Context, p *pc) error {
+	f.mu.RLock()
+	used := p.tokenUsed
+	f.mu.RUnlock()
+	if used {
+		return nil
+	}
+	if err := f.store.MarkTokenUsed(ctx, p.id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	p.tokenUsed = true
+	f.mu.Unlock()
+	return nil
+}
+
+// holds tells whether token (or no token) still stands for p. A long-poll identified before an
+// approved re-enrolment replaced the PC's token must not take its commands.
+func (f *Fleet) holds(p *pc, token string) bool {
+	f.mu.RLock()
+	want, used := p.tokenHash, p.tokenUsed
+	f.mu.RUnlock()
+	if token == "" {
+		return !used
+	}
+	return subtle.ConstantTimeCompare([]byte(tokens.Hash(token)), []byte(want)) == 1
 }
 
 // PCOfToken returns the PC whose agent token this is; results use it to bind a result to its PC.
@@ -367,6 +388,7 @@ func (f *Fleet) setIdentity(p *pc, tokenHash string, used bool, hostname, ip str
 	if ip != "" {
 		p.ip = ip
 	}
+	p.wake() // long-polls held with the old token look again, and take nothing
 	snap := p.snapshot()
 	p.mu.Unlock()
 	f.publish(kind, snap)

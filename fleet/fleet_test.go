@@ -111,7 +111,7 @@ func TestSteadyPollWritesNothing(t *testing.T) {
 		if _, err := f.Heartbeat(ctx, id, info, false); err != nil {
 			t.Fatal(err)
 		}
-		if c, err := f.NextCommand(ctx, id, "", 0); err != nil || c != nil {
+		if c, err := f.NextCommand(ctx, id, Caller{}, 0); err != nil || c != nil {
 			t.Fatalf("next command: %v %v", c, err)
 		}
 	}
@@ -189,7 +189,7 @@ func TestPublishesChanges(t *testing.T) {
 	if err := f.Enqueue(ctx, cmds); err != nil {
 		t.Fatal(err)
 	}
-	c, err := f.NextCommand(ctx, id, "", 0)
+	c, err := f.NextCommand(ctx, id, Caller{}, 0)
 	if err != nil || c == nil || c.Parameters != cmds[0].Parameters {
 		t.Fatalf("delivery keeps the secret for the agent: %+v %v", c, err)
 	}
@@ -228,7 +228,7 @@ func TestLongPollWakesOnEnqueue(t *testing.T) {
 	a, b := register(t, f, cs, "A"), register(t, f, cs, "B")
 	got := make(chan *models.Command, 1)
 	go func() {
-		c, _ := f.NextCommand(ctx, a, "", 20*time.Second)
+		c, _ := f.NextCommand(ctx, a, Caller{}, 20*time.Second)
 		got <- c
 	}()
 	if err := f.Enqueue(ctx, []models.Command{{PCID: b, Type: wire.TypeExecute, Parameters: `{"command":"x"}`, Priority: 5, Timeout: 60}}); err != nil {
@@ -246,10 +246,10 @@ func TestLongPollWakesOnEnqueue(t *testing.T) {
 		t.Fatalf("A's long-poll got %+v", c)
 	}
 	f.Close()
-	if c, err := f.NextCommand(ctx, b, "", 20*time.Second); err != nil || c == nil {
+	if c, err := f.NextCommand(ctx, b, Caller{}, 20*time.Second); err != nil || c == nil {
 		t.Fatalf("B's command is still delivered: %+v %v", c, err)
 	}
-	if c, err := f.NextCommand(ctx, b, "", 20*time.Second); err != nil || c != nil {
+	if c, err := f.NextCommand(ctx, b, Caller{}, 20*time.Second); err != nil || c != nil {
 		t.Fatalf("after Close a long-poll returns at once: %+v %v", c, err)
 	}
 }
@@ -275,7 +275,7 @@ func TestNoDoubleDelivery(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				c, err := f.NextCommand(ctx, id, "", 0)
+				c, err := f.NextCommand(ctx, id, Caller{}, 0)
 				if err != nil {
 					t.Error(err)
 					return

@@ -110,10 +110,10 @@ func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, now 
 	return f.store.SaveFullState(ctx, p.id, fs)
 }
 
-// NextCommand hands PC id, polling from addr, its most urgent pending command. With wait > 0 and
-// nothing pending it holds until a command is queued, wait passes, ctx ends or the fleet closes;
-// nil means none.
-func (f *Fleet) NextCommand(ctx context.Context, id int64, addr string, wait time.Duration) (*models.Command, error) {
+// NextCommand hands PC id its most urgent pending command, while from (its token and address)
+// still holds the PC's identity. With wait > 0 and nothing pending it holds until a command is
+// queued, wait passes, ctx ends or the fleet closes; nil means none.
+func (f *Fleet) NextCommand(ctx context.Context, id int64, from Caller, wait time.Duration) (*models.Command, error) {
 	p := f.get(id)
 	if p == nil {
 		return nil, ErrUnknownPC
@@ -129,7 +129,7 @@ func (f *Fleet) NextCommand(ctx context.Context, id int64, addr string, wait tim
 		defer f.endWait(p)
 	}
 	for {
-		c, notify, err := f.deliver(ctx, p, addr)
+		c, notify, err := f.deliver(ctx, p, from)
 		if c != nil || err != nil || wait <= 0 {
 			return c, err
 		}
@@ -158,18 +158,18 @@ func (f *Fleet) endWait(p *pc) {
 	}
 }
 
-// deliver takes the next pending command from the store when the PC has any; otherwise it
-// returns the channel that the next enqueue closes.
-func (f *Fleet) deliver(ctx context.Context, p *pc, addr string) (*models.Command, <-chan struct{}, error) {
+// deliver takes the next pending command from the store when the PC has any and from still
+// holds its identity; otherwise it returns the channel that the next enqueue closes.
+func (f *Fleet) deliver(ctx context.Context, p *pc, from Caller) (*models.Command, <-chan struct{}, error) {
 	p.deliver.Lock()
 	defer p.deliver.Unlock()
 	p.mu.Lock()
 	pending, notify, deleted := p.pending, p.notify, p.deleted
 	p.mu.Unlock()
-	if pending == 0 || deleted {
+	if pending == 0 || deleted || !f.holds(p, from.Token) {
 		return nil, notify, nil
 	}
-	c, err := f.store.NextCommand(ctx, p.id, addr, f.now())
+	c, err := f.store.NextCommand(ctx, p.id, from.Addr, f.now())
 	if err != nil {
 		return nil, notify, err
 	}

@@ -265,7 +265,7 @@ func (s *Server) poll(c echo.Context, id int64, info *wire.SystemInfo, full, has
 	if hasHeartbeat {
 		s.countHeartbeat(full)
 	}
-	cmd, err := s.fleet.NextCommand(ctx, id, c.RealIP(), wait)
+	cmd, err := s.fleet.NextCommand(ctx, id, fleet.Caller{Token: bearer(c), Addr: c.RealIP()}, wait)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/wire"
@@ -314,4 +315,35 @@ func TestPINLimitCannotBeRaced(t *testing.T) {
 	// A right PIN does not clear the wrong ones before it: the tenth wrong one still counts.
 	checkEnvelope(t, reg(ts, "GUESS", wrong), 403, "INVALID_PIN")
 	checkEnvelope(t, reg(ts, "REAL-2", pin), 429, "RATE_LIMITED")
+}
+
+// A long-poll the old install holds when an operator approves a new one takes nothing after:
+// the command queued next goes to the new install.
+func TestApprovalEndsTheOldInstallsLongPoll(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	pin := ts.pin(a, "multi")
+	old := ts.register(pin, "LAB1-06")
+	old.poll(nil).must(t, 200)
+	body := map[string]any{"machine_id": "LAB1-06", "pin": pin, "hostname": "LAB1-06", "mac_address": "02:00:00:00:00:06"}
+	pending := ts.do(nil, "POST", "/api/client/register", body).get("agent_token").(string)
+
+	held := make(chan response, 1)
+	go func() { held <- old.poll(map[string]any{"wait": 3}) }()
+	waitFor(t, 5*time.Second, "the old install's long-poll held", func() bool {
+		snap, _ := ts.fleet.Snapshot(old.PCID)
+		return snap.Online && ts.fleet.Stats().Polls >= 2
+	})
+	time.Sleep(100 * time.Millisecond) // into its wait
+	id := itoa(int64(items(t, a.do("GET", "/api/admin/reenrolments", nil).must(t, 200), "reenrolments")[0]["id"].(float64)))
+	a.do("POST", "/api/admin/reenrolment/"+id+"/approve", nil).must(t, 200)
+	cmd := a.do("POST", "/api/admin/pc/"+itoa(old.PCID)+"/execute", map[string]any{"command": "hostname"}).must(t, 200).num("command_id")
+	if got := (<-held).must(t, 200); got.get("data.has_command") != false {
+		t.Fatalf("the old install's held poll took a command after the approval: %s", got.Raw)
+	}
+	fresh := ts.do(nil, "POST", "/api/client/register", without(body, "pin"), "Authorization", "Bearer "+pending).must(t, 200)
+	got := ts.do(nil, "POST", "/api/client/commands", `{"machine_id":"LAB1-06"}`, "Authorization", "Bearer "+fresh.get("agent_token").(string)).must(t, 200)
+	if got.num("data.command.id") != cmd {
+		t.Fatalf("the new install did not get the command: %s", got.Raw)
+	}
 }
