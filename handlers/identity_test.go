@@ -76,15 +76,24 @@ func TestPINCannotTakeOverEnrolledPC(t *testing.T) {
 	}
 }
 
+// reenrolling enrols machine, whose agent then uses its token, and has a second install ask for
+// its identity with a PIN: the first install, the second's registration body (with the PIN),
+// its pending token and the request's id.
+func reenrolling(t *testing.T, ts *testServer, a *admin, machine string) (real *agent, body map[string]any, pending, id string) {
+	t.Helper()
+	pin := ts.pin(a, "multi")
+	real = ts.register(pin, machine)
+	real.poll(nil).must(t, 200)
+	body = map[string]any{"machine_id": machine, "pin": pin, "hostname": machine, "mac_address": "02:00:00:00:00:02"}
+	pending = ts.do(nil, "POST", "/api/client/register", body).get("agent_token").(string)
+	id = itoa(int64(items(t, a.do("GET", "/api/admin/reenrolments", nil).must(t, 200), "reenrolments")[0]["id"].(float64)))
+	return real, body, pending, id
+}
+
 func TestRefusedReenrolment(t *testing.T) {
 	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LegacyClients = false })
 	a := ts.admin()
-	pin := ts.pin(a, "multi")
-	real := ts.register(pin, "LAB1-04")
-	real.poll(nil).must(t, 200)
-	body := map[string]any{"machine_id": "LAB1-04", "pin": pin, "hostname": "LAB1-04", "mac_address": "02:00:00:00:00:02"}
-	pending := ts.do(nil, "POST", "/api/client/register", body).get("agent_token").(string)
-	id := itoa(int64(items(t, a.do("GET", "/api/admin/reenrolments", nil).must(t, 200), "reenrolments")[0]["id"].(float64)))
+	real, body, pending, id := reenrolling(t, ts, a, "LAB1-04")
 	checkEnvelope(t, ts.do(nil, "POST", "/api/admin/reenrolment/"+id+"/refuse", nil), 401, "UNAUTHORIZED")
 	a.do("POST", "/api/admin/reenrolment/"+id+"/refuse", nil).must(t, 200)
 	checkEnvelope(t, a.do("POST", "/api/admin/reenrolment/"+id+"/approve", nil), 404, "NOT_FOUND")
@@ -322,11 +331,7 @@ func TestPINLimitCannotBeRaced(t *testing.T) {
 func TestApprovalEndsTheOldInstallsLongPoll(t *testing.T) {
 	ts := newTestServer(t)
 	a := ts.admin()
-	pin := ts.pin(a, "multi")
-	old := ts.register(pin, "LAB1-06")
-	old.poll(nil).must(t, 200)
-	body := map[string]any{"machine_id": "LAB1-06", "pin": pin, "hostname": "LAB1-06", "mac_address": "02:00:00:00:00:06"}
-	pending := ts.do(nil, "POST", "/api/client/register", body).get("agent_token").(string)
+	old, body, pending, id := reenrolling(t, ts, a, "LAB1-06")
 
 	held := make(chan response, 1)
 	go func() { held <- old.poll(map[string]any{"wait": 3}) }()
@@ -335,7 +340,6 @@ func TestApprovalEndsTheOldInstallsLongPoll(t *testing.T) {
 		return snap.Online && ts.fleet.Stats().Polls >= 2
 	})
 	time.Sleep(100 * time.Millisecond) // into its wait
-	id := itoa(int64(items(t, a.do("GET", "/api/admin/reenrolments", nil).must(t, 200), "reenrolments")[0]["id"].(float64)))
 	a.do("POST", "/api/admin/reenrolment/"+id+"/approve", nil).must(t, 200)
 	cmd := a.do("POST", "/api/admin/pc/"+itoa(old.PCID)+"/execute", map[string]any{"command": "hostname"}).must(t, 200).num("command_id")
 	if got := (<-held).must(t, 200); got.get("data.has_command") != false {
