@@ -217,8 +217,7 @@ func (s *Server) receiveAgentBuild(c echo.Context) (*models.AgentBuild, error) {
 				return nil, badRequest(codeInvalidField, "send one file per upload")
 			}
 			if staged, err = s.store.StageAgentBuild(part); err != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) || errors.Is(err, io.ErrUnexpectedEOF) {
+				if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) || errors.Is(err, io.ErrUnexpectedEOF) {
 					return nil, badUpload(err)
 				}
 				return nil, err // the disk's fault
@@ -256,9 +255,8 @@ func (s *Server) receiveAgentBuild(c echo.Context) (*models.AgentBuild, error) {
 // badUpload maps a failure to read the upload: over the limit is 413, anything else (a body
 // cut short or garbled) the client's 400.
 func badUpload(err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return mbe
+	if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
+		return err
 	}
 	return badRequest(codeInvalidField, "the multipart body is incomplete or malformed: %v", err)
 }

@@ -20,7 +20,7 @@ import (
 func decodeJSON(c echo.Context, v any) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return err // *http.MaxBytesError becomes 413
+		return err // past the route's body limit: 413 (toAPIError)
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {

@@ -25,6 +25,16 @@ type apiError struct {
 	Message    string
 	RetryAfter time.Duration
 	AgentToken string // wire.ErrorResponse.AgentToken
+	// Redirect, when set, sends a page's browser there (with RedirectStatus, or the whole tab
+	// for htmx) instead of showing the error; programs get the error.
+	Redirect       string
+	RedirectStatus int
+}
+
+// pagesTo makes e send pages' browsers to path with status.
+func (e *apiError) pagesTo(status int, path string) *apiError {
+	e.Redirect, e.RedirectStatus = path, status
+	return e
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -55,13 +65,12 @@ const (
 func toAPIError(err error) *apiError {
 	var ae *apiError
 	var he *echo.HTTPError
-	var mbe *http.MaxBytesError
 	var pending *fleet.ReenrolPending
 	switch {
 	case errors.As(err, &ae):
 		return ae
-	case errors.As(err, &mbe):
-		return newError(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "request body is larger than %d bytes", mbe.Limit)
+	case errors.Is(err, echo.ErrStatusRequestEntityTooLarge):
+		return newError(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "the request body is larger than this route takes")
 	case errors.Is(err, models.ErrPINInvalid):
 		return newError(http.StatusForbidden, "INVALID_PIN", "Invalid or expired PIN")
 	case errors.Is(err, models.ErrPINUsed):
@@ -115,9 +124,19 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if ae.RetryAfter > 0 {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(ae.RetryAfter.Seconds()+0.999)))
 	}
-	if isAPI(c) || forMachines(c) {
+	if answersJSON(c) {
 		c.JSON(ae.Status, wire.ErrorResponse{Status: "error", Message: ae.Message,
 			Error: wire.ErrorBody{Code: ae.Code, Message: ae.Message}, AgentToken: ae.AgentToken})
+		return
+	}
+	if ae.Redirect != "" {
+		if isHTMX(c) {
+			// htmx would put a redirected page into the fragment's target; move the whole tab.
+			c.Response().Header().Set("HX-Redirect", ae.Redirect)
+			c.NoContent(ae.Status)
+			return
+		}
+		c.Redirect(ae.RedirectStatus, ae.Redirect)
 		return
 	}
 	page := views.ErrorPage(ae.Status, ae.Message)
@@ -133,13 +152,4 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	c.HTMLBlob(ae.Status, buf.Bytes())
-}
-
-func isAPI(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
-
-// forMachines reports the downloads and install scripts: fetched by agents and scripts, which
-// read errors in the contract's envelope, not as pages.
-func forMachines(c echo.Context) bool {
-	p := c.Request().URL.Path
-	return strings.HasPrefix(p, "/download/") || strings.HasPrefix(p, "/install/")
 }

@@ -7,20 +7,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/views"
 )
-
-// identityRoutes registers what operators do about PCs' identities: re-enrolment requests
-// (approve / refuse) and suspected clones, as JSON and as the room page's alerts panel.
-func (s *Server) identityRoutes(e *echo.Echo, admin func(method, path, role string, h echo.HandlerFunc)) {
-	admin(http.MethodGet, "/reenrolments", models.RoleViewer, s.listReenrolments)
-	admin(http.MethodPost, "/reenrolment/:id/:decision", models.RoleOperator, s.decideReenrolment)
-	admin(http.MethodGet, "/clones", models.RoleViewer, s.listClones)
-
-	s.pageRoute(e, http.MethodGet, "/alerts", models.RoleViewer, s.alertsPanel)
-	s.pageRoute(e, http.MethodPost, "/reenrolments/:id/:decision", models.RoleOperator, s.decideReenrolmentPage)
-}
 
 type reenrolmentJSON struct {
 	ID            int64      `json:"id"`

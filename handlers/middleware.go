@@ -1,34 +1,59 @@
 package handlers
 
 import (
-	"fmt"
-	"net/http"
-	"runtime/debug"
 	"slices"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
 )
 
-// recoverPanics turns a panic into a logged 500 instead of a dropped connection.
-func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				if r == http.ErrAbortHandler {
-					panic(r)
-				}
-				s.log.Error("panic", "path", c.Path(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-				err = fmt.Errorf("panic: %v", r)
-			}
-		}()
+// Marks an audience's chain leaves on the request (routes.go) for the handlers every request
+// shares: the error handler and the request log.
+const (
+	ctxJSON  = "answer_json" // errors in the JSON envelope, not as pages
+	ctxQuiet = "quiet"       // successes are counted in /metrics, not logged
+)
+
+// answerJSON marks a route whose callers are programs: agents, scripts, the admin API.
+func (s *Server) answerJSON(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Set(ctxJSON, true)
 		return next(c)
 	}
 }
 
-// logRequests logs admin requests and failures; successful agent calls (thousands a second) only
-// count in /metrics.
+func answersJSON(c echo.Context) bool { return c.Get(ctxJSON) == true }
+
+// quiet marks a route called so often that only its failures are worth a log line.
+func (s *Server) quiet(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Set(ctxQuiet, true)
+		return next(c)
+	}
+}
+
+// noStore keeps answers that carry tokens and live state out of caches.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+// byteLimit is n in the form echo's BodyLimit takes.
+func byteLimit(n int64) string { return strconv.FormatInt(n, 10) + "B" }
+
+// notFound answers a path no route has.
+func notFound(echo.Context) error { return echo.ErrNotFound }
+
+// logPanic logs a recovered panic with its stack; the error handler then answers 500.
+func (s *Server) logPanic(c echo.Context, err error, stack []byte) error {
+	s.log.Error("panic", "path", c.Path(), "panic", err.Error(), "stack", string(stack))
+	return err
+}
+
+// logRequests logs every request but the quiet routes' successes.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -37,8 +62,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			status = toAPIError(err).Status
 		}
-		path := c.Request().URL.Path
-		if status >= 400 || !strings.HasPrefix(path, "/api/client/") && path != "/metrics" && !strings.HasPrefix(path, "/static/") {
+		if status >= 400 || c.Get(ctxQuiet) != true {
 			s.log.Info("request", "method", c.Request().Method, "path", loggedPath(c), "status", status,
 				"ms", time.Since(start).Milliseconds(), "addr", c.RealIP())
 		}
@@ -53,40 +77,4 @@ func loggedPath(c echo.Context) string {
 		return c.Path()
 	}
 	return c.Request().URL.Path
-}
-
-// securityHeaders sets headers that cost nothing and shut whole classes of attack.
-func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-		if isAPI(c) {
-			h.Set("Cache-Control", "no-store")
-		}
-		if c.IsTLS() {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
-		}
-		return next(c)
-	}
-}
-
-// limitBody caps every request body, an agent build upload at MaxUpload and everything else at
-// MaxBody; reading past the cap fails with *http.MaxBytesError (413). Echo has routed the request
-// by now, so c.Path() is the route.
-func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		limit := s.cfg.MaxBody
-		if r.Method == http.MethodPost && (c.Path() == "/api/admin"+agentBuildsRoute || c.Path() == agentsPath) {
-			limit = s.cfg.MaxUpload
-		}
-		if r.ContentLength > limit {
-			return &http.MaxBytesError{Limit: limit}
-		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
-		return next(c)
-	}
 }

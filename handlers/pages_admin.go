@@ -16,54 +16,18 @@ import (
 // passwordPath is the password change page, where requirePasswordChanged sends accounts.
 const passwordPath = "/password"
 
-// adminPages registers the pages of this file: the password change, accounts, PINs and the
-// layout editor. Each action answers with its page's panel re-rendered (the whole page without
-// htmx). Names of rooms and accounts travel in form fields and queries, never in paths, where a
-// browser would resolve a name such as "..".
-func (s *Server) adminPages(e *echo.Echo) {
-	const viewer, operator, owner = models.RoleViewer, models.RoleOperator, models.RoleAdmin
-	get, post, del := http.MethodGet, http.MethodPost, http.MethodDelete
-
-	s.pageRoute(e, get, passwordPath, viewer, s.passwordPage)
-	s.pageRoute(e, post, passwordPath, viewer, s.changePasswordPage)
-
-	s.pageRoute(e, get, "/accounts", owner, s.accountsPage)
-	s.pageRoute(e, post, "/accounts", owner, s.createAccountPage)
-	s.pageRoute(e, post, "/accounts/password", owner, s.resetPasswordPage)
-
-	s.pageRoute(e, get, "/pins", operator, s.pinsPage)
-	s.pageRoute(e, post, "/pins", operator, s.createPINPage)
-	s.pageRoute(e, del, "/pins/:id", operator, s.revokePINPage)
-
-	s.pageRoute(e, get, "/layout", operator, s.layoutPage)
-	s.pageRoute(e, post, "/layout/rooms", operator, s.createRoomPage)
-	s.pageRoute(e, post, "/layout/room", operator, s.updateRoomPage)
-	s.pageRoute(e, del, "/layout/room", operator, s.deleteRoomPage)
-	s.pageRoute(e, post, "/layout/seat", operator, s.placePCPage)
-	s.pageRoute(e, post, "/layout/pc/:id/unplace", operator, s.unplacePCPage)
-	s.pageRoute(e, post, "/layout/pc/:id/verify", operator, s.verifyPCPage)
-}
-
 // requirePasswordChanged holds an account that must change its password (a generated first
 // password, or one an admin reset) at that change: every other page sends it to the password
 // page, every other admin API route answers 403 PASSWORD_CHANGE_REQUIRED. It goes after
-// requireSession; logging out does not pass here.
+// requireSession; the routes such an account still needs do not pass here (signedIn, routes.go).
 func (s *Server) requirePasswordChanged(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		// The password page, and POST /api/admin/password (routes.go) for the API.
-		if !currentAdmin(c).MustChangePassword || strings.TrimPrefix(c.Path(), "/api/admin") == passwordPath {
+		if !currentAdmin(c).MustChangePassword {
 			return next(c)
 		}
-		if isAPI(c) {
-			return newError(http.StatusForbidden, "PASSWORD_CHANGE_REQUIRED",
-				"this account must change its password first: POST /api/admin/password with current_password and new_password")
-		}
-		if isHTMX(c) {
-			// htmx would put a redirected page into the fragment's target; move the whole tab.
-			c.Response().Header().Set("HX-Redirect", passwordPath)
-			return c.NoContent(http.StatusForbidden)
-		}
-		return c.Redirect(http.StatusSeeOther, passwordPath)
+		return newError(http.StatusForbidden, "PASSWORD_CHANGE_REQUIRED",
+			"this account must change its password first: POST /api/admin/password with current_password and new_password").
+			pagesTo(http.StatusSeeOther, passwordPath)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,17 +22,6 @@ const (
 	// together than this share one measurement rather than divide by almost nothing.
 	pollRateWindow = 2 * time.Second
 )
-
-// infoPages registers the pages of this file: agents, status, event log (helper).
-func (s *Server) infoPages(e *echo.Echo) {
-	const viewer, owner = models.RoleViewer, models.RoleAdmin
-	rate := newPollRate(s.fleet.Stats().Polls, time.Now())
-	s.pageRoute(e, http.MethodGet, agentsPath, viewer, s.agentsPage)
-	s.pageRoute(e, http.MethodPost, agentsPath, owner, s.uploadBuildPage)
-	s.pageRoute(e, http.MethodDelete, "/agents/:id", owner, s.deleteBuildPage)
-	s.pageRoute(e, http.MethodGet, "/status", viewer, func(c echo.Context) error { return s.statusPage(c, rate) })
-	s.pageRoute(e, http.MethodGet, "/log", viewer, s.logPage)
-}
 
 // agentsPage lists the agent builds.
 func (s *Server) agentsPage(c echo.Context) error {
@@ -105,7 +93,7 @@ func (s *Server) newestBuilds(ctx context.Context, bs []models.AgentBuild) (map[
 }
 
 // statusPage shows the server's and the fleet's numbers; htmx fetches the numbers alone.
-func (s *Server) statusPage(c echo.Context, rate *pollRate) error {
+func (s *Server) statusPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	st := s.fleet.Stats()
 	size, err := s.store.SizeBytes(ctx)
@@ -116,7 +104,7 @@ func (s *Server) statusPage(c echo.Context, rate *pollRate) error {
 	if err != nil {
 		return err
 	}
-	perSecond, window := rate.observe(st.Polls, time.Now())
+	perSecond, window := s.pollRate.observe(st.Polls, time.Now())
 	v := views.StatusView{Page: s.page(c, views.T(ctx, "시스템 상태", "System status"), "status"),
 		Status: views.ServerStatus{Version: s.cfg.Version, Uptime: time.Since(s.started),
 			PCs: st.PCs, Online: st.Online, Offline: st.PCs - st.Online,

@@ -20,16 +20,6 @@ import (
 // pageHistory is how many commands and outages a PC's page lists.
 const pageHistory = 50
 
-// pcPages registers the pages of this file: PC detail and commands.
-func (s *Server) pcPages(e *echo.Echo) {
-	const viewer, operator = models.RoleViewer, models.RoleOperator
-	s.pageRoute(e, http.MethodGet, "/pc/:id", viewer, s.pcPage)
-	s.pageRoute(e, http.MethodDelete, "/pc/:id", operator, s.deletePCPage)
-	s.pageRoute(e, http.MethodGet, "/commands/new", operator, s.commandFormPage)
-	s.pageRoute(e, http.MethodPost, "/commands", operator, s.sendCommandsPage)
-	s.pageRoute(e, http.MethodPost, "/commands/retry", operator, s.retryCommandsPage)
-}
-
 // pcPage shows one PC: specs, disks, live state, processes, commands and outages.
 func (s *Server) pcPage(c echo.Context) error {
 	id, err := pathID(c, "id")

@@ -16,17 +16,6 @@ import (
 	"github.com/wcms-lab/wcms/views"
 )
 
-// wallPages registers the live stream, the wall display and its links.
-func (s *Server) wallPages(e *echo.Echo) {
-	s.pageRoute(e, http.MethodGet, "/stream", models.RoleViewer, s.stream)
-	s.pageRoute(e, http.MethodGet, "/walls", models.RoleOperator, s.wallLinksPage)
-	s.pageRoute(e, http.MethodPost, "/walls", models.RoleOperator, s.createWallLink)
-	s.pageRoute(e, http.MethodPost, "/walls/:id/revoke", models.RoleOperator, s.revokeWallLink)
-	// A wall screen signs in with the token in its URL, not a session.
-	e.GET("/wall/:room", s.wallPage)
-	e.GET("/wall/:room/stream", s.wallStream)
-}
-
 // stream is a signed-in page's live feed: ?room=NAME (that room's tiles, "" for PCs not
 // placed) or ?pc=ID (one PC), and every command's status.
 func (s *Server) stream(c echo.Context) error {

@@ -2,98 +2,207 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/static"
 )
 
-// routes registers every route of the server.
+// routes registers every route of the server, one function per audience below. Each audience
+// has its own middleware chain, chosen here; no middleware looks at the URL to learn whose
+// request it is.
 func (s *Server) routes(e *echo.Echo) {
-	e.Use(s.recoverPanics, s.logRequests, s.securityHeaders, s.limitBody, s.withLang)
-
-	e.GET("/healthz", s.healthz)
-	e.GET("/metrics", s.metrics.handler())
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(static.FS))))
-
-	// Agent API (CONTRACT.md).
-	client := e.Group("/api/client")
-	client.GET("/version", s.clientVersion)
-	client.POST("/register", s.registerPC)
-	client.POST("/heartbeat", s.heartbeat)
-	client.POST("/commands", s.pollCommands)
-	client.POST("/command", s.pollCommands) // the seed document's section 3 uses the singular
-	client.GET("/commands", s.longPollCommands, checkAgentQuery)
-	client.POST("/commands/:id/result", s.reportResult)
-	client.POST("/shutdown", s.agentShutdown)
-	client.POST("/offline", s.agentOffline)
-
-	// Agent downloads and install scripts: no session, since agents and installers cannot log in.
-	// HEAD tells a build's version, hash and size without sending it.
-	getHead := []string{http.MethodGet, http.MethodHead}
-	e.Match(getHead, "/download/:name", s.downloadNewest)
-	e.Match(getHead, "/download/builds/:id/:name", s.downloadBuild)
-	e.GET("/install/:name", s.installScript)
-
-	// Pages. Middleware goes on each route, not on a group: an echo group with middleware also
-	// claims every unknown path under its prefix, turning 404s into login redirects.
-	e.GET("/login", s.loginPage)
-	e.POST("/login", s.login)
-	e.POST("/logout", s.logout, s.requireSession, s.requireCSRF)
-	e.GET("/", s.roomPage, s.requireSession, s.requirePasswordChanged)
-	e.GET("/lang/:lang", s.switchLang)
-	s.pcPages(e)    // pages_pc.go
-	s.adminPages(e) // pages_admin.go
-	s.infoPages(e)  // pages_info.go
-	s.wallPages(e)  // pages_wall.go
-
-	// Admin API: session, a forced password change first as for pages, CSRF on every state
-	// change, then the role the route needs.
-	admin := func(method, path, role string, h echo.HandlerFunc) {
-		e.Add(method, "/api/admin"+path, h, s.requireSession, s.requirePasswordChanged, s.requireCSRF, s.requireRole(role))
-	}
-	const viewer, operator, owner = models.RoleViewer, models.RoleOperator, models.RoleAdmin
-
-	admin(http.MethodGet, "/status", viewer, s.serverStatus)
-	admin(http.MethodGet, "/pcs", viewer, s.listPCs)
-	admin(http.MethodGet, "/pcs/unverified", viewer, s.listUnverifiedPCs)
-	admin(http.MethodGet, "/pc/:id", viewer, s.getPC)
-	admin(http.MethodGet, "/pc/:id/commands", viewer, s.listPCCommands)
-	admin(http.MethodGet, "/pc/:id/history", viewer, s.pcHistory)
-	admin(http.MethodGet, "/command/:id", viewer, s.getCommand)
-	admin(http.MethodGet, "/rooms", viewer, s.listRooms)
-	admin(http.MethodGet, "/registration-tokens", viewer, s.listPINs)
-	admin(http.MethodGet, agentBuildsRoute, viewer, s.listAgentBuilds)
-	admin(http.MethodPost, "/password", viewer, s.changeOwnPassword)
-
-	admin(http.MethodPost, "/registration-token", operator, s.createPIN)
-	admin(http.MethodDelete, "/registration-token/:token", operator, s.revokePIN)
-	admin(http.MethodDelete, "/registration-tokens/:id", operator, s.revokePINByID)
-	admin(http.MethodDelete, "/pc/:id", operator, s.deletePC)
-	admin(http.MethodPut, "/pc/:id/verified", operator, s.setVerified)
-	admin(http.MethodPut, "/pc/:id/seat", operator, s.setSeat)
-	admin(http.MethodPost, "/pc/:id/shutdown", operator, s.shutdownPC)
-	admin(http.MethodPost, "/pc/:id/reboot", operator, s.rebootPC)
-	admin(http.MethodPost, "/pc/:id/execute", operator, s.executeOnPC)
-	admin(http.MethodPost, "/pc/:id/command", operator, s.sendCommand)
-	admin(http.MethodDelete, "/pc/:id/commands/pending", operator, s.cancelPending)
-	admin(http.MethodPost, "/commands/bulk", operator, s.sendBulk)
-	admin(http.MethodPost, "/rooms", operator, s.createRoom)
-	admin(http.MethodPut, "/room/:name", operator, s.updateRoom)
-	admin(http.MethodDelete, "/room/:name", operator, s.deleteRoom)
-
-	admin(http.MethodGet, "/accounts", owner, s.listAccounts)
-	admin(http.MethodPost, "/accounts", owner, s.createAccount)
-	admin(http.MethodPut, "/account/:username/password", owner, s.resetPassword)
-	admin(http.MethodPost, agentBuildsRoute, owner, s.uploadAgentBuild)
-	admin(http.MethodDelete, "/agent-build/:id", owner, s.deleteAgentBuild)
-
-	s.identityRoutes(e, admin) // identity.go
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: s.logPanic}),
+		s.logRequests,
+		middleware.SecureWithConfig(middleware.SecureConfig{
+			ContentTypeNosniff:    "nosniff",
+			XFrameOptions:         "DENY",
+			ReferrerPolicy:        "same-origin",
+			ContentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+			HSTSMaxAge:            31536000,
+		}),
+		s.withLang)
+	s.agentRoutes(e)
+	s.adminAPIRoutes(e)
+	s.pageRoutes(e)
+	s.wallRoutes(e)
 }
 
-// pageRoute registers a page or page action: session, a forced password change first when the
-// account must change its password, CSRF on state changes, then the role.
-func (s *Server) pageRoute(e *echo.Echo, method, path, role string, h echo.HandlerFunc) {
-	e.Add(method, path, h, s.requireSession, s.requirePasswordChanged, s.requireCSRF, s.requireRole(role))
+// routeSet registers routes that share one middleware chain.
+type routeSet struct {
+	e     *echo.Echo
+	chain []echo.MiddlewareFunc
+}
+
+func newRouteSet(e *echo.Echo, chain ...echo.MiddlewareFunc) routeSet { return routeSet{e, chain} }
+
+// add registers a route: the set's chain, then mw.
+func (r routeSet) add(method, path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+	r.e.Add(method, path, h, append(slices.Clone(r.chain), mw...)...)
+}
+
+// then is the set with more middleware after its chain.
+func (r routeSet) then(mw ...echo.MiddlewareFunc) routeSet {
+	return routeSet{r.e, append(slices.Clone(r.chain), mw...)}
+}
+
+const (
+	get, post, put, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
+	// viewer, operator and owner are the roles, lowest first (roleRank in auth.go).
+	viewer, operator, owner = models.RoleViewer, models.RoleOperator, models.RoleAdmin
+)
+
+// agentRoutes: what agents, install scripts and monitoring call (docs/API.md). No session, since
+// none of them can log in; errors in the JSON envelope; successes are counted in /metrics, not
+// logged, for thousands of agents poll every 2 s.
+func (s *Server) agentRoutes(e *echo.Echo) {
+	machines := newRouteSet(e, s.answerJSON, middleware.BodyLimit(byteLimit(s.cfg.MaxBody)))
+
+	machines.add(get, "/healthz", s.healthz)
+	quiet := machines.then(s.quiet)
+	quiet.add(get, "/metrics", s.metrics.handler())
+	quiet.add(get, "/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(static.FS))))
+
+	client := quiet.then(noStore)
+	client.add(get, "/api/client/version", s.clientVersion)
+	client.add(post, "/api/client/register", s.registerPC)
+	client.add(post, "/api/client/heartbeat", s.heartbeat)
+	client.add(post, "/api/client/commands", s.pollCommands)
+	client.add(post, "/api/client/command", s.pollCommands) // docs/API.md's long-poll section uses the singular
+	client.add(get, "/api/client/commands", s.longPollCommands, checkAgentQuery)
+	client.add(post, "/api/client/commands/:id/result", s.reportResult)
+	client.add(post, "/api/client/shutdown", s.agentShutdown)
+	client.add(post, "/api/client/offline", s.agentOffline)
+
+	// Builds and install scripts; HEAD tells a build's version, hash and size without sending it.
+	for _, m := range []string{get, http.MethodHead} {
+		machines.add(m, "/download/:name", s.downloadNewest)
+		machines.add(m, "/download/builds/:id/:name", s.downloadBuild)
+	}
+	machines.add(get, "/install/:name", s.installScript)
+}
+
+// adminAPIRoutes: the admin JSON API. A session, a forced password change first as for pages,
+// CSRF (header only) on every state change, then the role the route needs.
+func (s *Server) adminAPIRoutes(e *echo.Echo) {
+	api := newRouteSet(e, s.answerJSON, noStore)
+	// An unknown path under /api/ is a JSON 404, for agents and scripts alike.
+	api.add(echo.RouteNotFound, "/api/*", notFound)
+
+	admin := func(method, path, role string, h echo.HandlerFunc) {
+		api.add(method, "/api/admin"+path, h, s.signedIn(s.cfg.MaxBody, s.requireCSRF, role)...)
+	}
+	// The one route an account that must change its password can use, besides the pages'.
+	api.add(post, "/api/admin"+passwordPath, s.changeOwnPassword, s.signedIn(s.cfg.MaxBody, s.requireCSRF, "")...)
+	api.add(post, "/api/admin"+agentBuildsRoute, s.uploadAgentBuild, s.signedIn(s.cfg.MaxUpload, s.requireCSRF, owner)...)
+
+	admin(get, "/status", viewer, s.serverStatus)
+	admin(get, "/pcs", viewer, s.listPCs)
+	admin(get, "/pcs/unverified", viewer, s.listUnverifiedPCs)
+	admin(get, "/pc/:id", viewer, s.getPC)
+	admin(get, "/pc/:id/commands", viewer, s.listPCCommands)
+	admin(get, "/pc/:id/history", viewer, s.pcHistory)
+	admin(get, "/command/:id", viewer, s.getCommand)
+	admin(get, "/rooms", viewer, s.listRooms)
+	admin(get, "/registration-tokens", viewer, s.listPINs)
+	admin(get, agentBuildsRoute, viewer, s.listAgentBuilds)
+	admin(get, "/reenrolments", viewer, s.listReenrolments)
+	admin(get, "/clones", viewer, s.listClones)
+
+	admin(post, "/registration-token", operator, s.createPIN)
+	admin(del, "/registration-token/:token", operator, s.revokePIN)
+	admin(del, "/registration-tokens/:id", operator, s.revokePINByID)
+	admin(del, "/pc/:id", operator, s.deletePC)
+	admin(put, "/pc/:id/verified", operator, s.setVerified)
+	admin(put, "/pc/:id/seat", operator, s.setSeat)
+	admin(post, "/pc/:id/shutdown", operator, s.shutdownPC)
+	admin(post, "/pc/:id/reboot", operator, s.rebootPC)
+	admin(post, "/pc/:id/execute", operator, s.executeOnPC)
+	admin(post, "/pc/:id/command", operator, s.sendCommand)
+	admin(del, "/pc/:id/commands/pending", operator, s.cancelPending)
+	admin(post, "/commands/bulk", operator, s.sendBulk)
+	admin(post, "/rooms", operator, s.createRoom)
+	admin(put, "/room/:name", operator, s.updateRoom)
+	admin(del, "/room/:name", operator, s.deleteRoom)
+	admin(post, "/reenrolment/:id/:decision", operator, s.decideReenrolment)
+
+	admin(get, "/accounts", owner, s.listAccounts)
+	admin(post, "/accounts", owner, s.createAccount)
+	admin(put, "/account/:username/password", owner, s.resetPassword)
+	admin(del, "/agent-build/:id", owner, s.deleteAgentBuild)
+}
+
+// pageRoutes: the signed-in dashboard. A session, a forced password change first, CSRF (header
+// or form field) on every state change, then the role the page needs.
+func (s *Server) pageRoutes(e *echo.Echo) {
+	pages := newRouteSet(e)
+	pages.add(get, "/login", s.loginPage)
+	pages.add(post, "/login", s.login, middleware.BodyLimit(byteLimit(s.cfg.MaxBody)))
+	pages.add(get, "/lang/:lang", s.switchLang)
+
+	page := func(method, path, role string, h echo.HandlerFunc) {
+		pages.add(method, path, h, s.signedIn(s.cfg.MaxBody, s.requireCSRFForm, role)...)
+	}
+	// What an account that must change its password can still do.
+	for _, r := range []struct {
+		method, path string
+		h            echo.HandlerFunc
+	}{{post, "/logout", s.logout}, {get, passwordPath, s.passwordPage}, {post, passwordPath, s.changePasswordPage}} {
+		pages.add(r.method, r.path, r.h, s.signedIn(s.cfg.MaxBody, s.requireCSRFForm, "")...)
+	}
+	pages.add(post, agentsPath, s.uploadBuildPage, s.signedIn(s.cfg.MaxUpload, s.requireCSRFForm, owner)...)
+
+	page(get, "/", viewer, s.roomPage)
+	page(get, "/stream", viewer, s.stream)
+	page(get, "/alerts", viewer, s.alertsPanel)
+	page(get, "/pc/:id", viewer, s.pcPage)
+	page(get, "/status", viewer, s.statusPage)
+	page(get, "/log", viewer, s.logPage)
+	page(get, agentsPath, viewer, s.agentsPage)
+
+	page(del, "/pc/:id", operator, s.deletePCPage)
+	page(get, "/commands/new", operator, s.commandFormPage)
+	page(post, "/commands", operator, s.sendCommandsPage)
+	page(post, "/commands/retry", operator, s.retryCommandsPage)
+	page(post, "/reenrolments/:id/:decision", operator, s.decideReenrolmentPage)
+	page(get, "/pins", operator, s.pinsPage)
+	page(post, "/pins", operator, s.createPINPage)
+	page(del, "/pins/:id", operator, s.revokePINPage)
+	page(get, "/layout", operator, s.layoutPage)
+	page(post, "/layout/rooms", operator, s.createRoomPage)
+	page(post, "/layout/room", operator, s.updateRoomPage)
+	page(del, "/layout/room", operator, s.deleteRoomPage)
+	page(post, "/layout/seat", operator, s.placePCPage)
+	page(post, "/layout/pc/:id/unplace", operator, s.unplacePCPage)
+	page(post, "/layout/pc/:id/verify", operator, s.verifyPCPage)
+	page(get, "/walls", operator, s.wallLinksPage)
+	page(post, "/walls", operator, s.createWallLink)
+	page(post, "/walls/:id/revoke", operator, s.revokeWallLink)
+
+	page(get, "/accounts", owner, s.accountsPage)
+	page(post, "/accounts", owner, s.createAccountPage)
+	page(post, "/accounts/password", owner, s.resetPasswordPage)
+	page(del, "/agents/:id", owner, s.deleteBuildPage)
+}
+
+// signedIn is the chain of a route for signed-in accounts: a body limit, the session, CSRF on state
+// changes, then the role. With a role, an account that must change its password is held at that
+// change first (requirePasswordChanged); "" leaves it through, for the few routes it needs.
+func (s *Server) signedIn(limit int64, csrf echo.MiddlewareFunc, role string) []echo.MiddlewareFunc {
+	chain := []echo.MiddlewareFunc{middleware.BodyLimit(byteLimit(limit)), s.requireSession}
+	if role == "" {
+		return append(chain, csrf)
+	}
+	return append(chain, s.requirePasswordChanged, csrf, s.requireRole(role))
+}
+
+// wallRoutes: the wall display, which signs in with the token in its URL, not a session, and
+// only ever reads.
+func (s *Server) wallRoutes(e *echo.Echo) {
+	wall := newRouteSet(e)
+	wall.add(get, "/wall/:room", s.wallPage)
+	wall.add(get, "/wall/:room/stream", s.wallStream)
 }

@@ -87,6 +87,8 @@ type Server struct {
 	scripts *template.Template // the install scripts
 	streams *streams           // live updates to browsers
 	tiles   tileCache          // tiles rendered once for every stream that shows them
+	// pollRate is the agents' poll rate the status page shows, measured between its views.
+	pollRate *pollRate
 
 	pins        tokens.PINHasher
 	pinFailures *ratelimit.Failures // by source address
@@ -116,6 +118,7 @@ func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, log 
 		panic(fmt.Sprintf("handlers: BcryptCost %d: %v", cfg.BcryptCost, err))
 	}
 	s.metrics = newMetrics(fl, hub, s.streams)
+	s.pollRate = newPollRate(fl.Stats().Polls, s.started)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
