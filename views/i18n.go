@@ -2,7 +2,8 @@ package views
 
 import (
 	"context"
-	"strings"
+
+	"golang.org/x/text/language"
 )
 
 // Lang is the interface language. Korean comes first: the users are Korean labs.
@@ -38,21 +39,22 @@ func T(ctx context.Context, ko, en string) string {
 	return ko
 }
 
+// langMatcher picks between the interface languages; Korean, first, is the default.
+var langMatcher = language.NewMatcher([]language.Tag{language.Korean, language.English})
+
 // ParseLang chooses the language from the `lang` cookie (the switch) or else the browser's
-// Accept-Language: English only when the browser prefers it to Korean.
+// Accept-Language, by its q-values: English only when the browser prefers it to Korean.
 func ParseLang(cookie, acceptLanguage string) Lang {
 	switch Lang(cookie) {
 	case Korean, English:
 		return Lang(cookie)
 	}
-	for _, part := range strings.Split(acceptLanguage, ",") {
-		tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
-		switch {
-		case strings.HasPrefix(tag, "ko"):
-			return Korean
-		case strings.HasPrefix(tag, "en"):
-			return English
-		}
+	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil {
+		return Korean
+	}
+	if _, i, conf := langMatcher.Match(tags...); conf != language.No && i == 1 {
+		return English
 	}
 	return Korean
 }
