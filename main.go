@@ -1,5 +1,5 @@
 // Command wcms-server is the WCMS server: the agent API, the admin API and dashboard, on
-// embedded SQLite. Thin on purpose: config -> open DB -> migrate -> fleet -> routes -> serve.
+// embedded SQLite. Thin on purpose: flags -> app.New (database, start-up tasks, fleet, routes) -> serve.
 package main
 
 import (
@@ -17,11 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wcms-lab/wcms/events"
-	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/app"
 	"github.com/wcms-lab/wcms/handlers"
-	"github.com/wcms-lab/wcms/models"
-	"github.com/wcms-lab/wcms/tokens"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -29,16 +26,11 @@ var version = "0.9.0-dev"
 
 // config is the server's whole configuration, from flags with WCMS_* environment twins.
 type config struct {
-	Addr          string
-	DB            string
-	OfflineAfter  time.Duration
-	LegacyClients bool
-	TrustProxy    bool
-	PublicURL     string
-	AgentDir      string // agent builds found here are registered at start
-	AdminPassword string // WCMS_ADMIN_PASSWORD only: a flag would show in ps
-	LogLevel      string
-	DebugAddr     string // loopback address for pprof; empty: off
+	Addr      string
+	LogLevel  string
+	DebugAddr string // loopback address for pprof; empty: off
+	// AdminPassword comes from WCMS_ADMIN_PASSWORD only: a flag would show in ps.
+	app.Config
 }
 
 // parseConfig reads flags; each flag's default comes from its WCMS_* variable when set.
@@ -76,10 +68,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	fs.StringVar(&c.Addr, "addr", env("WCMS_ADDR", ":5050"), "listen address (WCMS_ADDR)")
 	fs.StringVar(&c.DB, "db", env("WCMS_DB", filepath.Join("data", "wcms.db")), "SQLite database file (WCMS_DB)")
-	fs.DurationVar(&c.OfflineAfter, "offline-after", offline, "a PC with no poll for this long is offline (WCMS_OFFLINE_AFTER)")
-	fs.BoolVar(&c.LegacyClients, "legacy-clients", legacy, "also serve the published clients, which send no agent token (WCMS_LEGACY_CLIENTS); see docs/SECURITY.md")
-	fs.BoolVar(&c.TrustProxy, "trust-proxy", proxy, "take client addresses from X-Forwarded-For; only behind a reverse proxy (WCMS_TRUST_PROXY)")
-	fs.StringVar(&c.PublicURL, "public-url", env("WCMS_PUBLIC_URL", ""), "base URL agents reach this server at, for links and install scripts (WCMS_PUBLIC_URL)")
+	fs.DurationVar(&c.Fleet.OfflineAfter, "offline-after", offline, "a PC with no poll for this long is offline (WCMS_OFFLINE_AFTER)")
+	fs.BoolVar(&c.HTTP.LegacyClients, "legacy-clients", legacy, "also serve the published clients, which send no agent token (WCMS_LEGACY_CLIENTS); see docs/SECURITY.md")
+	fs.BoolVar(&c.HTTP.TrustProxy, "trust-proxy", proxy, "take client addresses from X-Forwarded-For; only behind a reverse proxy (WCMS_TRUST_PROXY)")
+	fs.StringVar(&c.HTTP.PublicURL, "public-url", env("WCMS_PUBLIC_URL", ""), "base URL agents reach this server at, for links and install scripts (WCMS_PUBLIC_URL)")
 	fs.StringVar(&c.AgentDir, "agent-dir", env("WCMS_AGENT_DIR", "bin"), "folder whose wcms-agent* builds are registered at start, if it exists (WCMS_AGENT_DIR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("WCMS_LOG_LEVEL", "info"), "debug, info, warn or error (WCMS_LOG_LEVEL)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("WCMS_DEBUG_ADDR", ""), "serve Go profiles (pprof) on this loopback address, e.g. 127.0.0.1:6060 (WCMS_DEBUG_ADDR)")
@@ -89,10 +81,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if err := checkDebugAddr(c.DebugAddr); err != nil {
 		return c, err
 	}
-	if c.OfflineAfter < 5*time.Second {
-		return c, fmt.Errorf("-offline-after %s is too short: agents poll every 2 s, use at least 5s", c.OfflineAfter)
+	if c.Fleet.OfflineAfter < 5*time.Second {
+		return c, fmt.Errorf("-offline-after %s is too short: agents poll every 2 s, use at least 5s", c.Fleet.OfflineAfter)
 	}
-	if err := handlers.CheckPublicURL(c.PublicURL); err != nil {
+	if err := handlers.CheckPublicURL(c.HTTP.PublicURL); err != nil {
 		return c, fmt.Errorf("-public-url: %w", err)
 	}
 	c.AdminPassword = getenv("WCMS_ADMIN_PASSWORD")
@@ -123,31 +115,16 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
-	store, err := models.Open(ctx, cfg.DB)
+	cfg.HTTP.Version = version
+	a, err := app.New(ctx, cfg.Config, log)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	applied, err := store.Migrate(ctx)
-	if err != nil {
-		return err
-	}
-	if len(applied) > 0 {
-		log.Info("migrations applied", "versions", applied)
-	}
-	// PINs are stored under a key kept beside the database, not in it (tokens.PINHasher).
-	pinKey, err := tokens.LoadKey(filepath.Join(filepath.Dir(cfg.DB), "pin.key"))
-	if err != nil {
-		return err
-	}
-	if err := handlers.EnsureFirstAdmin(ctx, store, filepath.Dir(cfg.DB), cfg.AdminPassword, 12, log); err != nil {
-		return err
-	}
-	if err := handlers.RegisterAgentBuilds(ctx, store, cfg.AgentDir, log); err != nil {
-		return err
-	}
+	defer func() {
+		a.Close() // after the HTTP server has stopped: the last light-state flush
+		log.Info("stopped")
+	}()
 
-	// Profiles first: failing to listen there leaves nothing started to stop.
 	if cfg.DebugAddr != "" {
 		dln, err := net.Listen("tcp", cfg.DebugAddr)
 		if err != nil {
@@ -159,49 +136,26 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		log.Info("profiles served", "addr", cfg.DebugAddr)
 	}
 
-	hub := events.NewHub(0)
-	fl, err := fleet.New(ctx, store, hub, fleet.Config{OfflineAfter: cfg.OfflineAfter}, log)
-	if err != nil {
-		return err
-	}
-	fleetCtx, stopFleet := context.WithCancel(context.WithoutCancel(ctx))
-	fleetDone := make(chan struct{})
-	go func() {
-		defer close(fleetDone)
-		fl.Run(fleetCtx)
-	}()
-
-	e := handlers.New(handlers.Config{Version: version, LegacyClients: cfg.LegacyClients, TrustProxy: cfg.TrustProxy,
-		PublicURL: cfg.PublicURL, PINKey: pinKey, DataDir: filepath.Dir(cfg.DB)}, store, fl, hub, log)
-	srv := &http.Server{Addr: cfg.Addr, Handler: e,
+	srv := &http.Server{Addr: cfg.Addr, Handler: a.Handler,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	// No WriteTimeout: long-polls hold answers for up to 60 s and event streams for hours.
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		stopFleet()
-		<-fleetDone
 		return fmt.Errorf("listen: %w", err)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", cfg.Addr, "db", cfg.DB, "version", version, "legacy_clients", cfg.LegacyClients,
-		"offline_after", cfg.OfflineAfter.String())
+	log.Info("listening", "addr", cfg.Addr, "db", cfg.DB, "version", version, "legacy_clients", cfg.HTTP.LegacyClients,
+		"offline_after", cfg.Fleet.OfflineAfter.String())
 
 	select {
 	case err := <-errc:
-		stopFleet()
-		<-fleetDone
 		return fmt.Errorf("serve %s: %w", cfg.Addr, err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing requests and flushing heartbeats")
-	fl.Close() // answer held long-polls now
+	a.Drain() // answer held long-polls now
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	err = srv.Shutdown(shutCtx)
-	stopFleet()
-	<-fleetDone // the last light-state flush
-	log.Info("stopped")
-	return err
+	return srv.Shutdown(shutCtx)
 }

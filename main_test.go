@@ -27,21 +27,21 @@ func TestParseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":6060" || c.LegacyClients || c.OfflineAfter != 45*time.Second || c.DB != "/tmp/x.db" || c.AdminPassword != "pw" ||
+	if c.Addr != ":6060" || c.HTTP.LegacyClients || c.Fleet.OfflineAfter != 45*time.Second || c.DB != "/tmp/x.db" || c.AdminPassword != "pw" ||
 		c.AgentDir != "bin" {
 		t.Fatalf("%+v", c)
 	}
 	env["WCMS_AGENT_DIR"], env["WCMS_PUBLIC_URL"] = "/srv/agents", "https://wcms.lab.example:8443/"
 	c, err = parseConfig(nil, func(k string) string { return env[k] })
-	if err != nil || c.AgentDir != "/srv/agents" || c.PublicURL != "https://wcms.lab.example:8443/" {
+	if err != nil || c.AgentDir != "/srv/agents" || c.HTTP.PublicURL != "https://wcms.lab.example:8443/" {
 		t.Fatalf("agent dir and public URL from the environment: %+v %v", c, err)
 	}
 	// The published clients' tokenless mode is a switch; a new install starts without it.
-	if c, err := parseConfig(nil, func(string) string { return "" }); err != nil || c.LegacyClients {
-		t.Fatalf("legacy clients by default: %v %v", c.LegacyClients, err)
+	if c, err := parseConfig(nil, func(string) string { return "" }); err != nil || c.HTTP.LegacyClients {
+		t.Fatalf("legacy clients by default: %v %v", c.HTTP.LegacyClients, err)
 	}
-	if c, err := parseConfig([]string{"-legacy-clients"}, func(string) string { return "" }); err != nil || !c.LegacyClients {
-		t.Fatalf("-legacy-clients: %v %v", c.LegacyClients, err)
+	if c, err := parseConfig([]string{"-legacy-clients"}, func(string) string { return "" }); err != nil || !c.HTTP.LegacyClients {
+		t.Fatalf("-legacy-clients: %v %v", c.HTTP.LegacyClients, err)
 	}
 	for _, ok := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
 		if c, err := parseConfig([]string{"-debug-addr", ok}, func(string) string { return "" }); err != nil || c.DebugAddr != ok {

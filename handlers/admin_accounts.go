@@ -143,7 +143,7 @@ func (s *Server) storePassword(c echo.Context, a *models.Admin, pw string, mustC
 		return err
 	}
 	s.log.Info("password changed", "username", a.Username, "by", currentAdmin(c).Username)
-	if a.Username == firstAdmin {
+	if a.Username == models.FirstAdmin && s.cfg.InitialPasswordFile != "" {
 		s.removeInitialPassword()
 	}
 	return nil

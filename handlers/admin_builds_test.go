@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"bytes"
@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/wcms-lab/wcms/handlers"
 
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
@@ -154,7 +156,7 @@ func (ts *testServer) upload(a *admin, content []byte, changelog string, chunked
 	client := http.DefaultClient
 	if a != nil {
 		client = a.client
-		req.Header.Set(csrfHeader, a.csrf)
+		req.Header.Set(handlers.CSRFHeader, a.csrf)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
@@ -194,7 +196,7 @@ func TestUploadAgentBuild(t *testing.T) {
 			{name: "no session", content: win, status: 401, code: "UNAUTHORIZED"},
 			{name: "viewer", as: viewer, content: win, status: 403, code: "FORBIDDEN", mentions: []string{"admin role"}},
 			{name: "operator", as: op, content: win, status: 403, code: "FORBIDDEN", mentions: []string{"admin role"}},
-			{name: "no CSRF token", as: a, content: win, header: []string{csrfHeader, ""}, status: 403, code: "CSRF_FAILED"},
+			{name: "no CSRF token", as: a, content: win, header: []string{handlers.CSRFHeader, ""}, status: 403, code: "CSRF_FAILED"},
 			{name: "not a Go binary", as: a, content: []byte("#!/bin/sh\necho hello\n"), status: 400, code: "INVALID_BUILD",
 				mentions: []string{"not a Go binary"}},
 			{name: "a Go program that is not the agent", as: a, content: readFile(t, testBinary), status: 400, code: "INVALID_BUILD",
@@ -279,7 +281,7 @@ func TestUploadAgentBuild(t *testing.T) {
 }
 
 func TestUploadOverTheCap(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.MaxUpload = 1 << 20 })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.MaxUpload = 1 << 20 })
 	a := ts.admin()
 	build := readFile(t, standin(t, "windows", "1.2.3"))
 	for _, chunked := range []bool{false, true} {
@@ -330,7 +332,7 @@ func TestRegisterAgentBuilds(t *testing.T) {
 			t.Fatal(err)
 		}
 		var buf bytes.Buffer
-		if err := RegisterAgentBuilds(ctx, store, dir, slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
+		if err := handlers.RegisterAgentBuilds(ctx, store, dir, slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
 			t.Fatal(err)
 		}
 		if builds, err = store.ListAgentBuilds(ctx); err != nil {
@@ -378,7 +380,7 @@ func TestRegisterAgentBuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	if err := RegisterAgentBuilds(ctx, store, filepath.Join(dir, "missing"), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+	if err := handlers.RegisterAgentBuilds(ctx, store, filepath.Join(dir, "missing"), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatalf("a missing folder: %v", err)
 	}
 }
@@ -398,7 +400,7 @@ func TestLDFlagsVersion(t *testing.T) {
 	}
 	for _, s := range samples {
 		t.Run(s.LDFlags, func(t *testing.T) {
-			if got := ldflagsVersion(s.LDFlags); got != s.Version {
+			if got := handlers.LDFlagsVersion(s.LDFlags); got != s.Version {
 				t.Fatalf("ldflagsVersion(%q) = %q, the binary said %q", s.LDFlags, got, s.Version)
 			}
 		})

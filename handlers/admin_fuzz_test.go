@@ -1,9 +1,11 @@
-package handlers
+package handlers_test
 
 import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/wcms-lab/wcms/handlers"
 )
 
 // fuzzAdminRoutes are the admin routes that take a JSON body; {pc} is the probe PC.
@@ -59,7 +61,7 @@ func FuzzAdminAPI(f *testing.F) {
 	f.Fuzz(func(t *testing.T, route uint8, body []byte) {
 		r := fuzzAdminRoutes[int(route)%len(fuzzAdminRoutes)]
 		path := strings.Replace(r.path, "{pc}", pc, 1)
-		res, err := fuzzDo(context.Background(), a.client, r.method, ts.URL+path, body, csrfHeader, a.csrf)
+		res, err := fuzzDo(context.Background(), a.client, r.method, ts.URL+path, body, handlers.CSRFHeader, a.csrf)
 		if err != nil {
 			t.Fatalf("%s %s %q: %v", r.method, path, body, err)
 		}

@@ -1,10 +1,12 @@
-package handlers
+package handlers_test
 
 import (
 	"fmt"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/wcms-lab/wcms/handlers"
 
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
@@ -37,7 +39,7 @@ func TestHugeIPAddressIsRefused(t *testing.T) {
 		res := ag.do("POST", "/api/client/heartbeat", map[string]any{"machine_id": ag.MachineID, "full_update": false,
 			"system_info": map[string]any{"cpu_usage": 1.0, "ip_address": ip}})
 		if res.Status == 400 {
-			checkEnvelope(t, res, 400, codeInvalidField, "ip_address")
+			checkEnvelope(t, res, 400, handlers.CodeInvalidField, "ip_address")
 			refused++
 		}
 	}
@@ -53,7 +55,7 @@ func TestHugeIPAddressIsRefused(t *testing.T) {
 // Every bound on what an agent sends, on every agent route: a 400 that names the field and the
 // bound, and nothing stored.
 func TestAgentInputBounds(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.PINFailures = 1000 })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.PINFailures = 1000 })
 	db, _ := openDB(t, ts)
 	a := ts.admin()
 	pin := ts.pin(a, "multi")
@@ -144,7 +146,7 @@ func TestAgentInputBounds(t *testing.T) {
 			} else {
 				res = ag.do("POST", c.path, c.body)
 			}
-			checkEnvelope(t, res, 400, codeInvalidField, c.mentions...)
+			checkEnvelope(t, res, 400, handlers.CodeInvalidField, c.mentions...)
 			if len(res.Raw) > 1024 {
 				t.Errorf("the refusal is %d bytes: it must not echo the value", len(res.Raw))
 			}
@@ -170,28 +172,28 @@ func TestAgentInputAtTheBounds(t *testing.T) {
 	for i, m := range []string{"AA:BB:CC:DD:EE:FF", "aa-bb-cc-dd-ee-ff", "0000.5e00.5301", "02:00:5e:10:00:00:00:01"} {
 		ts.registerWith(map[string]any{"machine_id": fmt.Sprintf("MAC-%d", i), "pin": pin, "hostname": "h", "mac_address": m})
 	}
-	ag := ts.registerWith(map[string]any{"machine_id": long("M", maxMachineID), "pin": pin, "hostname": long("한", maxHostname),
-		"mac_address": "00:11:22:33:44:55", "ip_address": "", "cpu_model": long("x", maxSpecText), "instance_id": long("I", maxInstanceID)})
-	for _, ip := range []string{"10.0.0.1", "fe80::1%eth0", "::ffff:192.168.1.100", unknownIP} {
+	ag := ts.registerWith(map[string]any{"machine_id": long("M", handlers.MaxMachineID), "pin": pin, "hostname": long("한", handlers.MaxHostname),
+		"mac_address": "00:11:22:33:44:55", "ip_address": "", "cpu_model": long("x", handlers.MaxSpecText), "instance_id": long("I", handlers.MaxInstanceID)})
+	for _, ip := range []string{"10.0.0.1", "fe80::1%eth0", "::ffff:192.168.1.100", handlers.UnknownIP} {
 		ag.do("POST", "/api/client/heartbeat", map[string]any{"machine_id": ag.MachineID, "full_update": false,
 			"system_info": map[string]any{"cpu_usage": 1.0, "ip_address": ip}}).must(t, 200)
 	}
-	procs := make([]string, maxProcesses)
+	procs := make([]string, handlers.MaxProcesses)
 	for i := range procs {
-		procs[i] = fmt.Sprintf("%0*d", maxProcessName, i)
+		procs[i] = fmt.Sprintf("%0*d", handlers.MaxProcessName, i)
 	}
-	user := "학생\tone\ntwo" + long("u", maxCurrentUser-11)
+	user := "학생\tone\ntwo" + long("u", handlers.MaxCurrentUser-11)
 	ag.do("POST", "/api/client/heartbeat", map[string]any{"machine_id": ag.MachineID, "full_update": true,
 		"system_info": map[string]any{"cpu_usage": 1.0, "current_user": user, "processes": procs}}).must(t, 200)
 	pc := a.do("GET", "/api/admin/pc/"+itoa(ag.PCID), nil).must(t, 200)
-	if pc.get("pc.current_user") != user || len(pc.get("pc.processes").([]any)) != maxProcesses || pc.get("pc.ip_address") != unknownIP {
+	if pc.get("pc.current_user") != user || len(pc.get("pc.processes").([]any)) != handlers.MaxProcesses || pc.get("pc.ip_address") != handlers.UnknownIP {
 		t.Fatalf("stored: user %q, %d processes, ip %v", pc.get("pc.current_user"), len(pc.get("pc.processes").([]any)), pc.get("pc.ip_address"))
 	}
 	cmd := a.do("POST", "/api/admin/pc/"+itoa(ag.PCID)+"/execute", map[string]any{"command": "dir"}).must(t, 200).num("command_id")
 	ag.poll(nil).must(t, 200)
-	out := "\x1b[32mok\x1b[0m\r\n" + long("o", maxResultOutput-13)
+	out := "\x1b[32mok\x1b[0m\r\n" + long("o", handlers.MaxResultOutput-13)
 	ag.do("POST", "/api/client/commands/"+itoa(cmd)+"/result", map[string]any{"status": "error", "output": out,
-		"error_message": long("e", maxResultError)}).must(t, 200)
+		"error_message": long("e", handlers.MaxResultError)}).must(t, 200)
 	if got := a.do("GET", "/api/admin/command/"+itoa(cmd), nil).must(t, 200).get("command.output"); got != out {
 		t.Fatalf("output of %d bytes stored as %d", len(out), len(fmt.Sprint(got)))
 	}

@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,67 +26,19 @@ const (
 	ctxSession    = "session"
 )
 
-// checkPassword validates a new password; bcrypt reads only the first 72 bytes.
+// checkPassword answers 400 for a new password that breaks models.CheckPassword.
 func checkPassword(field, pw string) error {
-	if len(pw) < 10 {
-		return badRequest(codeInvalidField, "%s must be at least 10 characters", field)
-	}
-	if len(pw) > 72 {
-		return badRequest(codeInvalidField, "%s must be at most 72 bytes", field)
+	if err := models.CheckPassword(pw); err != nil {
+		return badRequest(codeInvalidField, "%s %v", field, err)
 	}
 	return nil
-}
-
-// EnsureFirstAdmin creates the account "admin" when there is none, with WCMS_ADMIN_PASSWORD
-// (envPassword) or a random password printed once to the log and written to
-// dataDir/initial-admin-password (mode 0600). A generated password must be changed at first login.
-func EnsureFirstAdmin(ctx context.Context, store *models.Store, dataDir, envPassword string, cost int, log *slog.Logger) error {
-	n, err := store.CountAdmins(ctx)
-	if err != nil || n > 0 {
-		return err
-	}
-	pw, generated := envPassword, envPassword == ""
-	if generated {
-		pw = tokens.New()[:20]
-	} else if err := checkPassword("WCMS_ADMIN_PASSWORD", pw); err != nil {
-		return err
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
-	if err != nil {
-		return fmt.Errorf("first admin: %w", err)
-	}
-	if err := store.CreateAdmin(ctx, &models.Admin{Username: firstAdmin, PasswordHash: string(hash),
-		Role: models.RoleAdmin, MustChangePassword: generated}); err != nil {
-		return fmt.Errorf("first admin: %w", err)
-	}
-	if !generated {
-		log.Info("created the first admin account from WCMS_ADMIN_PASSWORD", "username", firstAdmin)
-		return nil
-	}
-	file := initialPasswordFile(dataDir)
-	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
-		return fmt.Errorf("first admin: write %s: %w", file, err)
-	}
-	// The one deliberate exception to "secrets are never logged": the operator has no other way
-	// to learn it, and it must be changed at first login.
-	log.Warn("created the first admin account with a generated password; change it after logging in",
-		"username", firstAdmin, "password", pw, "also_in", file)
-	return nil
-}
-
-// firstAdmin is the account EnsureFirstAdmin creates.
-const firstAdmin = "admin"
-
-// initialPasswordFile is where EnsureFirstAdmin leaves a generated first password.
-func initialPasswordFile(dataDir string) string {
-	return filepath.Join(dataDir, "initial-admin-password")
 }
 
 // removeInitialPassword deletes the generated first password's file once the first admin's
 // password has changed: left on disk, it would keep a password readable that is either still
 // in use or was once. The change itself has succeeded, so a failure here is only logged.
 func (s *Server) removeInitialPassword() {
-	file := initialPasswordFile(s.cfg.DataDir)
+	file := s.cfg.InitialPasswordFile
 	switch err := os.Remove(file); {
 	case err == nil:
 		s.log.Info("removed the first password's file: the password was changed", "file", file)

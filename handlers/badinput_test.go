@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/handlers"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/tokens"
 )
@@ -219,7 +220,7 @@ type badCase struct {
 }
 
 func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.PINFailures = 1000 })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.PINFailures = 1000 })
 	db, _ := openDB(t, ts)
 	ctx := context.Background()
 	a := ts.admin()

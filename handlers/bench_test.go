@@ -1,6 +1,6 @@
 //go:build !windows
 
-package handlers
+package handlers_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/handlers"
 )
 
 // cpuTime is the process's user+system CPU time so far.
@@ -32,7 +33,7 @@ func cpuTime(b *testing.B) time.Duration {
 func BenchmarkPollLightHeartbeat(b *testing.B) {
 	for _, pcs := range []int{100, 10_000} {
 		// Set up once per fleet size: b.Run calls its function again for each b.N it tries.
-		ts := newTestServer(b, func(_ *Config, f *fleet.Config) { f.PollRate, f.PollBurst = 1e9, 1e9 })
+		ts := newTestServer(b, func(_ *handlers.Config, f *fleet.Config) { f.PollRate, f.PollBurst = 1e9, 1e9 })
 		a := ts.admin()
 		pin := ts.pin(a, "multi")
 		h := ts.srv.Config.Handler

@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/handlers"
 	"github.com/wcms-lab/wcms/wire"
 )
 
@@ -62,7 +63,7 @@ var fuzzRoutes = []string{
 // token, the probe PC's token or a made-up one. In bodies @PIN@ stands for a valid multi-use PIN,
 // so the fuzzer can reach past the PIN check in every run.
 func FuzzClientAPI(f *testing.F) {
-	ts := newTestServer(f, func(c *Config, _ *fleet.Config) { c.PINFailures = 1 << 30 })
+	ts := newTestServer(f, func(c *handlers.Config, _ *fleet.Config) { c.PINFailures = 1 << 30 })
 	a := ts.admin()
 	pin := ts.pin(a, "multi")
 	probe := ts.register(pin, "FZ-1")

@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"os"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wcms-lab/wcms/handlers"
 )
 
 func TestClientVersion(t *testing.T) {
@@ -172,7 +174,7 @@ func TestDownloadPlatform(t *testing.T) {
 		{"wcms-agent", "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			goos, arch, ok := downloadPlatform(c.name)
+			goos, arch, ok := handlers.DownloadPlatform(c.name)
 			if goos != c.os || arch != c.arch || ok != (c.os != "") {
 				t.Fatalf("got %q %q %v", goos, arch, ok)
 			}

@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"bytes"
@@ -16,6 +16,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wcms-lab/wcms/app"
+	"github.com/wcms-lab/wcms/handlers"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -39,7 +42,7 @@ type testServer struct {
 	dbPath string        // the SQLite file, for checks of what is really on disk
 }
 
-type serverOption func(*Config, *fleet.Config)
+type serverOption func(*handlers.Config, *fleet.Config)
 
 // testPINKey keys the test servers' PIN hashes, so a test can store a PIN of its own.
 var testPINKey = []byte("0123456789abcdef0123456789abcdef")
@@ -49,49 +52,29 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 	return newTestServerWith(t, testPassword, opts...)
 }
 
-// newTestServerWith starts a server whose first admin has firstPassword; "" makes
-// EnsureFirstAdmin generate one and write it to the data directory, as on a fresh install.
+// newTestServerWith starts a server, built by app.New as main builds it, whose first admin has
+// firstPassword; "" makes app.EnsureFirstAdmin generate one and write it to the data directory,
+// as on a fresh install.
 func newTestServerWith(t testing.TB, firstPassword string, opts ...serverOption) *testServer {
 	t.Helper()
-	ctx := context.Background()
 	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "wcms.db")
-	store, err := models.Open(ctx, dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	logs := &lockedWriter{w: &bytes.Buffer{}}
-	log := slog.New(slog.NewTextHandler(logs, nil))
-	if err := EnsureFirstAdmin(ctx, store, dir, firstPassword, bcrypt.MinCost, log); err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Version: "test", LegacyClients: true, BcryptCost: bcrypt.MinCost, DataDir: dir, PINKey: testPINKey}
-	fcfg := fleet.Config{OfflineAfter: 30 * time.Second}
+	cfg := app.Config{DB: filepath.Join(dir, "wcms.db"), AdminPassword: firstPassword,
+		HTTP:  handlers.Config{Version: "test", LegacyClients: true, BcryptCost: bcrypt.MinCost, PINKey: testPINKey},
+		Fleet: fleet.Config{OfflineAfter: 30 * time.Second}}
 	for _, o := range opts {
-		o(&cfg, &fcfg)
+		o(&cfg.HTTP, &cfg.Fleet)
 	}
-	hub := events.NewHub(0)
-	fl, err := fleet.New(ctx, store, hub, fcfg, log)
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stopRun := context.WithCancel(ctx)
-	ran := make(chan struct{})
-	go func() {
-		defer close(ran)
-		fl.Run(runCtx) // the batch writer and the liveness/timeout sweeps, as in main
-	}()
-	srv := httptest.NewServer(New(cfg, store, fl, hub, log))
-	ts := &testServer{t: t, URL: srv.URL, store: store, fleet: fl, hub: hub, srv: srv, logs: logs, dbPath: dbPath}
+	srv := httptest.NewServer(a.Handler)
+	ts := &testServer{t: t, URL: srv.URL, store: a.Store, fleet: a.Fleet, hub: a.Hub, srv: srv, logs: logs, dbPath: cfg.DB}
 	t.Cleanup(func() {
-		fl.Close()
+		a.Drain()
 		srv.Close()
-		stopRun()
-		<-ran
-		store.Close()
+		a.Close()
 	})
 	return ts
 }
@@ -196,7 +179,7 @@ func (ts *testServer) login(username, password string) *admin {
 	u, _ := url.Parse(ts.URL)
 	a := &admin{ts: ts, client: c}
 	for _, ck := range jar.Cookies(u) {
-		if ck.Name == csrfCookie {
+		if ck.Name == handlers.CSRFCookie {
 			a.csrf = ck.Value
 		}
 	}
@@ -210,7 +193,7 @@ func (ts *testServer) admin() *admin { return ts.login("admin", testPassword) }
 
 func (a *admin) do(method, path string, body any) response {
 	a.ts.t.Helper()
-	return a.ts.do(a.client, method, path, body, csrfHeader, a.csrf)
+	return a.ts.do(a.client, method, path, body, handlers.CSRFHeader, a.csrf)
 }
 
 // must fails the test unless the response has the status.

@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/wcms-lab/wcms/handlers"
 
 	"golang.org/x/net/html"
 )
@@ -106,7 +108,7 @@ func TestHostileAgentValues(t *testing.T) {
 			{"/api/client/heartbeat", map[string]any{"machine_id": "HOSTILE-0", "full_update": true, "system_info": map[string]any{"processes": []string{"a\x00b"}}}},
 			{"/api/client/commands/" + itoa(pcs[0].cmd) + "/result", map[string]any{"status": "error", "output": "x", "error_message": "a\x00b"}},
 		} {
-			checkEnvelope(t, pcs[0].agent.do("POST", c.path, c.body), 400, codeInvalidField, "NUL")
+			checkEnvelope(t, pcs[0].agent.do("POST", c.path, c.body), 400, handlers.CodeInvalidField, "NUL")
 		}
 	})
 
@@ -230,7 +232,7 @@ func TestHostileHugeName(t *testing.T) {
 		return ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": machine, "pin": pin, "hostname": name, "mac_address": hostileMAC})
 	}
 	big := "<b>" + strings.Repeat("x", 1<<20) + "</b>" // 1 MB; JSON encodes < and > as 6 bytes each
-	checkEnvelope(t, reg("BIG-1", big), 400, codeInvalidField, "hostname", "255")
+	checkEnvelope(t, reg("BIG-1", big), 400, handlers.CodeInvalidField, "hostname", "255")
 	checkEnvelope(t, reg("BIG-2", strings.Repeat("x", 2<<20)), 413, "BODY_TOO_LARGE")
 	if pcs := items(t, a.do("GET", "/api/admin/pcs", nil).must(t, 200), "pcs"); len(pcs) != 0 {
 		t.Fatalf("PCs after the refused body: %d", len(pcs))

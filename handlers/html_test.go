@@ -1,10 +1,12 @@
-package handlers
+package handlers_test
 
 import (
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/wcms-lab/wcms/handlers"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -31,7 +33,7 @@ func (a *admin) sendForm(method, path string, vals url.Values, header ...string)
 // form sends vals as a's pages do: with the CSRF header, and as htmx when hx.
 func (a *admin) form(method, path string, vals url.Values, hx bool) response {
 	a.ts.t.Helper()
-	header := []string{csrfHeader, a.csrf}
+	header := []string{handlers.CSRFHeader, a.csrf}
 	if hx {
 		header = append(header, "HX-Request", "true")
 	}
@@ -41,7 +43,7 @@ func (a *admin) form(method, path string, vals url.Values, hx bool) response {
 // htmx sends a request without a body as htmx does from a's page: HX-Request and the CSRF header.
 func (a *admin) htmx(method, path string) response {
 	a.ts.t.Helper()
-	return a.ts.do(a.client, method, path, nil, csrfHeader, a.csrf, "HX-Request", "true")
+	return a.ts.do(a.client, method, path, nil, handlers.CSRFHeader, a.csrf, "HX-Request", "true")
 }
 
 // page loads path in a's browser, as htmx when hx.

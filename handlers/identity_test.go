@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/handlers"
 	"github.com/wcms-lab/wcms/wire"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestPINCannotTakeOverEnrolledPC(t *testing.T) {
 	for _, legacy := range []bool{false, true} {
 		t.Run(fmt.Sprint("legacy clients ", legacy), func(t *testing.T) {
-			ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LegacyClients = legacy })
+			ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.LegacyClients = legacy })
 			a := ts.admin()
 			pin := ts.pin(a, "multi")
 			real := ts.register(pin, "LAB1-03")
@@ -91,7 +92,7 @@ func reenrolling(t *testing.T, ts *testServer, a *admin, machine string) (real *
 }
 
 func TestRefusedReenrolment(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LegacyClients = false })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.LegacyClients = false })
 	a := ts.admin()
 	real, body, pending, id := reenrolling(t, ts, a, "LAB1-04")
 	checkEnvelope(t, ts.do(nil, "POST", "/api/admin/reenrolment/"+id+"/refuse", nil), 401, "UNAUTHORIZED")
@@ -149,7 +150,7 @@ func TestReenrolmentOnRoomPage(t *testing.T) {
 // Finding 2: with legacy clients on, a machine_id alone acted as a PC that has a token, and a
 // tokenless result was taken for any executing command.
 func TestTokenlessCallsOnlyForTokenlessPCs(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LegacyClients, c.TrustProxy = true, true })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.LegacyClients, c.TrustProxy = true, true })
 	a := ts.admin()
 	pin := ts.pin(a, "multi")
 	ours := ts.register(pin, "OURS")
@@ -210,7 +211,9 @@ func TestTokenlessCallsOnlyForTokenlessPCs(t *testing.T) {
 // server notices and says so, and one move to another address is not taken for a clone.
 func TestClonedImageDetected(t *testing.T) {
 	// Polls come seconds apart in a lab; here they come at once, so the poll rate may not refuse them.
-	ts := newTestServer(t, func(c *Config, f *fleet.Config) { c.LegacyClients, c.TrustProxy, f.PollBurst = true, true, 100 })
+	ts := newTestServer(t, func(c *handlers.Config, f *fleet.Config) {
+		c.LegacyClients, c.TrustProxy, f.PollBurst = true, true, 100
+	})
 	a := ts.admin()
 	pin := ts.pin(a, "multi")
 	cloned, moved := ts.register(pin, "CLONED"), ts.register(pin, "MOVED")
@@ -271,7 +274,7 @@ func without(body map[string]any, drop ...string) map[string]any {
 // While the published clients' tokenless mode is on, the status page says what it costs.
 func TestLegacyBannerOnStatusPage(t *testing.T) {
 	for _, legacy := range []bool{false, true} {
-		ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LegacyClients = legacy })
+		ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.LegacyClients = legacy })
 		doc := htmlDoc(t, ts.admin().page("/status", false).must(t, 200))
 		banners := byTestIDAll(doc, "legacy-banner")
 		if (len(banners) == 1) != legacy {

@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"reflect"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/handlers"
 )
 
 // security_test.go's TestAgentImpersonation covers every agent route refusing a missing, foreign
@@ -24,7 +25,7 @@ func forgedTokens(other *agent) []struct{ name, header string } {
 }
 
 func TestImpersonationChangesNothingOnALivePC(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LegacyClients = false })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.LegacyClients = false })
 	a := ts.admin()
 	pin := ts.pin(a, "multi")
 	pcA, pcB := ts.register(pin, "LIVE-A"), ts.register(pin, "LIVE-B")

@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"net/http"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wcms-lab/wcms/handlers"
 
 	"github.com/wcms-lab/wcms/fleet"
 )
@@ -20,7 +22,7 @@ func from(addr string) []string { return []string{"X-Forwarded-For", addr} }
 func TestConcurrentLoginsCannotPassTheLimit(t *testing.T) {
 	const limit, burst = 10, 100
 	// A real cost, so the attempts arrive while others are being checked, as on a server.
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LoginFailures, c.BcryptCost = limit, 8 })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.LoginFailures, c.BcryptCost = limit, 8 })
 	ts.account(ts.admin(), "victim", "viewer")
 
 	var wg sync.WaitGroup
@@ -52,7 +54,7 @@ func TestConcurrentLoginsCannotPassTheLimit(t *testing.T) {
 // Guesses at one account from many addresses slow the attacker to one guess per address and
 // window, but never lock out the right password from an address that has not failed.
 func TestLoginThrottlePerAccount(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.TrustProxy, c.LoginFailures = true, 2 })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.TrustProxy, c.LoginFailures = true, 2 })
 	ts.account(ts.admin(), "viewer1", "viewer")
 	spray := func(i int) []string { return from("198.51.100." + strconv.Itoa(i)) }
 	for i := range 20 {
@@ -75,7 +77,7 @@ func TestLoginThrottlePerAccount(t *testing.T) {
 	})
 	t.Run("the right password from a clean address logs in", func(t *testing.T) {
 		res := loginRaw(t, ts, "admin", testPassword, from("203.0.113.7")...)
-		if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "/" || cookieNamed(res, sessionCookie) == nil {
+		if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "/" || cookieNamed(res, handlers.SessionCookie) == nil {
 			t.Fatalf("right password after 40 guesses from 20 addresses: %d to %q", res.StatusCode, res.Header.Get("Location"))
 		}
 	})
@@ -90,7 +92,7 @@ func TestLoginThrottlePerAccount(t *testing.T) {
 // An unknown username costs as much as a wrong password: timing does not tell which accounts
 // exist. A property check on medians, not a benchmark.
 func TestLoginTimingHidesUsernames(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.BcryptCost, c.LoginFailures = 8, 1000 })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.BcryptCost, c.LoginFailures = 8, 1000 })
 	ts.account(ts.admin(), "known", "viewer")
 	median := func(user string) time.Duration {
 		var ds []time.Duration
@@ -116,7 +118,7 @@ func TestLoginTimingHidesUsernames(t *testing.T) {
 // A failed login logs the address, never what was typed as the username (often a password typed
 // into the wrong box); a successful one may name the account.
 func TestLoginFailureLogsNoUsername(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LoginFailures = 2 })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.LoginFailures = 2 })
 	typed := []string{"Typed-Secret-One", "Typed-Secret-Two", "Typed-Secret-Three"}
 	for i, user := range typed {
 		want := http.StatusFound

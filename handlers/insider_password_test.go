@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wcms-lab/wcms/handlers"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -63,7 +65,7 @@ func TestFirstPasswordFileRemovedOnChange(t *testing.T) {
 				map[string]any{"current_password": generated, "new_password": next}).must(t, 200)
 		}},
 		{"own change through the page", func(t *testing.T, ts *testServer, generated string) {
-			res := ts.login("admin", generated).form("POST", passwordPath, url.Values{"current_password": {generated},
+			res := ts.login("admin", generated).form("POST", handlers.PasswordPath, url.Values{"current_password": {generated},
 				"new_password": {next}, "repeat_password": {next}}, false)
 			if res.Status != 303 || res.Header.Get("Location") != "/" {
 				t.Fatalf("password page: %d %q", res.Status, res.Header.Get("Location"))

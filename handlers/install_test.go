@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wcms-lab/wcms/handlers"
 
 	"github.com/wcms-lab/wcms/fleet"
 )
@@ -40,7 +42,7 @@ func serverLine(name, base string) string {
 
 func TestInstallScripts(t *testing.T) {
 	ts := newTestServer(t)
-	public := newTestServer(t, func(c *Config, _ *fleet.Config) { c.PublicURL = "https://wcms.lab.example:8443/" })
+	public := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.PublicURL = "https://wcms.lab.example:8443/" })
 	for _, srv := range []struct {
 		name string
 		ts   *testServer
@@ -149,7 +151,7 @@ func TestCheckPublicURL(t *testing.T) {
 		{"http://wcms.lab/&calc", false},
 	} {
 		t.Run(c.url, func(t *testing.T) {
-			if err := CheckPublicURL(c.url); (err == nil) != c.ok {
+			if err := handlers.CheckPublicURL(c.url); (err == nil) != c.ok {
 				t.Fatalf("CheckPublicURL(%q) = %v", c.url, err)
 			}
 		})

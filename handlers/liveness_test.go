@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"context"
@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/handlers"
 )
 
 // fastOffline makes a PC offline after one silent second (the sweep runs every second).
-func fastOffline(_ *Config, f *fleet.Config) { f.OfflineAfter = time.Second }
+func fastOffline(_ *handlers.Config, f *fleet.Config) { f.OfflineAfter = time.Second }
 
 // waitFor polls cond until it holds or the deadline passes; it never asserts on elapsed time.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {

@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wcms-lab/wcms/handlers"
 
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
@@ -101,7 +103,7 @@ func TestAgentsPageUploadAndDelete(t *testing.T) {
 	oper, viewer := ts.account(owner, "oper", models.RoleOperator), ts.account(owner, "watcher", models.RoleViewer)
 	// Stripped (-s -w), the stand-in stays under the 2 MiB body cap of page requests.
 	win := readFile(t, standinWith(t, "windows", "-ldflags", "-s -w -X main.version=2.0.1"))
-	withCSRF := func(a *admin) []string { return []string{csrfHeader, a.csrf, "HX-Request", "true"} }
+	withCSRF := func(a *admin) []string { return []string{handlers.CSRFHeader, a.csrf, "HX-Request", "true"} }
 	const hostileLog = `<img src=x onerror=alert(1)>`
 
 	refused := []struct {
@@ -209,7 +211,7 @@ func TestAgentsPageUploadAndDelete(t *testing.T) {
 		}
 	})
 	t.Run("upload without htmx", func(t *testing.T) {
-		r := uploadPage(owner, win, "", csrfHeader, owner.csrf).must(t, 200)
+		r := uploadPage(owner, win, "", handlers.CSRFHeader, owner.csrf).must(t, 200)
 		if isFragment(r) {
 			t.Fatal("a plain upload answered with a fragment")
 		}
@@ -263,7 +265,7 @@ func TestAgentsPageNewestBadge(t *testing.T) {
 func TestStatusPage(t *testing.T) {
 	for _, legacy := range []bool{true, false} {
 		t.Run(fmt.Sprintf("legacy clients %v", legacy), func(t *testing.T) {
-			ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LegacyClients = legacy })
+			ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.LegacyClients = legacy })
 			a := ts.admin()
 			pin := ts.pin(a, models.PINMulti)
 			one, two := ts.register(pin, "S1"), ts.register(pin, "S2")
@@ -304,32 +306,6 @@ func TestStatusPage(t *testing.T) {
 				t.Errorf("database size %q", got)
 			}
 			byTestID(t, doc, "stat-polls-value")
-		})
-	}
-}
-
-func TestPollRate(t *testing.T) {
-	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	r := newPollRate(100, t0)
-	steps := []struct {
-		name  string
-		polls int64
-		at    time.Duration // after t0
-		rate  float64
-		over  time.Duration
-	}{
-		{"too soon to measure", 110, time.Second, 0, 0},
-		{"first measurement", 160, 3 * time.Second, 20, 3 * time.Second},
-		{"a view right after shares it", 170, 4 * time.Second, 20, 3 * time.Second},
-		{"next measurement", 220, 5 * time.Second, 30, 2 * time.Second},
-		{"idle fleet", 220, 65 * time.Second, 0, time.Minute},
-	}
-	for _, s := range steps {
-		t.Run(s.name, func(t *testing.T) {
-			rate, over := r.observe(s.polls, t0.Add(s.at))
-			if rate != s.rate || over != s.over {
-				t.Errorf("observe(%d, +%v) = %v/s over %v, want %v/s over %v", s.polls, s.at, rate, over, s.rate, s.over)
-			}
 		})
 	}
 }
@@ -437,7 +413,7 @@ func TestLogPage(t *testing.T) {
 	}
 
 	t.Run("pages", func(t *testing.T) {
-		more := make([]models.Command, logPageSize)
+		more := make([]models.Command, handlers.LogPageSize)
 		for i := range more {
 			more[i] = models.Command{PCID: m2.PCID, Type: wire.TypeMessage, Parameters: fmt.Sprintf(`{"message":"%d"}`, i),
 				Priority: 5, Timeout: 600, CreatedBy: "bulk"}
@@ -446,8 +422,8 @@ func TestLogPage(t *testing.T) {
 			t.Fatal(err)
 		}
 		first := htmlDoc(t, viewer.do("GET", "/log?tab=commands", nil).must(t, 200))
-		if n := len(byTestIDAll(first, "audit")); n != logPageSize {
-			t.Fatalf("first page has %d commands, want %d", n, logPageSize)
+		if n := len(byTestIDAll(first, "audit")); n != handlers.LogPageSize {
+			t.Fatalf("first page has %d commands, want %d", n, handlers.LogPageSize)
 		}
 		if len(byTestIDAll(first, "log-newest")) != 0 {
 			t.Error("the first page links to the first page")

@@ -1,25 +1,20 @@
-package handlers
+package handlers_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
+	"github.com/labstack/echo/v4"
+	"github.com/wcms-lab/wcms/handlers"
 
 	"github.com/wcms-lab/wcms/fleet"
-	"github.com/wcms-lab/wcms/models"
 )
 
 // publicRoute reports the routes that need no session: the agent API, agent downloads and
@@ -38,12 +33,11 @@ type sessionRoute struct {
 	api          bool
 }
 
-// sessionRoutes walks the routes of a server built like the test's and returns those behind
+// sessionRoutes walks the test server's routes and returns those behind
 // the session.
 func sessionRoutes(t *testing.T, ts *testServer) []sessionRoute {
 	t.Helper()
-	e := New(Config{Version: "test", LegacyClients: true, BcryptCost: bcrypt.MinCost}, ts.store, ts.fleet, ts.hub,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := ts.srv.Config.Handler.(*echo.Echo) // the routes of the server app.New built
 	fill := strings.NewReplacer(":id", "999999", ":token", "123456", ":name", "Nowhere", ":username", "nobody", "*", "x")
 	var out []sessionRoute
 	seen := map[string]bool{}
@@ -95,7 +89,7 @@ func TestEveryAdminRouteNeedsSessionAndCSRF(t *testing.T) {
 		for _, r := range routes {
 			t.Run(r.method+" "+r.path, func(t *testing.T) {
 				// A forged CSRF header without a session changes nothing either.
-				res := ts.do(nil, r.method, r.path, `{}`, csrfHeader, "forged")
+				res := ts.do(nil, r.method, r.path, `{}`, handlers.CSRFHeader, "forged")
 				if r.api {
 					checkEnvelope(t, res, 401, "UNAUTHORIZED")
 					return
@@ -133,9 +127,9 @@ func TestEveryAdminRouteNeedsSessionAndCSRF(t *testing.T) {
 					header []string
 				}{
 					{"no header", nil},
-					{"wrong header", []string{csrfHeader, string(wrong)}},
-					{"empty header", []string{csrfHeader, ""}},
-					{"session token in the header", []string{csrfHeader, "session"}},
+					{"wrong header", []string{handlers.CSRFHeader, string(wrong)}},
+					{"empty header", []string{handlers.CSRFHeader, ""}},
+					{"session token in the header", []string{handlers.CSRFHeader, "session"}},
 				} {
 					res := ts.do(a.client, r.method, r.path, `{}`, c.header...)
 					if !stateChanging(r.method) {
@@ -199,7 +193,7 @@ func cookieNamed(res *http.Response, name string) *http.Cookie {
 }
 
 func TestLogin(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LoginFailures = 3 })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.LoginFailures = 3 })
 
 	t.Run("login page", func(t *testing.T) {
 		res := ts.do(nil, "GET", "/login", nil)
@@ -259,7 +253,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestPINBruteForce(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.PINFailures, c.FailureWindow = 3, 2*time.Second })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.PINFailures, c.FailureWindow = 3, 2*time.Second })
 	a := ts.admin()
 	pin := ts.pin(a, "single")
 	reg := func(p string) response {
@@ -438,7 +432,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestAgentImpersonation(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.LegacyClients = false })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.LegacyClients = false })
 	a := ts.admin()
 	pin := ts.pin(a, "multi")
 	pcA, pcB := ts.register(pin, "PC-A"), ts.register(pin, "PC-B")
@@ -626,85 +620,6 @@ func TestHostileStringsRoundTrip(t *testing.T) {
 		c := a.do("GET", "/api/admin/command/"+itoa(cmd), nil).must(t, 200)
 		if c.get("command.output") != out || c.get("command.error_message") != out {
 			t.Fatalf("result: %s", c.Raw)
-		}
-	})
-}
-
-func TestFirstAdmin(t *testing.T) {
-	ctx := context.Background()
-	open := func(t *testing.T) (*models.Store, string) {
-		dir := t.TempDir()
-		store, err := models.Open(ctx, filepath.Join(dir, "wcms.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { store.Close() })
-		if _, err := store.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return store, dir
-	}
-
-	t.Run("generated password", func(t *testing.T) {
-		store, dir := open(t)
-		var logs bytes.Buffer
-		log := slog.New(slog.NewTextHandler(&logs, nil))
-		if err := EnsureFirstAdmin(ctx, store, dir, "", bcrypt.MinCost, log); err != nil {
-			t.Fatal(err)
-		}
-		file := filepath.Join(dir, "initial-admin-password")
-		fi, err := os.Stat(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode().Perm() != 0o600 {
-			t.Fatalf("password file mode %v, want 0600", fi.Mode().Perm())
-		}
-		if fi, err := os.Stat(filepath.Join(dir, "wcms.db")); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Fatalf("database file mode %v (%v), want 0600: it holds password hashes", fi.Mode().Perm(), err)
-		}
-		b, _ := os.ReadFile(file)
-		pw := strings.TrimSpace(string(b))
-		if len(pw) < 12 {
-			t.Fatalf("generated password %q is too short", pw)
-		}
-		adm, err := store.AdminByUsername(ctx, "admin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !adm.MustChangePassword || adm.Role != models.RoleAdmin {
-			t.Fatalf("first admin: must_change_password %v role %s", adm.MustChangePassword, adm.Role)
-		}
-		if bcrypt.CompareHashAndPassword([]byte(adm.PasswordHash), []byte(pw)) != nil {
-			t.Fatal("the file's password is not the account's")
-		}
-		// A second start changes nothing.
-		if err := EnsureFirstAdmin(ctx, store, dir, "", bcrypt.MinCost, log); err != nil {
-			t.Fatal(err)
-		}
-		if n, _ := store.CountAdmins(ctx); n != 1 {
-			t.Fatalf("%d admins after a second start", n)
-		}
-		if b2, _ := os.ReadFile(file); !bytes.Equal(b, b2) {
-			t.Fatal("a second start rewrote the password file")
-		}
-	})
-
-	t.Run("password from the environment", func(t *testing.T) {
-		store, dir := open(t)
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		if err := EnsureFirstAdmin(ctx, store, dir, "short", bcrypt.MinCost, log); err == nil {
-			t.Fatal("a short WCMS_ADMIN_PASSWORD was accepted")
-		}
-		if err := EnsureFirstAdmin(ctx, store, dir, "a long enough password", bcrypt.MinCost, log); err != nil {
-			t.Fatal(err)
-		}
-		adm, err := store.AdminByUsername(ctx, "admin")
-		if err != nil || adm.MustChangePassword {
-			t.Fatalf("admin from the environment: %+v %v", adm, err)
-		}
-		if _, err := os.Stat(filepath.Join(dir, "initial-admin-password")); !os.IsNotExist(err) {
-			t.Fatalf("a password file was written for a given password: %v", err)
 		}
 	})
 }

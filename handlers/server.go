@@ -31,8 +31,10 @@ type Config struct {
 	BcryptCost    int
 	// PINKey keys the hash PINs are stored under (tokens.PINHasher); main reads it from a file
 	// beside the database. Empty: a random key for this process only (tests).
-	PINKey  []byte
-	DataDir string // where the database and the first admin's password file live
+	PINKey []byte
+	// InitialPasswordFile is where a generated first password was left (app.EnsureFirstAdmin);
+	// it is removed once that account's password changes.
+	InitialPasswordFile string
 	// PINFailures and LoginFailures limit failed attempts per source address within
 	// FailureWindow; an account with twice LoginFailures is throttled (reserveLogin).
 	PINFailures, LoginFailures int
@@ -41,6 +43,9 @@ type Config struct {
 	// wall displays (stream_slots.go also caps each session and each link).
 	MaxStreams, MaxWallStreams int
 }
+
+// DefaultBcryptCost is the cost of password hashes unless Config says otherwise.
+const DefaultBcryptCost = 12
 
 func (c *Config) defaults() {
 	if c.MaxBody <= 0 {
@@ -53,7 +58,7 @@ func (c *Config) defaults() {
 		c.SessionTTL = 12 * time.Hour
 	}
 	if c.BcryptCost == 0 {
-		c.BcryptCost = 12
+		c.BcryptCost = DefaultBcryptCost
 	}
 	if c.PINFailures <= 0 {
 		c.PINFailures = 10

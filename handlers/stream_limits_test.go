@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wcms-lab/wcms/handlers"
 
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/tokens"
@@ -70,15 +72,15 @@ func TestStalledStreamsHeapBound(t *testing.T) {
 	var ags []*agent
 	for i := range agents {
 		ags = append(ags, ts.registerWith(map[string]any{"machine_id": fmt.Sprintf("HOSTILE-%02d", i), "pin": pin,
-			"hostname": worst(maxHostname), "mac_address": fmt.Sprintf("02:00:00:00:00:%02X", i),
-			"cpu_model": worst(maxSpecText), "os_edition": worst(maxSpecText), "os_version": worst(maxSpecText)}))
+			"hostname": worst(handlers.MaxHostname), "mac_address": fmt.Sprintf("02:00:00:00:00:%02X", i),
+			"cpu_model": worst(handlers.MaxSpecText), "os_edition": worst(handlers.MaxSpecText), "os_version": worst(handlers.MaxSpecText)}))
 		// Refused since the bounds; before them, a tile of 5 MB in every stream.
 		ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": fmt.Sprintf("HUGE-%02d", i), "pin": pin,
 			"hostname": worst(1 << 20), "mac_address": "02:00:00:00:01:00"})
 	}
-	for i := 0; i < streams; i += streamsPerSession {
+	for i := 0; i < streams; i += handlers.StreamsPerSession {
 		s := ts.login("admin", testPassword)
-		for range min(streamsPerSession, streams-i) {
+		for range min(handlers.StreamsPerSession, streams-i) {
 			neverRead(t, s, "/stream?room=")
 		}
 	}
@@ -96,7 +98,7 @@ func TestStalledStreamsHeapBound(t *testing.T) {
 	}
 	sample()
 	base := peak
-	output, errMsg := worst(maxResultOutput), worst(maxResultError)
+	output, errMsg := worst(handlers.MaxResultOutput), worst(handlers.MaxResultError)
 	deadline := time.Now().Add(duration)
 	for round := 0; time.Now().Before(deadline) && sample(); round++ {
 		var wg sync.WaitGroup
@@ -109,7 +111,7 @@ func TestStalledStreamsHeapBound(t *testing.T) {
 				ip := fmt.Sprintf("fd00:ffff:ffff:ffff:ffff:%04x:%03d.%03d.%03d.%03d", round, i, i, i, i)
 				ag.do("POST", "/api/client/heartbeat", map[string]any{"machine_id": ag.MachineID, "full_update": true,
 					"system_info": map[string]any{"cpu_usage": float64(round % 100), "ram_usage_percent": 50.0,
-						"current_user": worst(maxCurrentUser), "ip_address": ip}})
+						"current_user": worst(handlers.MaxCurrentUser), "ip_address": ip}})
 				if round%8 == 0 { // polls keep the 2 s minimum interval
 					cmd := a.do("POST", "/api/admin/pc/"+itoa(ag.PCID)+"/execute", map[string]any{"command": "dir"}).num("command_id")
 					ag.poll(nil)
@@ -157,7 +159,7 @@ func openLive(t *testing.T, ts *testServer, client *http.Client, path string, he
 // The (cap+1)th stream of one session, of one wall link, and past the server's totals is refused
 // with 429, Retry-After and a message in the page's language; closing a stream frees its slot.
 func TestStreamCaps(t *testing.T) {
-	ts := newTestServer(t, func(c *Config, _ *fleet.Config) { c.MaxStreams, c.MaxWallStreams = 10, 10 })
+	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.MaxStreams, c.MaxWallStreams = 10, 10 })
 	a := ts.admin()
 	var closes []func()
 	open := func(client *http.Client, path string, want int, mentions ...string) {
@@ -175,7 +177,7 @@ func TestStreamCaps(t *testing.T) {
 			closes = append(closes, close)
 		}
 	}
-	for range streamsPerSession {
+	for range handlers.StreamsPerSession {
 		open(a.client, "/stream?room=", 200)
 	}
 	open(a.client, "/stream?room=", 429, "최대 8개")
@@ -215,7 +217,7 @@ func TestStreamCaps(t *testing.T) {
 		return "/wall/Lab1/stream?token=" + token
 	}
 	front, back := wall("front"), wall("back")
-	for range streamsPerWallLink {
+	for range handlers.StreamsPerWallLink {
 		open(http.DefaultClient, front, 200)
 	}
 	open(http.DefaultClient, front, 429, "최대 8개")

@@ -1,4 +1,4 @@
-package handlers
+package handlers_test
 
 import (
 	"bufio"
@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wcms-lab/wcms/handlers"
 
 	"github.com/wcms-lab/wcms/views"
 	"github.com/wcms-lab/wcms/wire"
@@ -264,7 +266,7 @@ func TestStreamsLeaveNoGoroutines(t *testing.T) {
 	var stops []func()
 	sessions := []*admin{a}
 	for i := range 20 {
-		if i > 0 && i%streamsPerSession == 0 {
+		if i > 0 && i%handlers.StreamsPerSession == 0 {
 			a = ts.admin()
 			sessions = append(sessions, a)
 		}
@@ -408,34 +410,4 @@ func TestStreamFollowsLayoutChanges(t *testing.T) {
 		}
 		return ev.name == cmd
 	})
-}
-
-// A deleted PC's renderings leave the shared tile cache, in every variant.
-func TestTileCacheForgets(t *testing.T) {
-	var c tileCache
-	cached := func(id int64) (n int) {
-		for _, m := range c.m {
-			if _, ok := m[id]; ok {
-				n++
-			}
-		}
-		return n
-	}
-	ctx := context.Background()
-	for _, id := range []int64{1, 2} {
-		for _, wall := range []bool{false, true} {
-			tile := views.Tile{ID: id, Hostname: "LAB"}
-			render := views.TileBody
-			if wall {
-				render = views.WallTileBody
-			}
-			if _, err := c.get(ctx, views.Korean, wall, tile, render); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	c.forget(1)
-	if cached(1) != 0 || cached(2) != 2 {
-		t.Fatalf("after forgetting PC 1: %d renderings of it, %d of PC 2 (want 0 and 2)", cached(1), cached(2))
-	}
 }

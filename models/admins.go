@@ -23,6 +23,21 @@ func isUniqueViolation(err error) bool {
 		strings.Contains(err.Error(), "duplicate key value"))
 }
 
+// FirstAdmin is the account made on a fresh install (app.EnsureFirstAdmin).
+const FirstAdmin = "admin"
+
+// CheckPassword tells what is wrong with a new password, if anything; bcrypt reads only the
+// first 72 bytes. The error reads after the field's name: "password must be ...".
+func CheckPassword(pw string) error {
+	if len(pw) < 10 {
+		return errors.New("must be at least 10 characters")
+	}
+	if len(pw) > 72 {
+		return errors.New("must be at most 72 bytes")
+	}
+	return nil
+}
+
 // CountAdmins returns how many admin accounts exist.
 func (s *Store) CountAdmins(ctx context.Context) (int64, error) {
 	n, err := s.r.NewSelect().Model((*Admin)(nil)).Count(ctx)

@@ -1,0 +1,105 @@
+// Package app assembles the server from its parts: the database and its migrations, the start-up
+// tasks, the event hub, the fleet and the HTTP handlers. main and the handlers' tests build the
+// server through the same New.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+
+	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/handlers"
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/tokens"
+)
+
+// Config is what the server is built from.
+type Config struct {
+	DB            string // the SQLite file; the PIN key and a first password file sit beside it
+	AgentDir      string // agent builds found here are registered at start; "" or missing: none
+	AdminPassword string // the first admin's password when there is no account; "": generated
+	Fleet         fleet.Config
+	// HTTP configures the handlers. A PINKey set here is used instead of the key file (tests);
+	// InitialPasswordFile is filled in.
+	HTTP handlers.Config
+}
+
+// App is an assembled server. Its fleet's background work (the batch writer, the liveness and
+// timeout sweeps) runs from New until Close.
+type App struct {
+	Store   *models.Store
+	Hub     *events.Hub
+	Fleet   *fleet.Fleet
+	Handler http.Handler
+
+	stopRun context.CancelFunc
+	ran     chan struct{}
+}
+
+// New opens and migrates the database, runs the start-up tasks and builds the server.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) {
+	store, err := models.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
+	applied, err := store.Migrate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "versions", applied)
+	}
+	dataDir := filepath.Dir(cfg.DB)
+	if len(cfg.HTTP.PINKey) == 0 {
+		// PINs are stored under a key kept beside the database, not in it (tokens.PINHasher).
+		if cfg.HTTP.PINKey, err = tokens.LoadKey(filepath.Join(dataDir, "pin.key")); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.HTTP.BcryptCost == 0 {
+		cfg.HTTP.BcryptCost = handlers.DefaultBcryptCost
+	}
+	if err := EnsureFirstAdmin(ctx, store, dataDir, cfg.AdminPassword, cfg.HTTP.BcryptCost, log); err != nil {
+		return nil, err
+	}
+	cfg.HTTP.InitialPasswordFile = InitialPasswordFile(dataDir)
+	if err := handlers.RegisterAgentBuilds(ctx, store, cfg.AgentDir, log); err != nil {
+		return nil, err
+	}
+
+	hub := events.NewHub(0)
+	fl, err := fleet.New(ctx, store, hub, cfg.Fleet, log)
+	if err != nil {
+		return nil, err
+	}
+	// Not ctx: the last flush must run after a signal has cancelled it (Close).
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	a := &App{Store: store, Hub: hub, Fleet: fl, Handler: handlers.New(cfg.HTTP, store, fl, hub, log),
+		stopRun: stopRun, ran: make(chan struct{})}
+	go func() {
+		defer close(a.ran)
+		fl.Run(runCtx)
+	}()
+	return a, nil
+}
+
+// Drain answers every held long-poll at once; call it before http.Server.Shutdown, which
+// would otherwise wait for them.
+func (a *App) Drain() { a.Fleet.Close() }
+
+// Close stops the background work after its last flush of live state, then closes the
+// database. The HTTP server must have stopped.
+func (a *App) Close() {
+	a.Drain()
+	a.stopRun()
+	<-a.ran
+	a.Store.Close()
+}

@@ -1,0 +1,29 @@
+package handlers
+
+// Exported for the black-box tests (package handlers_test), which build the server through app.New.
+
+const (
+	CSRFHeader         = csrfHeader
+	CSRFCookie         = csrfCookie
+	SessionCookie      = sessionCookie
+	CodeInvalidField   = codeInvalidField
+	StreamsPerSession  = streamsPerSession
+	StreamsPerWallLink = streamsPerWallLink
+	LogPageSize        = logPageSize
+	UnknownIP          = unknownIP
+	MaxSpecText        = maxSpecText
+	MaxResultOutput    = maxResultOutput
+	MaxResultError     = maxResultError
+	MaxProcesses       = maxProcesses
+	MaxHostname        = maxHostname
+	MaxCurrentUser     = maxCurrentUser
+	MaxProcessName     = maxProcessName
+	MaxMachineID       = maxMachineID
+	MaxInstanceID      = maxInstanceID
+	PasswordPath       = passwordPath
+)
+
+var (
+	LDFlagsVersion   = ldflagsVersion
+	DownloadPlatform = downloadPlatform
+)
