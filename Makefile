@@ -34,9 +34,10 @@ generate: ## regenerate views/*_templ.go, static/app.css (Tailwind) and the htmx
 check-generated: ## fail when the committed *_templ.go or built assets are stale
 	$(GO) test -count=1 -run 'TestGeneratedUpToDate|TestBuiltAssetsUpToDate' ./views/ ./static/
 
-lint: ## gofmt (hand-written files), go vet, and go vet for Windows (the agent's main target)
+lint: ## gofmt (hand-written files), go.mod tidy, go vet, and go vet for Windows (the agent's main target)
 	@unformatted=$$(find . -name '*.go' ! -name '*_templ.go' -not -path './.git/*' -not -path './node_modules/*' -print0 | xargs -0 -r gofmt -l); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod or go.sum is not tidy: run go mod tidy"; exit 1; }
 	$(GO) vet ./...
 	GOOS=windows $(GO) vet ./...
 

@@ -29,7 +29,7 @@ type Config struct {
 	MaxUpload     int64  // body limit of an agent build upload, in bytes
 	SessionTTL    time.Duration
 	BcryptCost    int
-	// PINKey keys the hash PINs are stored under (tokens.PINHasher); main reads it from a file
+	// PINKey keys the hash PINs are stored under (tokens.PINHasher); app.New reads it from a file
 	// beside the database. Empty: a random key for this process only (tests).
 	PINKey []byte
 	// InitialPasswordFile is where a generated first password was left (app.EnsureFirstAdmin);
