@@ -180,7 +180,7 @@ func (s *Server) removePC(c echo.Context) error {
 	if err := s.fleet.Delete(c.Request().Context(), id); err != nil {
 		return err
 	}
-	s.tiles.forget(id)
+	s.live.Forget(id)
 	s.log.Info("PC deleted", "pc_id", id, "by", currentAdmin(c).Username)
 	return nil
 }

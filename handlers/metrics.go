@@ -8,6 +8,7 @@ import (
 
 	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/handlers/live"
 )
 
 // metrics are the server's Prometheus metrics, on a registry of its own (no globals).
@@ -43,7 +44,7 @@ func (fc *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(fc.delivered, prometheus.CounterValue, float64(st.Delivered))
 }
 
-func newMetrics(fl *fleet.Fleet, hub *events.Hub, st *streams) *metrics {
+func newMetrics(fl *fleet.Fleet, hub *events.Hub, st *live.Streams) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		heartbeats: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wcms_heartbeats_total",
@@ -57,7 +58,7 @@ func newMetrics(fl *fleet.Fleet, hub *events.Hub, st *streams) *metrics {
 	}
 	deferred := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "wcms_stream_events_deferred_total",
 		Help: "Live updates held back because a browser was not reading; only the newest per element is kept."},
-		func() float64 { return float64(st.deferred.Load()) })
+		func() float64 { return float64(st.Deferred()) })
 	m.reg.MustRegister(m.heartbeats, m.registrations, m.commands, m.results, deferred,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&fleetCollector{fleet: fl, hub: hub,

@@ -1,51 +1,17 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
-	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/tokens"
 	"github.com/wcms-lab/wcms/views"
 )
-
-// stream is a signed-in page's live feed: ?room=NAME (that room's tiles, "" for PCs not
-// placed) or ?pc=ID (one PC), and every command's status.
-func (s *Server) stream(c echo.Context) error {
-	release, err := s.streams.dashboard.take(c, c.Get(ctxSession).(*models.Session).TokenHash)
-	if err != nil {
-		return err
-	}
-	defer release()
-	f := feed{tile: func(t views.Tile) templ.Component { return views.TileBody(t) }, commands: true,
-		members: func(context.Context) (map[int64]string, error) { return map[int64]string{}, nil },
-		member:  func(context.Context, int64) (string, bool, error) { return "", false, nil }}
-	switch q := c.QueryParams(); {
-	case q.Has("pc"):
-		id, err := strconv.ParseInt(q.Get("pc"), 10, 64)
-		if err != nil {
-			return newError(http.StatusBadRequest, codeInvalidField, "pc must be a PC id")
-		}
-		f.member = s.pcMember(id)
-		f.members = func(ctx context.Context) (map[int64]string, error) {
-			d, err := s.store.PCDetail(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return map[int64]string{id: deref(d.State.CurrentUser)}, nil
-		}
-	case q.Has("room"):
-		f.members, f.member = s.roomMembers(q.Get("room")), s.roomMember(q.Get("room"))
-	}
-	return s.serveStream(c, f)
-}
 
 // wallRoom checks a wall link's token against the room in the path.
 func (s *Server) wallRoom(c echo.Context) (*models.Room, error) {
@@ -81,21 +47,6 @@ func (s *Server) wallPage(c echo.Context) error {
 	v.Rows = seatGrid(room.Rows, room.Cols, pcs, tiles)
 	c.Response().Header().Set("Referrer-Policy", "no-referrer") // the token must not leak onward
 	return s.render(c, http.StatusOK, views.WallPage(v))
-}
-
-func (s *Server) wallStream(c echo.Context) error {
-	room, err := s.wallRoom(c)
-	if err != nil {
-		return err
-	}
-	release, err := s.streams.walls.take(c, tokens.Hash(c.QueryParam("token")))
-	if err != nil {
-		return err
-	}
-	defer release()
-	// WallTileBody shows no user, process or command, whatever the tile carries.
-	return s.serveStream(c, feed{members: s.roomMembers(room.Name), member: s.roomMember(room.Name), wall: true,
-		tile: func(t views.Tile) templ.Component { return views.WallTileBody(t) }})
 }
 
 func (s *Server) wallLinksPage(c echo.Context) error {

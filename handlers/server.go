@@ -14,6 +14,7 @@ import (
 
 	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/handlers/live"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/ratelimit"
 	"github.com/wcms-lab/wcms/tokens"
@@ -90,8 +91,9 @@ type Server struct {
 	metrics *metrics
 	started time.Time
 	scripts *template.Template // the install scripts
-	streams *streams           // live updates to browsers
-	tiles   tileCache          // tiles rendered once for every stream that shows them
+	live    *live.Streams      // live updates to browsers
+	// dashboardSlots and wallSlots cap the live streams open at once (stream_slots.go).
+	dashboardSlots, wallSlots *streamSlots
 	// pollRate is the agents' poll rate the status page shows, measured between its views.
 	pollRate *pollRate
 
@@ -109,7 +111,8 @@ type Server struct {
 // New builds the echo instance with every route.
 func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, log *slog.Logger) *echo.Echo {
 	cfg.defaults()
-	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, log: log, started: time.Now(), scripts: parseInstallScripts(), streams: newStreams(cfg.MaxStreams, cfg.MaxWallStreams),
+	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, log: log, started: time.Now(), scripts: parseInstallScripts(), live: live.New(hub, fl, log),
+		dashboardSlots: newStreamSlots(streamsPerSession, cfg.MaxStreams), wallSlots: newStreamSlots(streamsPerWallLink, cfg.MaxWallStreams),
 		pins:        tokens.NewPINHasher(cfg.PINKey),
 		pinTurns:    ratelimit.NewTurns(),
 		loginTurns:  ratelimit.NewTurns(),
@@ -122,7 +125,7 @@ func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, log 
 		// Only a cost out of bcrypt's range fails: a programming error.
 		panic(fmt.Sprintf("handlers: BcryptCost %d: %v", cfg.BcryptCost, err))
 	}
-	s.metrics = newMetrics(fl, hub, s.streams)
+	s.metrics = newMetrics(fl, hub, s.live)
 	s.pollRate = newPollRate(fl.Stats().Polls, s.started)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -59,8 +59,8 @@ func TestStalledStreamsHeapBound(t *testing.T) {
 		streams  = 300
 		agents   = 30
 		duration = 15 * time.Second
-		// A stalled stream holds at most its window (streamWindow batches of ~streamBatch bytes),
-		// one event being written and streamMaxCmdBytes of cells: ~0.9 MB, 270 MB for 300 on top
+		// A stalled stream holds at most its window (handlers/live: 8 batches of ~64 KB),
+		// one event being written and 256 KB of command cells: ~0.9 MB, 270 MB for 300 on top
 		// of ~50 MB. Measured peaks: 216-303 MB (docs/BENCHMARKS.md).
 		limit = 400 << 20
 		abort = 4 << 30 // give up before the machine runs out of memory

@@ -11,7 +11,7 @@ import (
 )
 
 // Each open stream costs the server a goroutine pair, a hub subscription and up to
-// streamWindow events of buffers, so one session (or one leaked wall link) must not open
+// a window of event buffers (handlers/live), so one session (or one leaked wall link) must not open
 // hundreds of them (issue 10: 300 streams of one viewer took the server to 6-8 GB).
 const (
 	streamsPerSession  = 8 // browser tabs of one signed-in session

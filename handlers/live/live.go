@@ -1,0 +1,132 @@
+// Package live sends the dashboard's and the wall's live updates to browsers over server-sent
+// events (r3labs/sse).
+//
+// Each browser tab gets its own r3labs stream, fed by its own subscription to the event hub. The
+// library's other way, one stream per room shared by every tab, hands each event to each
+// subscriber with a blocking send, so one tab that stops reading would freeze the room for all
+// (handlers/stream_shared_test.go measures it; docs/ARCHITECTURE.md tells the design). The hub
+// keeps only the newest event per PC for a subscriber, and a tab's pump (pump.go) keeps only the
+// newest rendered fragment per element until the browser takes it; it sends what is pending as
+// one views.LiveEvent batch, at most one round per frame and never more than window events ahead
+// of what was written to the browser (writer.go). So a stalled tab holds at most one fragment per
+// element it shows and never slows another tab or an agent.
+//
+// The library is set as it must be for that: replay off (it would keep every event ever
+// published), no EventTTL (with replay off it drops every event), SplitData on (templ output has
+// many lines), TryPublish only (Publish blocks once a stream's buffer is full), a keep-alive
+// comment (the library sends none), and streams created and removed here, never by the library.
+package live
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/r3labs/sse/v2"
+
+	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/tokens"
+	"github.com/wcms-lab/wcms/views"
+)
+
+const (
+	buffer    = 2 * window // events queued in r3labs per stream; the window keeps below it
+	window    = 8          // events published but not yet written to the browser
+	batchSize = 64 << 10   // bytes of fragments per event, so no event is huge
+	frame     = 20 * time.Millisecond
+	keepAlive = 20 * time.Second // a comment line keeps proxies from closing an idle stream
+	maxAge    = 30 * time.Minute // a stream ends then; EventSource reconnects and gets a fresh state
+	maxCmds   = 500              // command cells held back for a stalled tab
+	// maxCmdBytes bounds those cells' bytes; past it, the tab is asked to reload.
+	maxCmdBytes = 256 << 10
+	// writeTimeout ends a stream whose browser has not taken a write for this long: its buffers
+	// and slot are freed instead of waiting on a dead or hostile reader forever.
+	writeTimeout = 30 * time.Second
+)
+
+// Streams serves every open live stream.
+type Streams struct {
+	srv      *sse.Server
+	hub      *events.Hub
+	fleet    *fleet.Fleet
+	log      *slog.Logger
+	tiles    tileCache
+	deferred atomic.Int64 // rounds that left fragments for a later one: a tab was behind
+}
+
+// New returns the live streams, fed from hub, with the PCs' live state from fl.
+func New(hub *events.Hub, fl *fleet.Fleet, log *slog.Logger) *Streams {
+	srv := sse.New()
+	srv.AutoReplay = false
+	srv.AutoStream = false
+	srv.SplitData = true
+	srv.BufferSize = buffer
+	srv.Headers = map[string]string{"X-Accel-Buffering": "no"}
+	return &Streams{srv: srv, hub: hub, fleet: fl, log: log}
+}
+
+// Deferred counts the rounds that could not send everything pending because a tab was behind.
+func (st *Streams) Deferred() int64 { return st.deferred.Load() }
+
+// Forget drops a deleted PC's rendered tiles.
+func (st *Streams) Forget(id int64) { st.tiles.forget(id) }
+
+// Feed says what one stream shows.
+type Feed struct {
+	// Members are the PCs whose tiles it shows, with the console user the database has (the
+	// fleet knows a user only after a full heartbeat since the server started).
+	Members func(ctx context.Context) (map[int64]string, error)
+	// Member tells, after one PC was added, moved or removed, whether it belongs now: one row
+	// read for the PC that changed, not the whole list again for every open stream.
+	Member func(ctx context.Context, id int64) (user string, in bool, err error)
+	// Tile renders a PC's live fragment; Wall says which kind, for the shared render cache.
+	Tile func(t views.Tile) templ.Component
+	Wall bool
+	// Command renders a command's live cell; nil: the stream shows no commands.
+	Command func(ctx context.Context, cmd *models.Command) templ.Component
+}
+
+// Serve streams f to the browser until it goes away or maxAge passes.
+func (st *Streams) Serve(w http.ResponseWriter, r *http.Request, f Feed) error {
+	// The server's read timeout would end the request; a stream has neither deadline.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	ctx, cancel := context.WithTimeout(r.Context(), maxAge)
+	defer cancel()
+	members, err := f.Members(ctx)
+	if err != nil {
+		return err
+	}
+	sub := st.hub.Subscribe()
+	defer sub.Close()
+	id := tokens.New()
+	st.srv.CreateStream(id)
+	defer st.srv.RemoveStream(id)
+	ew := newEventWriter(w, rc, cancel)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-ew.subscribed: // events published before that would reach nobody
+			p := &pump{st: st, ctx: ctx, id: id, w: ew, feed: f, members: members, pending: map[views.Target][]byte{}}
+			p.run(sub)
+		case <-ctx.Done():
+		}
+	}()
+	req := r.WithContext(ctx)
+	q := req.URL.Query()
+	q.Set("stream", id)
+	req.URL.RawQuery = q.Encode()
+	st.srv.ServeHTTP(ew, req)
+	ew.Flush() // what r3labs wrote without flushing, such as an error
+	cancel()
+	<-done
+	return nil
+}

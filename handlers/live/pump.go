@@ -1,0 +1,204 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/r3labs/sse/v2"
+
+	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/views"
+)
+
+// pump turns one stream's hub events into rendered fragments and sends them in batches.
+type pump struct {
+	st      *Streams
+	ctx     context.Context
+	id      string // the r3labs stream
+	w       *eventWriter
+	feed    Feed
+	members map[int64]string // the PCs shown, with their stored console user
+
+	pending   map[views.Target][]byte // newest fragment per element, not yet published
+	cmdBytes  int                     // of the command cells in pending
+	published int64                   // events r3labs accepted; the header flush makes flushes one ahead
+	batches   batchPool
+	taken     []views.Target // the elements of the batch being built
+}
+
+// run starts with every member's current tile, so a reconnecting tab is up to date at once,
+// then follows the hub until the stream ends.
+func (p *pump) run(sub *events.Subscription) {
+	p.refreshAll()
+	keepAlive := time.NewTicker(keepAlive)
+	defer keepAlive.Stop()
+	// send wakes when pending fragments are due: at once after a quiet spell, else one frame
+	// after the last round, so a busy stream gathers a frame's changes into each write.
+	send := time.NewTimer(0)
+	defer send.Stop()
+	armed := true
+	var lastRound time.Time
+	for {
+		if len(p.pending) > 0 && !armed {
+			send.Reset(frame - time.Since(lastRound))
+			armed = true
+		}
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-keepAlive.C:
+			if p.st.srv.TryPublish(p.id, &sse.Event{Comment: []byte("keep-alive")}) {
+				p.published++
+			}
+		case <-send.C:
+			armed = false
+			lastRound = time.Now()
+			p.sendRound()
+		case <-sub.Ready():
+			evs, overflowed := sub.Drain()
+			if overflowed {
+				p.refreshAll()
+			}
+			for i := range evs {
+				p.handle(&evs[i])
+			}
+		}
+	}
+}
+
+// sendRound publishes pending fragments in batches while the window allows.
+func (p *pump) sendRound() {
+	for len(p.pending) > 0 && p.published-p.w.flushes.Load() < window {
+		batch := p.batches.get(p.w.flushes.Load())
+		p.taken = p.taken[:0]
+		for t, data := range p.pending {
+			if len(batch) > 0 && len(batch)+len(data) > batchSize {
+				break
+			}
+			batch = views.AppendLive(batch, t, data)
+			p.taken = append(p.taken, t)
+		}
+		if !p.st.srv.TryPublish(p.id, &sse.Event{Event: []byte(views.LiveEvent), Data: batch}) {
+			p.batches.put(batch)
+			break // the window keeps below the buffer, so only a closing stream gets here
+		}
+		p.published++
+		p.batches.hold(p.published, batch)
+		for _, t := range p.taken {
+			if t.Kind == views.LiveCommand {
+				p.cmdBytes -= len(p.pending[t])
+			}
+			delete(p.pending, t)
+		}
+	}
+	if len(p.pending) > 0 {
+		p.st.deferred.Add(1) // the tab is behind; the rest waits, newest only, for a later round
+	}
+}
+
+// handle queues what one hub event changes on this stream.
+func (p *pump) handle(ev *events.Event) {
+	switch ev.Kind {
+	case events.CommandStatus:
+		cmd, ok := ev.Data.(models.Command)
+		t := views.Target{Kind: views.LiveCommand, ID: ev.CommandID}
+		// Tiles take at most one entry per member; command cells up to maxCmds more.
+		if _, held := p.pending[t]; ok && p.feed.Command != nil && (held || len(p.pending) < len(p.members)+maxCmds) {
+			p.render(t, p.feed.Command(p.ctx, &cmd))
+		}
+	case events.PCAdded, events.PCUpdated, events.PCRemoved:
+		user, in, err := p.feed.Member(p.ctx, ev.PCID)
+		if _, was := p.members[ev.PCID]; err == nil && in != was {
+			if in {
+				p.members[ev.PCID] = user
+			} else {
+				delete(p.members, ev.PCID)
+			}
+			p.render(views.Target{Kind: views.LiveLayout}, views.LayoutChanged())
+		}
+		p.refreshTile(ev.PCID)
+	default:
+		if snap, ok := ev.Data.(fleet.Snapshot); ok {
+			p.queueTile(ev.PCID, snap) // the state as published, without asking the fleet again
+		} else {
+			p.refreshTile(ev.PCID)
+		}
+	}
+}
+
+// render queues a fragment for element t.
+func (p *pump) render(t views.Target, comp templ.Component) {
+	data, err := renderFragment(p.ctx, comp)
+	if err != nil {
+		p.st.log.Error("stream: render", "element", t.ElementID(), "err", err)
+		return
+	}
+	if t.Kind == views.LiveCommand {
+		grown := p.cmdBytes + len(data) - len(p.pending[t])
+		if grown > maxCmdBytes {
+			// A tab this far behind misses this cell, and is asked to reload instead.
+			if notice, err := renderFragment(p.ctx, views.LayoutChanged()); err == nil {
+				p.pending[views.Target{Kind: views.LiveLayout}] = notice
+			}
+			return
+		}
+		p.cmdBytes = grown
+	}
+	p.pending[t] = data
+}
+
+// queueTile queues a member's tile from a live state; the cache renders it once for all.
+func (p *pump) queueTile(pcID int64, snap fleet.Snapshot) {
+	user, member := p.members[pcID]
+	if !member {
+		return
+	}
+	data, err := p.st.tiles.get(p.ctx, variant{views.LangOf(p.ctx), p.feed.Wall}, tileOf(snap, user), p.feed.Tile)
+	if err != nil {
+		p.st.log.Error("stream: render tile", "pc_id", pcID, "err", err)
+		return
+	}
+	p.pending[views.Target{Kind: views.LiveTile, ID: pcID}] = data
+}
+
+// refreshTile queues a member's tile from the fleet's current state.
+func (p *pump) refreshTile(pcID int64) {
+	if snap, ok := p.st.fleet.Snapshot(pcID); ok {
+		p.queueTile(pcID, snap)
+	}
+}
+
+func (p *pump) refreshAll() {
+	for pcID := range p.members {
+		p.refreshTile(pcID)
+	}
+}
+
+// tileOf is a PC's tile from its live state; storedUser stands until the fleet has seen a full
+// heartbeat.
+func tileOf(snap fleet.Snapshot, storedUser string) views.Tile {
+	t := views.Tile{ID: snap.ID, Hostname: snap.Hostname, IP: snap.IPAddress, Online: snap.Online,
+		CPU: snap.CPUUsage, RAM: snap.RAMUsagePercent, User: storedUser}
+	if snap.CurrentUser != nil {
+		t.User = *snap.CurrentUser
+	}
+	return t
+}
+
+// renderFragment renders comp for an SSE data field. A bare CR ends an SSE line in the browser,
+// and r3labs splits data on LF only: it is escaped, or an agent's hostname or output could cut a
+// fragment or forge an event field.
+func renderFragment(ctx context.Context, comp templ.Component) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := comp.Render(ctx, &buf); err != nil {
+		return nil, err
+	}
+	if bytes.IndexByte(buf.Bytes(), '\r') < 0 {
+		return buf.Bytes(), nil // no copy: tiles are cached, one per PC
+	}
+	return bytes.ReplaceAll(buf.Bytes(), []byte("\r"), []byte("&#13;")), nil
+}
