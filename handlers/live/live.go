@@ -115,7 +115,8 @@ func (st *Streams) Serve(w http.ResponseWriter, r *http.Request, f Feed) error {
 		defer close(done)
 		select {
 		case <-ew.subscribed: // events published before that would reach nobody
-			p := &pump{st: st, ctx: ctx, id: id, w: ew, feed: f, members: members, pending: map[views.Target][]byte{}}
+			p := &pump{st: st, ctx: ctx, id: id, w: ew, feed: f, members: members, pending: map[views.Target][]byte{},
+				tiles: st.tiles.set(variant{views.LangOf(ctx), f.Wall})}
 			p.run(sub)
 		case <-ctx.Done():
 		}

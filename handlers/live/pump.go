@@ -22,6 +22,7 @@ type pump struct {
 	w       *eventWriter
 	feed    Feed
 	members map[int64]string // the PCs shown, with their stored console user
+	tiles   *tileSet         // the shared renderings of this stream's language and kind
 
 	pending   map[views.Target][]byte // newest fragment per element, not yet published
 	cmdBytes  int                     // of the command cells in pending
@@ -157,7 +158,7 @@ func (p *pump) queueTile(pcID int64, snap fleet.Snapshot) {
 	if !member {
 		return
 	}
-	data, err := p.st.tiles.get(p.ctx, variant{views.LangOf(p.ctx), p.feed.Wall}, tileOf(snap, user), p.feed.Tile)
+	data, err := p.tiles.get(p.ctx, tileOf(snap, user), p.feed.Tile)
 	if err != nil {
 		p.st.log.Error("stream: render tile", "pc_id", pcID, "err", err)
 		return
