@@ -27,3 +27,4 @@ var (
 	LDFlagsVersion   = ldflagsVersion
 	DownloadPlatform = downloadPlatform
 )
+const CtxJSON = ctxJSON

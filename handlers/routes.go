@@ -15,7 +15,7 @@ import (
 // has its own middleware chain, chosen here; no middleware looks at the URL to learn whose
 // request it is.
 func (s *Server) routes(e *echo.Echo) {
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: s.logPanic}),
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: s.logPanic, DisableStackAll: true, StackSize: 16 << 10}),
 		s.logRequests,
 		middleware.SecureWithConfig(middleware.SecureConfig{
 			ContentTypeNosniff:    "nosniff",
@@ -23,6 +23,7 @@ func (s *Server) routes(e *echo.Echo) {
 			ReferrerPolicy:        "same-origin",
 			ContentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 			HSTSMaxAge:            31536000,
+			HSTSExcludeSubdomains: true, // the server's name says nothing of its domain's other hosts
 		}),
 		s.withLang)
 	s.agentRoutes(e)

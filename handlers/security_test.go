@@ -638,3 +638,27 @@ func TestAgentURLsNeedNoSession(t *testing.T) {
 			download, res.Status, res.Header.Get("Location"))
 	}
 }
+
+// A handler that panics answers 500 (in the envelope, for the API) and logs the panic with the
+// stack of its own goroutine; the server goes on serving.
+func TestPanicIsAnswered(t *testing.T) {
+	ts := newTestServer(t)
+	e := ts.srv.Config.Handler.(*echo.Echo)
+	e.GET("/api/admin/boom", func(echo.Context) error { panic("boom in a handler") }, func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error { c.Set(handlers.CtxJSON, true); return next(c) }
+	})
+	e.GET("/boom", func(echo.Context) error { panic("boom in a page") })
+
+	checkEnvelope(t, ts.do(nil, "GET", "/api/admin/boom", nil), 500, "INTERNAL")
+	if res := ts.do(nil, "GET", "/boom", nil); res.Status != 500 || !strings.Contains(res.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("a page's panic: %d %q", res.Status, res.Header.Get("Content-Type"))
+	}
+	logs := ts.logs.String()
+	if n := strings.Count(logs, `msg=panic path=/api/admin/boom panic="boom in a handler" stack=`); n != 1 {
+		t.Errorf("the panic was logged with its stack %d times:\n%s", n, logs)
+	}
+	if !strings.Contains(logs, "security_test.go") || strings.Contains(logs, "goroutine 1 [") {
+		t.Errorf("the log should carry the panicking goroutine's stack, and only it:\n%s", logs)
+	}
+	ts.do(nil, "GET", "/healthz", nil).must(t, 200)
+}
