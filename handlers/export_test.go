@@ -27,4 +27,5 @@ var (
 	LDFlagsVersion   = ldflagsVersion
 	DownloadPlatform = downloadPlatform
 )
+
 const CtxJSON = ctxJSON
