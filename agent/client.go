@@ -59,7 +59,7 @@ func isPermanent(err error) bool {
 		ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusRequestTimeout
 }
 
-// client speaks the agent half of CONTRACT.md over one keep-alive connection pool.
+// client speaks the agent half of the API (docs/API.md) over one keep-alive connection pool.
 type client struct {
 	base      string
 	userAgent string

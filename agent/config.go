@@ -14,7 +14,7 @@ import (
 	"github.com/wcms-lab/wcms/agent/collect"
 )
 
-// Config is how one agent runs. Zero durations take the defaults of CONTRACT.md.
+// Config is how one agent runs. Zero durations take the defaults (docs/AGENT.md).
 type Config struct {
 	Server string // base URL of the WCMS server, e.g. http://10.0.0.5:5050
 	// PIN is for the first enrolment only: it is never saved, and forgotten once the server has

@@ -18,7 +18,7 @@ import (
 	"github.com/wcms-lab/wcms/wire"
 )
 
-// fakeServer is a minimal server that follows CONTRACT.md with no long-poll, but with the agent
+// fakeServer is a minimal server that follows docs/API.md with no long-poll, but with the agent
 // token and the re-enrolment rules of issue 10: a token re-keys its own PC with no PIN; a PIN
 // enrols a new machine id, while for a known one it only asks an operator, whose decision the
 // test sets in decision.

@@ -36,7 +36,7 @@ const (
 )
 
 // unknownIP is what the published client's get_ip_address() sends when it finds no address
-// (seed document, section 4).
+// (docs/API.md, Agent API).
 const unknownIP = "Unknown"
 
 // checkAgentBody bounds every string, list and map of an agent's request body; decodeJSON calls

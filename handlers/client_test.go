@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// The exact example bodies of the seed document must all succeed.
+// The exact example bodies of the published API document (WCMS API 0.8.6, restated in
+// docs/API.md) must all succeed.
 func TestSeedDocumentExamples(t *testing.T) {
 	ts := newTestServer(t)
 	a := ts.admin()

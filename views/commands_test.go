@@ -14,7 +14,7 @@ import (
 )
 
 func TestCommandFormFields(t *testing.T) {
-	// The contract's parameters per type (CONTRACT.md, Command types).
+	// The contract's parameters per type (docs/API.md, Command types).
 	tests := []struct {
 		typ         string
 		fields      []string

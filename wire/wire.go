@@ -1,4 +1,4 @@
-// Package wire holds the JSON shapes of the WCMS agent API (CONTRACT.md), shared by the server and
+// Package wire holds the JSON shapes of the WCMS agent API (docs/API.md), shared by the server and
 // the agent so the two can never drift apart. It has no dependencies beyond the standard library,
 // so linking it into the agent costs nothing.
 package wire
