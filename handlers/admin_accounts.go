@@ -19,17 +19,18 @@ func (s *Server) listAccounts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	type account struct {
-		Username           string    `json:"username"`
-		Role               string    `json:"role"`
-		MustChangePassword bool      `json:"must_change_password"`
-		CreatedAt          time.Time `json:"created_at"`
-	}
-	out := make([]account, len(as))
+	out := make([]accountJSON, len(as))
 	for i, a := range as {
-		out[i] = account{a.Username, a.Role, a.MustChangePassword, ts(a.CreatedAt)}
+		out[i] = accountJSON{a.Username, a.Role, a.MustChangePassword, ts(a.CreatedAt)}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "accounts": out})
+	return c.JSON(http.StatusOK, accountsAnswer{success, out})
+}
+
+type accountJSON struct {
+	Username           string    `json:"username"`
+	Role               string    `json:"role"`
+	MustChangePassword bool      `json:"must_change_password"`
+	CreatedAt          time.Time `json:"created_at"`
 }
 
 // createAccount adds an account: {username, password, role}; it must change the password at
@@ -47,7 +48,7 @@ func (s *Server) createAccount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "username": a.Username, "role": a.Role})
+	return c.JSON(http.StatusOK, newAccountAnswer{success, a.Username, a.Role})
 }
 
 // addAccount validates and stores a new account, which must change its password at first login.
@@ -86,7 +87,7 @@ func (s *Server) changeOwnPassword(c echo.Context) error {
 	if err := s.changeOwn(c, req.Current, req.New); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Password changed"})
+	return done(c, "Password changed")
 }
 
 // changeOwn sets the caller's password once the current one is confirmed; the caller's other
@@ -118,7 +119,7 @@ func (s *Server) resetPassword(c echo.Context) error {
 	if err := s.resetAccountPassword(c, username, req.New); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Password changed"})
+	return done(c, "Password changed")
 }
 
 // resetAccountPassword sets an account's password, to be changed at its next login; every

@@ -182,7 +182,7 @@ func (s *Server) uploadAgentBuild(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "build": toBuildJSON(b, s.baseURL(c))})
+	return c.JSON(http.StatusOK, buildAnswer{success, toBuildJSON(b, s.baseURL(c))})
 }
 
 // receiveAgentBuild reads an upload (multipart form: file, optional changelog), checks it and
@@ -272,7 +272,7 @@ func (s *Server) listAgentBuilds(c echo.Context) error {
 	for i := range bs {
 		out[i] = toBuildJSON(&bs[i], base)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "builds": out})
+	return c.JSON(http.StatusOK, buildsAnswer{success, out})
 }
 
 // deleteAgentBuild removes a build, row and file; agents then get the next newest.
@@ -280,7 +280,7 @@ func (s *Server) deleteAgentBuild(c echo.Context) error {
 	if _, err := s.removeAgentBuild(c); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Agent build deleted successfully"})
+	return done(c, "Agent build deleted successfully")
 }
 
 // removeAgentBuild deletes the build of the path's id; the API and the agents page both delete

@@ -59,7 +59,7 @@ func (s *Server) enqueueOne(c echo.Context, spec commandSpec) error {
 	if err := s.enqueue(c, cmds); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "command_id": cmds[0].ID})
+	return c.JSON(http.StatusOK, commandIDAnswer{success, cmds[0].ID})
 }
 
 // enqueue queues validated commands, all or none, and logs each.
@@ -196,7 +196,7 @@ func (s *Server) sendBulk(c echo.Context) error {
 	for _, cmd := range cmds {
 		out[strconv.FormatInt(cmd.PCID, 10)] = cmd.ID
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "command_ids": out})
+	return c.JSON(http.StatusOK, commandIDsAnswer{success, out})
 }
 
 // getCommand returns a command's status and result.
@@ -213,7 +213,7 @@ func (s *Server) getCommand(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "command": out})
+	return c.JSON(http.StatusOK, commandAnswer{success, out})
 }
 
 // listPCCommands returns a PC's command history, newest first (?limit=, default 100).
@@ -247,7 +247,7 @@ func (s *Server) commandsJSON(c echo.Context, cs []models.Command) error {
 			return err
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "commands": out})
+	return c.JSON(http.StatusOK, commandsAnswer{success, out})
 }
 
 // cancelPending cancels every undelivered command of a PC.

@@ -83,7 +83,7 @@ func (s *Server) listPCs(c echo.Context) error {
 			out = append(out, p)
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "pcs": out})
+	return c.JSON(http.StatusOK, pcsAnswer{success, out})
 }
 
 // listUnverifiedPCs lists PCs not verified by a PIN or an admin.
@@ -92,17 +92,18 @@ func (s *Server) listUnverifiedPCs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	type item struct {
-		ID         int64  `json:"id"`
-		Hostname   string `json:"hostname"`
-		MachineID  string `json:"machine_id"`
-		IsVerified bool   `json:"is_verified"`
-	}
-	out := make([]item, 0, len(rows))
+	out := make([]unverifiedPCJSON, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, item{r.ID, r.Hostname, r.MachineID, r.IsVerified})
+		out = append(out, unverifiedPCJSON{r.ID, r.Hostname, r.MachineID, r.IsVerified})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "pcs": out})
+	return c.JSON(http.StatusOK, unverifiedAnswer{success, out})
+}
+
+type unverifiedPCJSON struct {
+	ID         int64  `json:"id"`
+	Hostname   string `json:"hostname"`
+	MachineID  string `json:"machine_id"`
+	IsVerified bool   `json:"is_verified"`
 }
 
 type diskJSON struct {
@@ -143,24 +144,36 @@ func (s *Server) getPC(c echo.Context) error {
 			return err
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "pc": struct {
-		pcJSON
-		Specs      map[string]any `json:"specs"`
-		Disks      []diskJSON     `json:"disks"`
-		Processes  []string       `json:"processes"`
-		RAMUsed    *float64       `json:"ram_used"`
-		Uptime     *int64         `json:"uptime"`
-		FullUpdate *time.Time     `json:"last_full_update"`
-		IPHistory  []ipJSON       `json:"ip_history"`
-		CreatedAt  time.Time      `json:"created_at"`
-		UpdatedAt  time.Time      `json:"updated_at"`
-	}{
+	return c.JSON(http.StatusOK, pcAnswer{success, pcDetailJSON{
 		pcJSON: s.toPCJSON(&d.PCRow),
-		Specs: map[string]any{"cpu_model": d.CPUModel, "cpu_cores": d.CPUCores, "cpu_threads": d.CPUThreads,
-			"ram_total": d.RAMTotal, "os_edition": d.OSEdition, "os_version": d.OSVersion},
+		Specs: specsJSON{CPUModel: d.CPUModel, CPUCores: d.CPUCores, CPUThreads: d.CPUThreads,
+			RAMTotal: d.RAMTotal, OSEdition: d.OSEdition, OSVersion: d.OSVersion},
 		Disks: disks, Processes: processes, RAMUsed: d.State.RAMUsed, Uptime: d.State.Uptime,
 		FullUpdate: tsp(d.State.FullAt), IPHistory: ips, CreatedAt: ts(d.CreatedAt), UpdatedAt: ts(d.UpdatedAt),
 	}})
+}
+
+// pcDetailJSON is one PC with everything the server knows of it.
+type pcDetailJSON struct {
+	pcJSON
+	Specs      specsJSON  `json:"specs"`
+	Disks      []diskJSON `json:"disks"`
+	Processes  []string   `json:"processes"`
+	RAMUsed    *float64   `json:"ram_used"`
+	Uptime     *int64     `json:"uptime"`
+	FullUpdate *time.Time `json:"last_full_update"`
+	IPHistory  []ipJSON   `json:"ip_history"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+type specsJSON struct {
+	CPUModel   string  `json:"cpu_model"`
+	CPUCores   int     `json:"cpu_cores"`
+	CPUThreads int     `json:"cpu_threads"`
+	RAMTotal   float64 `json:"ram_total"`
+	OSEdition  string  `json:"os_edition"`
+	OSVersion  string  `json:"os_version"`
 }
 
 // deletePC removes a PC and everything about it.
@@ -168,7 +181,7 @@ func (s *Server) deletePC(c echo.Context) error {
 	if err := s.removePC(c); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "PC deleted successfully"})
+	return done(c, "PC deleted successfully")
 }
 
 // removePC deletes the PC of the path's :id, for the API and the PC page alike.
@@ -203,7 +216,7 @@ func (s *Server) setVerified(c echo.Context) error {
 	if err := s.markVerified(c.Request().Context(), id, *req.Verified); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "is_verified": *req.Verified})
+	return c.JSON(http.StatusOK, verifiedAnswer{success, *req.Verified})
 }
 
 // setSeat places a PC on a seat ({room, row, col}), moves it, or unplaces it (room null).
@@ -229,7 +242,7 @@ func (s *Server) setSeat(c echo.Context) error {
 	if err := s.seatPC(c.Request().Context(), id, room, req.Row, req.Col); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "room": req.Room, "row": req.Row, "col": req.Col})
+	return c.JSON(http.StatusOK, seatAnswer{success, req.Room, req.Row, req.Col})
 }
 
 // markVerified sets or clears a PC's verified flag and republishes the PC.
@@ -265,15 +278,16 @@ func (s *Server) pcHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	type outage struct {
-		StartedAt       time.Time  `json:"started_at"`
-		EndedAt         *time.Time `json:"ended_at"`
-		DurationSeconds *int64     `json:"duration_seconds"`
-		Reason          string     `json:"reason"`
-	}
-	out := make([]outage, len(os))
+	out := make([]outageJSON, len(os))
 	for i, o := range os {
-		out[i] = outage{ts(o.StartedAt), tsp(o.EndedAt), o.DurationSeconds, o.Reason}
+		out[i] = outageJSON{ts(o.StartedAt), tsp(o.EndedAt), o.DurationSeconds, o.Reason}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "history": out})
+	return c.JSON(http.StatusOK, historyAnswer{success, out})
+}
+
+type outageJSON struct {
+	StartedAt       time.Time  `json:"started_at"`
+	EndedAt         *time.Time `json:"ended_at"`
+	DurationSeconds *int64     `json:"duration_seconds"`
+	Reason          string     `json:"reason"`
 }

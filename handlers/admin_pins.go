@@ -44,8 +44,7 @@ func (s *Server) createPIN(c echo.Context) error {
 		return err
 	}
 	p := toPINJSON(t)
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "token": value, "id": p.ID, "usage_type": p.UsageType,
-		"expires_at": p.ExpiresAt, "created_by": p.CreatedBy})
+	return c.JSON(http.StatusOK, newPINAnswer{success, value, p.ID, p.UsageType, p.ExpiresAt, p.CreatedBy})
 }
 
 // issuePIN validates and stores a PIN: single or multi use, valid for 60 to 86400 seconds. It
@@ -77,7 +76,7 @@ func (s *Server) listPINs(c echo.Context) error {
 	for i := range ts {
 		out[i] = toPINJSON(&ts[i])
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "tokens": out})
+	return c.JSON(http.StatusOK, pinsAnswer{success, out})
 }
 
 // revokePIN ends the PIN with this value at once.
@@ -103,7 +102,7 @@ func (s *Server) revokedPIN(c echo.Context, err error) error {
 	if err := s.pinEnded(c, err); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Token expired successfully"})
+	return done(c, "Token expired successfully")
 }
 
 // pinEnded logs who revoked a PIN (never the PIN) when revoking it worked, and passes err on.

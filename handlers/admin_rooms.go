@@ -76,7 +76,7 @@ func (s *Server) listRooms(c echo.Context) error {
 	for i, r := range rs {
 		out[i] = roomJSON{r.Name, r.Rows, r.Cols, r.PCCount, ts(r.CreatedAt)}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "rooms": out})
+	return c.JSON(http.StatusOK, roomsAnswer{success, out})
 }
 
 // createRoom adds a room: {name, rows, cols}.
@@ -89,7 +89,7 @@ func (s *Server) createRoom(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "room": roomJSON{r.Name, r.Rows, r.Cols, 0, ts(r.CreatedAt)}})
+	return c.JSON(http.StatusOK, roomAnswer{success, roomJSON{r.Name, r.Rows, r.Cols, 0, ts(r.CreatedAt)}})
 }
 
 // addRoom validates a complete room request and stores the room.
@@ -118,7 +118,7 @@ func (s *Server) updateRoom(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "room": roomJSON{Name: r.Name, Rows: r.Rows, Cols: r.Cols, CreatedAt: ts(r.CreatedAt)}})
+	return c.JSON(http.StatusOK, roomAnswer{success, roomJSON{Name: r.Name, Rows: r.Rows, Cols: r.Cols, CreatedAt: ts(r.CreatedAt)}})
 }
 
 // changeRoom validates the given fields and renames or resizes the room.
@@ -138,5 +138,5 @@ func (s *Server) deleteRoom(c echo.Context) error {
 	if err := s.store.DeleteRoom(c.Request().Context(), name); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Room deleted successfully"})
+	return done(c, "Room deleted successfully")
 }

@@ -344,5 +344,5 @@ func (s *Server) agentGone(c echo.Context, reason string) error {
 	if err := s.fleet.Offline(c.Request().Context(), id, reason); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "success"})
+	return c.JSON(http.StatusOK, success)
 }

@@ -40,7 +40,7 @@ func (s *Server) listReenrolments(c echo.Context) error {
 			out[i].LastSeen = &seen
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "reenrolments": out})
+	return c.JSON(http.StatusOK, reenrolmentsAnswer{success, out})
 }
 
 // decideReenrolment approves (the new install takes over its PC, the old one is refused from
@@ -50,7 +50,7 @@ func (s *Server) decideReenrolment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "success", "message": "Re-enrolment " + decided})
+	return done(c, "Re-enrolment "+decided)
 }
 
 // decideReenrolmentPage is decideReenrolment from the room page: it answers the alerts panel.
@@ -107,7 +107,7 @@ func (s *Server) listClones(c echo.Context) error {
 		}
 		out = append(out, j)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "success", "clones": out})
+	return c.JSON(http.StatusOK, clonesAnswer{success, out})
 }
 
 // identityAlerts gathers what the room page's alerts panel shows.

@@ -10,9 +10,9 @@ import (
 // healthz answers 200 while the database answers.
 func (s *Server) healthz(c echo.Context) error {
 	if _, err := s.store.CountAdmins(c.Request().Context()); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "error", "message": "database unavailable"})
+		return c.JSON(http.StatusServiceUnavailable, messageAnswer{ok{"error"}, "database unavailable"})
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	return c.JSON(http.StatusOK, ok{"ok"})
 }
 
 // serverStatus reports the server's version, uptime and fleet counts.
@@ -22,11 +22,10 @@ func (s *Server) serverStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{
-		"status": "success", "version": s.cfg.Version,
-		"uptime_seconds": int64(time.Since(s.started).Seconds()),
-		"pcs":            st.PCs, "pcs_online": st.Online, "pcs_offline": st.PCs - st.Online,
-		"commands_pending": st.Pending, "legacy_clients": s.cfg.LegacyClients,
-		"event_subscribers": s.hub.Subscribers(), "database_bytes": size,
+	return c.JSON(http.StatusOK, statusAnswer{ok: success, Version: s.cfg.Version,
+		UptimeSeconds: int64(time.Since(s.started).Seconds()),
+		PCs:           st.PCs, PCsOnline: st.Online, PCsOffline: st.PCs - st.Online,
+		CommandsPending: st.Pending, LegacyClients: s.cfg.LegacyClients,
+		EventSubscribers: s.hub.Subscribers(), DatabaseBytes: size,
 	})
 }
