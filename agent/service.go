@@ -32,10 +32,18 @@ TimeoutStopSec=20
 WantedBy=multi-user.target
 `
 
+// Start is how Windows starts the service at boot.
+type Start int
+
+const (
+	DelayedStart   Start = iota // once logon has settled; some Windows versions (and Wine) refuse it
+	AutomaticStart              // at once
+)
+
 // ServiceConfig describes the agent's service: LocalSystem on Windows (the default account),
 // automatic delayed start so it does not compete with logon, restarted 5 s after any failure;
 // a systemd unit with the same restart policy on Linux.
-func ServiceConfig(dataDir string, delayedStart bool) *service.Config {
+func ServiceConfig(dataDir string, start Start) *service.Config {
 	return &service.Config{
 		Name:        ServiceName,
 		DisplayName: "WCMS Agent",
@@ -43,7 +51,7 @@ func ServiceConfig(dataDir string, delayedStart bool) *service.Config {
 		Arguments:   []string{"run", "-data", dataDir},
 		Option: service.KeyValue{
 			"StartType":              "automatic",
-			"DelayedAutoStart":       delayedStart,
+			"DelayedAutoStart":       start == DelayedStart,
 			"OnFailure":              "restart",
 			"OnFailureDelayDuration": "5s",
 			"OnFailureResetPeriod":   86400,

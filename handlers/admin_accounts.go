@@ -100,7 +100,7 @@ func (s *Server) changeOwn(c echo.Context, current, pw string) error {
 	if pw == current {
 		return badRequest(codeInvalidField, "new_password must differ from the current one")
 	}
-	return s.storePassword(c, a, pw, false, c.Get(ctxSession).(*models.Session).TokenHash)
+	return s.storePassword(c, a, pw, c.Get(ctxSession).(*models.Session))
 }
 
 // resetPassword sets another account's password: {new_password}; it must be changed at next
@@ -129,16 +129,23 @@ func (s *Server) resetAccountPassword(c echo.Context, username, pw string) error
 	if err != nil {
 		return err
 	}
-	return s.storePassword(c, a, pw, true, "")
+	return s.storePassword(c, a, pw, nil)
 }
 
-func (s *Server) storePassword(c echo.Context, a *models.Admin, pw string, mustChange bool, keepSession string) error {
+// storePassword sets a's password. With keep, the account's own change: that session stays and
+// the others end. Without, a reset: every session ends and the password must be changed at the
+// next login.
+func (s *Server) storePassword(c echo.Context, a *models.Admin, pw string, keep *models.Session) error {
 	if err := checkPassword("new_password", pw); err != nil {
 		return err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(pw), s.cfg.BcryptCost)
 	if err != nil {
 		return err
+	}
+	mustChange, keepSession := keep == nil, ""
+	if keep != nil {
+		keepSession = keep.TokenHash
 	}
 	if err := s.store.SetAdminPassword(c.Request().Context(), a.ID, string(hash), mustChange, keepSession); err != nil {
 		return err

@@ -28,16 +28,19 @@ type roomRequest struct {
 	Cols *int    `json:"cols"`
 }
 
-// validate checks the given fields; create demands all of them.
-func (r *roomRequest) validate(create bool) error {
-	if create {
-		if r.Name == nil {
-			return badRequest(codeMissingField, "name is required")
-		}
-		if r.Rows == nil || r.Cols == nil {
-			return badRequest(codeMissingField, "rows and cols are required")
-		}
+// validateNew checks a new room's request, which must give every field.
+func (r *roomRequest) validateNew() error {
+	if r.Name == nil {
+		return badRequest(codeMissingField, "name is required")
 	}
+	if r.Rows == nil || r.Cols == nil {
+		return badRequest(codeMissingField, "rows and cols are required")
+	}
+	return r.validate()
+}
+
+// validate checks the fields given.
+func (r *roomRequest) validate() error {
 	if r.Name != nil && (strings.TrimSpace(*r.Name) == "" || len(*r.Name) > 100) {
 		return badRequest(codeInvalidField, "name must be 1 to 100 characters")
 	}
@@ -94,7 +97,7 @@ func (s *Server) createRoom(c echo.Context) error {
 
 // addRoom validates a complete room request and stores the room.
 func (s *Server) addRoom(ctx context.Context, req *roomRequest) (*models.Room, error) {
-	if err := req.validate(true); err != nil {
+	if err := req.validateNew(); err != nil {
 		return nil, err
 	}
 	r := req.room()
@@ -123,7 +126,7 @@ func (s *Server) updateRoom(c echo.Context) error {
 
 // changeRoom validates the given fields and renames or resizes the room.
 func (s *Server) changeRoom(ctx context.Context, name string, req *roomRequest) (*models.Room, error) {
-	if err := req.validate(false); err != nil {
+	if err := req.validate(); err != nil {
 		return nil, err
 	}
 	return s.store.UpdateRoom(ctx, name, req.room())

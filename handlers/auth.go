@@ -80,8 +80,7 @@ func (s *Server) login(c echo.Context) error {
 		AdminID: a.ID, CSRFToken: csrf, CreatedAt: now.UTC(), ExpiresAt: now.Add(s.cfg.SessionTTL).UTC()}); err != nil {
 		return err
 	}
-	s.setCookie(c, sessionCookie, token, true)
-	s.setCookie(c, csrfCookie, csrf, false)
+	setSessionCookies(c, token, csrf)
 	s.log.Info("login", "username", a.Username, "addr", addr)
 	return c.Redirect(http.StatusFound, "/")
 }
@@ -152,11 +151,14 @@ func (s *Server) allowLogin(ctx context.Context, addr, account string, now time.
 // without merging real accounts, and whatever is typed, a key stays small.
 func accountKey(username string) string { return username[:min(len(username), 65)] }
 
-// setCookie sets a browser-session cookie ("expires when the browser closes", as documented);
-// the server ends it after SessionTTL in any case.
-func (s *Server) setCookie(c echo.Context, name, value string, httpOnly bool) {
-	c.SetCookie(&http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: httpOnly,
-		Secure: c.Scheme() == "https", SameSite: http.SameSiteLaxMode})
+// setSessionCookies sets the session's cookies, both "expires when the browser closes", as
+// documented; the server ends the session after SessionTTL in any case. Scripts never see the
+// session token; the CSRF token is for the page to send back in a header.
+func setSessionCookies(c echo.Context, token, csrf string) {
+	for _, ck := range []*http.Cookie{{Name: sessionCookie, Value: token, HttpOnly: true}, {Name: csrfCookie, Value: csrf}} {
+		ck.Path, ck.Secure, ck.SameSite = "/", c.Scheme() == "https", http.SameSiteLaxMode
+		c.SetCookie(ck)
+	}
 }
 
 // logout ends the session.

@@ -220,11 +220,10 @@ func (s *Server) pollCommands(c echo.Context) error {
 	if req.Wait < 0 {
 		return badRequest(codeInvalidField, "wait must not be negative")
 	}
-	var info *wire.SystemInfo
-	full := false
+	var hb beat
 	if req.Heartbeat != nil {
-		info, full = req.Heartbeat.Info()
-		if err := validateInfo(info); err != nil {
+		hb.info, hb.full = req.Heartbeat.Info()
+		if err := validateInfo(hb.info); err != nil {
 			return err
 		}
 	}
@@ -233,7 +232,7 @@ func (s *Server) pollCommands(c echo.Context) error {
 		return err
 	}
 	wait := min(time.Duration(req.Wait*float64(time.Second)), maxWait)
-	return s.poll(c, id, info, full, req.Heartbeat != nil, wait)
+	return s.poll(c, id, hb, wait)
 }
 
 // longPollCommands is the 0.9.x agents' GET poll: no heartbeat, held up to timeout seconds.
@@ -250,26 +249,34 @@ func (s *Server) longPollCommands(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.poll(c, id, nil, false, false, time.Duration(timeout)*time.Second)
+	return s.poll(c, id, beat{}, time.Duration(timeout)*time.Second)
 }
 
-func (s *Server) poll(c echo.Context, id int64, info *wire.SystemInfo, full, hasHeartbeat bool, wait time.Duration) error {
+// beat is the heartbeat a poll carries; the zero beat is a poll without one.
+type beat struct {
+	info *wire.SystemInfo
+	full bool
+}
+
+// poll records the heartbeat, if any, and answers with the PC's next command, waiting up to wait
+// for one.
+func (s *Server) poll(c echo.Context, id int64, hb beat, wait time.Duration) error {
 	if ok, retry := s.fleet.AllowPoll(id); !ok {
 		return tooMany(retry, "polling too fast: the minimum interval is 2 seconds")
 	}
 	ctx := c.Request().Context()
-	changed, err := s.fleet.Heartbeat(ctx, id, info, full)
+	changed, err := s.fleet.Heartbeat(ctx, id, hb.info, hb.full)
 	if err != nil {
 		return err
 	}
-	if hasHeartbeat {
-		s.countHeartbeat(full)
+	if hb.info != nil {
+		s.countHeartbeat(hb.full)
 	}
 	cmd, err := s.fleet.NextCommand(ctx, id, fleet.Caller{Token: bearer(c), Addr: c.RealIP()}, wait)
 	if err != nil {
 		return err
 	}
-	data := wire.PollData{HeartbeatProcessed: hasHeartbeat, IPChanged: changed}
+	data := wire.PollData{HeartbeatProcessed: hb.info != nil, IPChanged: changed}
 	if cmd != nil {
 		wc, err := wireCommand(cmd)
 		if err != nil {

@@ -135,8 +135,8 @@ func newAgent(o options, log *slog.Logger) (*agent.Agent, error) {
 	return agent.New(cfg, log, newCollector, execute.New(execute.Options{}))
 }
 
-func newService(o options, prg service.Interface, delayed bool) (service.Service, error) {
-	return service.New(prg, agent.ServiceConfig(o.data, delayed))
+func newService(o options, prg service.Interface, start agent.Start) (service.Service, error) {
+	return service.New(prg, agent.ServiceConfig(o.data, start))
 }
 
 // install registers first, so a wrong PIN fails here and not in a service retrying for ever. A PC
@@ -168,7 +168,7 @@ func install(o options, log *slog.Logger, stdout io.Writer) error {
 	}
 
 	prg := &agent.Program{}
-	svc, err := newService(o, prg, true)
+	svc, err := newService(o, prg, agent.DelayedStart)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func install(o options, log *slog.Logger, stdout io.Writer) error {
 		// Some Windows versions (and Wine) refuse delayed automatic start; a plain
 		// automatic start is the next best thing.
 		_ = svc.Uninstall()
-		plain, perr := newService(o, prg, false)
+		plain, perr := newService(o, prg, agent.AutomaticStart)
 		if perr != nil || plain.Install() != nil {
 			return fmt.Errorf("install the service with %s: %w (where no service manager runs, use `wcms-agent run` in the foreground)", svc.Platform(), err)
 		}
@@ -198,7 +198,7 @@ func install(o options, log *slog.Logger, stdout io.Writer) error {
 }
 
 func uninstall(o options, stdout io.Writer) error {
-	svc, err := newService(o, &agent.Program{}, false)
+	svc, err := newService(o, &agent.Program{}, agent.AutomaticStart)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func uninstall(o options, stdout io.Writer) error {
 }
 
 func control(o options, cmd string, stdout io.Writer) error {
-	svc, err := newService(o, &agent.Program{}, false)
+	svc, err := newService(o, &agent.Program{}, agent.AutomaticStart)
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func control(o options, cmd string, stdout io.Writer) error {
 }
 
 func status(o options, stdout io.Writer) error {
-	svc, err := newService(o, &agent.Program{}, false)
+	svc, err := newService(o, &agent.Program{}, agent.AutomaticStart)
 	if err != nil {
 		return err
 	}
@@ -284,7 +284,7 @@ func foreground(o options, lvl slog.Level, log *slog.Logger) error {
 		}
 		os.Exit(0)
 	}}
-	svc, err := newService(o, prg, false)
+	svc, err := newService(o, prg, agent.AutomaticStart)
 	if err != nil {
 		return err
 	}
