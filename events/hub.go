@@ -3,7 +3,7 @@
 // Agents' requests publish every state change here, and each open stream
 // subscribes. Publishing sits on the hot path of agent requests, so it never
 // blocks and never queues without bound: each subscriber keeps only the latest
-// event per key (a PC, or a command) until it drains them.
+// event per key (a PC, a command or a room) until it drains them.
 package events
 
 import (
@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wcms-lab/wcms/models"
 )
 
 // Kind says what changed.
@@ -26,6 +28,7 @@ const (
 	PCUpdated                     // hostname/seat/room/verified changed
 	PCRemoved                     // a PC was deleted
 	CommandStatus                 // a command changed status
+	RoomChanged                   // a room was renamed, resized or deleted
 )
 
 // String returns the kind's wire name, used as the SSE event name.
@@ -45,32 +48,49 @@ func (k Kind) String() string {
 		return "pc_removed"
 	case CommandStatus:
 		return "command"
+	case RoomChanged:
+		return "room"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Event is one change. Data is an immutable snapshot owned by the publisher;
-// the hub never looks inside it, and every subscriber gets the same value.
+// Event is one change, with the publisher's snapshot of what changed. The snapshots are values
+// the publisher never changes again; the hub never looks inside them, and every subscriber gets
+// the same ones.
 type Event struct {
 	Kind      Kind
 	PCID      int64
-	CommandID int64 // set for CommandStatus
+	CommandID int64  // set for CommandStatus
+	Room      string // set for RoomChanged: the room's name before the change
 	At        time.Time
-	Data      any
+	PC        *models.PCView  // the PC's view, for the PC kinds (only its ID for PCRemoved)
+	Command   *models.Command // for CommandStatus
 }
 
 // key identifies what an event is about. It is a small comparable struct, not
 // a formatted string, so that coalescing costs a map lookup and no allocation.
 type key struct {
-	command bool // true: id is a command ID; false: id is a PC ID
-	id      int64
+	of   keyKind
+	id   int64
+	room string
 }
 
+type keyKind uint8
+
+const (
+	aPC keyKind = iota
+	aCommand
+	aRoom
+)
+
 func keyOf(ev *Event) key {
-	if ev.Kind == CommandStatus {
-		return key{command: true, id: ev.CommandID}
+	switch ev.Kind {
+	case CommandStatus:
+		return key{of: aCommand, id: ev.CommandID}
+	case RoomChanged:
+		return key{of: aRoom, room: ev.Room}
 	}
-	return key{id: ev.PCID}
+	return key{of: aPC, id: ev.PCID}
 }
 
 // defaultMaxPending bounds a subscriber's pending set when NewHub is given no
@@ -220,7 +240,7 @@ func (s *Subscription) Drain() (evs []Event, overflowed bool) {
 	for i := range s.pending {
 		delete(s.index, keyOf(&s.pending[i]))
 	}
-	clear(s.pending) // drop references to Data for the garbage collector
+	clear(s.pending) // drop references to the snapshots for the garbage collector
 	s.pending = s.pending[:0]
 	return evs, overflowed
 }

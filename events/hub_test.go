@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/wcms-lab/wcms/models"
 	"go.uber.org/goleak"
 )
 
@@ -26,12 +28,22 @@ func (s *Subscription) pendingLen() int {
 
 var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 
+// pcEv is an event about PC pc; data marks it, in the view's hostname (dataOf).
 func pcEv(kind Kind, pc int64, data any) Event {
-	return Event{Kind: kind, PCID: pc, At: t0, Data: data}
+	return Event{Kind: kind, PCID: pc, At: t0, PC: &models.PCView{ID: pc, Hostname: fmt.Sprint(data)}}
 }
 
+// cmdEv is an event about command cmd; data marks it, in the command's status (dataOf).
 func cmdEv(cmd, pc int64, data any) Event {
-	return Event{Kind: CommandStatus, PCID: pc, CommandID: cmd, At: t0, Data: data}
+	return Event{Kind: CommandStatus, PCID: pc, CommandID: cmd, At: t0, Command: &models.Command{ID: cmd, Status: fmt.Sprint(data)}}
+}
+
+// dataOf is the mark pcEv or cmdEv put on ev.
+func dataOf(ev Event) string {
+	if ev.Command != nil {
+		return ev.Command.Status
+	}
+	return ev.PC.Hostname
 }
 
 // within fails the test if f does not return within d, so that a Publish that
@@ -64,6 +76,7 @@ func TestKindString(t *testing.T) {
 		{PCAdded, "pc_added"},
 		{PCUpdated, "pc_updated"},
 		{PCRemoved, "pc_removed"},
+		{RoomChanged, "room"},
 		{CommandStatus, "command"},
 		{Kind(0), "kind(0)"},
 		{Kind(200), "kind(200)"},
@@ -148,6 +161,17 @@ func TestDrainCoalesces(t *testing.T) {
 			},
 			want: []Event{pcEv(PCRemoved, 4, "removed")},
 		},
+		{
+			name: "rooms by name, apart from PCs",
+			publish: []Event{
+				{Kind: RoomChanged, Room: "A", At: t0},
+				pcEv(PCUpdated, 0, "pc"),
+				{Kind: RoomChanged, Room: "B", At: t0},
+				{Kind: RoomChanged, Room: "A", At: t0.Add(time.Second)},
+			},
+			want: []Event{{Kind: RoomChanged, Room: "A", At: t0.Add(time.Second)}, pcEv(PCUpdated, 0, "pc"),
+				{Kind: RoomChanged, Room: "B", At: t0}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,7 +241,7 @@ func TestPublishDoesNotBlockOnUnreadReady(t *testing.T) {
 	within(t, 5*time.Second, "publishing with Ready unread", func() {
 		for i := range 100 {
 			h.Publish(pcEv(PCState, 1, i))
-			if evs, _ := s.Drain(); len(evs) != 1 || evs[0].Data != i {
+			if evs, _ := s.Drain(); len(evs) != 1 || dataOf(evs[0]) != fmt.Sprint(i) {
 				t.Errorf("Drain() = %v, want data %d", evs, i)
 				return
 			}
@@ -267,8 +291,8 @@ func TestStalledSubscriberStaysBounded(t *testing.T) {
 	}
 	for j, ev := range got {
 		want := events - pcs + j // the last i with i%pcs == j
-		if ev.PCID != int64(j) || ev.Data != want {
-			t.Fatalf("event %d = PC %d data %v, want PC %d data %d", j, ev.PCID, ev.Data, j, want)
+		if ev.PCID != int64(j) || dataOf(ev) != fmt.Sprint(want) {
+			t.Fatalf("event %d = PC %d data %v, want PC %d data %d", j, ev.PCID, dataOf(ev), j, want)
 		}
 	}
 	stalled.Close()
@@ -313,8 +337,8 @@ func TestStalledSubscriberDoesNotDelayOthers(t *testing.T) {
 		// must see every one, each within a short deadline.
 		select {
 		case ev := <-got:
-			if ev.PCID != pc || ev.Data != i {
-				t.Fatalf("update %d: got PC %d data %v, want PC %d data %d", i, ev.PCID, ev.Data, pc, i)
+			if ev.PCID != pc || dataOf(ev) != fmt.Sprint(i) {
+				t.Fatalf("update %d: got PC %d data %v, want PC %d data %d", i, ev.PCID, dataOf(ev), pc, i)
 			}
 		case <-time.After(2 * time.Second):
 			t.Fatalf("update %d not delivered to the live subscriber within 2s", i)
@@ -368,12 +392,15 @@ func TestOverflow(t *testing.T) {
 				t.Errorf("overflowed = %v, want %v", overflowed, tt.wantOverflow)
 			}
 			var pcs []int64
-			var data []any
+			var data, wantData []string
 			for _, ev := range evs {
 				pcs = append(pcs, ev.PCID)
-				data = append(data, ev.Data)
+				data = append(data, dataOf(ev))
 			}
-			if !reflect.DeepEqual(pcs, tt.wantPCs) || !reflect.DeepEqual(data, tt.wantData) {
+			for _, d := range tt.wantData {
+				wantData = append(wantData, fmt.Sprint(d))
+			}
+			if !reflect.DeepEqual(pcs, tt.wantPCs) || !reflect.DeepEqual(data, wantData) {
 				t.Errorf("Drain() PCs %v data %v, want PCs %v data %v", pcs, data, tt.wantPCs, tt.wantData)
 			}
 			evs, overflowed = s.Drain()
@@ -481,7 +508,7 @@ func TestConcurrentStress(t *testing.T) {
 				t.Errorf("PC %d twice in one Drain", ev.PCID)
 			}
 			seen[ev.PCID] = true
-			seq := ev.Data.(int)
+			seq, _ := strconv.Atoi(dataOf(ev))
 			if prev, ok := last[ev.PCID]; ok && seq <= prev {
 				t.Errorf("PC %d went back from %d to %d", ev.PCID, prev, seq)
 			}
@@ -580,12 +607,12 @@ func TestConcurrentStress(t *testing.T) {
 // case at full load; 50 PCs shows the cost without cache misses.
 func BenchmarkPublish(b *testing.B) {
 	const subscribers = 20
-	snapshot := &struct{ Hostname string }{"lab-pc"}
+	snapshot := &models.PCView{Hostname: "lab-pc"}
 	publish := func(b *testing.B, h *Hub, pcs int64) {
 		b.ReportAllocs()
 		var i int64
 		for b.Loop() {
-			h.Publish(Event{Kind: PCState, PCID: i % pcs, At: t0, Data: snapshot})
+			h.Publish(Event{Kind: PCState, PCID: i % pcs, At: t0, PC: snapshot})
 			i++
 		}
 	}
@@ -637,7 +664,7 @@ func BenchmarkPublish(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			var i int64
 			for pb.Next() {
-				h.Publish(Event{Kind: PCState, PCID: i % 5000, At: t0, Data: snapshot})
+				h.Publish(Event{Kind: PCState, PCID: i % 5000, At: t0, PC: snapshot})
 				i++
 			}
 		})

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,7 +35,7 @@ var (
 
 // Store is what the fleet needs from the database.
 type Store interface {
-	AllPCs(ctx context.Context) ([]models.PC, error)
+	ListPCs(ctx context.Context) ([]models.PCRow, error)
 	PendingCounts(ctx context.Context) (map[int64]int, error)
 	Register(ctx context.Context, e models.Enrol, now time.Time) (models.Enrolment, error)
 	Rekey(ctx context.Context, pc *models.PC, disks []models.Disk, now time.Time) error
@@ -52,6 +54,10 @@ type Store interface {
 	ExpireCommands(ctx context.Context, now time.Time) ([]models.Command, error)
 	DeletePC(ctx context.Context, id int64) error
 	PCByID(ctx context.Context, id int64) (*models.PC, error)
+	SetVerified(ctx context.Context, id int64, verified bool, now time.Time) error
+	SetSeat(ctx context.Context, pcID int64, room string, row, col int, now time.Time) error
+	UpdateRoom(ctx context.Context, name string, upd models.Room) (*models.Room, error)
+	DeleteRoom(ctx context.Context, name string) error
 }
 
 // Config tunes the fleet.
@@ -79,22 +85,6 @@ func (c *Config) defaults() {
 	}
 }
 
-// Snapshot is the live view of one PC, as published to the event hub. It is a value: safe to
-// share once made.
-type Snapshot struct {
-	ID              int64
-	MachineID       string
-	Hostname        string
-	IPAddress       string
-	Online          bool
-	CPUUsage        *float64
-	RAMUsagePercent *float64
-	LastSeen        time.Time
-	// CurrentUser is the console user of the last full heartbeat since the server started; nil
-	// when none has arrived yet (the database has the older value).
-	CurrentUser *string
-}
-
 // pc is one PC's live state; mu guards the fields below it.
 type pc struct {
 	id int64
@@ -105,7 +95,12 @@ type pc struct {
 
 	mu          sync.Mutex
 	hostname    string
+	mac         string
 	ip          string
+	verified    bool
+	room        *string // nil: not placed
+	seatRow     *int
+	seatCol     *int
 	online      bool
 	lastSeen    time.Time
 	cpu, ram    *float64
@@ -114,7 +109,7 @@ type pc struct {
 	tokens      float64       // poll rate bucket
 	tokensAt    time.Time
 	powerReason string  // outage reason to use next, set when a power command is delivered
-	user        *string // console user from the last full heartbeat, nil until one arrives
+	user        *string // console user of the last full heartbeat (the stored one at start)
 	waiting     int     // long-polls held open: a PC waiting on one is alive
 	deleted     bool
 	copies      copies // which copies of the agent call under this identity (clones.go)
@@ -134,9 +129,16 @@ func (p *pc) wake() {
 	p.notify = make(chan struct{})
 }
 
-func (p *pc) snapshot() Snapshot {
-	return Snapshot{ID: p.id, MachineID: p.machineID, Hostname: p.hostname, IPAddress: p.ip, Online: p.online,
-		CPUUsage: p.cpu, RAMUsagePercent: p.ram, LastSeen: p.lastSeen, CurrentUser: p.user}
+// view is the PC as the screens show it; p.mu must be held.
+func (p *pc) view() models.PCView {
+	v := models.PCView{ID: p.id, MachineID: p.machineID, Hostname: p.hostname, MACAddress: p.mac, IPAddress: p.ip,
+		Online: p.online, Verified: p.verified, Room: p.room, SeatRow: p.seatRow, SeatCol: p.seatCol,
+		CPUUsage: p.cpu, RAMUsagePercent: p.ram, CurrentUser: p.user}
+	if !p.lastSeen.IsZero() {
+		seen := p.lastSeen
+		v.LastSeen = &seen
+	}
+	return v
 }
 
 // Fleet is the live state of every registered PC.
@@ -171,7 +173,7 @@ func New(ctx context.Context, store Store, hub *events.Hub, cfg Config, log *slo
 	f := &Fleet{store: store, hub: hub, cfg: cfg, log: log, now: time.Now,
 		byMachine: map[string]*pc{}, byID: map[int64]*pc{}, byToken: map[string]*pc{}, cameBack: map[int64]time.Time{},
 		stopping: make(chan struct{})}
-	pcs, err := store.AllPCs(ctx)
+	pcs, err := store.ListPCs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load fleet: %w", err)
 	}
@@ -190,11 +192,13 @@ func New(ctx context.Context, store Store, hub *events.Hub, cfg Config, log *slo
 	return f, nil
 }
 
-func (f *Fleet) newPC(m *models.PC, now time.Time) *pc {
-	p := &pc{id: m.ID, machineID: m.MachineID, tokenHash: m.AgentTokenHash, tokenUsed: m.TokenUsed, hostname: m.Hostname, ip: m.IPAddress,
-		online: m.IsOnline, notify: make(chan struct{}), tokens: f.cfg.PollBurst, tokensAt: now}
-	if m.LastSeen != nil {
-		p.lastSeen = *m.LastSeen
+func (f *Fleet) newPC(r *models.PCRow, now time.Time) *pc {
+	p := &pc{id: r.ID, machineID: r.MachineID, tokenHash: r.AgentTokenHash, tokenUsed: r.TokenUsed, hostname: r.Hostname,
+		mac: r.MACAddress, ip: r.IPAddress, verified: r.IsVerified, room: r.RoomName, seatRow: r.SeatRow, seatCol: r.SeatCol,
+		online: r.IsOnline, cpu: r.CPUUsage, ram: r.RAMUsagePercent, user: r.CurrentUser,
+		notify: make(chan struct{}), tokens: f.cfg.PollBurst, tokensAt: now}
+	if r.LastSeen != nil {
+		p.lastSeen = *r.LastSeen
 	}
 	f.mu.Lock()
 	f.byMachine[p.machineID] = p
@@ -367,9 +371,12 @@ func (f *Fleet) askedBefore(ctx context.Context, c Caller, machineID string) err
 func (f *Fleet) enrolled(p *pc, m *models.PC, c Caller, created bool) {
 	kind := events.PCUpdated
 	if p == nil {
-		p = f.newPC(m, f.now())
+		p = f.newPC(&models.PCRow{PC: *m}, f.now())
 		kind = events.PCAdded
 	}
+	p.mu.Lock()
+	p.mac, p.verified = m.MACAddress, m.IsVerified
+	p.mu.Unlock()
 	f.setIdentity(p, m.AgentTokenHash, m.TokenUsed, m.Hostname, m.IPAddress, kind)
 	f.watch(p, c)
 	f.log.Info("PC registered", "pc_id", m.ID, "machine_id", m.MachineID, "new", created)
@@ -389,9 +396,9 @@ func (f *Fleet) setIdentity(p *pc, tokenHash string, used bool, hostname, ip str
 		p.ip = ip
 	}
 	p.wake() // long-polls held with the old token look again, and take nothing
-	snap := p.snapshot()
+	v := p.view()
 	p.mu.Unlock()
-	f.publish(kind, snap)
+	f.publish(kind, v)
 }
 
 // ApproveReenrolment lets the install that asked take over the PC: its token replaces the PC's,
@@ -409,8 +416,8 @@ func (f *Fleet) ApproveReenrolment(ctx context.Context, id int64) error {
 	return nil
 }
 
-func (f *Fleet) publish(kind events.Kind, s Snapshot) {
-	f.hub.Publish(events.Event{Kind: kind, PCID: s.ID, At: f.now(), Data: s})
+func (f *Fleet) publish(kind events.Kind, v models.PCView) {
+	f.hub.Publish(events.Event{Kind: kind, PCID: v.ID, At: f.now(), PC: &v})
 }
 
 // AllowPoll takes one token from the PC's poll bucket; false means it polls too fast.
@@ -431,15 +438,49 @@ func (f *Fleet) AllowPoll(id int64) (bool, time.Duration) {
 	return true, 0
 }
 
-// Snapshot returns the live view of a PC.
-func (f *Fleet) Snapshot(id int64) (Snapshot, bool) {
+// View returns a PC as the screens show it.
+func (f *Fleet) View(id int64) (models.PCView, bool) {
 	p := f.get(id)
 	if p == nil {
-		return Snapshot{}, false
+		return models.PCView{}, false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.snapshot(), true
+	return p.view(), true
+}
+
+// Views returns the PCs that keep says to, in the store's order: by room (PCs not placed last),
+// seat, hostname.
+func (f *Fleet) Views(keep func(*models.PCView) bool) []models.PCView {
+	f.mu.RLock()
+	out := make([]models.PCView, 0, len(f.byID))
+	for _, p := range f.byID {
+		p.mu.Lock()
+		v := p.view()
+		p.mu.Unlock()
+		if keep(&v) {
+			out = append(out, v)
+		}
+	}
+	f.mu.RUnlock()
+	slices.SortFunc(out, func(a, b models.PCView) int {
+		return cmp.Or(cmpPtr(a.Room, b.Room, strings.Compare), cmpPtr(a.SeatRow, b.SeatRow, cmp.Compare[int]),
+			cmpPtr(a.SeatCol, b.SeatCol, cmp.Compare[int]), strings.Compare(a.Hostname, b.Hostname), cmp.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+// cmpPtr orders nil after every value, as SQL's "x IS NULL, x" does.
+func cmpPtr[T any](a, b *T, by func(T, T) int) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return by(*a, *b)
 }
 
 // Stats are the fleet's counts, for /metrics and the status page.

@@ -203,10 +203,10 @@ func TestPublishesChanges(t *testing.T) {
 			pcEv = &evs[i]
 		}
 	}
-	if pcEv == nil || pcEv.Data.(Snapshot).CPUUsage == nil || *pcEv.Data.(Snapshot).CPUUsage != 5 || !pcEv.Data.(Snapshot).Online {
+	if pcEv == nil || pcEv.PC.CPUUsage == nil || *pcEv.PC.CPUUsage != 5 || !pcEv.PC.Online {
 		t.Fatalf("PC event: %+v", pcEv)
 	}
-	if cmdEv == nil || cmdEv.Data.(models.Command).Status != wire.StatusExecuting || cmdEv.Data.(models.Command).Parameters != `{"username":"u"}` {
+	if cmdEv == nil || cmdEv.Command.Status != wire.StatusExecuting || cmdEv.Command.Parameters != `{"username":"u"}` {
 		t.Fatalf("command event (secrets must be stripped): %+v", cmdEv)
 	}
 	if err := f.Delete(ctx, id); err != nil {

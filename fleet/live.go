@@ -53,7 +53,7 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, info *wire.SystemInfo, 
 			p.ram = info.RAMUsagePercent
 		}
 	}
-	snap, light := p.snapshot(), p.light()
+	snap, light := p.view(), p.light()
 	p.mu.Unlock()
 	if back {
 		f.log.Info("PC online", "pc_id", id, "machine_id", p.machineID)
@@ -198,7 +198,7 @@ func (f *Fleet) publishCommand(c *models.Command) {
 	// Parameters may still hold secrets in a freshly delivered copy: publish a stripped copy.
 	cp := *c
 	cp.Parameters = models.StripSecrets(c.Parameters)
-	f.hub.Publish(events.Event{Kind: events.CommandStatus, PCID: c.PCID, CommandID: c.ID, At: f.now(), Data: cp})
+	f.hub.Publish(events.Event{Kind: events.CommandStatus, PCID: c.PCID, CommandID: c.ID, At: f.now(), Command: &cp})
 }
 
 // Enqueue queues commands (all or none) and wakes the long-polls of their PCs.
@@ -293,7 +293,7 @@ func (f *Fleet) setOffline(ctx context.Context, p *pc, since time.Time, reason s
 	}
 	p.online, p.powerReason = false, ""
 	f.log.Info("PC offline", "pc_id", p.id, "machine_id", p.machineID, "reason", reason)
-	f.publish(events.PCOffline, p.snapshot())
+	f.publish(events.PCOffline, p.view())
 	return nil
 }
 
@@ -320,15 +320,8 @@ func (f *Fleet) Delete(ctx context.Context, id int64) error {
 		p.wake()
 		p.mu.Unlock()
 	}
-	f.hub.Publish(events.Event{Kind: events.PCRemoved, PCID: id, At: f.now(), Data: Snapshot{ID: id}})
+	f.publish(events.PCRemoved, models.PCView{ID: id})
 	return nil
-}
-
-// Changed republishes a PC after an admin changed it (seat, room, verified flag).
-func (f *Fleet) Changed(id int64) {
-	if s, ok := f.Snapshot(id); ok {
-		f.publish(events.PCUpdated, s)
-	}
 }
 
 // Run flushes light state every FlushEvery and, every second, takes silent PCs offline and

@@ -160,15 +160,12 @@ func (s *Server) bulkCommands(c echo.Context, req bulkRequest) ([]models.Command
 }
 
 // roomPCs lists the PCs of a room: an unknown room is a 404, an empty one has none.
-func (s *Server) roomPCs(ctx context.Context, room string) ([]models.PCRow, error) {
+func (s *Server) roomPCs(ctx context.Context, room string) ([]models.PCView, error) {
 	if room == "" {
-		// The store reads an empty room as no filter at all: that would mean every PC.
+		// "" stands for the PCs not placed, not a room.
 		return nil, badRequest(codeInvalidField, "room must be a room name")
 	}
-	rows, err := s.store.ListPCs(ctx, models.PCFilter{Room: room})
-	if err != nil {
-		return nil, err
-	}
+	rows := s.fleet.Views(inRoom(room))
 	if len(rows) == 0 {
 		if _, err := s.store.RoomByName(ctx, room); err != nil {
 			return nil, err

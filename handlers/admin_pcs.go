@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -30,35 +31,12 @@ type pcJSON struct {
 	LastSeen        *time.Time `json:"last_seen"`
 }
 
-func (s *Server) toPCJSON(stored *models.PCRow) pcJSON {
-	r := s.withLive(*stored)
-	return pcJSON{ID: r.ID, MachineID: r.MachineID, Hostname: r.Hostname, MACAddress: r.MACAddress,
-		IPAddress: r.IPAddress, IsOnline: r.IsOnline, IsVerified: r.IsVerified, RoomName: r.RoomName,
-		SeatRow: r.SeatRow, SeatCol: r.SeatCol, CPUUsage: r.CPUUsage, RAMUsagePercent: r.RAMUsagePercent,
-		CurrentUser: r.CurrentUser, LastSeen: tsp(r.LastSeen)}
-}
-
-// withLive overlays a stored PC with the live state the fleet holds: the store gets light state
-// in per-second batches, the fleet has it at once.
-func (s *Server) withLive(r models.PCRow) models.PCRow {
-	live, ok := s.fleet.Snapshot(r.ID)
-	if !ok {
-		return r
-	}
-	r.IPAddress, r.IsOnline = live.IPAddress, live.Online
-	if live.CPUUsage != nil {
-		r.CPUUsage = live.CPUUsage
-	}
-	if live.RAMUsagePercent != nil {
-		r.RAMUsagePercent = live.RAMUsagePercent
-	}
-	if !live.LastSeen.IsZero() {
-		r.LastSeen = &live.LastSeen
-	}
-	if live.CurrentUser != nil {
-		r.CurrentUser = live.CurrentUser
-	}
-	return r
+// toPCJSON is a PC as the API lists it.
+func toPCJSON(v *models.PCView) pcJSON {
+	return pcJSON{ID: v.ID, MachineID: v.MachineID, Hostname: v.Hostname, MACAddress: v.MACAddress,
+		IPAddress: v.IPAddress, IsOnline: v.Online, IsVerified: v.Verified, RoomName: v.Room,
+		SeatRow: v.SeatRow, SeatCol: v.SeatCol, CPUUsage: v.CPUUsage, RAMUsagePercent: v.RAMUsagePercent,
+		CurrentUser: v.CurrentUser, LastSeen: tsp(v.LastSeen)}
 }
 
 // listPCs lists PCs, optionally of one room (?room=) or by live state (?online=true|false).
@@ -72,29 +50,23 @@ func (s *Server) listPCs(c echo.Context) error {
 	default:
 		return badRequest(codeInvalidField, "online must be true or false, not %q", o)
 	}
-	rows, err := s.store.ListPCs(c.Request().Context(), models.PCFilter{Room: c.QueryParam("room")})
-	if err != nil {
-		return err
-	}
-	out := make([]pcJSON, 0, len(rows))
-	for i := range rows {
-		// Filtered on the live state: the stored one can be a second behind.
-		if p := s.toPCJSON(&rows[i]); online == nil || p.IsOnline == *online {
-			out = append(out, p)
-		}
+	room := c.QueryParam("room")
+	vs := s.fleet.Views(func(v *models.PCView) bool {
+		return (room == "" || v.InRoom(room)) && (online == nil || v.Online == *online)
+	})
+	out := make([]pcJSON, len(vs))
+	for i := range vs {
+		out[i] = toPCJSON(&vs[i])
 	}
 	return c.JSON(http.StatusOK, pcsAnswer{success, out})
 }
 
 // listUnverifiedPCs lists PCs not verified by a PIN or an admin.
 func (s *Server) listUnverifiedPCs(c echo.Context) error {
-	rows, err := s.store.ListPCs(c.Request().Context(), models.PCFilter{Unverified: true})
-	if err != nil {
-		return err
-	}
-	out := make([]unverifiedPCJSON, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, unverifiedPCJSON{r.ID, r.Hostname, r.MachineID, r.IsVerified})
+	vs := s.fleet.Views(func(v *models.PCView) bool { return !v.Verified })
+	out := make([]unverifiedPCJSON, len(vs))
+	for i, v := range vs {
+		out[i] = unverifiedPCJSON{v.ID, v.Hostname, v.MachineID, v.Verified}
 	}
 	return c.JSON(http.StatusOK, unverifiedAnswer{success, out})
 }
@@ -126,7 +98,7 @@ func (s *Server) getPC(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.store.PCDetail(c.Request().Context(), id)
+	d, v, err := s.pcDetail(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -145,7 +117,7 @@ func (s *Server) getPC(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, pcAnswer{success, pcDetailJSON{
-		pcJSON: s.toPCJSON(&d.PCRow),
+		pcJSON: toPCJSON(&v),
 		Specs: specsJSON{CPUModel: d.CPUModel, CPUCores: d.CPUCores, CPUThreads: d.CPUThreads,
 			RAMTotal: d.RAMTotal, OSEdition: d.OSEdition, OSVersion: d.OSVersion},
 		Disks: disks, Processes: processes, RAMUsed: d.State.RAMUsed, Uptime: d.State.Uptime,
@@ -176,6 +148,19 @@ type specsJSON struct {
 	OSVersion  string  `json:"os_version"`
 }
 
+// pcDetail reads what is stored of a PC, and its view from the fleet.
+func (s *Server) pcDetail(ctx context.Context, id int64) (*models.PCDetail, models.PCView, error) {
+	d, err := s.store.PCDetail(ctx, id)
+	if err != nil {
+		return nil, models.PCView{}, err
+	}
+	v, ok := s.fleet.View(id)
+	if !ok { // deleted in between
+		return nil, models.PCView{}, fmt.Errorf("PC %d: %w", id, models.ErrNotFound)
+	}
+	return d, v, nil
+}
+
 // deletePC removes a PC and everything about it.
 func (s *Server) deletePC(c echo.Context) error {
 	if err := s.removePC(c); err != nil {
@@ -193,7 +178,6 @@ func (s *Server) removePC(c echo.Context) error {
 	if err := s.fleet.Delete(c.Request().Context(), id); err != nil {
 		return err
 	}
-	s.live.Forget(id)
 	s.log.Info("PC deleted", "pc_id", id, "by", currentAdmin(c).Username)
 	return nil
 }
@@ -213,7 +197,7 @@ func (s *Server) setVerified(c echo.Context) error {
 	if req.Verified == nil {
 		return badRequest(codeMissingField, "verified is required")
 	}
-	if err := s.markVerified(c.Request().Context(), id, *req.Verified); err != nil {
+	if err := s.fleet.SetVerified(c.Request().Context(), id, *req.Verified); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, verifiedAnswer{success, *req.Verified})
@@ -239,29 +223,10 @@ func (s *Server) setSeat(c echo.Context) error {
 			return badRequest(codeInvalidField, "room must be a room name, or null to unplace the PC")
 		}
 	}
-	if err := s.seatPC(c.Request().Context(), id, room, req.Row, req.Col); err != nil {
+	if err := s.fleet.SetSeat(c.Request().Context(), id, room, req.Row, req.Col); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, seatAnswer{success, req.Room, req.Row, req.Col})
-}
-
-// markVerified sets or clears a PC's verified flag and republishes the PC.
-func (s *Server) markVerified(ctx context.Context, id int64, verified bool) error {
-	if err := s.store.SetVerified(ctx, id, verified, time.Now()); err != nil {
-		return err
-	}
-	s.fleet.Changed(id)
-	return nil
-}
-
-// seatPC places a PC on a seat of room, moves it there, or (room "") unplaces it, and
-// republishes the PC.
-func (s *Server) seatPC(ctx context.Context, id int64, room string, row, col int) error {
-	if err := s.store.SetSeat(ctx, id, room, row, col, time.Now()); err != nil {
-		return err
-	}
-	s.fleet.Changed(id)
-	return nil
 }
 
 // pcHistory returns a PC's online/offline history, newest first.

@@ -129,7 +129,7 @@ func (s *Server) changeRoom(ctx context.Context, name string, req *roomRequest) 
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	return s.store.UpdateRoom(ctx, name, req.room())
+	return s.fleet.UpdateRoom(ctx, name, req.room())
 }
 
 // deleteRoom removes an empty room.
@@ -138,7 +138,7 @@ func (s *Server) deleteRoom(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteRoom(c.Request().Context(), name); err != nil {
+	if err := s.fleet.DeleteRoom(c.Request().Context(), name); err != nil {
 		return err
 	}
 	return done(c, "Room deleted successfully")

@@ -163,3 +163,10 @@ func tsp(t *time.Time) *time.Time {
 	v := ts(*t)
 	return &v
 }
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

@@ -339,7 +339,7 @@ func TestApprovalEndsTheOldInstallsLongPoll(t *testing.T) {
 	held := make(chan response, 1)
 	go func() { held <- old.poll(map[string]any{"wait": 3}) }()
 	waitFor(t, 5*time.Second, "the old install's long-poll held", func() bool {
-		snap, _ := ts.fleet.Snapshot(old.PCID)
+		snap, _ := ts.fleet.View(old.PCID)
 		return snap.Online && ts.fleet.Stats().Polls >= 2
 	})
 	time.Sleep(100 * time.Millisecond) // into its wait

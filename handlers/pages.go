@@ -9,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/wcms-lab/wcms/handlers/live"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/views"
 )
@@ -71,13 +72,6 @@ func (s *Server) renderPage(c echo.Context, full, fragment templ.Component) erro
 	return s.render(c, http.StatusOK, full)
 }
 
-// tile is a PC's tile: stored values, overlaid with the live state the fleet holds.
-func (s *Server) tile(stored *models.PCRow) views.Tile {
-	r := s.withLive(*stored)
-	return views.Tile{ID: r.ID, Hostname: r.Hostname, IP: r.IPAddress, Online: r.IsOnline, CPU: r.CPUUsage,
-		RAM: r.RAMUsagePercent, User: deref(r.CurrentUser)}
-}
-
 // roomPage is the home page: one room's seats (?room=NAME), or the PCs not placed (?room=).
 // Without ?room it opens the first room.
 func (s *Server) roomPage(c echo.Context) error {
@@ -86,10 +80,7 @@ func (s *Server) roomPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	all, err := s.store.ListPCs(ctx, models.PCFilter{})
-	if err != nil {
-		return err
-	}
+	all := s.fleet.Views(everyPC)
 	room, given := c.QueryParam("room"), c.QueryParams().Has("room")
 	if !given && len(rooms) > 0 {
 		room = rooms[0].Name
@@ -105,36 +96,24 @@ func (s *Server) roomPage(c echo.Context) error {
 	for i := range v.Rooms {
 		byRoom[v.Rooms[i].Name] = &v.Rooms[i]
 	}
-	var here []views.Tile
-	var seats []*models.PCRow
+	var here []models.PCView
 	for i := range all {
-		r := &all[i]
-		t := s.tile(r)
-		name := ""
-		if r.RoomName != nil {
-			name = *r.RoomName
-		}
+		pc := &all[i]
+		name := deref(pc.Room)
 		if tab := byRoom[name]; tab != nil {
 			tab.Total++
-			if t.Online {
+			if pc.Online {
 				tab.Online++
 			}
 		}
 		if name == "" {
-			v.Unplaced = append(v.Unplaced, t)
+			v.Unplaced = append(v.Unplaced, live.TileOf(pc))
 		}
 		if name == room {
-			here = append(here, t)
-			seats = append(seats, r)
+			here = append(here, *pc)
 		}
 	}
-	for _, t := range here {
-		if t.Online {
-			v.Online++
-		} else {
-			v.Offline++
-		}
-	}
+	v.Online, v.Offline = countOnline(here)
 	if room != "" {
 		rm, err := s.store.RoomByName(ctx, room)
 		if errors.Is(err, models.ErrNotFound) {
@@ -143,15 +122,28 @@ func (s *Server) roomPage(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		v.Rows = seatGrid(rm.Rows, rm.Cols, seats, here)
+		v.Rows = seatGrid(rm.Rows, rm.Cols, here)
 	}
 	v.StreamURL = "/stream?room=" + url.QueryEscape(room)
 	return s.render(c, http.StatusOK, views.RoomPage(v))
 }
 
+// everyPC keeps every PC, for fleet.Views.
+func everyPC(*models.PCView) bool { return true }
+
+// countOnline counts the PCs online and offline.
+func countOnline(pcs []models.PCView) (online, offline int) {
+	for i := range pcs {
+		if pcs[i].Online {
+			online++
+		}
+	}
+	return online, len(pcs) - online
+}
+
 // seatGrid lays a room's PCs out on its rows × cols; a PC whose seat lies outside the grid
 // (the room shrank) is still shown, on an extra row.
-func seatGrid(rows, cols int, pcs []*models.PCRow, tiles []views.Tile) [][]views.Seat {
+func seatGrid(rows, cols int, pcs []models.PCView) [][]views.Seat {
 	grid := make([][]views.Seat, rows)
 	for r := range grid {
 		grid[r] = make([]views.Seat, cols)
@@ -160,8 +152,9 @@ func seatGrid(rows, cols int, pcs []*models.PCRow, tiles []views.Tile) [][]views
 		}
 	}
 	var extra []views.Seat
-	for i, p := range pcs {
-		t := tiles[i]
+	for i := range pcs {
+		p := &pcs[i]
+		t := live.TileOf(p)
 		if p.SeatRow != nil && p.SeatCol != nil && *p.SeatRow >= 1 && *p.SeatRow <= rows && *p.SeatCol >= 1 && *p.SeatCol <= cols {
 			grid[*p.SeatRow-1][*p.SeatCol-1].PC = &t
 		} else {

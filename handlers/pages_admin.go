@@ -203,10 +203,7 @@ func (s *Server) renderLayout(c echo.Context, room string, pick *views.Seat) err
 	if err != nil {
 		return err
 	}
-	pcs, err := s.store.ListPCs(ctx, models.PCFilter{})
-	if err != nil {
-		return err
-	}
+	pcs := s.fleet.Views(everyPC)
 	v := views.LayoutView{Page: s.page(c, views.T(ctx, "배치", "Layout"), "layout"), Pick: pick}
 	for _, r := range rooms {
 		v.Rooms = append(v.Rooms, views.LayoutRoom{Name: r.Name, Rows: r.Rows, Cols: r.Cols, PCs: r.PCCount})
@@ -223,25 +220,23 @@ func (s *Server) renderLayout(c echo.Context, room string, pick *views.Seat) err
 	if pick != nil && (v.Room == nil || pick.Row < 1 || pick.Row > v.Room.Rows || pick.Col < 1 || pick.Col > v.Room.Cols) {
 		return badRequest(codeInvalidField, "seat %d-%d is not in the room", pick.Row, pick.Col)
 	}
-	var seated []*models.PCRow
-	var tiles []views.Tile
+	var seated []models.PCView
 	for i := range pcs {
 		p := &pcs[i]
 		pc := views.PlaceablePC{ID: p.ID, Hostname: p.Hostname}
-		if p.RoomName != nil && p.SeatRow != nil && p.SeatCol != nil {
-			pc.Room, pc.Row, pc.Col = *p.RoomName, *p.SeatRow, *p.SeatCol
+		if p.Room != nil && p.SeatRow != nil && p.SeatCol != nil {
+			pc.Room, pc.Row, pc.Col = *p.Room, *p.SeatRow, *p.SeatCol
 		}
 		v.PCs = append(v.PCs, pc)
-		if !p.IsVerified {
+		if !p.Verified {
 			v.Unverified = append(v.Unverified, views.UnverifiedPC{ID: p.ID, Hostname: p.Hostname, MachineID: p.MachineID})
 		}
-		if v.Room != nil && p.RoomName != nil && *p.RoomName == v.Room.Name {
-			seated = append(seated, p)
-			tiles = append(tiles, s.tile(p))
+		if v.Room != nil && p.Room != nil && *p.Room == v.Room.Name {
+			seated = append(seated, *p)
 		}
 	}
 	if v.Room != nil {
-		v.Grid = seatGrid(v.Room.Rows, v.Room.Cols, seated, tiles)
+		v.Grid = seatGrid(v.Room.Rows, v.Room.Cols, seated)
 	}
 	return s.renderPage(c, views.LayoutPage(v), views.PanelUpdate(views.LayoutPanel(v)))
 }
@@ -305,7 +300,7 @@ func (s *Server) deleteRoomPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteRoom(c.Request().Context(), room); err != nil {
+	if err := s.fleet.DeleteRoom(c.Request().Context(), room); err != nil {
 		return err
 	}
 	return s.renderLayout(c, "", nil)
@@ -321,7 +316,7 @@ func (s *Server) placePCPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.seatPC(c.Request().Context(), int64(n[0]), room, n[1], n[2]); err != nil {
+	if err := s.fleet.SetSeat(c.Request().Context(), int64(n[0]), room, n[1], n[2]); err != nil {
 		return err
 	}
 	return s.renderLayout(c, room, nil)
@@ -333,7 +328,7 @@ func (s *Server) unplacePCPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.seatPC(c.Request().Context(), id, "", 0, 0); err != nil {
+	if err := s.fleet.SetSeat(c.Request().Context(), id, "", 0, 0); err != nil {
 		return err
 	}
 	return s.renderLayout(c, c.QueryParam("room"), nil)
@@ -345,7 +340,7 @@ func (s *Server) verifyPCPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.markVerified(c.Request().Context(), id, true); err != nil {
+	if err := s.fleet.SetVerified(c.Request().Context(), id, true); err != nil {
 		return err
 	}
 	return s.renderLayout(c, c.QueryParam("room"), nil)

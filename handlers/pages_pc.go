@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wcms-lab/wcms/command"
+	"github.com/wcms-lab/wcms/handlers/live"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/views"
 	"github.com/wcms-lab/wcms/wire"
@@ -27,7 +28,7 @@ func (s *Server) pcPage(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	d, err := s.store.PCDetail(ctx, id)
+	d, pc, err := s.pcDetail(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -43,10 +44,10 @@ func (s *Server) pcPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.PCDetail{Page: s.page(c, d.Hostname, "rooms"), Tile: s.tile(&d.PCRow), MachineID: d.MachineID,
-		MAC: d.MACAddress, CPUModel: d.CPUModel, CPUCores: d.CPUCores, CPUThreads: d.CPUThreads,
+	v := views.PCDetail{Page: s.page(c, d.Hostname, "rooms"), Tile: live.TileOf(&pc), MachineID: d.MachineID,
+		MAC: pc.MACAddress, CPUModel: d.CPUModel, CPUCores: d.CPUCores, CPUThreads: d.CPUThreads,
 		RAMTotal: d.RAMTotal, RAMUsed: d.State.RAMUsed, OSEdition: d.OSEdition, OSVersion: d.OSVersion,
-		SeatRow: d.SeatRow, SeatCol: d.SeatCol, Uptime: d.State.Uptime, Processes: countProcesses(procs),
+		SeatRow: pc.SeatRow, SeatCol: pc.SeatCol, Uptime: d.State.Uptime, Processes: countProcesses(procs),
 		ProcessesAt: d.State.FullAt}
 	if d.RoomName != nil {
 		v.Room = *d.RoomName
@@ -162,7 +163,7 @@ func (s *Server) commandFormPage(c echo.Context) error {
 	}
 	seen := map[int64]bool{}
 	for _, id := range ids {
-		snap, ok := s.fleet.Snapshot(id)
+		snap, ok := s.fleet.View(id)
 		if !ok {
 			return newError(http.StatusNotFound, codeNotFound, "PC %d not found", id)
 		}
@@ -312,7 +313,7 @@ func (s *Server) renderResults(c echo.Context, stream string, cmds []models.Comm
 	r := views.CommandResults{Retryable: true, Skipped: skipped}
 	for i := range cmds {
 		var host string
-		if snap, ok := s.fleet.Snapshot(cmds[i].PCID); ok {
+		if snap, ok := s.fleet.View(cmds[i].PCID); ok {
 			host = snap.Hostname
 		}
 		r.Commands = append(r.Commands, commandView(&cmds[i], host))

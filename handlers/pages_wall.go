@@ -28,23 +28,11 @@ func (s *Server) wallPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.store.ListPCs(c.Request().Context(), models.PCFilter{Room: room.Name})
-	if err != nil {
-		return err
-	}
+	pcs := s.fleet.Views(inRoom(room.Name))
 	v := views.WallView{Room: room.Name,
 		StreamURL: "/wall/" + url.PathEscape(room.Name) + "/stream?token=" + url.QueryEscape(c.QueryParam("token"))}
-	pcs := make([]*models.PCRow, len(rows))
-	tiles := make([]views.Tile, len(rows))
-	for i := range rows {
-		pcs[i], tiles[i] = &rows[i], s.tile(&rows[i])
-		if tiles[i].Online {
-			v.Online++
-		} else {
-			v.Offline++
-		}
-	}
-	v.Rows = seatGrid(room.Rows, room.Cols, pcs, tiles)
+	v.Online, v.Offline = countOnline(pcs)
+	v.Rows = seatGrid(room.Rows, room.Cols, pcs)
 	c.Response().Header().Set("Referrer-Policy", "no-referrer") // the token must not leak onward
 	return s.render(c, http.StatusOK, views.WallPage(v))
 }

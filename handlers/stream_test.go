@@ -411,3 +411,37 @@ func TestStreamFollowsLayoutChanges(t *testing.T) {
 		return ev.name == cmd
 	})
 }
+
+// An open room page learns that its room was resized, renamed or deleted: it is asked to reload.
+// Before, the room operations published nothing and the page went on showing the old room.
+func TestStreamFollowsRoomChanges(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	ag := ts.register(ts.pin(a, "single"), "ROOM-1")
+	a.do("POST", "/api/admin/rooms", map[string]any{"name": "Lab 3", "rows": 2, "cols": 2}).must(t, 200)
+	a.do("POST", "/api/admin/rooms", map[string]any{"name": "Empty", "rows": 1, "cols": 1}).must(t, 200)
+	a.do("PUT", fmt.Sprintf("/api/admin/pc/%d/seat", ag.PCID), map[string]any{"room": "Lab 3", "row": 1, "col": 1}).must(t, 200)
+	layout := func(ev sseEvent) bool { return ev.name == "layout-changed" }
+
+	evs, stop := openStream(t, a, "/stream?room="+url.QueryEscape("Lab 3"))
+	defer stop()
+	time.Sleep(100 * time.Millisecond) // the stream has subscribed
+	a.do("PUT", "/api/admin/room/"+url.PathEscape("Lab 3"), map[string]any{"rows": 3, "cols": 3}).must(t, 200)
+	until(t, evs, "the layout notice after a resize", layout)
+	a.do("PUT", "/api/admin/room/"+url.PathEscape("Lab 3"), map[string]any{"name": "Lab 4"}).must(t, 200)
+	until(t, evs, "the layout notice after a rename", layout)
+	// The PC went with its room: the API, and a stream of the new name, have it there.
+	res := a.do("GET", "/api/admin/pcs?room="+url.QueryEscape("Lab 4"), nil).must(t, 200)
+	if pcs := res.Body["pcs"].([]any); len(pcs) != 1 || pcs[0].(map[string]any)["room_name"] != "Lab 4" {
+		t.Fatalf("PCs of the renamed room: %s", res.Raw)
+	}
+	renamed, stopRenamed := openStream(t, a, "/stream?room="+url.QueryEscape("Lab 4"))
+	defer stopRenamed()
+	until(t, renamed, "the PC's tile in the renamed room", func(ev sseEvent) bool { return ev.name == fmt.Sprintf("pc-%d-live", ag.PCID) })
+
+	empty, stopEmpty := openStream(t, a, "/stream?room=Empty")
+	defer stopEmpty()
+	time.Sleep(100 * time.Millisecond)
+	a.do("DELETE", "/api/admin/room/Empty", nil).must(t, 200)
+	until(t, empty, "the layout notice after a delete", layout)
+}

@@ -175,15 +175,6 @@ func insertIPChange(ctx context.Context, db bun.IDB, pcID int64, ip string, now 
 	return err
 }
 
-// AllPCs returns every PC; the fleet loads them into memory at start.
-func (s *Store) AllPCs(ctx context.Context) ([]PC, error) {
-	var pcs []PC
-	if err := s.r.NewSelect().Model(&pcs).Order("id").Scan(ctx); err != nil {
-		return nil, fmt.Errorf("all PCs: %w", err)
-	}
-	return pcs, nil
-}
-
 // PCByID returns one PC.
 func (s *Store) PCByID(ctx context.Context, id int64) (*PC, error) {
 	pc := new(PC)
@@ -193,7 +184,7 @@ func (s *Store) PCByID(ctx context.Context, id int64) (*PC, error) {
 	return pc, nil
 }
 
-// PCRow is a PC with its room and latest state, as the admin list shows it.
+// PCRow is a PC with its room and latest stored state, as the fleet loads it.
 type PCRow struct {
 	PC `bun:",extend"`
 
@@ -203,14 +194,37 @@ type PCRow struct {
 	CurrentUser     *string  `bun:"logged_in_user"`
 }
 
-// PCFilter narrows ListPCs. Empty fields do not filter.
-type PCFilter struct {
-	Room       string
-	Unverified bool
+// PCView is a PC as every screen and the API show it: what is stored of it, with the latest
+// live state. The fleet keeps one per PC, changes it with every heartbeat and admin action, and
+// publishes it; it is a value, safe to share once made.
+type PCView struct {
+	ID              int64
+	MachineID       string
+	Hostname        string
+	MACAddress      string
+	IPAddress       string
+	Online          bool
+	Verified        bool
+	Room            *string // nil: not placed
+	SeatRow         *int
+	SeatCol         *int
+	CPUUsage        *float64
+	RAMUsagePercent *float64
+	CurrentUser     *string // the console user of the last full heartbeat
+	LastSeen        *time.Time
 }
 
-// ListPCs returns PCs with room and state, by room, seat and hostname.
-func (s *Store) ListPCs(ctx context.Context, f PCFilter) ([]PCRow, error) {
+// InRoom tells whether the PC sits in room ("": is not placed).
+func (v *PCView) InRoom(room string) bool {
+	if v.Room == nil {
+		return room == ""
+	}
+	return *v.Room == room
+}
+
+// ListPCs returns every PC with its room and state, by room, seat and hostname; the fleet
+// loads them at start.
+func (s *Store) ListPCs(ctx context.Context) ([]PCRow, error) {
 	var rows []PCRow
 	q := s.r.NewSelect().Model(&rows).
 		ColumnExpr("pc.*").
@@ -219,12 +233,6 @@ func (s *Store) ListPCs(ctx context.Context, f PCFilter) ([]PCRow, error) {
 		Join("LEFT JOIN rooms AS r ON r.id = pc.room_id").
 		Join("LEFT JOIN pc_state AS st ON st.pc_id = pc.id").
 		OrderExpr("r.name IS NULL, r.name, pc.seat_row, pc.seat_col, pc.hostname, pc.id")
-	if f.Room != "" {
-		q = q.Where("r.name = ?", f.Room)
-	}
-	if f.Unverified {
-		q = q.Where("pc.is_verified = ?", false)
-	}
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list PCs: %w", err)
 	}

@@ -73,22 +73,28 @@ func New(hub *events.Hub, fl *fleet.Fleet, log *slog.Logger) *Streams {
 // Deferred counts the rounds that could not send everything pending because a tab was behind.
 func (st *Streams) Deferred() int64 { return st.deferred.Load() }
 
-// Forget drops a deleted PC's rendered tiles.
-func (st *Streams) Forget(id int64) { st.tiles.forget(id) }
-
 // Feed says what one stream shows.
 type Feed struct {
-	// Members are the PCs whose tiles it shows, with the console user the database has (the
-	// fleet knows a user only after a full heartbeat since the server started).
-	Members func(ctx context.Context) (map[int64]string, error)
-	// Member tells, after one PC was added, moved or removed, whether it belongs now: one row
-	// read for the PC that changed, not the whole list again for every open stream.
-	Member func(ctx context.Context, id int64) (user string, in bool, err error)
+	// Shows tells whether the stream shows a PC's tile; nil: none.
+	Shows func(v *models.PCView) bool
+	// Room is the room the stream shows, if it shows one ("" : the PCs not placed), so that
+	// a change to that room asks the page to reload.
+	Room *string
 	// Tile renders a PC's live fragment; Wall says which kind, for the shared render cache.
 	Tile func(t views.Tile) templ.Component
 	Wall bool
 	// Command renders a command's live cell; nil: the stream shows no commands.
 	Command func(ctx context.Context, cmd *models.Command) templ.Component
+}
+
+// TileOf is the tile of a PC: the one place a tile is made from what the fleet holds.
+func TileOf(v *models.PCView) views.Tile {
+	t := views.Tile{ID: v.ID, Hostname: v.Hostname, IP: v.IPAddress, Online: v.Online,
+		CPU: v.CPUUsage, RAM: v.RAMUsagePercent}
+	if v.CurrentUser != nil {
+		t.User = *v.CurrentUser
+	}
+	return t
 }
 
 // Serve streams f to the browser until it goes away or maxAge passes.
@@ -99,10 +105,6 @@ func (st *Streams) Serve(w http.ResponseWriter, r *http.Request, f Feed) error {
 	_ = rc.SetWriteDeadline(time.Time{})
 	ctx, cancel := context.WithTimeout(r.Context(), maxAge)
 	defer cancel()
-	members, err := f.Members(ctx)
-	if err != nil {
-		return err
-	}
 	sub := st.hub.Subscribe()
 	defer sub.Close()
 	id := tokens.New()
@@ -115,7 +117,7 @@ func (st *Streams) Serve(w http.ResponseWriter, r *http.Request, f Feed) error {
 		defer close(done)
 		select {
 		case <-ew.subscribed: // events published before that would reach nobody
-			p := &pump{st: st, ctx: ctx, id: id, w: ew, feed: f, members: members, pending: map[views.Target][]byte{},
+			p := &pump{st: st, ctx: ctx, id: id, w: ew, feed: f, pending: map[views.Target][]byte{},
 				tiles: st.tiles.set(variant{views.LangOf(ctx), f.Wall})}
 			p.run(sub)
 		case <-ctx.Done():

@@ -3,13 +3,13 @@ package live
 import (
 	"bytes"
 	"context"
+	"maps"
 	"time"
 
 	"github.com/a-h/templ"
 	"github.com/r3labs/sse/v2"
 
 	"github.com/wcms-lab/wcms/events"
-	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/views"
 )
@@ -21,8 +21,9 @@ type pump struct {
 	id      string // the r3labs stream
 	w       *eventWriter
 	feed    Feed
-	members map[int64]string // the PCs shown, with their stored console user
-	tiles   *tileSet         // the shared renderings of this stream's language and kind
+	members map[int64]bool // the PCs shown
+	started bool           // members were found once
+	tiles   *tileSet       // the shared renderings of this stream's language and kind
 
 	pending   map[views.Target][]byte // newest fragment per element, not yet published
 	cmdBytes  int                     // of the command cells in pending
@@ -105,31 +106,36 @@ func (p *pump) sendRound() {
 func (p *pump) handle(ev *events.Event) {
 	switch ev.Kind {
 	case events.CommandStatus:
-		cmd, ok := ev.Data.(models.Command)
 		t := views.Target{Kind: views.LiveCommand, ID: ev.CommandID}
 		// Tiles take at most one entry per member; command cells up to maxCmds more.
-		if _, held := p.pending[t]; ok && p.feed.Command != nil && (held || len(p.pending) < len(p.members)+maxCmds) {
-			p.render(t, p.feed.Command(p.ctx, &cmd))
+		if _, held := p.pending[t]; p.feed.Command != nil && (held || len(p.pending) < len(p.members)+maxCmds) {
+			p.render(t, p.feed.Command(p.ctx, ev.Command))
 		}
-	case events.PCAdded, events.PCUpdated, events.PCRemoved:
-		user, in, err := p.feed.Member(p.ctx, ev.PCID)
-		if _, was := p.members[ev.PCID]; err == nil && in != was {
+	case events.RoomChanged:
+		if p.feed.Room != nil && *p.feed.Room == ev.Room {
+			p.layoutChanged()
+		}
+	case events.PCRemoved:
+		p.st.tiles.forget(ev.PCID)
+		if p.members[ev.PCID] {
+			delete(p.members, ev.PCID)
+			p.layoutChanged()
+		}
+	default:
+		in := p.shows(ev.PC)
+		if in != p.members[ev.PCID] {
 			if in {
-				p.members[ev.PCID] = user
+				p.members[ev.PCID] = true
 			} else {
 				delete(p.members, ev.PCID)
 			}
-			p.render(views.Target{Kind: views.LiveLayout}, views.LayoutChanged())
+			p.layoutChanged()
 		}
-		p.refreshTile(ev.PCID)
-	default:
-		if snap, ok := ev.Data.(fleet.Snapshot); ok {
-			p.queueTile(ev.PCID, snap) // the state as published, without asking the fleet again
-		} else {
-			p.refreshTile(ev.PCID)
-		}
+		p.queueTile(ev.PC) // the state as published, without asking the fleet again
 	}
 }
+
+func (p *pump) shows(v *models.PCView) bool { return p.feed.Shows != nil && p.feed.Shows(v) }
 
 // render queues a fragment for element t.
 func (p *pump) render(t views.Target, comp templ.Component) {
@@ -152,43 +158,38 @@ func (p *pump) render(t views.Target, comp templ.Component) {
 	p.pending[t] = data
 }
 
-// queueTile queues a member's tile from a live state; the cache renders it once for all.
-func (p *pump) queueTile(pcID int64, snap fleet.Snapshot) {
-	user, member := p.members[pcID]
-	if !member {
+// queueTile queues a member's tile; the cache renders it once for all streams.
+func (p *pump) queueTile(v *models.PCView) {
+	if !p.members[v.ID] {
 		return
 	}
-	data, err := p.tiles.get(p.ctx, tileOf(snap, user), p.feed.Tile)
+	data, err := p.tiles.get(p.ctx, TileOf(v), p.feed.Tile)
 	if err != nil {
-		p.st.log.Error("stream: render tile", "pc_id", pcID, "err", err)
+		p.st.log.Error("stream: render tile", "pc_id", v.ID, "err", err)
 		return
 	}
-	p.pending[views.Target{Kind: views.LiveTile, ID: pcID}] = data
+	p.pending[views.Target{Kind: views.LiveTile, ID: v.ID}] = data
 }
 
-// refreshTile queues a member's tile from the fleet's current state.
-func (p *pump) refreshTile(pcID int64) {
-	if snap, ok := p.st.fleet.Snapshot(pcID); ok {
-		p.queueTile(pcID, snap)
-	}
-}
-
+// refreshAll finds the members in the fleet and queues all their tiles: at the start, and after
+// the hub dropped events for this stream, when a changed set of members asks the page to reload.
 func (p *pump) refreshAll() {
-	for pcID := range p.members {
-		p.refreshTile(pcID)
+	fresh := map[int64]bool{}
+	vs := p.st.fleet.Views(p.shows)
+	for _, v := range vs {
+		fresh[v.ID] = true
+	}
+	if p.started && !maps.Equal(fresh, p.members) {
+		p.layoutChanged()
+	}
+	p.members, p.started = fresh, true
+	for i := range vs {
+		p.queueTile(&vs[i])
 	}
 }
 
-// tileOf is a PC's tile from its live state; storedUser stands until the fleet has seen a full
-// heartbeat.
-func tileOf(snap fleet.Snapshot, storedUser string) views.Tile {
-	t := views.Tile{ID: snap.ID, Hostname: snap.Hostname, IP: snap.IPAddress, Online: snap.Online,
-		CPU: snap.CPUUsage, RAM: snap.RAMUsagePercent, User: storedUser}
-	if snap.CurrentUser != nil {
-		t.User = *snap.CurrentUser
-	}
-	return t
-}
+// layoutChanged asks the page to reload: what it shows is no longer what it laid out.
+func (p *pump) layoutChanged() { p.render(views.Target{Kind: views.LiveLayout}, views.LayoutChanged()) }
 
 // renderFragment renders comp for an SSE data field. A bare CR ends an SSE line in the browser,
 // and r3labs splits data on LF only: it is escaped, or an agent's hostname or output could cut a

@@ -1,0 +1,75 @@
+package fleet
+
+import (
+	"context"
+
+	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/models"
+)
+
+// What an operator changes of PCs and rooms: stored, then changed in memory and published, so
+// every screen showing it follows without the caller doing more.
+
+// SetVerified stores a PC's verified flag.
+func (f *Fleet) SetVerified(ctx context.Context, id int64, verified bool) error {
+	if err := f.store.SetVerified(ctx, id, verified, f.now()); err != nil {
+		return err
+	}
+	f.change(id, func(p *pc) { p.verified = verified })
+	return nil
+}
+
+// SetSeat places a PC on a seat of room, moves it there, or (room "") unplaces it.
+func (f *Fleet) SetSeat(ctx context.Context, id int64, room string, row, col int) error {
+	if err := f.store.SetSeat(ctx, id, room, row, col, f.now()); err != nil {
+		return err
+	}
+	f.change(id, func(p *pc) {
+		p.room, p.seatRow, p.seatCol = nil, nil, nil
+		if room != "" {
+			p.room, p.seatRow, p.seatCol = &room, &row, &col
+		}
+	})
+	return nil
+}
+
+// UpdateRoom renames or resizes a room; its PCs follow a new name.
+func (f *Fleet) UpdateRoom(ctx context.Context, name string, upd models.Room) (*models.Room, error) {
+	r, err := f.store.UpdateRoom(ctx, name, upd)
+	if err != nil {
+		return nil, err
+	}
+	if r.Name != name {
+		for _, v := range f.Views(func(v *models.PCView) bool { return v.InRoom(name) }) {
+			f.change(v.ID, func(p *pc) {
+				if p.room != nil && *p.room == name {
+					p.room = &r.Name
+				}
+			})
+		}
+	}
+	f.hub.Publish(events.Event{Kind: events.RoomChanged, Room: name, At: f.now()})
+	return r, nil
+}
+
+// DeleteRoom removes an empty room.
+func (f *Fleet) DeleteRoom(ctx context.Context, name string) error {
+	if err := f.store.DeleteRoom(ctx, name); err != nil {
+		return err
+	}
+	f.hub.Publish(events.Event{Kind: events.RoomChanged, Room: name, At: f.now()})
+	return nil
+}
+
+// change applies fn to a PC's memory and publishes the PC; a PC deleted meanwhile is left alone.
+func (f *Fleet) change(id int64, fn func(p *pc)) {
+	p := f.get(id)
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	fn(p)
+	v := p.view()
+	p.mu.Unlock()
+	f.publish(events.PCUpdated, v)
+}
