@@ -61,6 +61,33 @@ func (f *Fleet) DeleteRoom(ctx context.Context, name string) error {
 	return nil
 }
 
+// Delete removes a PC and everything about it.
+func (f *Fleet) Delete(ctx context.Context, id int64) error {
+	if err := f.store.DeletePC(ctx, id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	p := f.byID[id]
+	if p != nil {
+		delete(f.byID, id)
+		delete(f.byMachine, p.machineID)
+		delete(f.byToken, p.tokenHash)
+	}
+	f.mu.Unlock()
+	f.light.remove(id)
+	f.dirtyMu.Lock()
+	delete(f.cameBack, id)
+	f.dirtyMu.Unlock()
+	if p != nil {
+		p.mu.Lock()
+		p.deleted = true
+		p.wake()
+		p.mu.Unlock()
+	}
+	f.publish(events.PCRemoved, models.PCView{ID: id})
+	return nil
+}
+
 // change applies fn to a PC's memory and publishes the PC; a PC deleted meanwhile is left alone.
 func (f *Fleet) change(id int64, fn func(p *pc)) {
 	p := f.get(id)

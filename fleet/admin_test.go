@@ -110,3 +110,54 @@ func viewsEqual(a, b models.PCView) bool {
 		a.Verified == b.Verified && eqS(a.Room, b.Room) && eqI(a.SeatRow, b.SeatRow) && eqI(a.SeatCol, b.SeatCol) &&
 		eqS(a.CurrentUser, b.CurrentUser)
 }
+
+// gatedStore holds RecordIP until released, as a slow or locked database would.
+type gatedStore struct {
+	*countingStore
+	entered, release chan struct{}
+}
+
+func (g *gatedStore) RecordIP(ctx context.Context, id int64, ip string, now time.Time) error {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.countingStore.RecordIP(ctx, id, ip, now)
+}
+
+// Reading a PC never waits on the database: while its IP change is being written, its view, the
+// lists and the counts answer at once. Before, the PC's lock was held across the write.
+func TestReadsDoNotWaitOnWrites(t *testing.T) {
+	ctx := context.Background()
+	f, cs, hub := newTestFleet(t)
+	id := register(t, f, cs, "SLOW-1")
+	g := &gatedStore{countingStore: cs, entered: make(chan struct{}), release: make(chan struct{})}
+	slow, err := New(ctx, g, hub, Config{OfflineAfter: time.Minute, FlushEvery: time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := slow.Heartbeat(ctx, id, &wire.SystemInfo{IPAddress: ptr("10.0.0.99")}, false)
+		done <- err
+	}()
+	<-g.entered // the write is under way
+	read := make(chan struct{})
+	go func() {
+		slow.View(id)
+		slow.Views(func(*models.PCView) bool { return true })
+		slow.Stats()
+		slow.AllowPoll(id)
+		close(read)
+	}()
+	select {
+	case <-read:
+	case <-time.After(5 * time.Second):
+		t.Fatal("reading the PC waited on its database write")
+	}
+	close(g.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := slow.View(id); v.IPAddress != "10.0.0.99" {
+		t.Fatalf("IP after the write: %s", v.IPAddress)
+	}
+}

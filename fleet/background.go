@@ -1,0 +1,94 @@
+package fleet
+
+import (
+	"context"
+	"time"
+
+	"github.com/wcms-lab/wcms/models"
+)
+
+// The fleet's background work: the batch writer and the sweeps.
+
+// Run flushes light state every FlushEvery and, every second, takes silent PCs offline and
+// times out overdue commands. It returns when ctx ends, after a last flush.
+func (f *Fleet) Run(ctx context.Context) {
+	flush := time.NewTicker(f.cfg.FlushEvery)
+	defer flush.Stop()
+	sweep := time.NewTicker(time.Second)
+	defer sweep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// The request context is gone; the last flush gets its own.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			f.Flush(fctx)
+			cancel()
+			return
+		case <-flush.C:
+			f.Flush(ctx)
+		case <-sweep.C:
+			f.Sweep(ctx)
+		}
+	}
+}
+
+// Flush writes the batch: light states and returns online. On failure it is kept for the next
+// try, unless newer data arrived meanwhile.
+func (f *Fleet) Flush(ctx context.Context) {
+	f.dirtyMu.Lock()
+	back := f.cameBack
+	f.cameBack = make(map[int64]time.Time, len(back))
+	f.dirtyMu.Unlock()
+	states := f.light.take()
+	if len(states) == 0 && len(back) == 0 {
+		return
+	}
+	online := make([]models.Online, 0, len(back))
+	for id, at := range back {
+		online = append(online, models.Online{PCID: id, At: at})
+	}
+	if err := f.store.SaveLive(ctx, states, online); err != nil {
+		f.log.Error("live state flush failed; retrying", "pcs", len(states), "online", len(online), "err", err)
+		f.light.restore(states)
+		f.dirtyMu.Lock()
+		for id, at := range back {
+			if _, newer := f.cameBack[id]; !newer {
+				f.cameBack[id] = at
+			}
+		}
+		f.dirtyMu.Unlock()
+	}
+}
+
+// Sweep takes PCs silent for OfflineAfter offline and times out overdue commands.
+func (f *Fleet) Sweep(ctx context.Context) {
+	now := f.now()
+	type stale struct {
+		p    *pc
+		seen time.Time
+	}
+	var silent []stale
+	f.mu.RLock()
+	for _, p := range f.byID {
+		p.mu.Lock()
+		if p.online && p.waiting == 0 && now.Sub(p.lastSeen) > f.cfg.OfflineAfter {
+			silent = append(silent, stale{p, p.lastSeen})
+		}
+		p.mu.Unlock()
+	}
+	f.mu.RUnlock()
+	for _, s := range silent {
+		if err := f.setOffline(ctx, s.p, s.seen, models.ReasonTimeout, stillSilent); err != nil {
+			f.log.Error("mark PC offline failed", "pc_id", s.p.id, "err", err)
+		}
+	}
+	cs, err := f.store.ExpireCommands(ctx, now)
+	if err != nil {
+		f.log.Error("command timeout sweep failed", "err", err)
+		return
+	}
+	for _, c := range cs {
+		f.log.Info("command timed out", "command_id", c.ID, "pc_id", c.PCID, "delivered", c.StartedAt != nil)
+	}
+	f.ended(cs)
+}

@@ -1,0 +1,172 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/wire"
+)
+
+// Presence: heartbeats, IP changes, going offline.
+
+// Heartbeat records a heartbeat of PC id. A light one and coming back online only touch memory
+// (the batch writer stores them within FlushEvery); a full one and an IP change are written
+// before it returns. It reports whether the IP address changed.
+func (f *Fleet) Heartbeat(ctx context.Context, id int64, info *wire.SystemInfo, full bool) (ipChanged bool, err error) {
+	p := f.get(id)
+	if p == nil {
+		return false, ErrUnknownPC
+	}
+	f.polls.Add(1)
+	now := f.now()
+	if info != nil && info.IPAddress != nil && *info.IPAddress != "" {
+		if ipChanged, err = f.recordIP(ctx, p, *info.IPAddress, now); err != nil {
+			return false, err
+		}
+	}
+	if full && info != nil {
+		if err := f.saveFull(ctx, p, info, now); err != nil {
+			return ipChanged, err
+		}
+	}
+	p.presence.Lock() // not while setOffline stores an outage
+	defer p.presence.Unlock()
+	p.mu.Lock()
+	if full && info != nil && info.CurrentUser != nil {
+		user := *info.CurrentUser
+		p.user = &user
+	}
+	back := !p.online
+	if back {
+		// Recorded under p.presence, so setOffline always sees an unflushed return.
+		p.online, p.powerReason = true, ""
+		f.dirtyMu.Lock()
+		f.cameBack[id] = now
+		f.dirtyMu.Unlock()
+	}
+	p.lastSeen = now
+	if info != nil {
+		if info.CPUUsage != nil {
+			p.cpu = info.CPUUsage
+		}
+		if info.RAMUsagePercent != nil {
+			p.ram = info.RAMUsagePercent
+		}
+	}
+	snap, light := p.view(), p.light()
+	p.mu.Unlock()
+	if back {
+		f.log.Info("PC online", "pc_id", id, "machine_id", p.machineID)
+		f.publish(events.PCOnline, snap)
+	}
+	if !full {
+		f.queueLight(light)
+	}
+	f.publish(events.PCState, snap)
+	return ipChanged, nil
+}
+
+// queueLight schedules a light state for the next flush.
+func (f *Fleet) queueLight(l models.LightState) { f.light.put(l) }
+
+// takeCameBack removes a PC's unflushed return online, if any.
+func (f *Fleet) takeCameBack(id int64) (time.Time, bool) {
+	f.dirtyMu.Lock()
+	defer f.dirtyMu.Unlock()
+	at, ok := f.cameBack[id]
+	delete(f.cameBack, id)
+	return at, ok
+}
+
+func (f *Fleet) recordIP(ctx context.Context, p *pc, ip string, now time.Time) (bool, error) {
+	p.presence.Lock()
+	defer p.presence.Unlock()
+	p.mu.Lock()
+	same := ip == p.ip
+	p.mu.Unlock()
+	if same {
+		return false, nil
+	}
+	if err := f.store.RecordIP(ctx, p.id, ip, now); err != nil {
+		return false, err
+	}
+	p.mu.Lock()
+	p.ip = ip
+	p.mu.Unlock()
+	return true, nil
+}
+
+func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, now time.Time) error {
+	fs := models.FullState{CPUUsage: info.CPUUsage, RAMUsed: info.RAMUsed, RAMUsagePercent: info.RAMUsagePercent,
+		CurrentUser: info.CurrentUser, Uptime: info.Uptime, At: now}
+	if info.Processes != nil {
+		b, err := json.Marshal(info.Processes)
+		if err != nil {
+			return err
+		}
+		s := string(b)
+		fs.Processes = &s
+	}
+	for mount, d := range info.DiskUsage {
+		fs.Disks = append(fs.Disks, models.Disk{Mount: mount, UsedGB: &d.UsedGB, FreeGB: &d.FreeGB, Percent: &d.Percent})
+	}
+	// A batched light state older than this full one must not overwrite it.
+	f.light.remove(p.id)
+	return f.store.SaveFullState(ctx, p.id, fs)
+}
+
+// Offline takes a PC offline at once: the agent said it is shutting down or losing its network.
+// A power command delivered before overrides the reason.
+func (f *Fleet) Offline(ctx context.Context, id int64, reason string) error {
+	p := f.get(id)
+	if p == nil {
+		return ErrUnknownPC
+	}
+	return f.setOffline(ctx, p, f.now(), reason, whatever)
+}
+
+// offlineIf says when setOffline acts: whatever the PC did, or only if it has still not polled
+// since the sweep chose it (its last poll is since).
+type offlineIf int
+
+const (
+	whatever offlineIf = iota
+	stillSilent
+)
+
+// setOffline records an outage starting at since.
+func (f *Fleet) setOffline(ctx context.Context, p *pc, since time.Time, reason string, when offlineIf) error {
+	p.presence.Lock()
+	defer p.presence.Unlock()
+	p.mu.Lock()
+	skip := !p.online || p.deleted || (when == stillSilent && !p.lastSeen.Equal(since))
+	if p.powerReason != "" {
+		reason = p.powerReason
+	}
+	p.mu.Unlock()
+	if skip {
+		return nil
+	}
+	// An unflushed return online must be stored first, or the flush would close this outage.
+	if at, ok := f.takeCameBack(p.id); ok {
+		if err := f.store.SetOnline(ctx, p.id, at); err != nil {
+			f.dirtyMu.Lock()
+			f.cameBack[p.id] = at
+			f.dirtyMu.Unlock()
+			return err
+		}
+	}
+	if err := f.store.SetOffline(ctx, p.id, since, reason); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.online, p.powerReason = false, ""
+	v := p.view()
+	p.mu.Unlock()
+	f.log.Info("PC offline", "pc_id", p.id, "machine_id", p.machineID, "reason", reason)
+	f.publish(events.PCOffline, v)
+	return nil
+}
