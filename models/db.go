@@ -1,5 +1,3 @@
-// Package models holds the bun models, every query of the server (the Store), and opening and
-// migrating the database. It knows nothing of HTTP.
 package models
 
 import (
@@ -13,7 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -31,8 +28,8 @@ type Store struct {
 	buildDir string
 	// buildMu keeps a build's row and its file changing together.
 	buildMu sync.Mutex
-	// urgent counts writes someone is waiting on right now (see priority.go).
-	urgent atomic.Int32
+	// prio counts writes someone is waiting on right now (priority.go).
+	prio priority
 }
 
 // Open opens the SQLite database at path (creating its folder) with WAL, synchronous=NORMAL

@@ -1,3 +1,5 @@
+// Package models holds the bun models, every query of the server (the Store), and opening and
+// migrating the database. It knows nothing of HTTP.
 package models
 
 import (

@@ -449,8 +449,29 @@ func TestBatchWritesYieldToUrgentOnes(t *testing.T) {
 	if _, err := s.NextCommand(ctx, pc.ID, "", start); err != nil {
 		t.Fatal(err)
 	}
-	if n := s.urgent.Load(); n != 0 {
+	if n := s.prio.urgent; n != 0 {
 		t.Fatalf("%d urgent writes still marked after they ended: every flush would wait", n)
+	}
+}
+
+// A batch write waiting for an urgent one goes as soon as it ends, not at maxYield.
+func TestBatchWritesGoWhenUrgentOnesEnd(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	pc := registerTest(t, s, "YIELD-2")
+	done := s.urgentWrite()
+	wrote := make(chan time.Time)
+	go func() {
+		if err := s.SaveLive(ctx, []LightState{{PCID: pc.ID, CPUUsage: ptr(1.0), At: time.Now()}}, nil); err != nil {
+			t.Error(err)
+		}
+		wrote <- time.Now()
+	}()
+	time.Sleep(maxYield / 5) // the flush is waiting
+	ended := time.Now()
+	done()
+	if after := (<-wrote).Sub(ended); after >= maxYield*3/4 {
+		t.Errorf("the flush went %v after the urgent write ended", after)
 	}
 }
 
