@@ -1,7 +1,8 @@
-// Package migrations embeds the schema migrations. Files are named
-// <timestamp>_<name>.up.sql / .down.sql and are never edited once merged; a change is a new file.
-// Two tokens stand where SQLite and PostgreSQL differ and are replaced by the runner in models:
-// {{id}} (an auto-increment primary key) and {{time}} (a timestamp column type).
+// Package migrations embeds the schema migrations, which bun/migrate runs (models/migrate.go).
+// Files are named <timestamp>_<name>.tx.up.sql / .tx.down.sql (each runs in a transaction) and
+// are never edited once merged; a change is a new file. Two template fields stand where SQLite
+// and PostgreSQL differ: {{.ID}} (an auto-increment primary key) and {{.Time}} (a timestamp
+// column type).
 package migrations
 
 import "embed"

@@ -3,106 +3,112 @@ package models
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strings"
-	"time"
 
-	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/migrate"
 
 	"github.com/wcms-lab/wcms/migrations"
 )
 
-// dialectTokens are the only places where the schema differs between SQLite and PostgreSQL.
-var dialectTokens = map[dialect.Name]*strings.Replacer{
-	dialect.SQLite: strings.NewReplacer("{{id}}", "INTEGER PRIMARY KEY AUTOINCREMENT", "{{time}}", "TIMESTAMP"),
-	dialect.PG:     strings.NewReplacer("{{id}}", "BIGSERIAL PRIMARY KEY", "{{time}}", "TIMESTAMPTZ"),
+// schemaWords are the only places where the schema differs between SQLite and PostgreSQL; the
+// migration files name them as template fields.
+type schemaWords struct{ ID, Time string }
+
+var dialectWords = map[dialect.Name]schemaWords{
+	dialect.SQLite: {ID: "INTEGER PRIMARY KEY AUTOINCREMENT", Time: "TIMESTAMP"},
+	dialect.PG:     {ID: "BIGSERIAL PRIMARY KEY", Time: "TIMESTAMPTZ"},
 }
 
-// Migrate applies every embedded .up.sql not applied yet, in name order, each in its own
+// Migrate applies every embedded migration not applied yet, in name order, each in its own
 // transaction, and returns the names it applied.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
-	return s.migrate(ctx, ".up.sql")
-}
-
-// MigrateDown undoes the newest applied migration; used by tests and by operators rolling back.
-func (s *Store) MigrateDown(ctx context.Context) (string, error) {
-	applied, err := s.appliedMigrations(ctx)
-	if err != nil || len(applied) == 0 {
-		return "", err
-	}
-	last := applied[len(applied)-1]
-	body, err := fs.ReadFile(migrations.FS, last+".down.sql")
+	m, err := s.migrator(ctx)
 	if err != nil {
-		return "", fmt.Errorf("migrate down %s: %w", last, err)
+		return nil, err
 	}
-	err = s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.expand(body)); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, "DELETE FROM schema_migrations WHERE version = ?", last)
-		return err
-	})
+	group, err := m.Migrate(ctx)
 	if err != nil {
-		return "", fmt.Errorf("migrate down %s: %w", last, err)
-	}
-	return last, nil
-}
-
-func (s *Store) migrate(ctx context.Context, suffix string) ([]string, error) {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	applied, err := s.appliedMigrations(ctx)
-	if err != nil {
-		return nil, err
-	}
-	done := make(map[string]bool, len(applied))
-	for _, v := range applied {
-		done[v] = true
-	}
-	names, err := fs.Glob(migrations.FS, "*"+suffix)
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
 	var ran []string
-	for _, name := range names {
-		version := strings.TrimSuffix(name, suffix)
-		if done[version] {
-			continue
-		}
-		body, err := fs.ReadFile(migrations.FS, name)
-		if err != nil {
-			return ran, err
-		}
-		err = s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.ExecContext(ctx, s.expand(body)); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-				version, time.Now().UTC().Format(time.RFC3339))
-			return err
-		})
-		if err != nil {
-			return ran, fmt.Errorf("migrate %s: %w", name, err)
-		}
-		ran = append(ran, version)
+	for _, mig := range group.Migrations {
+		ran = append(ran, mig.String())
 	}
 	return ran, nil
 }
 
-func (s *Store) appliedMigrations(ctx context.Context) ([]string, error) {
-	var versions []string
-	err := s.w.NewSelect().Table("schema_migrations").Column("version").Order("version").Scan(ctx, &versions)
+// MigrateDown undoes the newest applied migration and returns its name, "" when none is left;
+// used by tests and by operators rolling back.
+func (s *Store) MigrateDown(ctx context.Context) (string, error) {
+	m, err := s.migrator(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: read applied: %w", err)
+		return "", err
 	}
-	return versions, nil
+	ms, err := m.MigrationsWithStatus(ctx)
+	if err != nil {
+		return "", fmt.Errorf("migrate down: %w", err)
+	}
+	applied := ms.Applied() // newest first
+	if len(applied) == 0 {
+		return "", nil
+	}
+	last := applied[0]
+	if err := last.Down(ctx, m, &last); err != nil {
+		return "", fmt.Errorf("migrate down %s: %w", last, err)
+	}
+	if err := m.MarkUnapplied(ctx, &last); err != nil {
+		return "", fmt.Errorf("migrate down %s: %w", last, err)
+	}
+	return last.String(), nil
 }
 
-func (s *Store) expand(body []byte) string {
-	return dialectTokens[s.w.Dialect().Name()].Replace(string(body))
+// migrator is bun/migrate over the embedded migrations, its tables made, and the record of the
+// runner this project had before it carried over.
+func (s *Store) migrator(ctx context.Context) (*migrate.Migrator, error) {
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(migrations.FS); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	// Marked applied only once the migration's transaction committed: a failed one runs again.
+	m := migrate.NewMigrator(s.w, ms, migrate.WithMarkAppliedOnSuccess(true),
+		migrate.WithTemplateData(dialectWords[s.w.Dialect().Name()]))
+	if err := m.Init(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if err := s.carryOverOldRecord(ctx, m); err != nil {
+		return nil, fmt.Errorf("migrate: carry over schema_migrations: %w", err)
+	}
+	return m, nil
+}
+
+// carryOverOldRecord marks as applied what the earlier runner recorded in schema_migrations
+// (versions like "20261125000001_init"), then drops that table.
+func (s *Store) carryOverOldRecord(ctx context.Context, m *migrate.Migrator) error {
+	var done []string
+	if _, err := s.w.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"); err != nil {
+		return err
+	}
+	if err := s.w.NewSelect().Table("schema_migrations").Column("version").Scan(ctx, &done); err != nil {
+		return err
+	}
+	if len(done) > 0 {
+		ms, err := m.MigrationsWithStatus(ctx)
+		if err != nil {
+			return err
+		}
+		old := map[string]bool{}
+		for _, v := range done {
+			old[v] = true
+		}
+		for i := range ms {
+			if mig := &ms[i]; old[mig.String()] && !mig.IsApplied() {
+				mig.GroupID = 1
+				if err := m.MarkApplied(ctx, mig); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	_, err := s.w.ExecContext(ctx, "DROP TABLE schema_migrations")
+	return err
 }

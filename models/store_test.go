@@ -72,6 +72,45 @@ func TestMigrateUpDownUp(t *testing.T) {
 	}
 }
 
+// A database the earlier runner made (its record in schema_migrations) is taken over: nothing
+// runs again, nothing is lost, and the old table goes.
+func TestMigrateTakesOverTheOldRecord(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	pc := registerTest(t, s, "OLD-1")
+	// Make it as the old runner left it: no bun_migrations, schema_migrations with every version.
+	var names []string
+	if err := s.w.NewSelect().Table("bun_migrations").Column("name").Order("name").Scan(ctx, &names); err != nil || len(names) < 4 {
+		t.Fatalf("bun_migrations: %v %v", names, err)
+	}
+	old := []string{"20261125000001_init", "20261125000002_agent_builds", "20261125000003_wall_links", "20261204000004_identity"}
+	for _, q := range []string{"DROP TABLE bun_migrations", "DROP TABLE bun_migration_locks",
+		"CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"} {
+		if _, err := s.w.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range old {
+		if _, err := s.w.ExecContext(ctx, "INSERT INTO schema_migrations VALUES (?, '2026-11-25T00:00:00Z')", v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ran, err := s.Migrate(ctx)
+	if err != nil || len(ran) != 0 {
+		t.Fatalf("migrating a database the old runner made ran %v, %v", ran, err)
+	}
+	if _, err := s.PCByID(ctx, pc.ID); err != nil {
+		t.Fatalf("the PC is gone: %v", err)
+	}
+	var left int
+	if err := s.w.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("schema_migrations left: %d %v", left, err)
+	}
+	if v, err := s.MigrateDown(ctx); err != nil || v != old[len(old)-1] {
+		t.Fatalf("the newest migration after the takeover: %q %v", v, err)
+	}
+}
+
 func TestPINLifecycle(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()

@@ -19,14 +19,14 @@ ALTER TABLE commands ADD COLUMN delivered_to TEXT NOT NULL DEFAULT '';
 -- it waits for an operator (approve or refuse). One per PC; token_hash becomes the PC's token on
 -- approval.
 CREATE TABLE reenrolments (
-    id {{id}},
+    id {{.ID}},
     pc_id BIGINT NOT NULL UNIQUE REFERENCES pcs(id) ON DELETE CASCADE,
     token_hash TEXT NOT NULL UNIQUE,
     hostname TEXT NOT NULL,
     mac_address TEXT NOT NULL,
     ip_address TEXT NOT NULL DEFAULT '',
     from_addr TEXT NOT NULL DEFAULT '',
-    created_at {{time}} NOT NULL,
-    refused_at {{time}},
+    created_at {{.Time}} NOT NULL,
+    refused_at {{.Time}},
     refused_by TEXT NOT NULL DEFAULT ''
 );

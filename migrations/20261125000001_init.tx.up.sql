@@ -1,43 +1,43 @@
 CREATE TABLE admins (
-    id {{id}},
+    id {{.ID}},
     username TEXT NOT NULL UNIQUE,
     password_hash TEXT NOT NULL,
     role TEXT NOT NULL DEFAULT 'admin',
     must_change_password BOOLEAN NOT NULL DEFAULT FALSE,
-    created_at {{time}} NOT NULL
+    created_at {{.Time}} NOT NULL
 );
 
 CREATE TABLE sessions (
     token_hash TEXT PRIMARY KEY,
     admin_id BIGINT NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
     csrf_token TEXT NOT NULL,
-    created_at {{time}} NOT NULL,
-    expires_at {{time}} NOT NULL
+    created_at {{.Time}} NOT NULL,
+    expires_at {{.Time}} NOT NULL
 );
 CREATE INDEX sessions_admin_id ON sessions(admin_id);
 
 CREATE TABLE registration_tokens (
-    id {{id}},
+    id {{.ID}},
     token TEXT NOT NULL,
     usage_type TEXT NOT NULL,
     used_count INTEGER NOT NULL DEFAULT 0,
-    expires_at {{time}} NOT NULL,
-    revoked_at {{time}},
+    expires_at {{.Time}} NOT NULL,
+    revoked_at {{.Time}},
     created_by TEXT NOT NULL,
-    created_at {{time}} NOT NULL
+    created_at {{.Time}} NOT NULL
 );
 CREATE INDEX registration_tokens_token ON registration_tokens(token);
 
 CREATE TABLE rooms (
-    id {{id}},
+    id {{.ID}},
     name TEXT NOT NULL UNIQUE,
     seat_rows INTEGER NOT NULL,
     seat_cols INTEGER NOT NULL,
-    created_at {{time}} NOT NULL
+    created_at {{.Time}} NOT NULL
 );
 
 CREATE TABLE pcs (
-    id {{id}},
+    id {{.ID}},
     machine_id TEXT NOT NULL UNIQUE,
     hostname TEXT NOT NULL,
     mac_address TEXT NOT NULL,
@@ -54,9 +54,9 @@ CREATE TABLE pcs (
     os_edition TEXT NOT NULL DEFAULT '',
     os_version TEXT NOT NULL DEFAULT '',
     is_online BOOLEAN NOT NULL DEFAULT FALSE,
-    last_seen {{time}},
-    created_at {{time}} NOT NULL,
-    updated_at {{time}} NOT NULL,
+    last_seen {{.Time}},
+    created_at {{.Time}} NOT NULL,
+    updated_at {{.Time}} NOT NULL,
     UNIQUE (room_id, seat_row, seat_col)
 );
 CREATE INDEX pcs_room_id ON pcs(room_id);
@@ -70,8 +70,8 @@ CREATE TABLE pc_state (
     logged_in_user TEXT,
     uptime BIGINT,
     processes TEXT,
-    light_at {{time}},
-    full_at {{time}}
+    light_at {{.Time}},
+    full_at {{.Time}}
 );
 
 CREATE TABLE pc_disks (
@@ -82,30 +82,30 @@ CREATE TABLE pc_disks (
     used_gb DOUBLE PRECISION,
     free_gb DOUBLE PRECISION,
     percent DOUBLE PRECISION,
-    updated_at {{time}} NOT NULL,
+    updated_at {{.Time}} NOT NULL,
     PRIMARY KEY (pc_id, mount)
 );
 
 CREATE TABLE pc_ip_history (
-    id {{id}},
+    id {{.ID}},
     pc_id BIGINT NOT NULL REFERENCES pcs(id) ON DELETE CASCADE,
     ip_address TEXT NOT NULL,
-    seen_at {{time}} NOT NULL
+    seen_at {{.Time}} NOT NULL
 );
 CREATE INDEX pc_ip_history_pc_id ON pc_ip_history(pc_id, id);
 
 CREATE TABLE pc_outages (
-    id {{id}},
+    id {{.ID}},
     pc_id BIGINT NOT NULL REFERENCES pcs(id) ON DELETE CASCADE,
-    started_at {{time}} NOT NULL,
-    ended_at {{time}},
+    started_at {{.Time}} NOT NULL,
+    ended_at {{.Time}},
     duration_seconds BIGINT,
     reason TEXT NOT NULL
 );
 CREATE INDEX pc_outages_pc_id ON pc_outages(pc_id, id);
 
 CREATE TABLE commands (
-    id {{id}},
+    id {{.ID}},
     pc_id BIGINT NOT NULL REFERENCES pcs(id) ON DELETE CASCADE,
     type TEXT NOT NULL,
     parameters TEXT NOT NULL,
@@ -116,11 +116,11 @@ CREATE TABLE commands (
     error_message TEXT NOT NULL DEFAULT '',
     exit_code INTEGER,
     created_by TEXT NOT NULL DEFAULT '',
-    created_at {{time}} NOT NULL,
-    started_at {{time}},
-    completed_at {{time}},
-    result_at {{time}},
-    deadline_at {{time}} NOT NULL
+    created_at {{.Time}} NOT NULL,
+    started_at {{.Time}},
+    completed_at {{.Time}},
+    result_at {{.Time}},
+    deadline_at {{.Time}} NOT NULL
 );
 -- The queue: next pending command of a PC by priority, then age.
 CREATE INDEX commands_queue ON commands(pc_id, status, priority, id);
