@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 
+	"github.com/wcms-lab/wcms/agentbuilds"
 	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/handlers"
@@ -33,6 +34,7 @@ type App struct {
 	Store   *models.Store
 	Hub     *events.Hub
 	Fleet   *fleet.Fleet
+	Builds  *agentbuilds.Builds
 	Handler http.Handler
 
 	stopRun context.CancelFunc
@@ -71,7 +73,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		return nil, err
 	}
 	cfg.HTTP.InitialPasswordFile = InitialPasswordFile(dataDir)
-	if err := handlers.RegisterAgentBuilds(ctx, store, cfg.AgentDir, log); err != nil {
+	builds := agentbuilds.New(store, filepath.Join(dataDir, "agent-builds"))
+	if err := builds.RegisterDir(ctx, cfg.AgentDir, log); err != nil {
 		return nil, err
 	}
 
@@ -82,7 +85,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	// Not ctx: the last flush must run after a signal has cancelled it (Close).
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
-	a := &App{Store: store, Hub: hub, Fleet: fl, Handler: handlers.New(cfg.HTTP, store, fl, hub, log),
+	a := &App{Store: store, Hub: hub, Fleet: fl, Builds: builds, Handler: handlers.New(cfg.HTTP, store, fl, hub, builds, log),
 		stopRun: stopRun, ran: make(chan struct{})}
 	go func() {
 		defer close(a.ran)

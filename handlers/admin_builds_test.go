@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -20,7 +19,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wcms-lab/wcms/app"
 	"github.com/wcms-lab/wcms/handlers"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
@@ -298,8 +299,8 @@ func TestUploadOverTheCap(t *testing.T) {
 	}
 }
 
-// Builds in the -agent-dir folder are registered at start, once: a second start finds them
-// registered.
+// Builds in the -agent-dir folder are registered at start (app.New), once: a second start finds
+// them registered.
 func TestRegisterAgentBuilds(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -323,19 +324,13 @@ func TestRegisterAgentBuilds(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "data", "wcms.db")
 	start := func() (logs string, builds []models.AgentBuild) {
 		t.Helper()
-		store, err := models.Open(ctx, dbPath)
+		var buf bytes.Buffer
+		a, err := app.New(ctx, startConfig(dbPath, dir), slog.New(slog.NewTextHandler(&buf, nil)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer store.Close()
-		if _, err := store.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		if err := handlers.RegisterAgentBuilds(ctx, store, dir, slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
-			t.Fatal(err)
-		}
-		if builds, err = store.ListAgentBuilds(ctx); err != nil {
+		defer a.Close()
+		if builds, err = a.Store.ListAgentBuilds(ctx); err != nil {
 			t.Fatal(err)
 		}
 		return buf.String(), builds
@@ -375,34 +370,15 @@ func TestRegisterAgentBuilds(t *testing.T) {
 		t.Errorf("the second start registered again:\n%s", logs)
 	}
 
-	store, err := models.Open(ctx, dbPath)
+	a, err := app.New(ctx, startConfig(dbPath, filepath.Join(dir, "missing")), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	if err := handlers.RegisterAgentBuilds(ctx, store, filepath.Join(dir, "missing"), slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatalf("a missing folder: %v", err)
 	}
+	a.Close()
 }
 
-// The ldflags samples are captured from real builds: each is the -ldflags setting debug/buildinfo
-// read from a binary, with the main.version that binary printed when run.
-func TestLDFlagsVersion(t *testing.T) {
-	var samples []struct {
-		LDFlags string `json:"ldflags"`
-		Version string `json:"version"`
-	}
-	if err := json.Unmarshal(readFile(t, filepath.Join("testdata", "ldflags.json")), &samples); err != nil {
-		t.Fatal(err)
-	}
-	if len(samples) < 10 {
-		t.Fatalf("only %d samples", len(samples))
-	}
-	for _, s := range samples {
-		t.Run(s.LDFlags, func(t *testing.T) {
-			if got := handlers.LDFlagsVersion(s.LDFlags); got != s.Version {
-				t.Fatalf("ldflagsVersion(%q) = %q, the binary said %q", s.LDFlags, got, s.Version)
-			}
-		})
-	}
+// startConfig is a start of the server on the database at dbPath with builds in agentDir.
+func startConfig(dbPath, agentDir string) app.Config {
+	return app.Config{DB: dbPath, AgentDir: agentDir, AdminPassword: testPassword,
+		HTTP: handlers.Config{BcryptCost: bcrypt.MinCost, PINKey: testPINKey}}
 }

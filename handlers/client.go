@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wcms-lab/wcms/agentbuilds"
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/wire"
@@ -56,8 +57,8 @@ func (s *Server) clientVersion(c echo.Context) error {
 	if arch == "" {
 		arch = "amd64"
 	}
-	if err := checkPlatform(goos, arch); err != nil {
-		return err
+	if err := agentbuilds.CheckPlatform(goos, arch); err != nil {
+		return badRequest(codeInvalidField, "%v", err)
 	}
 	b, err := s.store.NewestAgentBuild(c.Request().Context(), goos, arch)
 	if errors.Is(err, models.ErrNotFound) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wcms-lab/wcms/agentbuilds"
 	"github.com/wcms-lab/wcms/models"
 )
 
@@ -61,7 +62,7 @@ func downloadPlatform(name string) (goos, arch string, ok bool) {
 	}
 	rest, exe := strings.CutSuffix(rest, ".exe")
 	goos, arch, ok = strings.Cut(rest, "-")
-	if !ok || exe && goos != "windows" || checkPlatform(goos, arch) != nil {
+	if !ok || exe && goos != "windows" || agentbuilds.CheckPlatform(goos, arch) != nil {
 		return "", "", false
 	}
 	return goos, arch, true
@@ -70,7 +71,7 @@ func downloadPlatform(name string) (goos, arch string, ok bool) {
 // serveBuild sends a build's file with its hash and version in headers; http.ServeContent
 // answers ranges and conditional requests, so an interrupted download can resume.
 func (s *Server) serveBuild(c echo.Context, b *models.AgentBuild) error {
-	f, err := s.store.OpenAgentBuild(b)
+	f, err := s.builds.Open(b)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/wcms-lab/wcms/agentbuilds"
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/views"
@@ -65,6 +66,7 @@ const (
 func toAPIError(err error) *apiError {
 	var ae *apiError
 	var he *echo.HTTPError
+	var refused *agentbuilds.Refused
 	var pending *fleet.ReenrolPending
 	switch {
 	case errors.As(err, &ae):
@@ -90,6 +92,8 @@ func toAPIError(err error) *apiError {
 		return newError(http.StatusForbidden, wire.CodeReenrolRefused, "An operator refused this install's "+
 			"re-enrolment: check the PC, then ask for a new PIN and reinstall. / 관리자가 이 설치의 재등록을 "+
 			"거부했습니다. PC를 확인한 뒤 새 PIN으로 다시 설치하세요.")
+	case errors.As(err, &refused):
+		return badRequest("INVALID_BUILD", "%s", refused.Reason)
 	case errors.Is(err, models.ErrNotFound):
 		return newError(http.StatusNotFound, codeNotFound, "%s", err.Error())
 	case errors.Is(err, models.ErrAlreadyReported):

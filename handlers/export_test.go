@@ -23,9 +23,6 @@ const (
 	PasswordPath       = passwordPath
 )
 
-var (
-	LDFlagsVersion   = ldflagsVersion
-	DownloadPlatform = downloadPlatform
-)
+var DownloadPlatform = downloadPlatform
 
 const CtxJSON = ctxJSON

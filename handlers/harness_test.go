@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wcms-lab/wcms/agentbuilds"
 	"github.com/wcms-lab/wcms/app"
 	"github.com/wcms-lab/wcms/handlers"
 
@@ -37,6 +38,7 @@ type testServer struct {
 	store  *models.Store
 	fleet  *fleet.Fleet
 	hub    *events.Hub
+	builds *agentbuilds.Builds
 	srv    *httptest.Server
 	logs   *lockedWriter // everything the server logged
 	dbPath string        // the SQLite file, for checks of what is really on disk
@@ -70,7 +72,7 @@ func newTestServerWith(t testing.TB, firstPassword string, opts ...serverOption)
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.Handler)
-	ts := &testServer{t: t, URL: srv.URL, store: a.Store, fleet: a.Fleet, hub: a.Hub, srv: srv, logs: logs, dbPath: cfg.DB}
+	ts := &testServer{t: t, URL: srv.URL, store: a.Store, fleet: a.Fleet, hub: a.Hub, builds: a.Builds, srv: srv, logs: logs, dbPath: cfg.DB}
 	t.Cleanup(func() {
 		a.Drain()
 		srv.Close()

@@ -223,13 +223,13 @@ func TestAgentsPageUploadAndDelete(t *testing.T) {
 // so the file need not be a real agent.
 func addStoredBuild(t testing.TB, ts *testServer, version, goos, arch string) int64 {
 	t.Helper()
-	sb, err := ts.store.StageAgentBuild(strings.NewReader(version + goos + arch))
+	sb, err := ts.builds.Stage(strings.NewReader(version + goos + arch))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sb.Discard()
 	b := &models.AgentBuild{Version: version, OS: goos, Arch: arch, CreatedBy: "test"}
-	if err := ts.store.AddAgentBuild(context.Background(), b, sb, time.Now()); err != nil {
+	if err := ts.builds.Store(context.Background(), b, sb); err != nil {
 		t.Fatal(err)
 	}
 	return b.ID

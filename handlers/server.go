@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/wcms-lab/wcms/agentbuilds"
 	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/handlers/live"
@@ -92,6 +93,7 @@ type Server struct {
 	started time.Time
 	scripts *template.Template // the install scripts
 	live    *live.Streams      // live updates to browsers
+	builds  *agentbuilds.Builds
 	// dashboardSlots and wallSlots cap the live streams open at once (stream_slots.go).
 	dashboardSlots, wallSlots *streamSlots
 	// pollRate is the agents' poll rate the status page shows, measured between its views.
@@ -109,9 +111,9 @@ type Server struct {
 }
 
 // New builds the echo instance with every route.
-func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, log *slog.Logger) *echo.Echo {
+func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, builds *agentbuilds.Builds, log *slog.Logger) *echo.Echo {
 	cfg.defaults()
-	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, log: log, started: time.Now(), scripts: parseInstallScripts(), live: live.New(hub, fl, log),
+	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, builds: builds, log: log, started: time.Now(), scripts: parseInstallScripts(), live: live.New(hub, fl, log),
 		dashboardSlots: newStreamSlots(streamsPerSession, cfg.MaxStreams), wallSlots: newStreamSlots(streamsPerWallLink, cfg.MaxWallStreams),
 		pins:        tokens.NewPINHasher(cfg.PINKey),
 		pinTurns:    ratelimit.NewTurns(),

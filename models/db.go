@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -24,10 +23,6 @@ type Store struct {
 	w *bun.DB
 	// r serves reads; WAL lets them run beside the writer.
 	r *bun.DB
-	// buildDir holds the agent builds' files, next to the database file.
-	buildDir string
-	// buildMu keeps a build's row and its file changing together.
-	buildMu sync.Mutex
 	// prio counts writes someone is waiting on right now (priority.go).
 	prio priority
 }
@@ -73,9 +68,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
 	return &Store{
-		w:        bun.NewDB(wdb, sqlitedialect.New()),
-		r:        bun.NewDB(rdb, sqlitedialect.New()),
-		buildDir: filepath.Join(filepath.Dir(path), "agent-builds"),
+		w: bun.NewDB(wdb, sqlitedialect.New()),
+		r: bun.NewDB(rdb, sqlitedialect.New()),
 	}, nil
 }
 
