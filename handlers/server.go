@@ -1,6 +1,8 @@
-// Package handlers holds the echo handlers of the server: the agent API, the admin JSON API, the
-// pages, and the middleware for sessions, CSRF, limits and security headers. routes.go registers
-// every route in one place.
+// Package handlers is the server's HTTP layer, for three audiences, each with its own routes and
+// middleware chain in routes.go: agents and machines (client.go, agent_input.go, downloads.go,
+// install.go), the admin JSON API (admin_*.go, answers.go, status.go) and the signed-in pages with
+// the wall (pages*.go, stream.go, identity.go has both). The live streams are handlers/live's;
+// what the handlers act on lives below them (fleet, models, agentbuilds, command).
 package handlers
 
 import (
