@@ -93,7 +93,7 @@ func TestViewIsTheOneSource(t *testing.T) {
 	for _, id := range ids {
 		before, _ := f.View(id)
 		after, _ := restarted.View(id)
-		before.Online, after.Online, before.LastSeen, after.LastSeen = false, false, nil, nil // the grace period
+		before.Online, after.Online, before.LastSeen, after.LastSeen = false, false, time.Time{}, time.Time{} // the grace period
 		if !viewsEqual(before, after) {
 			t.Errorf("PC %d before a restart %+v, after %+v", id, before, after)
 		}

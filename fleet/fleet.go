@@ -135,11 +135,7 @@ func (p *pc) wake() {
 func (p *pc) view() models.PCView {
 	v := models.PCView{ID: p.id, MachineID: p.machineID, Hostname: p.hostname, MACAddress: p.mac, IPAddress: p.ip,
 		Online: p.online, Verified: p.verified, Room: p.room, SeatRow: p.seatRow, SeatCol: p.seatCol,
-		CPUUsage: p.cpu, RAMUsagePercent: p.ram, CurrentUser: p.user}
-	if !p.lastSeen.IsZero() {
-		seen := p.lastSeen
-		v.LastSeen = &seen
-	}
+		CPUUsage: p.cpu, RAMUsagePercent: p.ram, CurrentUser: p.user, LastSeen: p.lastSeen}
 	return v
 }
 

@@ -33,10 +33,15 @@ type pcJSON struct {
 
 // toPCJSON is a PC as the API lists it.
 func toPCJSON(v *models.PCView) pcJSON {
-	return pcJSON{ID: v.ID, MachineID: v.MachineID, Hostname: v.Hostname, MACAddress: v.MACAddress,
+	j := pcJSON{ID: v.ID, MachineID: v.MachineID, Hostname: v.Hostname, MACAddress: v.MACAddress,
 		IPAddress: v.IPAddress, IsOnline: v.Online, IsVerified: v.Verified, RoomName: v.Room,
 		SeatRow: v.SeatRow, SeatCol: v.SeatCol, CPUUsage: v.CPUUsage, RAMUsagePercent: v.RAMUsagePercent,
-		CurrentUser: v.CurrentUser, LastSeen: tsp(v.LastSeen)}
+		CurrentUser: v.CurrentUser}
+	if !v.LastSeen.IsZero() {
+		seen := ts(v.LastSeen)
+		j.LastSeen = &seen
+	}
+	return j
 }
 
 // listPCs lists PCs, optionally of one room (?room=) or by live state (?online=true|false).

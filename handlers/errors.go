@@ -128,7 +128,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if ae.RetryAfter > 0 {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(ae.RetryAfter.Seconds()+0.999)))
 	}
-	if answersJSON(c) {
+	if s.answersJSON(c) {
 		c.JSON(ae.Status, wire.ErrorResponse{Status: "error", Message: ae.Message,
 			Error: wire.ErrorBody{Code: ae.Code, Message: ae.Message}, AgentToken: ae.AgentToken})
 		return

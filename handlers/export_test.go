@@ -25,4 +25,3 @@ const (
 
 var DownloadPlatform = downloadPlatform
 
-const CtxJSON = ctxJSON

@@ -8,30 +8,35 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Marks an audience's chain leaves on the request (routes.go) for the handlers every request
-// shares: the error handler and the request log.
+// routeKind is how a route answers, set by its audience at registration (routes.go) and read
+// by the handlers every request shares: the error handler and the request log. It is kept by
+// route, not put on each request, so the agents' hot path pays nothing for it.
+type routeKind uint8
+
 const (
-	ctxJSON  = "answer_json" // errors in the JSON envelope, not as pages
-	ctxQuiet = "quiet"       // successes are counted in /metrics, not logged
+	forPeople    routeKind = 0
+	forPrograms  routeKind = 1 << iota // errors in the JSON envelope, not as pages
+	quietSuccess                       // successes are counted in /metrics, not logged
 )
 
-// answerJSON marks a route whose callers are programs: agents, scripts, the admin API.
-func (s *Server) answerJSON(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		c.Set(ctxJSON, true)
-		return next(c)
+// routeKinds maps a route's path pattern to its kind; written while the routes are registered,
+// only read afterwards.
+type routeKinds map[string]routeKind
+
+func (k *routeKinds) set(path string, kind routeKind) {
+	if *k == nil {
+		*k = routeKinds{}
 	}
+	if old, ok := (*k)[path]; ok && old != kind {
+		panic("handlers: " + path + " registered for two audiences") // a mistake in routes.go
+	}
+	(*k)[path] = kind
 }
 
-func answersJSON(c echo.Context) bool { return c.Get(ctxJSON) == true }
+// of is the kind of the request's route; forPeople when no route matched.
+func (k routeKinds) of(c echo.Context) routeKind { return k[c.Path()] }
 
-// quiet marks a route called so often that only its failures are worth a log line.
-func (s *Server) quiet(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		c.Set(ctxQuiet, true)
-		return next(c)
-	}
-}
+func (s *Server) answersJSON(c echo.Context) bool { return s.kinds.of(c)&forPrograms != 0 }
 
 // noStore keeps answers that carry tokens and live state out of caches.
 func noStore(next echo.HandlerFunc) echo.HandlerFunc {
@@ -62,7 +67,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			status = toAPIError(err).Status
 		}
-		if status >= 400 || c.Get(ctxQuiet) != true {
+		if status >= 400 || s.kinds.of(c)&quietSuccess == 0 {
 			s.log.Info("request", "method", c.Request().Method, "path", loggedPath(c), "status", status,
 				"ms", time.Since(start).Milliseconds(), "addr", c.RealIP())
 		}

@@ -32,22 +32,27 @@ func (s *Server) routes(e *echo.Echo) {
 	s.wallRoutes(e)
 }
 
-// routeSet registers routes that share one middleware chain.
+// routeSet registers routes that share one middleware chain and one way of answering.
 type routeSet struct {
 	e     *echo.Echo
+	kinds *routeKinds
 	chain []echo.MiddlewareFunc
+	kind  routeKind
 }
 
-func newRouteSet(e *echo.Echo, chain ...echo.MiddlewareFunc) routeSet { return routeSet{e, chain} }
+func (s *Server) newRouteSet(e *echo.Echo, kind routeKind, chain ...echo.MiddlewareFunc) routeSet {
+	return routeSet{e, &s.kinds, chain, kind}
+}
 
 // add registers a route: the set's chain, then mw.
 func (r routeSet) add(method, path string, h echo.HandlerFunc, mw ...echo.MiddlewareFunc) {
+	r.kinds.set(path, r.kind)
 	r.e.Add(method, path, h, append(slices.Clone(r.chain), mw...)...)
 }
 
-// then is the set with more middleware after its chain.
-func (r routeSet) then(mw ...echo.MiddlewareFunc) routeSet {
-	return routeSet{r.e, append(slices.Clone(r.chain), mw...)}
+// then is the set with more middleware after its chain, answering as kind.
+func (r routeSet) then(kind routeKind, mw ...echo.MiddlewareFunc) routeSet {
+	return routeSet{r.e, r.kinds, append(slices.Clone(r.chain), mw...), kind}
 }
 
 const (
@@ -60,14 +65,14 @@ const (
 // none of them can log in; errors in the JSON envelope; successes are counted in /metrics, not
 // logged, for thousands of agents poll every 2 s.
 func (s *Server) agentRoutes(e *echo.Echo) {
-	machines := newRouteSet(e, s.answerJSON, middleware.BodyLimit(byteLimit(s.cfg.MaxBody)))
+	machines := s.newRouteSet(e, forPrograms, middleware.BodyLimit(byteLimit(s.cfg.MaxBody)))
 
 	machines.add(get, "/healthz", s.healthz)
-	quiet := machines.then(s.quiet)
+	quiet := machines.then(forPrograms | quietSuccess)
 	quiet.add(get, "/metrics", s.metrics.handler())
 	quiet.add(get, "/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(static.FS))))
 
-	client := quiet.then(noStore)
+	client := quiet.then(forPrograms|quietSuccess, noStore)
 	client.add(get, "/api/client/version", s.clientVersion)
 	client.add(post, "/api/client/register", s.registerPC)
 	client.add(post, "/api/client/heartbeat", s.heartbeat)
@@ -89,7 +94,7 @@ func (s *Server) agentRoutes(e *echo.Echo) {
 // adminAPIRoutes: the admin JSON API. A session, a forced password change first as for pages,
 // CSRF (header only) on every state change, then the role the route needs.
 func (s *Server) adminAPIRoutes(e *echo.Echo) {
-	api := newRouteSet(e, s.answerJSON, noStore)
+	api := s.newRouteSet(e, forPrograms, noStore)
 	// An unknown path under /api/ is a JSON 404, for agents and scripts alike.
 	api.add(echo.RouteNotFound, "/api/*", notFound)
 
@@ -139,7 +144,7 @@ func (s *Server) adminAPIRoutes(e *echo.Echo) {
 // pageRoutes: the signed-in dashboard. A session, a forced password change first, CSRF (header
 // or form field) on every state change, then the role the page needs.
 func (s *Server) pageRoutes(e *echo.Echo) {
-	pages := newRouteSet(e)
+	pages := s.newRouteSet(e, forPeople)
 	pages.add(get, "/login", s.loginPage)
 	pages.add(post, "/login", s.login, middleware.BodyLimit(byteLimit(s.cfg.MaxBody)))
 	pages.add(get, "/lang/:lang", s.switchLang)
@@ -203,7 +208,7 @@ func (s *Server) signedIn(limit int64, csrf echo.MiddlewareFunc, role string) []
 // wallRoutes: the wall display, which signs in with the token in its URL, not a session, and
 // only ever reads.
 func (s *Server) wallRoutes(e *echo.Echo) {
-	wall := newRouteSet(e)
+	wall := s.newRouteSet(e, forPeople)
 	wall.add(get, "/wall/:room", s.wallPage)
 	wall.add(get, "/wall/:room/stream", s.wallStream)
 }

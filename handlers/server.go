@@ -96,6 +96,7 @@ type Server struct {
 	scripts *template.Template // the install scripts
 	live    *live.Streams      // live updates to browsers
 	builds  *agentbuilds.Builds
+	kinds   routeKinds // how each route answers (routes.go)
 	// dashboardSlots and wallSlots cap the live streams open at once (stream_slots.go).
 	dashboardSlots, wallSlots *streamSlots
 	// pollRate is the agents' poll rate the status page shows, measured between its views.

@@ -210,8 +210,8 @@ type PCView struct {
 	SeatCol         *int
 	CPUUsage        *float64
 	RAMUsagePercent *float64
-	CurrentUser     *string // the console user of the last full heartbeat
-	LastSeen        *time.Time
+	CurrentUser     *string   // the console user of the last full heartbeat
+	LastSeen        time.Time // zero: never seen
 }
 
 // InRoom tells whether the PC sits in room ("": is not placed).

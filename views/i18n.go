@@ -49,6 +49,9 @@ func ParseLang(cookie, acceptLanguage string) Lang {
 	case Korean, English:
 		return Lang(cookie)
 	}
+	if acceptLanguage == "" {
+		return Korean // agents and scripts send none: no parse on every poll
+	}
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil {
 		return Korean
