@@ -24,4 +24,3 @@ const (
 )
 
 var DownloadPlatform = downloadPlatform
-
