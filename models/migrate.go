@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/migrate"
 
@@ -22,7 +23,13 @@ var dialectWords = map[dialect.Name]schemaWords{
 // Migrate applies every embedded migration not applied yet, in name order, each in its own
 // transaction, and returns the names it applied.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
-	m, err := s.migrator(ctx)
+	m, err := s.migrator(ctx, func(ctx context.Context, tx bun.IConn, done *migrate.Migration) error {
+		// A copy: bun/migrate marks done itself after the commit, and then finds this row by
+		// name (WithUpsert) and updates it.
+		row := *done
+		_, err := s.w.NewInsert().Conn(tx).Model(&row).ModelTableExpr(migrationsTable).Exec(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +47,10 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 // MigrateDown undoes the newest applied migration and returns its name, "" when none is left;
 // used by tests and by operators rolling back.
 func (s *Store) MigrateDown(ctx context.Context) (string, error) {
-	m, err := s.migrator(ctx)
+	m, err := s.migrator(ctx, func(ctx context.Context, tx bun.IConn, undone *migrate.Migration) error {
+		_, err := s.w.NewDelete().Conn(tx).TableExpr(migrationsTable).Where("id = ?", undone.ID).Exec(ctx)
+		return err
+	})
 	if err != nil {
 		return "", err
 	}
@@ -62,15 +72,22 @@ func (s *Store) MigrateDown(ctx context.Context) (string, error) {
 	return last.String(), nil
 }
 
+// migrationsTable is where bun/migrate records the applied migrations.
+const migrationsTable = "bun_migrations"
+
 // migrator is bun/migrate over the embedded migrations, its tables made, and the record of the
-// runner this project had before it carried over.
-func (s *Store) migrator(ctx context.Context) (*migrate.Migrator, error) {
+// runner this project had before it carried over. record runs inside each migration's
+// transaction, after its SQL, and records the step there: bun/migrate's own record comes after
+// the commit, and a process killed in between would otherwise leave a database whose next start
+// runs the migration again and fails (table already exists), or never re-applies one undone.
+func (s *Store) migrator(ctx context.Context, record migrate.MigrationHook) (*migrate.Migrator, error) {
 	ms := migrate.NewMigrations()
 	if err := ms.Discover(migrations.FS); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	// Marked applied only once the migration's transaction committed: a failed one runs again.
-	m := migrate.NewMigrator(s.w, ms, migrate.WithMarkAppliedOnSuccess(true),
+	m := migrate.NewMigrator(s.w, ms, migrate.WithTableName(migrationsTable), migrate.WithMarkAppliedOnSuccess(true),
+		migrate.WithUpsert(true), migrate.AfterMigration(record),
 		migrate.WithTemplateData(dialectWords[s.w.Dialect().Name()]))
 	if err := m.Init(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)

@@ -1,0 +1,69 @@
+package models
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/uptrace/bun"
+)
+
+// A migration's record commits with it: when the process dies right after a migration's
+// commit (here: its context ends there, before bun/migrate's own record), the next start does
+// not run it again, and a migration undone that way is applied again.
+func TestMigrateRecordsInItsTransaction(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "wcms.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cut := &cutAfterCommit{}
+	s.w.AddQueryHook(cut)
+
+	cut.arm("CREATE TABLE admins")
+	if _, err := s.Migrate(cut.ctx); err == nil {
+		t.Fatal("the migration after the cut went on")
+	}
+	ran, err := s.Migrate(context.Background())
+	if err != nil || len(ran) == 0 || strings.HasSuffix(ran[0], "_init") {
+		t.Fatalf("after the cut ran %v, %v; want the rest after init", ran, err)
+	}
+
+	newest := ran[len(ran)-1]
+	cut.arm("DROP TABLE reenrolments") // the newest migration's down
+	if _, err := s.MigrateDown(cut.ctx); err == nil {
+		t.Fatal("the rollback after the cut went on")
+	}
+	if again, err := s.Migrate(context.Background()); err != nil || !slices.Equal(again, []string{newest}) {
+		t.Fatalf("after the cut down ran %v, %v; want %s again", again, err, newest)
+	}
+}
+
+// cutAfterCommit ends ctx as the transaction that ran a statement holding marker commits.
+type cutAfterCommit struct {
+	marker string
+	seen   bool
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (c *cutAfterCommit) arm(marker string) {
+	c.marker, c.seen = marker, false
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+}
+
+func (c *cutAfterCommit) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	return ctx
+}
+
+func (c *cutAfterCommit) AfterQuery(_ context.Context, e *bun.QueryEvent) {
+	if c.marker != "" && strings.Contains(e.Query, c.marker) {
+		c.seen = true
+	}
+	if c.seen && e.Query == "COMMIT" {
+		c.cancel()
+		c.marker, c.seen = "", false
+	}
+}
