@@ -96,7 +96,7 @@ func (s *Server) powerCommand(c echo.Context, typ string) error {
 // shutdownPC queues a shutdown.
 func (s *Server) shutdownPC(c echo.Context) error { return s.powerCommand(c, wire.TypeShutdown) }
 
-// rebootPC queues a restart (the document's "reboot").
+// rebootPC queues a restart (the API's "reboot", docs/API.md).
 func (s *Server) rebootPC(c echo.Context) error { return s.powerCommand(c, wire.TypeRestart) }
 
 // executeOnPC queues a shell command: {command}.

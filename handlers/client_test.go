@@ -95,8 +95,8 @@ func TestSeedDocumentExamples(t *testing.T) {
 		t.Fatalf("poll without heartbeat: %s", res.Raw)
 	}
 
-	// The admin sends the documented shutdown; section 3's singular path with the nested shape
-	// delivers it.
+	// The admin sends the documented shutdown; the singular poll path with the nested heartbeat
+	// (docs/API.md, Agent API) delivers it.
 	cmd := a.do("POST", "/api/admin/pc/"+itoa(pcID)+"/shutdown", `{"delay": 60, "message": "System maintenance"}`).must(t, 200)
 	cmdID := cmd.num("command_id")
 	res = ts.do(nil, "POST", "/api/client/command",

@@ -6,10 +6,10 @@ import (
 	"fmt"
 )
 
-// The published Python client (0.8.x) sends some members differently from the document:
+// The published Python client (0.8.x) sends some members differently from the API (docs/API.md):
 // disk_info, disk_usage and processes as JSON-encoded strings, disk sizes in bytes under
 // "total"/"used"/"free", RAM in MB, and heartbeats without full_update. The decoders below
-// accept both forms, so that client works unchanged; encoding always follows the document.
+// accept both forms, so that client works unchanged; encoding always follows docs/API.md.
 
 // FieldError is a member with the right JSON type but an unusable value.
 type FieldError struct {

@@ -108,8 +108,9 @@ type HeartbeatResponse struct {
 	IPChanged bool   `json:"ip_changed"`
 }
 
-// PollHeartbeat is the heartbeat carried by a command poll. The document shows it both flat
-// (section 4) and nested as {full_update, system_info} (section 3); both decode into this.
+// PollHeartbeat is the heartbeat carried by a command poll. The published API document shows it
+// both flat and nested as {full_update, system_info} (docs/API.md, Agent API); both decode into
+// this.
 type PollHeartbeat struct {
 	FullUpdate *bool       `json:"full_update,omitempty"`
 	SystemInfo *SystemInfo `json:"system_info,omitempty"`
