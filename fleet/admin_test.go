@@ -47,7 +47,7 @@ func TestViewIsTheOneSource(t *testing.T) {
 	if len(evs) != 4 || evs[0].Kind != events.PCUpdated || evs[0].PC.Room == nil || *evs[0].PC.Room != "B" || evs[3].PC.Verified {
 		t.Fatalf("published %+v", evs)
 	}
-	if _, err := f.Heartbeat(ctx, ids[1], &wire.SystemInfo{CPUUsage: ptr(5.0), CurrentUser: ptr("kim")}, true); err != nil {
+	if _, err := f.Heartbeat(ctx, ids[1], Beat{Info: &wire.SystemInfo{CPUUsage: ptr(5.0), CurrentUser: ptr("kim")}, Full: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.UpdateRoom(ctx, "A", models.Room{Name: "C"}); err != nil {
@@ -136,7 +136,7 @@ func TestReadsDoNotWaitOnWrites(t *testing.T) {
 	}
 	done := make(chan error)
 	go func() {
-		_, err := slow.Heartbeat(ctx, id, &wire.SystemInfo{IPAddress: ptr("10.0.0.99")}, false)
+		_, err := slow.Heartbeat(ctx, id, Beat{Info: &wire.SystemInfo{IPAddress: ptr("10.0.0.99")}})
 		done <- err
 	}()
 	<-g.entered // the write is under way

@@ -108,7 +108,7 @@ func TestSteadyPollWritesNothing(t *testing.T) {
 	before := cs.total()
 	for i := range 100 {
 		info.CPUUsage = ptr(float64(i))
-		if _, err := f.Heartbeat(ctx, id, info, false); err != nil {
+		if _, err := f.Heartbeat(ctx, id, Beat{Info: info}); err != nil {
 			t.Fatal(err)
 		}
 		if c, err := f.NextCommand(ctx, id, Caller{}, 0); err != nil || c != nil {
@@ -134,14 +134,14 @@ func TestOfflineRightAfterComingBack(t *testing.T) {
 	f, cs, _ := newTestFleet(t)
 	ctx := context.Background()
 	id := register(t, f, cs, "M1")
-	if _, err := f.Heartbeat(ctx, id, nil, false); err != nil {
+	if _, err := f.Heartbeat(ctx, id, Beat{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Offline(ctx, id, models.ReasonNetworkError); err != nil {
 		t.Fatal(err)
 	}
 	f.Flush(ctx)
-	if _, err := f.Heartbeat(ctx, id, nil, false); err != nil { // back, not flushed yet
+	if _, err := f.Heartbeat(ctx, id, Beat{}); err != nil { // back, not flushed yet
 		t.Fatal(err)
 	}
 	if err := f.Offline(ctx, id, models.ReasonShutdown); err != nil {
@@ -164,7 +164,7 @@ func TestRunFlushesOnStop(t *testing.T) {
 	id := register(t, f, cs, "M1")
 	done := make(chan struct{})
 	go func() { f.Run(ctx); close(done) }()
-	if _, err := f.Heartbeat(context.Background(), id, &wire.SystemInfo{CPUUsage: ptr(77.0)}, false); err != nil {
+	if _, err := f.Heartbeat(context.Background(), id, Beat{Info: &wire.SystemInfo{CPUUsage: ptr(77.0)}}); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
@@ -182,7 +182,7 @@ func TestPublishesChanges(t *testing.T) {
 	sub := hub.Subscribe()
 	defer sub.Close()
 	id := register(t, f, cs, "M1")
-	if _, err := f.Heartbeat(ctx, id, &wire.SystemInfo{CPUUsage: ptr(5.0)}, false); err != nil {
+	if _, err := f.Heartbeat(ctx, id, Beat{Info: &wire.SystemInfo{CPUUsage: ptr(5.0)}}); err != nil {
 		t.Fatal(err)
 	}
 	cmds := []models.Command{{PCID: id, Type: wire.TypeChangePassword, Parameters: `{"username":"u","new_password":"secret-pw"}`, Priority: 5, Timeout: 60}}

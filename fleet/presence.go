@@ -12,10 +12,18 @@ import (
 
 // Presence: heartbeats, IP changes, going offline.
 
+// Beat is a heartbeat: what the PC reported, and whether it is a full one (disks, processes,
+// console user). The zero Beat is a poll that carried none.
+type Beat struct {
+	Info *wire.SystemInfo
+	Full bool
+}
+
 // Heartbeat records a heartbeat of PC id. A light one and coming back online only touch memory
 // (the batch writer stores them within FlushEvery); a full one and an IP change are written
 // before it returns. It reports whether the IP address changed.
-func (f *Fleet) Heartbeat(ctx context.Context, id int64, info *wire.SystemInfo, full bool) (ipChanged bool, err error) {
+func (f *Fleet) Heartbeat(ctx context.Context, id int64, b Beat) (ipChanged bool, err error) {
+	info, full := b.Info, b.Full
 	p := f.get(id)
 	if p == nil {
 		return false, ErrUnknownPC

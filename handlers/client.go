@@ -142,7 +142,7 @@ func (s *Server) registerPC(c echo.Context) error {
 	s.metrics.registrations.Inc()
 	if req.SystemInfo != nil {
 		// The published client sends its first full state with the registration.
-		if _, err := s.fleet.Heartbeat(c.Request().Context(), e.PC.ID, req.SystemInfo, true); err != nil {
+		if _, err := s.fleet.Heartbeat(c.Request().Context(), e.PC.ID, fleet.Beat{Info: req.SystemInfo, Full: true}); err != nil {
 			return err
 		}
 	}
@@ -192,7 +192,7 @@ func (s *Server) heartbeat(c echo.Context) error {
 		return err
 	}
 	full := req.IsFull()
-	changed, err := s.fleet.Heartbeat(c.Request().Context(), id, req.SystemInfo, full)
+	changed, err := s.fleet.Heartbeat(c.Request().Context(), id, fleet.Beat{Info: req.SystemInfo, Full: full})
 	if err != nil {
 		return err
 	}
@@ -221,10 +221,10 @@ func (s *Server) pollCommands(c echo.Context) error {
 	if req.Wait < 0 {
 		return badRequest(codeInvalidField, "wait must not be negative")
 	}
-	var hb beat
+	var hb fleet.Beat
 	if req.Heartbeat != nil {
-		hb.info, hb.full = req.Heartbeat.Info()
-		if err := validateInfo(hb.info); err != nil {
+		hb.Info, hb.Full = req.Heartbeat.Info()
+		if err := validateInfo(hb.Info); err != nil {
 			return err
 		}
 	}
@@ -250,34 +250,28 @@ func (s *Server) longPollCommands(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.poll(c, id, beat{}, time.Duration(timeout)*time.Second)
-}
-
-// beat is the heartbeat a poll carries; the zero beat is a poll without one.
-type beat struct {
-	info *wire.SystemInfo
-	full bool
+	return s.poll(c, id, fleet.Beat{}, time.Duration(timeout)*time.Second)
 }
 
 // poll records the heartbeat, if any, and answers with the PC's next command, waiting up to wait
 // for one.
-func (s *Server) poll(c echo.Context, id int64, hb beat, wait time.Duration) error {
+func (s *Server) poll(c echo.Context, id int64, hb fleet.Beat, wait time.Duration) error {
 	if ok, retry := s.fleet.AllowPoll(id); !ok {
 		return tooMany(retry, "polling too fast: the minimum interval is 2 seconds")
 	}
 	ctx := c.Request().Context()
-	changed, err := s.fleet.Heartbeat(ctx, id, hb.info, hb.full)
+	changed, err := s.fleet.Heartbeat(ctx, id, hb)
 	if err != nil {
 		return err
 	}
-	if hb.info != nil {
-		s.countHeartbeat(hb.full)
+	if hb.Info != nil {
+		s.countHeartbeat(hb.Full)
 	}
 	cmd, err := s.fleet.NextCommand(ctx, id, fleet.Caller{Token: bearer(c), Addr: c.RealIP()}, wait)
 	if err != nil {
 		return err
 	}
-	data := wire.PollData{HeartbeatProcessed: hb.info != nil, IPChanged: changed}
+	data := wire.PollData{HeartbeatProcessed: hb.Info != nil, IPChanged: changed}
 	if cmd != nil {
 		wc, err := wireCommand(cmd)
 		if err != nil {

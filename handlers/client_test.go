@@ -75,7 +75,7 @@ func TestSeedDocumentExamples(t *testing.T) {
 		t.Fatalf("light heartbeat with a new IP: %s", res.Raw)
 	}
 
-	// Section 4: the flat heartbeat inside a poll.
+	// The flat heartbeat inside a poll (docs/API.md, Agent API).
 	poll := `{
   "machine_id": "A1B2C3D4E5F6",
   "heartbeat": {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/handlers"
 
 	"github.com/wcms-lab/wcms/views"
@@ -116,8 +117,7 @@ func until(t *testing.T, evs <-chan sseEvent, what string, match func(sseEvent) 
 func lightHeartbeat(t testing.TB, ts *testServer, ag *agent, cpu float64) {
 	t.Helper()
 	ram, ip := 40.0, "10.1.1.5"
-	if _, err := ts.fleet.Heartbeat(context.Background(), ag.PCID,
-		&wire.SystemInfo{CPUUsage: &cpu, RAMUsagePercent: &ram, IPAddress: &ip}, false); err != nil {
+	if _, err := ts.fleet.Heartbeat(context.Background(), ag.PCID, fleet.Beat{Info: &wire.SystemInfo{CPUUsage: &cpu, RAMUsagePercent: &ram, IPAddress: &ip}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -314,7 +314,7 @@ func TestWallLinkShowsRoomWithoutLogin(t *testing.T) {
 	a.do("POST", "/api/admin/rooms", map[string]any{"name": "Lab <1>", "rows": 1, "cols": 2}).must(t, 200)
 	a.do("PUT", fmt.Sprintf("/api/admin/pc/%d/seat", ag.PCID), map[string]any{"room": "Lab <1>", "row": 1, "col": 2}).must(t, 200)
 	user := "<b>student</b>"
-	ts.fleet.Heartbeat(context.Background(), ag.PCID, &wire.SystemInfo{CurrentUser: &user}, true)
+	ts.fleet.Heartbeat(context.Background(), ag.PCID, fleet.Beat{Info: &wire.SystemInfo{CurrentUser: &user}, Full: true})
 
 	// Creating a link needs an operator and the CSRF token.
 	form := url.Values{"label": {"front"}, "csrf_token": {a.csrf}}
