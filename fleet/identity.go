@@ -117,7 +117,7 @@ func (f *Fleet) Register(ctx context.Context, e Enrolment) (string, error) {
 			if err := f.store.Rekey(ctx, m, e.Disks, now); err != nil {
 				return "", err
 			}
-			f.enrolled(p, m, e.Caller, false)
+			f.enrolled(p, m, e.Caller)
 			return token, nil
 		}
 		if err := f.askedBefore(ctx, e.Caller, m.MachineID); err != nil || e.PINHash == "" {
@@ -137,7 +137,7 @@ func (f *Fleet) Register(ctx context.Context, e Enrolment) (string, error) {
 	f.mu.RLock()
 	p := f.byID[m.ID]
 	f.mu.RUnlock()
-	f.enrolled(p, m, e.Caller, out == models.Enrolled)
+	f.enrolled(p, m, e.Caller)
 	return token, nil
 }
 
@@ -162,9 +162,9 @@ func (f *Fleet) askedBefore(ctx context.Context, c Caller, machineID string) err
 
 // enrolled puts a registered PC's new token and facts in memory (p nil: a new PC) and tells the
 // dashboards.
-func (f *Fleet) enrolled(p *pc, m *models.PC, c Caller, created bool) {
-	kind := events.PCUpdated
-	if p == nil {
+func (f *Fleet) enrolled(p *pc, m *models.PC, c Caller) {
+	kind, created := events.PCUpdated, p == nil
+	if created {
 		p = f.newPC(&models.PCRow{PC: *m}, f.now())
 		kind = events.PCAdded
 	}
