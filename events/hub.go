@@ -60,19 +60,18 @@ func (k Kind) String() string {
 type Event struct {
 	Kind      Kind
 	PCID      int64
-	CommandID int64  // set for CommandStatus
-	Room      string // set for RoomChanged: the room's name before the change
+	CommandID int64 // set for CommandStatus
 	At        time.Time
 	PC        *models.PCView  // the PC's view, for the PC kinds (only its ID for PCRemoved)
 	Command   *models.Command // for CommandStatus
+	Room      *models.Room    // for RoomChanged: the room as it was before the change
 }
 
 // key identifies what an event is about. It is a small comparable struct, not
 // a formatted string, so that coalescing costs a map lookup and no allocation.
 type key struct {
-	of   keyKind
-	id   int64
-	room string
+	of keyKind
+	id int64
 }
 
 type keyKind uint8
@@ -88,7 +87,7 @@ func keyOf(ev *Event) key {
 	case CommandStatus:
 		return key{of: aCommand, id: ev.CommandID}
 	case RoomChanged:
-		return key{of: aRoom, room: ev.Room}
+		return key{of: aRoom, id: ev.Room.ID}
 	}
 	return key{of: aPC, id: ev.PCID}
 }

@@ -28,6 +28,9 @@ func (s *Subscription) pendingLen() int {
 
 var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 
+// roomA has PC 1's id: keys of one kind never meet another's.
+var roomA, roomB = &models.Room{ID: 1, Name: "A"}, &models.Room{ID: 2, Name: "B"}
+
 // pcEv is an event about PC pc; data marks it, in the view's hostname (dataOf).
 func pcEv(kind Kind, pc int64, data any) Event {
 	return Event{Kind: kind, PCID: pc, At: t0, PC: &models.PCView{ID: pc, Hostname: fmt.Sprint(data)}}
@@ -162,15 +165,15 @@ func TestDrainCoalesces(t *testing.T) {
 			want: []Event{pcEv(PCRemoved, 4, "removed")},
 		},
 		{
-			name: "rooms by name, apart from PCs",
+			name: "rooms by id, apart from PCs",
 			publish: []Event{
-				{Kind: RoomChanged, Room: "A", At: t0},
-				pcEv(PCUpdated, 0, "pc"),
-				{Kind: RoomChanged, Room: "B", At: t0},
-				{Kind: RoomChanged, Room: "A", At: t0.Add(time.Second)},
+				{Kind: RoomChanged, Room: roomA, At: t0},
+				pcEv(PCUpdated, 1, "pc"),
+				{Kind: RoomChanged, Room: roomB, At: t0},
+				{Kind: RoomChanged, Room: roomA, At: t0.Add(time.Second)},
 			},
-			want: []Event{{Kind: RoomChanged, Room: "A", At: t0.Add(time.Second)}, pcEv(PCUpdated, 0, "pc"),
-				{Kind: RoomChanged, Room: "B", At: t0}},
+			want: []Event{{Kind: RoomChanged, Room: roomA, At: t0.Add(time.Second)}, pcEv(PCUpdated, 1, "pc"),
+				{Kind: RoomChanged, Room: roomB, At: t0}},
 		},
 	}
 	for _, tt := range tests {

@@ -48,16 +48,17 @@ func (f *Fleet) UpdateRoom(ctx context.Context, name string, upd models.Room) (*
 			})
 		}
 	}
-	f.hub.Publish(events.Event{Kind: events.RoomChanged, Room: name, At: f.now()})
+	f.hub.Publish(events.Event{Kind: events.RoomChanged, At: f.now(), Room: &models.Room{ID: r.ID, Name: name}})
 	return r, nil
 }
 
 // DeleteRoom removes an empty room.
 func (f *Fleet) DeleteRoom(ctx context.Context, name string) error {
-	if err := f.store.DeleteRoom(ctx, name); err != nil {
+	r, err := f.store.DeleteRoom(ctx, name)
+	if err != nil {
 		return err
 	}
-	f.hub.Publish(events.Event{Kind: events.RoomChanged, Room: name, At: f.now()})
+	f.hub.Publish(events.Event{Kind: events.RoomChanged, At: f.now(), Room: r})
 	return nil
 }
 

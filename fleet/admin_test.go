@@ -60,7 +60,7 @@ func TestViewIsTheOneSource(t *testing.T) {
 		if ev.Kind == events.PCUpdated {
 			rooms[ev.PCID] = *ev.PC.Room
 		}
-		roomChanged = roomChanged || ev.Kind == events.RoomChanged && ev.Room == "A"
+		roomChanged = roomChanged || ev.Kind == events.RoomChanged && ev.Room.Name == "A"
 	}
 	if rooms[ids[1]] != "C" || rooms[ids[2]] != "C" || len(rooms) != 2 || !roomChanged {
 		t.Fatalf("after renaming A to C: PCs moved %v, room event %v", rooms, roomChanged)

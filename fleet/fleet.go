@@ -55,7 +55,7 @@ type Store interface {
 	SetVerified(ctx context.Context, id int64, verified bool, now time.Time) error
 	SetSeat(ctx context.Context, pcID int64, room string, row, col int, now time.Time) error
 	UpdateRoom(ctx context.Context, name string, upd models.Room) (*models.Room, error)
-	DeleteRoom(ctx context.Context, name string) error
+	DeleteRoom(ctx context.Context, name string) (*models.Room, error)
 }
 
 // Config tunes the fleet.

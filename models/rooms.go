@@ -77,10 +77,10 @@ func (s *Store) UpdateRoom(ctx context.Context, name string, upd Room) (*Room, e
 	return r, nil
 }
 
-// DeleteRoom removes an empty room; ErrRoomNotEmpty while PCs sit in it.
-func (s *Store) DeleteRoom(ctx context.Context, name string) error {
+// DeleteRoom removes an empty room and returns what it was; ErrRoomNotEmpty while PCs sit in it.
+func (s *Store) DeleteRoom(ctx context.Context, name string) (*Room, error) {
+	r := new(Room)
 	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		r := new(Room)
 		if err := tx.NewSelect().Model(r).Where("name = ?", name).Scan(ctx); err != nil {
 			return notFound("room "+name, err)
 		}
@@ -95,9 +95,12 @@ func (s *Store) DeleteRoom(ctx context.Context, name string) error {
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("delete room %q: %w", name, err)
+		return nil, fmt.Errorf("delete room %q: %w", name, err)
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // RoomByName returns one room.

@@ -382,7 +382,7 @@ func TestRoomsAndSeats(t *testing.T) {
 	if _, err := s.UpdateRoom(ctx, "A101", Room{Rows: 1}); !errors.Is(err, ErrRoomTooSmall) {
 		t.Fatalf("shrink below a placed PC: %v", err)
 	}
-	if err := s.DeleteRoom(ctx, "A101"); !errors.Is(err, ErrRoomNotEmpty) {
+	if _, err := s.DeleteRoom(ctx, "A101"); !errors.Is(err, ErrRoomNotEmpty) {
 		t.Fatalf("delete a room with PCs: %v", err)
 	}
 	if _, err := s.UpdateRoom(ctx, "A101", Room{Name: "A102"}); err != nil {
@@ -399,7 +399,7 @@ func TestRoomsAndSeats(t *testing.T) {
 	if err := s.SetSeat(ctx, pc.ID, "", 0, 0, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteRoom(ctx, "A102"); err != nil {
+	if _, err := s.DeleteRoom(ctx, "A102"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -112,7 +112,7 @@ func (p *pump) handle(ev *events.Event) {
 			p.render(t, p.feed.Command(p.ctx, ev.Command))
 		}
 	case events.RoomChanged:
-		if p.feed.Room != nil && *p.feed.Room == ev.Room {
+		if p.feed.Room != nil && *p.feed.Room == ev.Room.Name {
 			p.layoutChanged()
 		}
 	case events.PCRemoved:
