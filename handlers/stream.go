@@ -42,7 +42,8 @@ func (s *Server) stream(c echo.Context) error {
 	case q.Has("room"):
 		f.Shows, f.Room = inRoom(q.Get("room")), new(q.Get("room"))
 	}
-	return s.live.Serve(c.Response(), c.Request(), f)
+	s.live.Serve(c.Response(), c.Request(), f)
+	return nil
 }
 
 func (s *Server) wallStream(c echo.Context) error {
@@ -56,8 +57,9 @@ func (s *Server) wallStream(c echo.Context) error {
 	}
 	defer release()
 	// WallTileBody shows no user, process or command, whatever the tile carries.
-	return s.live.Serve(c.Response(), c.Request(), live.Feed{Shows: inRoom(room.Name), Room: &room.Name, Wall: true,
+	s.live.Serve(c.Response(), c.Request(), live.Feed{Shows: inRoom(room.Name), Room: &room.Name, Wall: true,
 		Tile: func(t views.Tile) templ.Component { return views.WallTileBody(t) }})
+	return nil
 }
 
 // inRoom keeps the PCs of room ("": the PCs not placed).

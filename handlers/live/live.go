@@ -98,7 +98,7 @@ func TileOf(v *models.PCView) views.Tile {
 }
 
 // Serve streams f to the browser until it goes away or maxAge passes.
-func (st *Streams) Serve(w http.ResponseWriter, r *http.Request, f Feed) error {
+func (st *Streams) Serve(w http.ResponseWriter, r *http.Request, f Feed) {
 	// The server's read timeout would end the request; a stream has neither deadline.
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
@@ -131,5 +131,4 @@ func (st *Streams) Serve(w http.ResponseWriter, r *http.Request, f Feed) error {
 	ew.Flush() // what r3labs wrote without flushing, such as an error
 	cancel()
 	<-done
-	return nil
 }
