@@ -26,7 +26,6 @@ import (
 	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
-	"github.com/wcms-lab/wcms/tokens"
 )
 
 const testPassword = "correct horse battery"
@@ -280,9 +279,6 @@ func (ag *agent) poll(extra map[string]any) response {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// randomHex returns n random bytes, hex-encoded.
-func randomHex(n int) string { return tokens.New()[:2*n] }
 
 // account creates an account with the role, signs it in and makes its first password change, so
 // its pages are not held at the forced change.

@@ -88,4 +88,3 @@ func wallClass(t Tile) string {
 }
 
 func urlQuery(s string) string { return url.QueryEscape(s) }
-func urlPath(s string) string  { return url.PathEscape(s) }
