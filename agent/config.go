@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wcms-lab/wcms/agent/collect"
+	"github.com/wcms-lab/wcms/wire"
 )
 
 // Config is how one agent runs. Zero durations take the defaults (docs/AGENT.md).
@@ -38,10 +39,7 @@ type Config struct {
 	ApprovalInterval time.Duration
 }
 
-var (
-	pinPattern       = regexp.MustCompile(`^[0-9]{6}$`)
-	machineIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-)
+var machineIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // withDefaults fills unset fields.
 func (c Config) withDefaults() Config {
@@ -76,7 +74,7 @@ func CheckServer(server string) error {
 
 // CheckPIN validates a registration PIN.
 func CheckPIN(pin string) error {
-	if !pinPattern.MatchString(pin) {
+	if !wire.IsPIN(pin) {
 		return errors.New("the PIN is the 6 digits shown on the dashboard (Registration PINs)")
 	}
 	return nil

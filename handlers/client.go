@@ -17,8 +17,6 @@ import (
 	"github.com/wcms-lab/wcms/wire"
 )
 
-var pinPattern = regexp.MustCompile(`^[0-9]{6}$`)
-
 // bearer returns the agent token of the request, if any.
 func bearer(c echo.Context) string {
 	h := c.Request().Header.Get("Authorization")
@@ -159,7 +157,7 @@ func (s *Server) registerWithPIN(ctx context.Context, e fleet.Enrolment, pin str
 	if ok, retry := s.pinFailures.Allow(e.Caller.Addr, now); !ok {
 		return "", tooMany(retry, "too many wrong PINs from this address; try again in %s", retry.Round(time.Second))
 	}
-	if !pinPattern.MatchString(pin) {
+	if !wire.IsPIN(pin) {
 		s.pinFailures.Fail(e.Caller.Addr, now)
 		return "", models.ErrPINInvalid
 	}

@@ -225,3 +225,17 @@ const (
 	// CodeReenrolRefused: an operator refused this install's re-enrolment.
 	CodeReenrolRefused = "REENROLL_REFUSED"
 )
+
+// IsPIN reports whether s has the form of a registration PIN: six digits. The agent checks it
+// before sending, the server before looking one up.
+func IsPIN(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
