@@ -2,9 +2,9 @@ package handlers
 
 import (
 	"bytes"
-	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -115,14 +115,11 @@ func (s *Server) roomPage(c echo.Context) error {
 	}
 	v.Online, v.Offline = countOnline(here)
 	if room != "" {
-		rm, err := s.store.RoomByName(ctx, room)
-		if errors.Is(err, models.ErrNotFound) {
+		i := slices.IndexFunc(rooms, func(r models.RoomRow) bool { return r.Name == room })
+		if i < 0 {
 			return newError(http.StatusNotFound, codeNotFound, "no room %q", room)
 		}
-		if err != nil {
-			return err
-		}
-		v.Rows = seatGrid(rm.Rows, rm.Cols, here)
+		v.Rows = seatGrid(rooms[i].Rows, rooms[i].Cols, here)
 	}
 	v.StreamURL = "/stream?room=" + url.QueryEscape(room)
 	return s.render(c, http.StatusOK, views.RoomPage(v))
