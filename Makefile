@@ -26,10 +26,14 @@ build: ## build the server and the agent for Linux and Windows (no cgo), with SH
 	cd $(BIN) && for f in wcms-server wcms-agent wcms-agent.exe; do sha256sum $$f > $$f.sha256; done
 	@ls -l $(BIN)
 
-generate: ## regenerate views/*_templ.go, static/app.css (Tailwind) and the htmx files (npm ci first)
+FONT := node_modules/@fontsource-variable/noto-sans-kr
+
+generate: ## regenerate views/*_templ.go, static/app.css (Tailwind), the htmx files and the font (npm ci first)
 	$(GO) tool templ generate
 	npx --no-install tailwindcss -c tailwind.config.js -i static/src/app.css -o static/app.css --minify
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js static/
+	rm -rf static/fonts && mkdir static/fonts && cp $(FONT)/files/*.woff2 static/fonts/ && cp $(FONT)/LICENSE static/fonts/OFL.txt
+	sed 's#url(./files/#url(./fonts/#g' $(FONT)/index.css > static/fonts.css
 
 check-generated: ## fail when the committed *_templ.go or built assets are stale
 	$(GO) test -count=1 -run 'TestGeneratedUpToDate|TestBuiltAssetsUpToDate' ./views/ ./static/

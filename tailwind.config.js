@@ -5,7 +5,9 @@ module.exports = {
   theme: {
     extend: {
       fontFamily: {
-        sans: ["system-ui", "-apple-system", "\"Malgun Gothic\"", "\"Apple SD Gothic Neo\"", "\"Noto Sans KR\"", "sans-serif"],
+        // The shipped font first (static/fonts.css): the same letters on every screen, Hangul on a
+        // kiosk with no Korean font; the system's as the fallback while it loads.
+        sans: ["\"Noto Sans KR Variable\"", "system-ui", "-apple-system", "\"Malgun Gothic\"", "\"Apple SD Gothic Neo\"", "sans-serif"],
       },
     },
   },

@@ -125,9 +125,12 @@ func login(t *testing.T, ctx context.Context, base string) {
 	)
 }
 
-func screenshot(t *testing.T, ctx context.Context, name string) {
+// screenshot saves the page, whole unless shot says otherwise, in a temporary directory or with
+// -screenshots in docs/screenshots.
+func screenshot(t *testing.T, ctx context.Context, name string, shot ...chromedp.Action[[]byte]) {
 	t.Helper()
-	png := value(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+	shot = append(shot, chromedp.FullScreenshot(100))
+	png := value(t, ctx, "screenshot "+name, shot[0])
 	dir := t.TempDir()
 	if *updateScreenshots {
 		dir = filepath.Join(root(t), "docs", "screenshots")
@@ -137,27 +140,129 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
-// TestDashboardInBrowser drives the dashboard in headless chromium against the real server.
-func TestDashboardInBrowser(t *testing.T) {
+// layoutJS measures a page as a person would see it; report(tile, name) answers, for the tiles
+// matching tile and the name element in each:
+//   - names: each tile's name as drawn, "" when cut (ellipsis or overflow);
+//   - outside: tiles with content drawn outside them, or tiles outside the viewport's width;
+//   - wraps: labels (badges, buttons, tabs, names, headings) with a word broken across lines;
+//   - the page's scroll and client sizes, and the name's font size in px.
+const layoutJS = `window.report = (tile, name) => {
+  const r = { names: [], outside: [], wraps: [], fontPx: 0 };
+  const vw = document.documentElement.clientWidth;
+  for (const t of document.querySelectorAll(tile)) {
+    const n = t.querySelector(name);
+    const cut = n.scrollWidth > n.clientWidth + 1;
+    r.names.push(cut ? "" : n.textContent.trim());
+    r.fontPx = parseFloat(getComputedStyle(n).fontSize);
+    const box = t.getBoundingClientRect();
+    if (box.left < -1 || box.right > vw + 1) r.outside.push(t.id + " beyond the viewport");
+    for (const el of t.querySelectorAll("*")) {
+      const b = el.getBoundingClientRect();
+      if (b.width === 0 || b.height === 0 || getComputedStyle(el).position === "absolute") continue;
+      if (b.left < box.left - 1 || b.right > box.right + 1 || b.top < box.top - 1 || b.bottom > box.bottom + 1)
+        r.outside.push(t.id + " " + el.tagName + "." + el.className);
+    }
+  }
+  const labels = ".badge, button, .btn, .room-tab, h1, th, label, .live-status, [data-testid=tile-hostname], [data-testid=wall-hostname], .wall-head span";
+  for (const el of document.querySelectorAll(labels)) {
+    if (el.getClientRects().length === 0) continue;
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node; (node = walker.nextNode()); ) {
+      for (const m of node.textContent.matchAll(/\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].map((b) => Math.round(b.top)));
+        if (tops.size > 1) r.wraps.push(m[0] + " in " + el.tagName + "." + el.className);
+      }
+    }
+  }
+  r.scrollW = document.documentElement.scrollWidth;
+  r.clientW = vw;
+  r.scrollH = document.documentElement.scrollHeight;
+  r.clientH = document.documentElement.clientHeight;
+  return r;
+}`
+
+type layoutReport struct {
+	Names            []string `json:"names"`
+	Outside          []string `json:"outside"`
+	Wraps            []string `json:"wraps"`
+	FontPx           float64  `json:"fontPx"`
+	ScrollW, ClientW int
+	ScrollH, ClientH int
+}
+
+// checkLayout fails the test for what a person at that screen would see wrong: tiles whose
+// names are cut or alike, content outside its tile, words broken across lines, a page wider
+// than the screen.
+func checkLayout(t *testing.T, ctx context.Context, what, tile, name string, want int) layoutReport {
+	t.Helper()
+	run(t, ctx, what+": fonts", eval(layoutJS), chromedp.Evaluate[chromedp.Void](`document.fonts.ready.then(() => true)`, chromedp.EvalAwaitPromise))
+	r := value(t, ctx, what+": measure", chromedp.Evaluate[layoutReport](fmt.Sprintf(`report(%q, %q)`, tile, name)))
+	seen := map[string]bool{}
+	for _, n := range r.Names {
+		if n == "" || seen[n] {
+			t.Errorf("%s: a tile's name is cut or not distinct: %q", what, r.Names)
+			break
+		}
+		seen[n] = true
+	}
+	if len(r.Names) != want {
+		t.Errorf("%s: %d tiles, want %d", what, len(r.Names), want)
+	}
+	if len(r.Outside) > 0 {
+		t.Errorf("%s: content outside its tile or the screen: %q", what, r.Outside[:min(5, len(r.Outside))])
+	}
+	if len(r.Wraps) > 0 {
+		t.Errorf("%s: words broken across lines: %q", what, r.Wraps[:min(5, len(r.Wraps))])
+	}
+	if r.ScrollW > r.ClientW {
+		t.Errorf("%s: the page is %d px wide on a %d px screen: it scrolls sideways", what, r.ScrollW, r.ClientW)
+	}
+	t.Logf("%s: names %q… at %.0f px", what, r.Names[:min(3, len(r.Names))], r.FontPx)
+	return r
+}
+
+// TestDashboardAtRoomSizes drives the dashboard in headless chromium against the real server,
+// with a room as labs have them: 48 PCs, ENG301-PC01…48 on a 6 × 8 grid, at the screens it is
+// used on: a desk (1920 × 1080), a wall (1920 × 1080 and 3840 × 2160) and a phone (375 × 812).
+func TestDashboardAtRoomSizes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs chromium")
 	}
 	tab := browser(t)
 	srv := startServer(t)
 	pin := srv.newPIN("multi", 600)
-	srv.api("POST", "/api/admin/rooms", map[string]any{"name": "Lab 1", "rows": 2, "cols": 3})
+	srv.api("POST", "/api/admin/rooms", map[string]any{"name": "ENG301", "rows": 6, "cols": 8})
+	srv.api("POST", "/api/admin/rooms", map[string]any{"name": "ENG302", "rows": 2, "cols": 2})
 	var pcs []*fakePC
-	for i, host := range []string{"LAB1-01", "LAB1-02", "LAB1-03", "LAB1-04"} {
-		p := srv.fakePC(pin, host)
-		p.poll(float64(10 * (i + 1)))
-		srv.api("PUT", fmt.Sprintf("/api/admin/pc/%d/seat", int64(p.id)), map[string]any{"room": "Lab 1", "row": 1 + i/3, "col": 1 + i%3})
+	for i := range 48 {
+		p := srv.fakePC(pin, fmt.Sprintf("ENG301-PC%02d", i+1))
+		p.poll(float64((i * 37) % 100)) // every load band, in no order
+		srv.api("PUT", fmt.Sprintf("/api/admin/pc/%d/seat", int64(p.id)), map[string]any{"room": "ENG301", "row": 1 + i/8, "col": 1 + i%8})
 		pcs = append(pcs, p)
 	}
+	srv.fakePC(pin, "LIBRARY-KIOSK-01").poll(5) // a PC not placed yet
 
-	desk := tab(1280, 900)
+	desk := tab(1920, 1080)
 	login(t, desk, srv.URL)
-	run(t, desk, "open the room", chromedp.Navigate(srv.URL+"/?room=Lab%201"), chromedp.WaitVisible(`[data-testid=seats]`),
+	run(t, desk, "open the room", chromedp.Navigate(srv.URL+"/?room=ENG301"), chromedp.WaitVisible(`[data-testid=seats]`),
 		eval(`window.notReloaded = true`))
+	r := checkLayout(t, desk, "desk 1920", `[data-testid=tile]`, `[data-testid=tile-hostname]`, 48)
+	if r.Names[0] != "PC01" || r.Names[47] != "PC48" {
+		t.Errorf("desk: tiles named %q…%q, want PC01…PC48 under the room's prefix", r.Names[0], r.Names[47])
+	}
+	if prefix := value(t, desk, "read the prefix", chromedp.Text(`[data-testid=room-prefix]`)); !strings.Contains(prefix, "ENG301-") {
+		t.Errorf("the header says %q, want the shared prefix ENG301-", prefix)
+	}
+	if title := value(t, desk, "read a tile's title", chromedp.Evaluate[string](`document.querySelector('[data-testid=tile]').title`)); title != "ENG301-PC01" {
+		t.Errorf("the first tile's title is %q, want the whole hostname", title)
+	}
+	wide := value(t, desk, "measure the seats", chromedp.Evaluate[float64](`document.querySelector('[data-testid=seats]').getBoundingClientRect().width`))
+	if wide < 1500 {
+		t.Errorf("the seats take %.0f px of a 1920 px screen", wide)
+	}
 
 	// A heartbeat through the agent API changes the tile's CPU text, live.
 	cpu := fmt.Sprintf(`#pc-%d [data-testid=tile-cpu]`, int64(pcs[0].id))
@@ -171,16 +276,98 @@ func TestDashboardInBrowser(t *testing.T) {
 	if took > time.Second || !still {
 		t.Errorf("tile changed after %v (want within 1 s), page kept: %v", took, still)
 	}
+	if status := value(t, desk, "read the live status", chromedp.Evaluate[string](`document.documentElement.dataset.live`)); status != "ok" {
+		t.Errorf("a live room page says its stream is %q", status)
+	}
 	screenshot(t, desk, "desktop-room.png")
 
+	wallURL := wallLink(t, desk, srv.URL, "ENG301")
+	run(t, desk, "back to the room", chromedp.Navigate(srv.URL+"/?room=ENG301"), chromedp.WaitVisible(`[data-testid=seats]`))
+	wall := tab(1920, 1080)
+	run(t, wall, "open the wall without a session", chromedp.Navigate(wallURL), chromedp.WaitVisible(`[data-testid=wall-seats]`))
+	checkWall(t, wall, "wall 1920", 48)
+	wall4k := tab(3840, 2160)
+	run(t, wall4k, "open the wall on a 4K screen", chromedp.Navigate(wallURL), chromedp.WaitVisible(`[data-testid=wall-seats]`))
+	checkWall(t, wall4k, "wall 3840", 96)
+
+	phone := tab(375, 812, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulatePortrait)
+	login(t, phone, srv.URL)
+	run(t, phone, "open the room on the phone", chromedp.Navigate(srv.URL+"/?room=ENG301"), chromedp.WaitVisible(`[data-testid=seats]`))
+	checkLayout(t, phone, "phone 375", `[data-testid=tile]`, `[data-testid=tile-hostname]`, 48)
+	shut := value(t, phone, "find the room's shutdown", chromedp.Evaluate[[]float64](
+		`(b => [b.top, b.bottom, b.height, innerHeight])(document.querySelector('[data-testid=shutdown-room]').getBoundingClientRect())`))
+	if shut[1] > shut[3] || shut[0] < shut[3]-120 || shut[2] < 44 {
+		t.Errorf("on the phone the room's shutdown is at %.0f–%.0f px of %.0f, %.0f px tall: want it at the bottom of the screen, a thumb's size", shut[0], shut[1], shut[3], shut[2])
+	}
+	screenshot(t, phone, "phone-room.png", chromedp.CaptureScreenshot()) // what the thumb sees, the action bar at the bottom
+
+	// A PC goes off: its tile, the room's counts and its tab change on every screen, live.
+	srv.agentCall(pcs[5].token, "/api/client/shutdown", map[string]any{"machine_id": pcs[5].machineID}, nil)
+	for _, s := range []struct {
+		name string
+		ctx  context.Context
+		want string
+	}{
+		{"desk counts", desk, `document.querySelector('[data-testid=count-offline]').textContent.includes("1")`},
+		{"desk tab", desk, `document.querySelector('[data-testid=room-tab][data-room=ENG301] [data-testid=room-tab-count]').textContent.trim() === "47/48"`},
+		{"phone counts", phone, `document.querySelector('[data-testid=count-online]').textContent.includes("47")`},
+		{"wall counts", wall, `document.querySelector('[data-testid=wall-offline]').textContent.includes("1")`},
+		{"wall tile", wall, fmt.Sprintf(`document.querySelector('#pc-%d-live [data-testid=wall-tile-body]').dataset.state === "off"`, int64(pcs[5].id))},
+	} {
+		run(t, s.ctx, s.name+" after a PC went off", poll(s.want))
+	}
+
+	desktopCommands(t, desk, pcs)
+}
+
+// checkWall checks a wall at its screen's size: every tile's name distinct and at least minPx
+// high, the grid filling the screen with no scrolling, the clock and freshness shown, the
+// shipped Korean font in use.
+func checkWall(t *testing.T, ctx context.Context, what string, minPx float64) {
+	t.Helper()
+	r := checkLayout(t, ctx, what, `[data-testid=wall-tile]`, `[data-testid=wall-hostname]`, 48)
+	if r.FontPx < minPx {
+		t.Errorf("%s: names at %.0f px, want at least %.0f", what, r.FontPx, minPx)
+	}
+	if r.ScrollH > r.ClientH {
+		t.Errorf("%s: the wall is %d px high on a %d px screen", what, r.ScrollH, r.ClientH)
+	}
+	used := value(t, ctx, what+": measure the seats", chromedp.Evaluate[float64](
+		`(b => b.width * b.height / (innerWidth * innerHeight))(document.querySelector('[data-testid=wall-seats]').getBoundingClientRect())`))
+	if used < 0.85 {
+		t.Errorf("%s: the seats use %.0f%% of the screen, want at least 85%%", what, used*100)
+	}
+	run(t, ctx, what+": live", poll(`document.documentElement.dataset.live === "ok" && /\d/.test(document.querySelector('[data-testid=live-status]').textContent)`))
+	if !value(t, ctx, what+": font", chromedp.Evaluate[bool](`document.fonts.check('700 48px "Noto Sans KR Variable"', '켜짐') && [...document.fonts].some(f => f.family.includes("Noto Sans KR") && f.status === "loaded")`)) {
+		t.Errorf("%s: the shipped Korean font is not in use", what)
+	}
+	t.Logf("%s: seats use %.0f%% of the screen", what, used*100)
+	screenshot(t, ctx, strings.ReplaceAll(what, " ", "-")+".png")
+}
+
+// wallLink creates a read-only wall link for room and returns it.
+func wallLink(t *testing.T, ctx context.Context, base, room string) string {
+	t.Helper()
+	run(t, ctx, "create a wall link",
+		chromedp.Navigate(base+"/walls?room="+room),
+		chromedp.SendKeys(`[name=label]`, "front screen"),
+		chromedp.Click(`[data-testid=wall-create-submit]`),
+		chromedp.WaitVisible(`[data-testid=wall-new-url]`),
+	)
+	return strings.TrimSpace(value(t, ctx, "read the link", chromedp.Text(`[data-testid=wall-new-url]`)))
+}
+
+// desktopCommands selects PCs and sends them a command from the room page at a desk.
+func desktopCommands(t *testing.T, desk context.Context, pcs []*fakePC) {
+	t.Helper()
 	// "Select all online" checks exactly the online PCs' boxes; "Clear" unchecks them.
 	checked := `document.querySelectorAll('input[name=pc_ids]:checked').length`
-	online := `document.querySelectorAll('input[name=pc_ids][data-online=true]').length`
+	online := `document.querySelectorAll('[data-testid=tile-body]:not([data-state=off])').length`
 	run(t, desk, "select all online", chromedp.Click(`[data-testid=select-online]`))
 	nChecked := value(t, desk, "count checked", chromedp.Evaluate[int](checked))
 	nOnline := value(t, desk, "count online", chromedp.Evaluate[int](online))
-	if nChecked != nOnline || nOnline == 0 {
-		t.Errorf("select all online checked %d boxes, %d PCs are online", nChecked, nOnline)
+	if nChecked != nOnline || nOnline != 47 {
+		t.Errorf("select all online checked %d boxes, %d PCs are online (want 47)", nChecked, nOnline)
 	}
 	run(t, desk, "clear the selection", chromedp.Click(`[data-testid=select-none]`))
 	if n := value(t, desk, "count checked", chromedp.Evaluate[int](checked)); n != 0 {
@@ -216,34 +403,4 @@ func TestDashboardInBrowser(t *testing.T) {
 	run(t, desk, "see the matrix fill", poll(
 		`[...document.querySelectorAll('[data-testid=result-matrix] [data-testid=command-cell]')].every(c => c.dataset.status === "completed")`))
 	screenshot(t, desk, "desktop-commands.png")
-
-	// A wall link shows the room without signing in.
-	run(t, desk, "create a wall link",
-		chromedp.Navigate(srv.URL+"/walls?room=Lab%201"),
-		chromedp.SendKeys(`[name=label]`, "front screen"),
-		chromedp.Click(`[data-testid=wall-create-submit]`),
-		chromedp.WaitVisible(`[data-testid=wall-new-url]`),
-	)
-	wallURL := value(t, desk, "read the link", chromedp.Text(`[data-testid=wall-new-url]`))
-	wall := tab(1920, 1080)
-	run(t, wall, "open the wall without a session", chromedp.Navigate(strings.TrimSpace(wallURL)), chromedp.WaitVisible(`[data-testid=wall-seats]`))
-	wallTiles := value(t, wall, "count wall tiles", chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=wall-tile]').length`))
-	if wallTiles != 4 {
-		t.Errorf("the wall shows %d tiles, want 4", wallTiles)
-	}
-	pcs[2].poll(95)
-	run(t, wall, "see the wall tile go red", poll(
-		fmt.Sprintf(`document.querySelector('#pc-%d-live [data-testid=wall-tile-body]').dataset.state === "bad"`, int64(pcs[2].id))))
-	screenshot(t, wall, "wall.png")
-
-	// A phone shows the room without horizontal scrolling.
-	phone := tab(375, 812, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulatePortrait)
-	login(t, phone, srv.URL)
-	run(t, phone, "open the room on the phone", chromedp.Navigate(srv.URL+"/?room=Lab%201"), chromedp.WaitVisible(`[data-testid=seats]`))
-	scrollW := value(t, phone, "measure", chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
-	clientW := value(t, phone, "measure", chromedp.Evaluate[int](`document.documentElement.clientWidth`))
-	if scrollW > clientW {
-		t.Errorf("at 375 px the room page is %d px wide: it scrolls sideways", scrollW)
-	}
-	screenshot(t, phone, "phone-room.png")
 }

@@ -284,6 +284,28 @@ func cmpPtr[T any](a, b *T, by func(T, T) int) int {
 	return by(*a, *b)
 }
 
+// Counts counts each room's PCs, online and in all, by room name ("": the PCs not placed).
+func (f *Fleet) Counts() map[string]models.RoomCount {
+	out := map[string]models.RoomCount{}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for _, p := range f.byID {
+		p.mu.Lock()
+		room := ""
+		if p.room != nil {
+			room = *p.room
+		}
+		c := out[room]
+		c.Total++
+		if p.online {
+			c.Online++
+		}
+		out[room] = c
+		p.mu.Unlock()
+	}
+	return out
+}
+
 // Stats are the fleet's counts, for /metrics and the status page.
 type Stats struct {
 	PCs, Online, Pending int

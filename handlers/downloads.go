@@ -10,7 +10,21 @@ import (
 
 	"github.com/wcms-lab/wcms/agentbuilds"
 	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/static"
 )
+
+// staticFiles serves the embedded browser assets. The font files are many and change only with
+// the font package, so browsers keep them for a week instead of fetching every page's glyphs again.
+func staticFiles() echo.HandlerFunc {
+	files := http.StripPrefix("/static/", http.FileServerFS(static.FS))
+	return func(c echo.Context) error {
+		if strings.HasPrefix(c.Request().URL.Path, "/static/fonts/") {
+			c.Response().Header().Set("Cache-Control", "public, max-age=604800")
+		}
+		files.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
+}
 
 // buildURL is the download address of one exact build.
 func buildURL(base string, b *models.AgentBuild) string {

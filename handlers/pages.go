@@ -80,7 +80,6 @@ func (s *Server) roomPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	all := s.fleet.Views(everyPC)
 	room, given := c.QueryParam("room"), c.QueryParams().Has("room")
 	if !given && len(rooms) > 0 {
 		room = rooms[0].Name
@@ -89,37 +88,22 @@ func (s *Server) roomPage(c echo.Context) error {
 	if v.Alerts, err = s.identityAlerts(ctx, v.CanOperate()); err != nil {
 		return err
 	}
-	byRoom := map[string]*views.RoomTab{}
-	for _, r := range rooms {
-		v.Rooms = append(v.Rooms, views.RoomTab{Name: r.Name})
-	}
-	for i := range v.Rooms {
-		byRoom[v.Rooms[i].Name] = &v.Rooms[i]
-	}
-	var here []models.PCView
-	for i := range all {
-		pc := &all[i]
-		name := deref(pc.Room)
-		if tab := byRoom[name]; tab != nil {
-			tab.Total++
-			if pc.Online {
-				tab.Online++
-			}
-		}
-		if name == "" {
-			v.Unplaced = append(v.Unplaced, live.TileOf(pc))
-		}
-		if name == room {
-			here = append(here, *pc)
-		}
-	}
-	v.Online, v.Offline = countOnline(here)
+	counts := s.fleet.Counts()
+	v.Rooms = roomTabs(rooms, counts)
+	here := s.fleet.Views(inRoom(room))
+	v.Online, v.Offline = counts[room].Online, counts[room].Total-counts[room].Online
 	if room != "" {
 		i := slices.IndexFunc(rooms, func(r models.RoomRow) bool { return r.Name == room })
 		if i < 0 {
 			return newError(http.StatusNotFound, codeNotFound, "no room %q", room)
 		}
 		v.Rows = seatGrid(rooms[i].Rows, rooms[i].Cols, here)
+		v.Prefix = views.Shorten(views.SeatTiles(v.Rows))
+	} else {
+		for i := range here {
+			v.Unplaced = append(v.Unplaced, live.TileOf(&here[i]))
+		}
+		v.Prefix = views.Shorten(pointers(v.Unplaced))
 	}
 	v.StreamURL = "/stream?room=" + url.QueryEscape(room)
 	return s.render(c, http.StatusOK, views.RoomPage(v))
@@ -128,14 +112,31 @@ func (s *Server) roomPage(c echo.Context) error {
 // everyPC keeps every PC, for fleet.Views.
 func everyPC(*models.PCView) bool { return true }
 
-// countOnline counts the PCs online and offline.
-func countOnline(pcs []models.PCView) (online, offline int) {
-	for i := range pcs {
-		if pcs[i].Online {
-			online++
-		}
+// roomTabs are the rooms with their counts, and last the PCs not placed (the tab named "").
+func roomTabs(rooms []models.RoomRow, counts map[string]models.RoomCount) []views.RoomTab {
+	tabs := make([]views.RoomTab, 0, len(rooms)+1)
+	for _, r := range rooms {
+		tabs = append(tabs, views.RoomTab{Name: r.Name, Online: counts[r.Name].Online, Total: counts[r.Name].Total})
 	}
-	return online, len(pcs) - online
+	return append(tabs, views.RoomTab{Online: counts[""].Online, Total: counts[""].Total})
+}
+
+// pointers points at each element of s.
+func pointers[T any](s []T) []*T {
+	out := make([]*T, len(s))
+	for i := range s {
+		out[i] = &s[i]
+	}
+	return out
+}
+
+// namePrefix is what the hostnames of pcs share, as the page showing them shortens them by.
+func namePrefix(pcs []models.PCView) string {
+	names := make([]string, len(pcs))
+	for i := range pcs {
+		names[i] = pcs[i].Hostname
+	}
+	return views.NamePrefix(names)
 }
 
 // seatGrid lays a room's PCs out on its rows × cols; a PC whose seat lies outside the grid

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,12 +30,46 @@ func (s *Server) wallPage(c echo.Context) error {
 		return err
 	}
 	pcs := s.fleet.Views(inRoom(room.Name))
-	v := views.WallView{Room: room.Name,
+	v := views.WallView{Room: room.Name, Now: time.Now(),
 		StreamURL: "/wall/" + url.PathEscape(room.Name) + "/stream?token=" + url.QueryEscape(c.QueryParam("token"))}
-	v.Online, v.Offline = countOnline(pcs)
-	v.Rows = seatGrid(room.Rows, room.Cols, pcs)
+	n := s.fleet.Counts()[room.Name]
+	v.Online, v.Offline = n.Online, n.Total-n.Online
+	v.Rows = trimEmpty(seatGrid(room.Rows, room.Cols, pcs))
+	views.Shorten(views.SeatTiles(v.Rows))
 	c.Response().Header().Set("Referrer-Policy", "no-referrer") // the token must not leak onward
 	return s.render(c, http.StatusOK, views.WallPage(v))
+}
+
+// trimEmpty drops the rows and columns at the grid's edges that hold no PC: a wall gives the
+// screen to the seats in use.
+func trimEmpty(grid [][]views.Seat) [][]views.Seat {
+	rowUsed := func(r int) bool { return slices.ContainsFunc(grid[r], func(s views.Seat) bool { return s.PC != nil }) }
+	colUsed := func(c int) bool {
+		return slices.ContainsFunc(grid, func(row []views.Seat) bool { return c < len(row) && row[c].PC != nil })
+	}
+	top, bottom := 0, len(grid)
+	for top < bottom && !rowUsed(top) {
+		top++
+	}
+	for bottom > top && !rowUsed(bottom-1) {
+		bottom--
+	}
+	cols := 0
+	for _, row := range grid {
+		cols = max(cols, len(row))
+	}
+	left, right := 0, cols
+	for left < right && !colUsed(left) {
+		left++
+	}
+	for right > left && !colUsed(right-1) {
+		right--
+	}
+	out := make([][]views.Seat, 0, bottom-top)
+	for _, row := range grid[top:bottom] {
+		out = append(out, row[min(left, len(row)):min(right, len(row))])
+	}
+	return out
 }
 
 func (s *Server) wallLinksPage(c echo.Context) error {
@@ -53,7 +88,7 @@ func (s *Server) renderWallLinks(c echo.Context, newURL string) error {
 	if err != nil {
 		return err
 	}
-	v := views.WallLinksView{Page: s.page(c, views.T(ctx, "월 디스플레이 링크", "Wall display links"), "rooms"),
+	v := views.WallLinksView{Page: s.page(c, views.T(ctx, "상황판 화면 링크", "Wall display links"), "rooms"),
 		Room: room, NewURL: newURL}
 	for _, l := range links {
 		v.Links = append(v.Links, views.WallLinkView{ID: l.ID, Label: l.Label, CreatedBy: l.CreatedBy,

@@ -8,7 +8,6 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/wcms-lab/wcms/models"
-	"github.com/wcms-lab/wcms/static"
 )
 
 // routes registers every route of the server, one function per audience below. Each audience
@@ -70,7 +69,7 @@ func (s *Server) agentRoutes(e *echo.Echo) {
 	machines.add(get, "/healthz", s.healthz)
 	quiet := machines.then(forPrograms | quietSuccess)
 	quiet.add(get, "/metrics", s.metrics.handler())
-	quiet.add(get, "/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServerFS(static.FS))))
+	quiet.add(get, "/static/*", staticFiles())
 
 	client := quiet.then(forPrograms|quietSuccess, noStore)
 	client.add(get, "/api/client/version", s.clientVersion)

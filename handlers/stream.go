@@ -40,7 +40,16 @@ func (s *Server) stream(c echo.Context) error {
 		}
 		f.Shows = func(v *models.PCView) bool { return v.ID == id }
 	case q.Has("room"):
-		f.Shows, f.Room = inRoom(q.Get("room")), new(q.Get("room"))
+		room := q.Get("room")
+		rooms, err := s.store.ListRooms(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		f.Shows, f.Room, f.Prefix = inRoom(room), &room, namePrefix(s.fleet.Views(inRoom(room)))
+		f.Counts = func(counts map[string]models.RoomCount) []templ.Component {
+			n := counts[room]
+			return []templ.Component{views.RoomCounts(n.Online, n.Total-n.Online), views.RoomTabs(roomTabs(rooms, counts), room)}
+		}
 	}
 	s.live.Serve(c.Response(), c.Request(), f)
 	return nil
@@ -58,7 +67,12 @@ func (s *Server) wallStream(c echo.Context) error {
 	defer release()
 	// WallTileBody shows no user, process or command, whatever the tile carries.
 	s.live.Serve(c.Response(), c.Request(), live.Feed{Shows: inRoom(room.Name), Room: &room.Name, Wall: true,
-		Tile: func(t views.Tile) templ.Component { return views.WallTileBody(t) }})
+		Tile:   func(t views.Tile) templ.Component { return views.WallTileBody(t) },
+		Prefix: namePrefix(s.fleet.Views(inRoom(room.Name))),
+		Counts: func(counts map[string]models.RoomCount) []templ.Component {
+			n := counts[room.Name]
+			return []templ.Component{views.WallCounts(n.Online, n.Total-n.Online)}
+		}})
 	return nil
 }
 

@@ -214,6 +214,9 @@ type PCView struct {
 	LastSeen        time.Time // zero: never seen
 }
 
+// RoomCount is how many of a room's PCs there are, and how many are online.
+type RoomCount struct{ Online, Total int }
+
 // InRoom tells whether the PC sits in room ("": is not placed).
 func (v *PCView) InRoom(room string) bool {
 	if v.Room == nil {

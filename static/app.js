@@ -1,9 +1,11 @@
-// The few lines HTML cannot do: select tiles in bulk, copy a PIN or one-liner.
+// The few lines HTML cannot do: select tiles in bulk, copy a PIN or one-liner, say how fresh a
+// live page is.
 document.addEventListener("click", (e) => {
   const sel = e.target.closest("[data-select]");
   if (sel) {
     for (const box of document.querySelectorAll("input[name=pc_ids]")) {
-      box.checked = sel.dataset.select === "online" && box.dataset.online === "true";
+      // Online as the tile shows it now: the stream keeps the tile's state, not the box's.
+      box.checked = sel.dataset.select === "online" && box.closest(".seat").querySelector(".tile").dataset.state !== "off";
     }
     return;
   }
@@ -12,5 +14,39 @@ document.addEventListener("click", (e) => {
     navigator.clipboard.writeText(copy.dataset.copy).then(() => {
       copy.dataset.copied = "true";
     });
+  }
+});
+
+// Live pages: how fresh the figures are. The stream sends the server's time at least every 10 s
+// (handlers/live/live.go keepAlive), so a page that has heard nothing for staleAfter, or whose
+// stream failed, says so and marks the document (html[data-live=lost] greys the tiles): a stale
+// wall must never look live.
+const staleAfter = 25000;
+const live = { open: false, last: Date.now() };
+document.addEventListener("htmx:sseOpen", () => { live.open = true; live.last = Date.now(); tick(); });
+document.addEventListener("htmx:sseMessage", () => { live.last = Date.now(); });
+document.addEventListener("htmx:sseError", () => { live.open = false; tick(); });
+
+function tick() {
+  const now = Date.now();
+  const statuses = document.querySelectorAll("[data-live-status]");
+  if (statuses.length > 0) {
+    const age = now - live.last;
+    const state = live.open && age < staleAfter ? "ok" : !live.open && age < staleAfter ? "connecting" : "lost";
+    document.documentElement.dataset.live = state;
+    for (const el of statuses) {
+      el.textContent = el.dataset[state].replace("{n}", Math.floor(age / 1000));
+    }
+  }
+  for (const el of document.querySelectorAll("[data-clock]")) {
+    el.textContent = new Date(now).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+  }
+}
+setInterval(tick, 1000);
+
+// A command form opened from the room's action bar appears above it: bring it into view.
+document.addEventListener("htmx:afterSwap", (e) => {
+  if (e.detail.target.id === "command-panel") {
+    e.detail.target.scrollIntoView({ block: "nearest" });
   }
 });

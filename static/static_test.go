@@ -13,7 +13,7 @@ import (
 )
 
 func TestFSHoldsTheAssetsTheViewsLink(t *testing.T) {
-	for _, name := range []string{"app.css", "htmx.min.js", "sse.min.js"} {
+	for _, name := range []string{"app.css", "htmx.min.js", "sse.min.js", "fonts.css", "fonts/noto-sans-kr-0-wght-normal.woff2"} {
 		t.Run(name, func(t *testing.T) {
 			b, err := fs.ReadFile(static.FS, name)
 			if err != nil {
@@ -43,12 +43,22 @@ func TestBuiltAssetsUpToDate(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("tailwindcss: %v\n%s", err, out)
 	}
-	for committed, fresh := range map[string]string{
-		"app.css":     css,
-		"htmx.min.js": filepath.Join("..", "node_modules", "htmx.org", "dist", "htmx.min.js"),
-		"sse.min.js":  filepath.Join("..", "node_modules", "htmx-ext-sse", "dist", "sse.min.js"),
-	} {
-		want, err := os.ReadFile(fresh)
+	font := filepath.Join("..", "node_modules", "@fontsource-variable", "noto-sans-kr")
+	fresh := map[string]string{
+		"app.css":       css,
+		"htmx.min.js":   filepath.Join("..", "node_modules", "htmx.org", "dist", "htmx.min.js"),
+		"sse.min.js":    filepath.Join("..", "node_modules", "htmx-ext-sse", "dist", "sse.min.js"),
+		"fonts/OFL.txt": filepath.Join(font, "LICENSE"),
+	}
+	woff2, err := filepath.Glob(filepath.Join(font, "files", "*.woff2"))
+	if err != nil || len(woff2) == 0 {
+		t.Fatalf("no font files in %s: %v", font, err)
+	}
+	for _, f := range woff2 {
+		fresh["fonts/"+filepath.Base(f)] = f
+	}
+	for committed, from := range fresh {
+		want, err := os.ReadFile(from)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,5 +66,17 @@ func TestBuiltAssetsUpToDate(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("static/%s is stale: run `make generate` and commit it", committed)
 		}
+	}
+	// fonts.css is the package's, pointing at fonts/ instead of files/.
+	want, err := os.ReadFile(filepath.Join(font, "index.css"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile("fonts.css")
+	if !bytes.Equal(got, bytes.ReplaceAll(want, []byte("url(./files/"), []byte("url(./fonts/"))) {
+		t.Error("static/fonts.css is stale: run `make generate` and commit it")
+	}
+	if committed, _ := filepath.Glob("fonts/*.woff2"); len(committed) != len(woff2) {
+		t.Errorf("static/fonts holds %d font files, the package %d: run `make generate`", len(committed), len(woff2))
 	}
 }

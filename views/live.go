@@ -16,6 +16,14 @@ const (
 	LiveTile    LiveKind = iota // a PC tile's body: ID is the PC
 	LiveCommand                 // a command's cell: ID is the command
 	LiveLayout                  // the notice that the PCs shown changed: no ID
+	LiveCounts                  // a page's counts of PCs online: ID numbers them in the page
+	LiveClock                   // the server's time, sent now and then: a stream that stops is seen
+)
+
+// The LiveCounts elements of the room page; the wall's counts are CountsHere too.
+const (
+	CountsHere  = 0 // the PCs shown online and offline
+	CountsRooms = 1 // every room's tab with its counts
 )
 
 // Target is one element a live page updates.
@@ -33,6 +41,10 @@ func (t Target) appendID(dst []byte) []byte {
 		return append(strconv.AppendInt(append(dst, "pc-"...), t.ID, 10), "-live"...)
 	case LiveCommand:
 		return strconv.AppendInt(append(dst, "cmd-"...), t.ID, 10)
+	case LiveCounts:
+		return strconv.AppendInt(append(dst, "counts-"...), t.ID, 10)
+	case LiveClock:
+		return append(dst, "live-clock"...)
 	}
 	return append(dst, "layout-changed"...)
 }

@@ -1,15 +1,21 @@
 package views
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // Tile is one PC as a seat tile shows it.
 type Tile struct {
 	ID       int64
 	Hostname string
+	// Short is the name the tile shows: the hostname without the prefix its room's PCs share
+	// (ShortName); "" shows the whole hostname.
+	Short    string
 	IP       string
 	User     string
 	Online   bool
@@ -40,6 +46,8 @@ type RoomView struct {
 	Unplaced []Tile
 	Online   int
 	Offline  int
+	// Prefix is what the hostnames shown share, said once in the header (NamePrefix).
+	Prefix string
 	// StreamURL is where this page's live updates come from.
 	StreamURL string
 	Alerts    IdentityAlerts
@@ -74,17 +82,75 @@ func barWidth(v *float64) string {
 	return fmt.Sprintf("%.1f%%", max(0, min(100, *v)))
 }
 
-// wallClass is a wall tile's colours: dark, readable across a room.
-func wallClass(t Tile) string {
-	switch load(t) {
-	case "off":
-		return "bg-slate-800 text-slate-500 ring-slate-700"
-	case "warn":
-		return "bg-amber-900/60 text-white ring-amber-400"
-	case "bad":
-		return "bg-red-900/70 text-white ring-red-500"
+func urlQuery(s string) string { return url.QueryEscape(s) }
+
+// NamePrefix is the start that every name shares, cut just after its last '-', '_', '.' or
+// space, so that ENG301-PC01…ENG301-PC48 share "ENG301-" and their tiles can show PC01…PC48 — a
+// cut inside a word would leave "01" and "10" for PC01 and PC10 of another series. It is "" for
+// fewer than two names or when they share no whole part.
+func NamePrefix(names []string) string {
+	if len(names) < 2 {
+		return ""
 	}
-	return "bg-emerald-900/60 text-white ring-emerald-500"
+	common := names[0]
+	for _, n := range names[1:] {
+		i := 0
+		for i < len(common) && i < len(n) && common[i] == n[i] {
+			i++
+		}
+		common = common[:i]
+	}
+	return common[:strings.LastIndexAny(common, "-_. ")+1]
 }
 
-func urlQuery(s string) string { return url.QueryEscape(s) }
+// ShortName is host without prefix; the whole host when that would leave nothing.
+func ShortName(host, prefix string) string {
+	if short, ok := strings.CutPrefix(host, prefix); ok && short != "" {
+		return short
+	}
+	return host
+}
+
+// Shorten sets the Short name of every tile in tiles to its hostname without the prefix they
+// share, and returns the prefix.
+func Shorten(tiles []*Tile) string {
+	names := make([]string, len(tiles))
+	for i, t := range tiles {
+		names[i] = t.Hostname
+	}
+	prefix := NamePrefix(names)
+	for _, t := range tiles {
+		t.Short = ShortName(t.Hostname, prefix)
+	}
+	return prefix
+}
+
+// SeatTiles are the tiles of a seat grid, row by row.
+func SeatTiles(rows [][]Seat) []*Tile {
+	var out []*Tile
+	for _, row := range rows {
+		for _, s := range row {
+			if s.PC != nil {
+				out = append(out, s.PC)
+			}
+		}
+	}
+	return out
+}
+
+// name is what a tile shows as its name.
+func (t Tile) name() string { return cmp.Or(t.Short, t.Hostname) }
+
+// nameSize is a wall tile's name length class: the wall sizes the name to its tile's width by
+// it (static/src/app.css), since the page's CSP allows no inline style.
+func nameSize(t Tile) string {
+	switch n := utf8.RuneCountInString(t.name()); {
+	case n <= 4:
+		return "s"
+	case n <= 6:
+		return "m"
+	case n <= 9:
+		return "l"
+	}
+	return "xl"
+}

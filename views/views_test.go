@@ -214,8 +214,8 @@ func TestPagesFollowTheLayout(t *testing.T) {
 			sheets := findAll(doc, func(n *html.Node) bool {
 				return n.DataAtom == atom.Link && attr(n, "rel") == "stylesheet"
 			})
-			if len(sheets) != 1 || attr(sheets[0], "href") != "/static/app.css" {
-				t.Errorf("want one stylesheet link to /static/app.css")
+			if len(sheets) != 2 || attr(sheets[0], "href") != "/static/fonts.css" || attr(sheets[1], "href") != "/static/app.css" {
+				t.Errorf("want the stylesheet links /static/fonts.css and /static/app.css")
 			}
 			if titles := byAtom(doc, atom.Title); len(titles) != 1 || text(titles[0]) == "" {
 				t.Errorf("want one non-empty <title>")

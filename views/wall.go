@@ -1,11 +1,14 @@
 package views
 
+import "time"
+
 // WallView is a room's wall display: large tiles, no controls, nothing personal.
 type WallView struct {
 	Room            string
 	Rows            [][]Seat
 	Online, Offline int
 	StreamURL       string
+	Now             time.Time // the clock's first reading, before the browser's takes over
 }
 
 // WallLinkView is one read-only wall link as the links page lists it.

@@ -14,7 +14,7 @@
 // The library is set as it must be for that: replay off (it would keep every event ever
 // published), no EventTTL (with replay off it drops every event), SplitData on (templ output has
 // many lines), TryPublish only (Publish blocks once a stream's buffer is full), a keep-alive
-// comment (the library sends none), and streams created and removed here, never by the library.
+// event (the library sends none), and streams created and removed here, never by the library.
 package live
 
 import (
@@ -39,9 +39,15 @@ const (
 	window    = 8          // events published but not yet written to the browser
 	batchSize = 64 << 10   // bytes of fragments per event, so no event is huge
 	frame     = 20 * time.Millisecond
-	keepAlive = 20 * time.Second // a comment line keeps proxies from closing an idle stream
-	maxAge    = 30 * time.Minute // a stream ends then; EventSource reconnects and gets a fresh state
-	maxCmds   = 500              // command cells held back for a stalled tab
+	// keepAlive is how often a stream sends the server's time even when nothing changed: it keeps
+	// proxies from closing an idle stream, and a page that hears nothing for a few of these shows
+	// that its figures are stale (static/app.js).
+	keepAlive = 10 * time.Second
+	// countsEvery bounds how often a stream re-renders its counts, which a fleet coming online
+	// changes with every PC.
+	countsEvery = time.Second
+	maxAge      = 30 * time.Minute // a stream ends then; EventSource reconnects and gets a fresh state
+	maxCmds     = 500              // command cells held back for a stalled tab
 	// maxCmdBytes bounds those cells' bytes; past it, the tab is asked to reload.
 	maxCmdBytes = 256 << 10
 	// writeTimeout ends a stream whose browser has not taken a write for this long: its buffers
@@ -85,6 +91,11 @@ type Feed struct {
 	Wall bool
 	// Command renders a command's live cell; nil: the stream shows no commands.
 	Command func(ctx context.Context, cmd *models.Command) templ.Component
+	// Counts renders the page's counts from each room's (by name, "" for the PCs not placed),
+	// the i-th component for Target{LiveCounts, i}; nil: the page shows none.
+	Counts func(counts map[string]models.RoomCount) []templ.Component
+	// Prefix is the start of the hostnames the page shortens its tiles' names by (views.Shorten).
+	Prefix string
 }
 
 // TileOf is the tile of a PC: the one place a tile is made from what the fleet holds.

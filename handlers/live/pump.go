@@ -30,12 +30,16 @@ type pump struct {
 	published int64                   // events r3labs accepted; the header flush makes flushes one ahead
 	batches   batchPool
 	taken     []views.Target // the elements of the batch being built
+
+	countsDirty bool      // a PC came, went, moved or changed state since the counts were sent
+	countsAt    time.Time // when they were last rendered
 }
 
 // run starts with every member's current tile, so a reconnecting tab is up to date at once,
 // then follows the hub until the stream ends.
 func (p *pump) run(sub *events.Subscription) {
 	p.refreshAll()
+	p.countsDirty = p.feed.Counts != nil // they may have changed since the page was rendered
 	keepAlive := time.NewTicker(keepAlive)
 	defer keepAlive.Stop()
 	// send wakes when pending fragments are due: at once after a quiet spell, else one frame
@@ -45,20 +49,23 @@ func (p *pump) run(sub *events.Subscription) {
 	armed := true
 	var lastRound time.Time
 	for {
-		if len(p.pending) > 0 && !armed {
-			send.Reset(frame - time.Since(lastRound))
-			armed = true
+		if !armed {
+			if wait, due := p.nextRound(lastRound); due {
+				send.Reset(wait)
+				armed = true
+			}
 		}
 		select {
 		case <-p.ctx.Done():
 			return
 		case <-keepAlive.C:
-			if p.st.srv.TryPublish(p.id, &sse.Event{Comment: []byte("keep-alive")}) {
-				p.published++
-			}
+			p.render(views.Target{Kind: views.LiveClock}, views.ServerTime(time.Now()))
 		case <-send.C:
 			armed = false
 			lastRound = time.Now()
+			if p.countsDirty && time.Since(p.countsAt) >= countsEvery {
+				p.renderCounts()
+			}
 			p.sendRound()
 		case <-sub.Ready():
 			evs, overflowed := sub.Drain()
@@ -70,6 +77,28 @@ func (p *pump) run(sub *events.Subscription) {
 			}
 		}
 	}
+}
+
+// nextRound says how long after the last round the next one is due, if one is: a frame after
+// it when fragments are pending, and for counts alone no sooner than countsEvery after the last.
+func (p *pump) nextRound(last time.Time) (time.Duration, bool) {
+	wait := frame - time.Since(last)
+	switch {
+	case len(p.pending) > 0:
+		return wait, true
+	case p.countsDirty:
+		return max(wait, countsEvery-time.Since(p.countsAt)), true
+	}
+	return 0, false
+}
+
+// renderCounts queues the page's counts, as the fleet has them now.
+func (p *pump) renderCounts() {
+	counts := p.st.fleet.Counts()
+	for i, comp := range p.feed.Counts(counts) {
+		p.render(views.Target{Kind: views.LiveCounts, ID: int64(i)}, comp)
+	}
+	p.countsDirty, p.countsAt = false, time.Now()
 }
 
 // sendRound publishes pending fragments in batches while the window allows.
@@ -104,6 +133,9 @@ func (p *pump) sendRound() {
 
 // handle queues what one hub event changes on this stream.
 func (p *pump) handle(ev *events.Event) {
+	if ev.Kind != events.PCState && ev.Kind != events.CommandStatus && p.feed.Counts != nil {
+		p.countsDirty = true
+	}
 	switch ev.Kind {
 	case events.CommandStatus:
 		t := views.Target{Kind: views.LiveCommand, ID: ev.CommandID}
@@ -163,7 +195,9 @@ func (p *pump) queueTile(v *models.PCView) {
 	if !p.members[v.ID] {
 		return
 	}
-	data, err := p.tiles.get(p.ctx, TileOf(v), p.feed.Tile)
+	t := TileOf(v)
+	t.Short = views.ShortName(t.Hostname, p.feed.Prefix)
+	data, err := p.tiles.get(p.ctx, t, p.feed.Tile)
 	if err != nil {
 		p.st.log.Error("stream: render tile", "pc_id", v.ID, "err", err)
 		return

@@ -81,6 +81,6 @@ func (c *tileCache) forget(id int64) {
 
 func sameTile(a, b views.Tile) bool {
 	same := func(x, y *float64) bool { return x == y || (x != nil && y != nil && *x == *y) }
-	return a.ID == b.ID && a.Hostname == b.Hostname && a.IP == b.IP && a.User == b.User &&
+	return a.ID == b.ID && a.Hostname == b.Hostname && a.Short == b.Short && a.IP == b.IP && a.User == b.User &&
 		a.Online == b.Online && same(a.CPU, b.CPU) && same(a.RAM, b.RAM)
 }
