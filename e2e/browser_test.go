@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -232,7 +233,7 @@ func TestDashboardAtRoomSizes(t *testing.T) {
 		t.Skip("runs chromium")
 	}
 	tab := browser(t)
-	srv := startServer(t)
+	srv := startServer(t, "-offline-after", "10m") // the fake PCs report once; they go off when the test says
 	pin := srv.newPIN("multi", 600)
 	srv.api("POST", "/api/admin/rooms", map[string]any{"name": "ENG301", "rows": 6, "cols": 8})
 	srv.api("POST", "/api/admin/rooms", map[string]any{"name": "ENG302", "rows": 2, "cols": 2})
@@ -301,6 +302,10 @@ func TestDashboardAtRoomSizes(t *testing.T) {
 	}
 	screenshot(t, phone, "phone-room.png", chromedp.CaptureScreenshot()) // what the thumb sees, the action bar at the bottom
 
+	status := tab(1280, 800)
+	login(t, status, srv.URL)
+	run(t, status, "open the status page", chromedp.Navigate(srv.URL+"/status"), chromedp.WaitVisible(`[data-testid=status-numbers]`))
+
 	// A PC goes off: its tile, the room's counts and its tab change on every screen, live.
 	srv.agentCall(pcs[5].token, "/api/client/shutdown", map[string]any{"machine_id": pcs[5].machineID}, nil)
 	for _, s := range []struct {
@@ -316,8 +321,27 @@ func TestDashboardAtRoomSizes(t *testing.T) {
 	} {
 		run(t, s.ctx, s.name+" after a PC went off", poll(s.want))
 	}
+	run(t, status, "status page after a PC went off", chromedp.Poll[chromedp.Void](
+		`document.querySelector('[data-testid=stat-offline-value]').textContent.trim() === "1"`,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(8*time.Second)))
 
 	desktopCommands(t, desk, pcs)
+
+	// A stale wall never looks live: a server that stops answering (frozen, its connection
+	// still open) is seen within the page's 25 s, a connection that drops at once.
+	srv.proc.signal(syscall.SIGSTOP)
+	stopped := time.Now()
+	lost := `document.documentElement.dataset.live === "lost" && getComputedStyle(document.querySelector('[data-testid=wall-lost]')).display !== "none"`
+	run(t, wall, "the wall says it is stale", chromedp.Poll[chromedp.Void](lost,
+		chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(40*time.Second)))
+	t.Logf("a frozen server's wall said it was stale after %v", time.Since(stopped).Round(time.Second))
+	screenshot(t, wall, "wall-lost.png")
+	srv.proc.signal(syscall.SIGCONT)
+	run(t, wall, "the wall is live again", chromedp.Poll[chromedp.Void](`document.documentElement.dataset.live === "ok"`,
+		chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+	srv.proc.signal(syscall.SIGKILL)
+	run(t, wall, "the wall says the server is gone", chromedp.Poll[chromedp.Void](lost,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(5*time.Second)))
 }
 
 // checkWall checks a wall at its screen's size: every tile's name distinct and at least minPx

@@ -445,3 +445,42 @@ func TestStreamFollowsRoomChanges(t *testing.T) {
 	a.do("DELETE", "/api/admin/room/Empty", nil).must(t, 200)
 	until(t, empty, "the layout notice after a delete", layout)
 }
+
+// A room page's counts and room list follow the fleet live: a PC that goes off changes the
+// room's "online" and its tab's "n/total", without a reload. Before, only the tile changed.
+func TestStreamSendsLiveCounts(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	pin := ts.pin(a, "multi")
+	a.do("POST", "/api/admin/rooms", map[string]any{"name": "Lab 3", "rows": 1, "cols": 2}).must(t, 200)
+	var ags []*agent
+	for i := range 2 {
+		ag := ts.register(pin, fmt.Sprintf("COUNT-%d", i))
+		a.do("PUT", fmt.Sprintf("/api/admin/pc/%d/seat", ag.PCID), map[string]any{"room": "Lab 3", "row": 1, "col": 1 + i}).must(t, 200)
+		ag.poll(nil).must(t, 200)
+		ags = append(ags, ag)
+	}
+	evs, stop := openStream(t, a, "/stream?room="+url.QueryEscape("Lab 3"))
+	defer stop()
+	until(t, evs, "the counts on connect", func(ev sseEvent) bool {
+		return ev.name == "counts-0" && strings.Contains(ev.data, "온라인 2") && strings.Contains(ev.data, "오프라인 0")
+	})
+
+	ags[1].do("POST", "/api/client/shutdown", map[string]any{"machine_id": ags[1].MachineID}).must(t, 200)
+	// The counts and the room list come in one round, in either order.
+	var room, tab bool
+	until(t, evs, "the room's counts and its tab after a PC went off", func(ev sseEvent) bool {
+		switch ev.name {
+		case "counts-0":
+			room = strings.Contains(ev.data, "온라인 1") && strings.Contains(ev.data, "오프라인 1")
+		case "counts-1":
+			doc := parseHTML(t, "<!doctype html><body>"+ev.data)
+			for _, n := range byTestIDAll(doc, "room-tab") {
+				if attr(n, "data-room") == "Lab 3" {
+					tab = textOf(byTestID(t, n, "room-tab-count")) == "1/2"
+				}
+			}
+		}
+		return room && tab
+	})
+}

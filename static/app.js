@@ -22,17 +22,17 @@ document.addEventListener("click", (e) => {
 // stream failed, says so and marks the document (html[data-live=lost] greys the tiles): a stale
 // wall must never look live.
 const staleAfter = 25000;
-const live = { open: false, last: Date.now() };
-document.addEventListener("htmx:sseOpen", () => { live.open = true; live.last = Date.now(); tick(); });
+const live = { open: false, failed: false, last: Date.now() };
+document.addEventListener("htmx:sseOpen", () => { live.open = true; live.failed = false; live.last = Date.now(); tick(); });
 document.addEventListener("htmx:sseMessage", () => { live.last = Date.now(); });
-document.addEventListener("htmx:sseError", () => { live.open = false; tick(); });
+document.addEventListener("htmx:sseError", () => { live.open = false; live.failed = true; tick(); });
 
 function tick() {
   const now = Date.now();
   const statuses = document.querySelectorAll("[data-live-status]");
   if (statuses.length > 0) {
     const age = now - live.last;
-    const state = live.open && age < staleAfter ? "ok" : !live.open && age < staleAfter ? "connecting" : "lost";
+    const state = live.failed || age >= staleAfter ? "lost" : live.open ? "ok" : "connecting";
     document.documentElement.dataset.live = state;
     for (const el of statuses) {
       el.textContent = el.dataset[state].replace("{n}", Math.floor(age / 1000));

@@ -87,3 +87,37 @@ func BenchmarkTileBody(b *testing.B) {
 	}
 	b.ReportMetric(float64(buf.Len()), "bytes/tile")
 }
+
+// A room's tiles show what tells their PCs apart: the shared start is cut at a separator, never
+// inside a word (PC01 and PC10 keep their "PC"), and a name is never left empty.
+func TestNamePrefix(t *testing.T) {
+	for _, c := range []struct {
+		names  []string
+		prefix string
+		short  []string
+	}{
+		{[]string{"ENG301-PC01", "ENG301-PC02", "ENG301-PC10"}, "ENG301-", []string{"PC01", "PC02", "PC10"}},
+		{[]string{"ENG301-STUDENT-01", "ENG301-STUDENT-48"}, "ENG301-STUDENT-", []string{"01", "48"}},
+		{[]string{"lab_a.pc1", "lab_a.pc2"}, "lab_a.", []string{"pc1", "pc2"}},
+		{[]string{"LAB1PC01", "LAB1PC02"}, "", []string{"LAB1PC01", "LAB1PC02"}},                                           // no separator: whole names
+		{[]string{"ENG301-PC01"}, "", []string{"ENG301-PC01"}},                                                             // one PC: nothing to tell apart
+		{[]string{"ENG301-", "ENG301-PC01"}, "ENG301-", []string{"ENG301-", "PC01"}},                                       // never empty
+		{[]string{"A-1", "B-1"}, "", []string{"A-1", "B-1"}},                                                               // nothing shared
+		{[]string{"강의실-1", "강의실-2"}, "강의실-", []string{"1", "2"}},                                                           // bytes, cut on a separator
+		{[]string{"PC-01", "PC-01"}, "PC-", []string{"01", "01"}},                                                          // clones share a name
+		{[]string{"ENG301-PC01", "ENG302-PC01", "ENG301-PC02"}, "", []string{"ENG301-PC01", "ENG302-PC01", "ENG301-PC02"}}, // ENG30 is no whole part
+	} {
+		tiles := make([]*views.Tile, len(c.names))
+		for i, n := range c.names {
+			tiles[i] = &views.Tile{Hostname: n}
+		}
+		if got := views.Shorten(tiles); got != c.prefix {
+			t.Errorf("%q: prefix %q, want %q", c.names, got, c.prefix)
+		}
+		for i, tl := range tiles {
+			if tl.Short != c.short[i] {
+				t.Errorf("%q: %q shows %q, want %q", c.names, tl.Hostname, tl.Short, c.short[i])
+			}
+		}
+	}
+}
