@@ -48,6 +48,7 @@ func (f *Fleet) UpdateRoom(ctx context.Context, name string, upd models.Room) (*
 			})
 		}
 	}
+	f.changes.Add(1)
 	f.hub.Publish(events.Event{Kind: events.RoomChanged, At: f.now(), Room: &models.Room{ID: r.ID, Name: name}})
 	return r, nil
 }
@@ -58,6 +59,7 @@ func (f *Fleet) DeleteRoom(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	f.changes.Add(1)
 	f.hub.Publish(events.Event{Kind: events.RoomChanged, At: f.now(), Room: r})
 	return nil
 }

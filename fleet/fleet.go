@@ -162,6 +162,13 @@ type Fleet struct {
 
 	polls     atomic.Int64
 	delivered atomic.Int64
+
+	// changes counts the published changes that can change Counts (all but a heartbeat's
+	// figures); counts is the answer as of countsGen of them.
+	changes   atomic.Uint64
+	countsMu  sync.Mutex
+	counts    map[string]models.RoomCount
+	countsGen uint64
 }
 
 // New loads every PC from the store. PCs the store says are online get a fresh grace period:
@@ -218,6 +225,9 @@ func (f *Fleet) get(id int64) *pc {
 func (f *Fleet) Close() { f.stopOnce.Do(func() { close(f.stopping) }) }
 
 func (f *Fleet) publish(kind events.Kind, v models.PCView) {
+	if kind != events.PCState {
+		f.changes.Add(1)
+	}
 	f.hub.Publish(events.Event{Kind: kind, PCID: v.ID, At: f.now(), PC: &v})
 }
 
@@ -284,8 +294,20 @@ func cmpPtr[T any](a, b *T, by func(T, T) int) int {
 	return by(*a, *b)
 }
 
-// Counts counts each room's PCs, online and in all, by room name ("": the PCs not placed).
+// Counts counts each room's PCs, online and in all, by room name ("": the PCs not placed). Every
+// live page asks after each change, so the answer is kept until the next one: at 10,000 PCs a
+// count takes 0.7 ms (BenchmarkCounts). The map is shared: callers must not change it.
 func (f *Fleet) Counts() map[string]models.RoomCount {
+	gen := f.changes.Load() // before counting: a change made meanwhile counts again next time
+	f.countsMu.Lock()
+	defer f.countsMu.Unlock()
+	if f.counts == nil || f.countsGen != gen {
+		f.counts, f.countsGen = f.count(), gen
+	}
+	return f.counts
+}
+
+func (f *Fleet) count() map[string]models.RoomCount {
 	out := map[string]models.RoomCount{}
 	f.mu.RLock()
 	defer f.mu.RUnlock()

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -300,5 +301,58 @@ func TestNoDoubleDelivery(t *testing.T) {
 	}
 	if st := f.Stats(); st.Pending != 0 {
 		t.Fatalf("pending count %d after delivering everything", st.Pending)
+	}
+}
+
+// BenchmarkCounts is what one live page's counts cost the server: each stream asks at most once
+// a second (handlers/live/live.go countsEvery), and only after a PC came, went or moved.
+func BenchmarkCounts(b *testing.B) {
+	for _, n := range []int{1_000, 10_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			f := &Fleet{byMachine: map[string]*pc{}, byID: map[int64]*pc{}, byToken: map[string]*pc{}}
+			now := time.Now()
+			for i := range n {
+				room := fmt.Sprintf("ROOM-%d", i/50)
+				f.newPC(&models.PCRow{PC: models.PC{ID: int64(i + 1), MachineID: fmt.Sprint(i), IsOnline: i%3 != 0}, RoomName: &room}, now)
+			}
+			b.Run("after a change", func(b *testing.B) {
+				for b.Loop() {
+					f.changes.Add(1)
+					if c := f.Counts(); len(c) != n/50 {
+						b.Fatalf("%d rooms", len(c))
+					}
+				}
+			})
+			b.Run("unchanged", func(b *testing.B) {
+				for b.Loop() {
+					f.Counts()
+				}
+			})
+		})
+	}
+}
+
+// Counts are by room, online and in all, with the PCs not placed under "".
+func TestCounts(t *testing.T) {
+	f := &Fleet{byMachine: map[string]*pc{}, byID: map[int64]*pc{}, byToken: map[string]*pc{}, hub: events.NewHub(0), now: time.Now}
+	a := "A"
+	for i, r := range []struct {
+		room   *string
+		online bool
+	}{{&a, true}, {&a, false}, {&a, true}, {nil, false}} {
+		f.newPC(&models.PCRow{PC: models.PC{ID: int64(i + 1), MachineID: fmt.Sprint(i), IsOnline: r.online}, RoomName: r.room}, time.Now())
+	}
+	got := f.Counts()
+	if got["A"] != (models.RoomCount{Online: 2, Total: 3}) || got[""] != (models.RoomCount{Online: 0, Total: 1}) || len(got) != 2 {
+		t.Fatalf("counts %v", got)
+	}
+	// A change published counts again; without one the kept answer stands.
+	f.byID[1].online = false
+	if f.Counts()["A"].Online != 2 {
+		t.Fatal("counted again with no change published")
+	}
+	f.publish(events.PCOffline, models.PCView{ID: 1})
+	if got := f.Counts()["A"]; got.Online != 1 {
+		t.Fatalf("after a published change: %v", got)
 	}
 }
