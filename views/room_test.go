@@ -73,6 +73,20 @@ func TestRoomPageForViewer(t *testing.T) {
 	}
 }
 
+// An empty room (a fresh install) offers no command that could reach nothing.
+func TestEmptyRoomOffersNoCommands(t *testing.T) {
+	v := hostileRoom()
+	v.Rows = [][]views.Seat{{{Row: 1, Col: 1}}}
+	doc := render(t, views.RoomPage(v))
+	if n := len(byTestIDAll(doc, "bulk-form")); n != 0 {
+		t.Errorf("an operator sees the command bar in a room with no PC")
+	}
+	v.Room, v.Rows, v.Unplaced = "", nil, []views.Tile{{ID: 1, Hostname: "PC-1"}}
+	if n := len(byTestIDAll(render(t, views.RoomPage(v)), "bulk-form")); n != 1 {
+		t.Errorf("with a PC not placed, the command bar is missing")
+	}
+}
+
 // BenchmarkTileBody is the cost of one live update per browser: the stream renders this for
 // every heartbeat of a PC on screen.
 func BenchmarkTileBody(b *testing.B) {

@@ -53,6 +53,9 @@ type RoomView struct {
 	Alerts    IdentityAlerts
 }
 
+// hasPCs tells whether the page shows any PC, and so whether commands could reach one.
+func (v RoomView) hasPCs() bool { return len(v.Unplaced) > 0 || len(SeatTiles(v.Rows)) > 0 }
+
 // load is a CPU percentage's colour band: green under 50 %, amber under 80 %, red above.
 func load(t Tile) string {
 	switch {

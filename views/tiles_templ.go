@@ -745,7 +745,7 @@ func RoomPage(v RoomView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			if v.CanOperate() {
+			if v.CanOperate() && v.hasPCs() {
 				templ_7745c5c3_Err = SelectionBar(v).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
