@@ -227,7 +227,7 @@ func checkLayout(t *testing.T, ctx context.Context, what, tile, name string, wan
 
 // TestDashboardAtRoomSizes drives the dashboard in headless chromium against the real server,
 // with a room as labs have them: 48 PCs, ENG301-PC01…48 on a 6 × 8 grid, at the screens it is
-// used on: a desk (1920 × 1080), a wall (1920 × 1080 and 3840 × 2160) and a phone (375 × 812).
+// used on: a desk (1920 × 1080, and a 1366 × 768 laptop), a wall (1920 × 1080 and 3840 × 2160) and a phone (375 × 812).
 func TestDashboardAtRoomSizes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs chromium")
@@ -281,6 +281,11 @@ func TestDashboardAtRoomSizes(t *testing.T) {
 		t.Errorf("a live room page says its stream is %q", status)
 	}
 	screenshot(t, desk, "desktop-room.png")
+
+	laptop := tab(1366, 768) // the school laptop
+	login(t, laptop, srv.URL)
+	run(t, laptop, "open the room on a laptop", chromedp.Navigate(srv.URL+"/?room=ENG301"), chromedp.WaitVisible(`[data-testid=seats]`))
+	checkLayout(t, laptop, "laptop 1366", `[data-testid=tile]`, `[data-testid=tile-hostname]`, 48)
 
 	wallURL := wallLink(t, desk, srv.URL, "ENG301")
 	run(t, desk, "back to the room", chromedp.Navigate(srv.URL+"/?room=ENG301"), chromedp.WaitVisible(`[data-testid=seats]`))
