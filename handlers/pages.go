@@ -120,6 +120,9 @@ func (s *Server) roomPage(c echo.Context) error {
 			return newError(http.StatusNotFound, codeNotFound, "no room %q", room)
 		}
 		v.Rows = seatGrid(rooms[i].Rows, rooms[i].Cols, here)
+		if v.Actions, err = s.roomActions(c, rooms[i].ID, room); err != nil {
+			return err
+		}
 	}
 	v.StreamURL = "/stream?room=" + url.QueryEscape(room)
 	return s.render(c, http.StatusOK, views.RoomPage(v))

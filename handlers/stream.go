@@ -20,8 +20,8 @@ import (
 // of it. With agent_input.go's bounds, every fragment is then a few KB at most.
 const streamCellOutput, streamCellError = 2 << 10, 512
 
-// stream is a signed-in page's live feed: ?room=NAME (that room's tiles, "" for PCs not
-// placed) or ?pc=ID (one PC), and every command's status.
+// stream is a signed-in page's live feed: ?room=NAME (that room's tiles and power actions, ""
+// for PCs not placed) or ?pc=ID (one PC), and every command's status.
 func (s *Server) stream(c echo.Context) error {
 	release, err := s.dashboardSlots.take(c, c.Get(ctxSession).(*models.Session).TokenHash)
 	if err != nil {
@@ -41,6 +41,7 @@ func (s *Server) stream(c echo.Context) error {
 		f.Shows = func(v *models.PCView) bool { return v.ID == id }
 	case q.Has("room"):
 		f.Shows, f.Room = inRoom(q.Get("room")), new(q.Get("room"))
+		f.Actions = s.roomActionsFeed(c, q.Get("room"))
 	}
 	s.live.Serve(c.Response(), c.Request(), f)
 	return nil

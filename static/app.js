@@ -1,4 +1,4 @@
-// The few lines HTML cannot do: select tiles in bulk, copy a PIN or one-liner.
+// The few lines HTML cannot do: select tiles in bulk, copy a PIN or one-liner, count down.
 document.addEventListener("click", (e) => {
   const sel = e.target.closest("[data-select]");
   if (sel) {
@@ -14,3 +14,16 @@ document.addEventListener("click", (e) => {
     });
   }
 });
+
+// Room actions count down (views/room_actions.templ): each <time data-left> from the seconds
+// the server said were left when it rendered it, so a browser's wrong clock does not matter.
+// Elements swapped in by the live stream start again from their own data-left.
+setInterval(() => {
+  const now = Date.now();
+  for (const t of document.querySelectorAll("time[data-left]")) {
+    if (!t.dataset.until) {
+      t.dataset.until = now + Number(t.dataset.left) * 1000;
+    }
+    t.textContent = Math.max(0, Math.ceil((Number(t.dataset.until) - now) / 1000));
+  }
+}, 250);

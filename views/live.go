@@ -13,9 +13,10 @@ type LiveKind uint8
 
 // The kinds of live element.
 const (
-	LiveTile    LiveKind = iota // a PC tile's body: ID is the PC
-	LiveCommand                 // a command's cell: ID is the command
-	LiveLayout                  // the notice that the PCs shown changed: no ID
+	LiveTile        LiveKind = iota // a PC tile's body: ID is the PC
+	LiveCommand                     // a command's cell: ID is the command
+	LiveLayout                      // the notice that the PCs shown changed: no ID
+	LiveRoomActions                 // the room's power actions (RoomActionsPanel): no ID
 )
 
 // Target is one element a live page updates.
@@ -33,6 +34,8 @@ func (t Target) appendID(dst []byte) []byte {
 		return append(strconv.AppendInt(append(dst, "pc-"...), t.ID, 10), "-live"...)
 	case LiveCommand:
 		return strconv.AppendInt(append(dst, "cmd-"...), t.ID, 10)
+	case LiveRoomActions:
+		return append(dst, "room-actions"...)
 	}
 	return append(dst, "layout-changed"...)
 }

@@ -43,6 +43,7 @@ type RoomView struct {
 	// StreamURL is where this page's live updates come from.
 	StreamURL string
 	Alerts    IdentityAlerts
+	Actions   RoomActions // the room's power actions
 }
 
 // load is a CPU percentage's colour band: green under 50 %, amber under 80 %, red above.

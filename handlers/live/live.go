@@ -85,6 +85,8 @@ type Feed struct {
 	Wall bool
 	// Command renders a command's live cell; nil: the stream shows no commands.
 	Command func(ctx context.Context, cmd *models.Command) templ.Component
+	// Actions renders Room's power actions panel (views.LiveRoomActions); nil: not shown.
+	Actions func(ctx context.Context, as []models.RoomAction) templ.Component
 }
 
 // TileOf is the tile of a PC: the one place a tile is made from what the fleet holds.
