@@ -17,8 +17,8 @@ document.addEventListener("click", (e) => {
 
 // Room actions count down (views/room_actions.templ): each <time data-left> from the seconds
 // the server said were left when it rendered it, so a browser's wrong clock does not matter.
-// Elements swapped in by the live stream start again from their own data-left.
-setInterval(() => {
+// A countdown starts when htmx adds it (a live update, an answer) or the page loads it.
+function tickCountdowns() {
   const now = Date.now();
   for (const t of document.querySelectorAll("time[data-left]")) {
     if (!t.dataset.until) {
@@ -26,4 +26,7 @@ setInterval(() => {
     }
     t.textContent = Math.max(0, Math.ceil((Number(t.dataset.until) - now) / 1000));
   }
-}, 250);
+}
+tickCountdowns();
+document.addEventListener("htmx:load", tickCountdowns);
+setInterval(tickCountdowns, 250);
