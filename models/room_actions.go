@@ -182,11 +182,13 @@ func (s *Store) ScheduledRoomActions(ctx context.Context) ([]RoomAction, error) 
 	return as, nil
 }
 
-// RoomActionsBetween lists the room actions scheduled from from until before to, oldest first,
-// for the event log.
+// RoomActionsBetween lists, for the event log, the room actions scheduled or ended from from
+// until before to, in the order they were scheduled.
 func (s *Store) RoomActionsBetween(ctx context.Context, from, to time.Time) ([]RoomAction, error) {
 	var as []RoomAction
-	err := selectRoomActions(s.r, &as).Where("ra.created_at >= ? AND ra.created_at < ?", from.UTC(), to.UTC()).
+	from, to = from.UTC(), to.UTC()
+	err := selectRoomActions(s.r, &as).
+		Where("(ra.created_at >= ? AND ra.created_at < ?) OR (ra.ended_at >= ? AND ra.ended_at < ?)", from, to, from, to).
 		Order("ra.created_at", "ra.id").Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("room actions between %s and %s: %w", from, to, err)

@@ -117,6 +117,13 @@ func TestRoomActionScheduleSendCancel(t *testing.T) {
 	if list, err = s.RoomActionsBetween(ctx, now.Add(time.Minute), now.Add(2*time.Minute)); err != nil || len(list) != 0 {
 		t.Errorf("between, later: %+v %v", list, err)
 	}
+	// One scheduled before the range and ended in it is listed: its end is an event there.
+	if _, err := s.CancelRoomAction(ctx, later.ID, "lee", now.Add(90*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if list, err = s.RoomActionsBetween(ctx, now.Add(time.Minute), now.Add(2*time.Minute)); err != nil || len(list) != 1 || list[0].ID != later.ID {
+		t.Errorf("between, ended in the range: %+v %v", list, err)
+	}
 }
 
 // A cancel racing the send has exactly one winner, and commands exist only if the send won.
