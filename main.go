@@ -24,6 +24,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "0.9.0-dev"
 
+// maxRoomGrace bounds -room-grace: a room shutdown held longer than this is no longer what the
+// operator asked for at that moment.
+const maxRoomGrace = 10 * time.Minute
+
 // config is the server's whole configuration, from flags with WCMS_* environment twins.
 type config struct {
 	Addr      string
@@ -58,6 +62,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if err != nil {
 		return c, fmt.Errorf("WCMS_OFFLINE_AFTER: %w", err)
 	}
+	grace, err := time.ParseDuration(env("WCMS_ROOM_GRACE", "10s"))
+	if err != nil {
+		return c, fmt.Errorf("WCMS_ROOM_GRACE: %w", err)
+	}
 	legacy, err := envBool("WCMS_LEGACY_CLIENTS", false)
 	if err != nil {
 		return c, err
@@ -69,6 +77,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.Addr, "addr", env("WCMS_ADDR", ":5050"), "listen address (WCMS_ADDR)")
 	fs.StringVar(&c.DB, "db", env("WCMS_DB", filepath.Join("data", "wcms.db")), "SQLite database file (WCMS_DB)")
 	fs.DurationVar(&c.Fleet.OfflineAfter, "offline-after", offline, "a PC with no poll for this long is offline (WCMS_OFFLINE_AFTER)")
+	fs.DurationVar(&c.Fleet.RoomGrace, "room-grace", grace, "a shutdown or restart of a whole room from the dashboard waits this long, cancellable by any operator, before it is sent; 0 sends it at once (WCMS_ROOM_GRACE)")
 	fs.BoolVar(&c.HTTP.LegacyClients, "legacy-clients", legacy, "also serve the published clients, which send no agent token (WCMS_LEGACY_CLIENTS); see docs/SECURITY.md")
 	fs.BoolVar(&c.HTTP.TrustProxy, "trust-proxy", proxy, "take client addresses from X-Forwarded-For; only behind a reverse proxy (WCMS_TRUST_PROXY)")
 	fs.StringVar(&c.HTTP.PublicURL, "public-url", env("WCMS_PUBLIC_URL", ""), "base URL agents reach this server at, for links and install scripts (WCMS_PUBLIC_URL)")
@@ -83,6 +92,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.Fleet.OfflineAfter < 5*time.Second {
 		return c, fmt.Errorf("-offline-after %s is too short: agents poll every 2 s, use at least 5s", c.Fleet.OfflineAfter)
+	}
+	if c.Fleet.RoomGrace < 0 || c.Fleet.RoomGrace > maxRoomGrace {
+		return c, fmt.Errorf("-room-grace %s: use 0 (send at once) up to %s", c.Fleet.RoomGrace, maxRoomGrace)
 	}
 	if err := handlers.CheckPublicURL(c.HTTP.PublicURL); err != nil {
 		return c, fmt.Errorf("-public-url: %w", err)
@@ -146,7 +158,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", cfg.Addr, "db", cfg.DB, "version", version, "legacy_clients", cfg.HTTP.LegacyClients,
-		"offline_after", cfg.Fleet.OfflineAfter.String())
+		"offline_after", cfg.Fleet.OfflineAfter.String(), "room_grace", cfg.Fleet.RoomGrace.String())
 
 	select {
 	case err := <-errc:

@@ -28,8 +28,13 @@ func TestParseConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":6060" || c.HTTP.LegacyClients || c.Fleet.OfflineAfter != 45*time.Second || c.DB != "/tmp/x.db" || c.AdminPassword != "pw" ||
-		c.AgentDir != "bin" {
+		c.AgentDir != "bin" || c.Fleet.RoomGrace != 10*time.Second {
 		t.Fatalf("%+v", c)
+	}
+	for flag, want := range map[string]time.Duration{"0": 0, "2s": 2 * time.Second} {
+		if c, err := parseConfig([]string{"-room-grace", flag}, func(string) string { return "" }); err != nil || c.Fleet.RoomGrace != want {
+			t.Errorf("-room-grace %s: %v %v", flag, c.Fleet.RoomGrace, err)
+		}
 	}
 	env["WCMS_AGENT_DIR"], env["WCMS_PUBLIC_URL"] = "/srv/agents", "https://wcms.lab.example:8443/"
 	c, err = parseConfig(nil, func(k string) string { return env[k] })
@@ -53,6 +58,7 @@ func TestParseConfig(t *testing.T) {
 		t.Fatalf("a flag wins over its environment twin: %+v %v", c, err)
 	}
 	for _, bad := range []map[string]string{{"WCMS_LEGACY_CLIENTS": "maybe"}, {"WCMS_OFFLINE_AFTER": "soon"}, {"WCMS_OFFLINE_AFTER": "1s"},
+		{"WCMS_ROOM_GRACE": "-1s"}, {"WCMS_ROOM_GRACE": "1h"}, {"WCMS_ROOM_GRACE": "soon"},
 		{"WCMS_PUBLIC_URL": "ftp://wcms.lab"}, {"WCMS_PUBLIC_URL": "http://wcms.lab/'$(reboot)'"}, {"WCMS_PUBLIC_URL": "wcms.lab:5050"},
 		{"WCMS_DEBUG_ADDR": ":6060"}, {"WCMS_DEBUG_ADDR": "0.0.0.0:6060"}, {"WCMS_DEBUG_ADDR": "10.1.2.3:6060"}, {"WCMS_DEBUG_ADDR": "127.0.0.1"}} {
 		if _, err := parseConfig(nil, func(k string) string { return bad[k] }); err == nil {

@@ -3,7 +3,7 @@
 // Agents' requests publish every state change here, and each open stream
 // subscribes. Publishing sits on the hot path of agent requests, so it never
 // blocks and never queues without bound: each subscriber keeps only the latest
-// event per key (a PC, a command or a room) until it drains them.
+// event per key (a PC, a command, a room or a room's actions) until it drains them.
 package events
 
 import (
@@ -29,6 +29,7 @@ const (
 	PCRemoved                     // a PC was deleted
 	CommandStatus                 // a command changed status
 	RoomChanged                   // a room was renamed, resized or deleted
+	RoomActions                   // a room's power action was scheduled, cancelled or sent
 )
 
 // String returns the kind's wire name, used as the SSE event name.
@@ -50,6 +51,8 @@ func (k Kind) String() string {
 		return "command"
 	case RoomChanged:
 		return "room"
+	case RoomActions:
+		return "room_actions"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -64,7 +67,11 @@ type Event struct {
 	At        time.Time
 	PC        *models.PCView  // the PC's view, for the PC kinds (only its ID for PCRemoved)
 	Command   *models.Command // for CommandStatus
-	Room      *models.Room    // for RoomChanged: the room as it was before the change
+	// Room is for RoomChanged the room as it was before the change; for RoomActions, the room.
+	Room *models.Room
+	// Actions are, for RoomActions, the room's actions as models.Store.RoomActions lists them
+	// after the change.
+	Actions []models.RoomAction
 }
 
 // key identifies what an event is about. It is a small comparable struct, not
@@ -80,6 +87,7 @@ const (
 	aPC keyKind = iota
 	aCommand
 	aRoom
+	aRoomActions
 )
 
 func keyOf(ev *Event) key {
@@ -88,6 +96,8 @@ func keyOf(ev *Event) key {
 		return key{of: aCommand, id: ev.CommandID}
 	case RoomChanged:
 		return key{of: aRoom, id: ev.Room.ID}
+	case RoomActions:
+		return key{of: aRoomActions, id: ev.Room.ID}
 	}
 	return key{of: aPC, id: ev.PCID}
 }

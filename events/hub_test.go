@@ -80,6 +80,7 @@ func TestKindString(t *testing.T) {
 		{PCUpdated, "pc_updated"},
 		{PCRemoved, "pc_removed"},
 		{RoomChanged, "room"},
+		{RoomActions, "room_actions"},
 		{CommandStatus, "command"},
 		{Kind(0), "kind(0)"},
 		{Kind(200), "kind(200)"},
@@ -174,6 +175,17 @@ func TestDrainCoalesces(t *testing.T) {
 			},
 			want: []Event{{Kind: RoomChanged, Room: roomA, At: t0.Add(time.Second)}, pcEv(PCUpdated, 1, "pc"),
 				{Kind: RoomChanged, Room: roomB, At: t0}},
+		},
+		{
+			name: "a room's actions by room, apart from the room itself",
+			publish: []Event{
+				{Kind: RoomActions, Room: roomA, At: t0},
+				{Kind: RoomChanged, Room: roomA, At: t0},
+				{Kind: RoomActions, Room: roomB, At: t0},
+				{Kind: RoomActions, Room: roomA, At: t0.Add(time.Second)},
+			},
+			want: []Event{{Kind: RoomActions, Room: roomA, At: t0.Add(time.Second)}, {Kind: RoomChanged, Room: roomA, At: t0},
+				{Kind: RoomActions, Room: roomB, At: t0}},
 		},
 	}
 	for _, tt := range tests {

@@ -9,13 +9,16 @@ import (
 
 // The fleet's background work: the batch writer and the sweeps.
 
-// Run flushes light state every FlushEvery and, every second, takes silent PCs offline and
-// times out overdue commands. It returns when ctx ends, after a last flush.
+// Run flushes light state every FlushEvery; every second, takes silent PCs offline and times
+// out overdue commands; and sends room actions when they are due (room_actions.go), first
+// ending those the server was down through. It returns when ctx ends, after a last flush.
 func (f *Fleet) Run(ctx context.Context) {
 	flush := time.NewTicker(f.cfg.FlushEvery)
 	defer flush.Stop()
 	sweep := time.NewTicker(time.Second)
 	defer sweep.Stop()
+	actions := time.NewTimer(f.startRoomActions(ctx))
+	defer actions.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -28,6 +31,10 @@ func (f *Fleet) Run(ctx context.Context) {
 			f.Flush(ctx)
 		case <-sweep.C:
 			f.Sweep(ctx)
+		case <-actions.C:
+			actions.Reset(f.sendDueActions(ctx))
+		case <-f.actionsChanged:
+			actions.Reset(f.sendDueActions(ctx))
 		}
 	}
 }

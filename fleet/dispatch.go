@@ -108,6 +108,12 @@ func (f *Fleet) Enqueue(ctx context.Context, cmds []models.Command) error {
 	if err := f.store.EnqueueCommands(ctx, cmds, f.now()); err != nil {
 		return err
 	}
+	f.queued(cmds)
+	return nil
+}
+
+// queued counts stored commands as pending, wakes their PCs' long-polls and publishes them.
+func (f *Fleet) queued(cmds []models.Command) {
 	for i := range cmds {
 		if p := f.get(cmds[i].PCID); p != nil {
 			p.mu.Lock()
@@ -117,7 +123,6 @@ func (f *Fleet) Enqueue(ctx context.Context, cmds []models.Command) error {
 		}
 		f.publishCommand(&cmds[i])
 	}
-	return nil
 }
 
 // Result records a command's result from rep (models.Store.ReportResult says who may report).

@@ -56,6 +56,11 @@ type Store interface {
 	SetSeat(ctx context.Context, pcID int64, room string, row, col int, now time.Time) error
 	UpdateRoom(ctx context.Context, name string, upd models.Room) (*models.Room, error)
 	DeleteRoom(ctx context.Context, name string) (*models.Room, error)
+	ScheduleRoomAction(ctx context.Context, a *models.RoomAction, now time.Time) error
+	CancelRoomAction(ctx context.Context, id int64, by string, now time.Time) (*models.RoomAction, error)
+	SendRoomAction(ctx context.Context, id int64, now time.Time) (*models.RoomAction, []models.Command, error)
+	RoomActions(ctx context.Context, roomID int64, now time.Time) ([]models.RoomAction, error)
+	ScheduledRoomActions(ctx context.Context) ([]models.RoomAction, error)
 }
 
 // Config tunes the fleet.
@@ -66,6 +71,9 @@ type Config struct {
 	// The contract's minimum interval is 2 s; twice that rate plus a burst absorbs any jitter.
 	PollRate  float64
 	PollBurst float64
+	// RoomGrace is how long a power command for a whole room waits, cancellable, before it is
+	// sent (room_actions.go); 0 sends it at once.
+	RoomGrace time.Duration
 }
 
 func (c *Config) defaults() {
@@ -160,6 +168,11 @@ type Fleet struct {
 	stopping chan struct{}
 	stopOnce sync.Once
 
+	// actionsChanged wakes the room actions' timer when one is scheduled or cancelled.
+	actionsChanged chan struct{}
+	// actionsMu orders the publishing of a room's actions, so the newest list is published last.
+	actionsMu sync.Mutex
+
 	polls     atomic.Int64
 	delivered atomic.Int64
 
@@ -177,7 +190,7 @@ func New(ctx context.Context, store Store, hub *events.Hub, cfg Config, log *slo
 	cfg.defaults()
 	f := &Fleet{store: store, hub: hub, cfg: cfg, log: log, now: time.Now,
 		byMachine: map[string]*pc{}, byID: map[int64]*pc{}, byToken: map[string]*pc{}, cameBack: map[int64]time.Time{},
-		stopping: make(chan struct{})}
+		stopping: make(chan struct{}), actionsChanged: make(chan struct{}, 1)}
 	pcs, err := store.ListPCs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load fleet: %w", err)

@@ -98,6 +98,9 @@ func (s *Server) roomPage(c echo.Context) error {
 			return newError(http.StatusNotFound, codeNotFound, "no room %q", room)
 		}
 		v.Rows = seatGrid(rooms[i].Rows, rooms[i].Cols, here)
+		if v.Actions, err = s.roomActions(c, rooms[i].ID, room); err != nil {
+			return err
+		}
 		v.Prefix = views.Shorten(views.SeatTiles(v.Rows))
 	} else {
 		for i := range here {

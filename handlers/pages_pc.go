@@ -149,7 +149,7 @@ func (s *Server) commandFormPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := views.CommandForm{Type: t.Name, Undone: q.Get("undone") == "1"}
+	f := views.CommandForm{Type: t.Name}
 	ctx := c.Request().Context()
 	if room != nil {
 		f.Room = *room
@@ -248,8 +248,8 @@ func isPower(typ string) bool { return typ == wire.TypeShutdown || typ == wire.T
 
 // sendCommandsPage sends the form's command to its PCs, through the same validation and queue
 // as POST /api/admin/commands/bulk, and answers the result matrix. A power command for a whole
-// room is first answered with a few seconds' grace to undo it; the grace posts again with
-// confirmed=1 when it ends.
+// room is scheduled on the server instead, cancellable until the grace period ends
+// (room_actions.go); the API's bulk command stays immediate for scripts.
 func (s *Server) sendCommandsPage(c echo.Context) error {
 	form, err := readForm(c)
 	if err != nil {
@@ -270,29 +270,13 @@ func (s *Server) sendCommandsPage(c echo.Context) error {
 	if len(cmds) == 0 {
 		return badRequest(codeInvalidField, "room %q has no PCs: nothing was sent", *room)
 	}
-	typ := cmds[0].Type
-	if room != nil && isPower(typ) && form.Get("confirmed") != "1" {
-		return s.renderCommandPanel(c, streamFor(ids, room), views.PendingSendPanel(views.PendingSend{
-			Type: typ, Room: *room, Count: len(cmds), Values: pendingValues(form, typ)}))
+	if room != nil && isPower(cmds[0].Type) {
+		return s.scheduleRoomPower(c, *room, cmds[0])
 	}
 	if err := s.enqueue(c, cmds); err != nil {
 		return err
 	}
 	return s.renderResults(c, streamFor(ids, room), cmds, 0)
-}
-
-// pendingValues are the fields a pending room command posts again: its target, type,
-// parameters and options, now confirmed.
-func pendingValues(form url.Values, typ string) []views.FormValue {
-	names := append([]string{"room", "type"}, paramNames(typ)...)
-	names = append(names, "priority", "timeout")
-	var out []views.FormValue
-	for _, n := range names {
-		if form.Has(n) {
-			out = append(out, views.FormValue{Name: n, Value: form.Get(n)})
-		}
-	}
-	return append(out, views.FormValue{Name: "confirmed", Value: "1"})
 }
 
 // paramNames are the parameter names of a command type; none for an unknown one.

@@ -38,9 +38,9 @@ type pcLab struct {
 	pc1, pc2         *agent
 }
 
-func newPCLab(t *testing.T) *pcLab {
+func newPCLab(t *testing.T, opts ...serverOption) *pcLab {
 	t.Helper()
-	ts := newTestServer(t)
+	ts := newTestServer(t, opts...)
 	a := ts.admin()
 	l := &pcLab{ts: ts, admin: a, op: ts.account(a, "op", "operator"), viewr: ts.account(a, "view", "viewer")}
 	pin := ts.pin(a, "multi")
@@ -470,66 +470,6 @@ func TestJSONBulkRefusesEmptyRoom(t *testing.T) {
 	if n := len(l.commands(t, l.pc1)) + len(l.commands(t, l.pc2)); n != 0 {
 		t.Errorf("an empty room name queued %d commands", n)
 	}
-}
-
-func TestRoomPowerUndo(t *testing.T) {
-	l := newPCLab(t)
-	l.pcRoom(t, "3F Lab", l.pc1, l.pc2)
-	form := pcValues("room", "3F Lab", "type", "restart", "delay", "60", "message", "bye", "priority", "1")
-	queued := func() int { return len(l.commands(t, l.pc1)) + len(l.commands(t, l.pc2)) }
-
-	// First answer: the grace period, nothing queued yet.
-	r := l.op.form("POST", "/commands", form, true).must(t, 200)
-	doc := htmlDoc(t, r)
-	pending := byTestID(t, doc, "command-pending")
-	if n := queued(); n != 0 {
-		t.Fatalf("%d commands queued before the grace ended", n)
-	}
-	if attr(pending, "hx-trigger") != "load delay:5s" || attr(pending, "hx-post") != "/commands" {
-		t.Errorf("pending form: trigger %q post %q", attr(pending, "hx-trigger"), attr(pending, "hx-post"))
-	}
-	again := url.Values{}
-	for _, in := range findAll(pending, func(n *html.Node) bool { return n.DataAtom == atom.Input }) {
-		again.Add(attr(in, "name"), attr(in, "value"))
-	}
-	want := pcValues("room", "3F Lab", "type", "restart", "delay", "60", "message", "bye", "priority", "1", "confirmed", "1")
-	if again.Encode() != want.Encode() {
-		t.Errorf("pending form carries %v, want %v", again, want)
-	}
-
-	// Undo: the form again, marked cancelled; still nothing queued.
-	undo := attr(byTestID(t, doc, "command-undo"), "hx-get")
-	doc = htmlDoc(t, l.op.form("GET", undo, nil, true).must(t, 200))
-	byTestID(t, doc, "command-undone")
-	if attr(byTestID(t, doc, "command-form"), "data-type") != "restart" || len(byTestIDAll(doc, "command-target")) != 2 {
-		t.Error("undo does not reopen the room's restart form")
-	}
-	if n := queued(); n != 0 {
-		t.Fatalf("undo queued %d commands", n)
-	}
-
-	// The grace ends: the pending form posts itself with confirmed=1.
-	doc = htmlDoc(t, l.op.form("POST", "/commands", again, true).must(t, 200))
-	if n := len(byTestIDAll(doc, "result-row")); n != 2 {
-		t.Errorf("%d result rows, want 2", n)
-	}
-	for _, pc := range []*agent{l.pc1, l.pc2} {
-		cs := l.commands(t, pc)
-		if len(cs) != 1 || cs[0].Type != "restart" || cs[0].Parameters != `{"delay":60,"message":"bye"}` || cs[0].Priority != 1 {
-			t.Errorf("PC %d: %+v", pc.PCID, cs)
-		}
-	}
-
-	// A room command that is not a power command goes at once; so does a power command for PCs.
-	byTestID(t, htmlDoc(t, l.op.form("POST", "/commands", pcValues("room", "3F Lab", "type", "message", "message", "hi"), true).must(t, 200)), "command-results")
-	byTestID(t, htmlDoc(t, l.op.form("POST", "/commands", pcValues("pc_ids", itoa(l.pc1.PCID), "type", "shutdown"), true).must(t, 200)), "command-results")
-	if n := queued(); n != 5 {
-		t.Errorf("%d commands queued, want 5", n)
-	}
-
-	// A room with no PCs has nothing to send.
-	l.admin.do("POST", "/api/admin/rooms", map[string]any{"name": "empty", "rows": 1, "cols": 1}).must(t, 200)
-	pcFlash(t, l.op.form("POST", "/commands", pcValues("room", "empty", "type", "shutdown", "confirmed", "1"), true), 400, "no PCs")
 }
 
 func TestRetryCommandsPage(t *testing.T) {

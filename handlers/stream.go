@@ -20,8 +20,8 @@ import (
 // of it. With agent_input.go's bounds, every fragment is then a few KB at most.
 const streamCellOutput, streamCellError = 2 << 10, 512
 
-// stream is a signed-in page's live feed: ?room=NAME (that room's tiles, "" for PCs not
-// placed) or ?pc=ID (one PC), and every command's status.
+// stream is a signed-in page's live feed: ?room=NAME (that room's tiles and power actions, ""
+// for PCs not placed) or ?pc=ID (one PC), and every command's status.
 func (s *Server) stream(c echo.Context) error {
 	release, err := s.dashboardSlots.take(c, c.Get(ctxSession).(*models.Session).TokenHash)
 	if err != nil {
@@ -46,6 +46,7 @@ func (s *Server) stream(c echo.Context) error {
 			return err
 		}
 		f.Shows, f.Room, f.Prefix = inRoom(room), &room, namePrefix(s.fleet.Views(inRoom(room)))
+		f.Actions = s.roomActionsFeed(c, room)
 		f.Counts = func(counts map[string]models.RoomCount) []templ.Component {
 			n := counts[room]
 			return []templ.Component{views.RoomCounts(n.Online, n.Total-n.Online), views.RoomTabs(roomTabs(rooms, counts), room)}

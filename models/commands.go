@@ -42,6 +42,18 @@ func StripSecrets(params string) string {
 // first PC that does not exist.
 func (s *Store) EnqueueCommands(ctx context.Context, cmds []Command, now time.Time) error {
 	defer s.urgentWrite()()
+	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return insertCommands(ctx, tx, cmds, now)
+	})
+	if err != nil {
+		return fmt.Errorf("enqueue commands: %w", err)
+	}
+	return nil
+}
+
+// insertCommands queues commands inside tx as pending from now, once every PC they name is
+// found; EnqueueCommands and SendRoomAction both queue through it.
+func insertCommands(ctx context.Context, tx bun.Tx, cmds []Command, now time.Time) error {
 	now = now.UTC()
 	ids := make([]int64, len(cmds))
 	for i := range cmds {
@@ -50,27 +62,21 @@ func (s *Store) EnqueueCommands(ctx context.Context, cmds []Command, now time.Ti
 		c.DeadlineAt = now.Add(time.Duration(c.Timeout) * time.Second)
 		ids[i] = c.PCID
 	}
-	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var found []int64
-		if err := tx.NewSelect().Model((*PC)(nil)).Column("id").Where("id IN (?)", bun.In(ids)).Scan(ctx, &found); err != nil {
-			return err
-		}
-		have := make(map[int64]bool, len(found))
-		for _, id := range found {
-			have[id] = true
-		}
-		for _, id := range ids {
-			if !have[id] {
-				return fmt.Errorf("PC %d: %w", id, ErrNotFound)
-			}
-		}
-		_, err := tx.NewInsert().Model(&cmds).Exec(ctx)
+	var found []int64
+	if err := tx.NewSelect().Model((*PC)(nil)).Column("id").Where("id IN (?)", bun.In(ids)).Scan(ctx, &found); err != nil {
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("enqueue commands: %w", err)
 	}
-	return nil
+	have := make(map[int64]bool, len(found))
+	for _, id := range found {
+		have[id] = true
+	}
+	for _, id := range ids {
+		if !have[id] {
+			return fmt.Errorf("PC %d: %w", id, ErrNotFound)
+		}
+	}
+	_, err := tx.NewInsert().Model(&cmds).Exec(ctx)
+	return err
 }
 
 // NextCommand hands out the PC's most urgent pending command (priority, then age): it becomes

@@ -22,7 +22,6 @@ type CommandForm struct {
 	Room string          // set when the command goes to every PC of a room
 	// Processes are the one targeted PC's current processes, offered for kill_process.
 	Processes []string
-	Undone    bool // a delayed room shutdown was just cancelled
 }
 
 // CommandResults is the result matrix of a send: one row per PC, each live.
@@ -34,23 +33,6 @@ type CommandResults struct {
 	// Skipped counts failed commands a retry did not re-send for that reason.
 	Skipped int
 }
-
-// PendingSend is a room power command waiting a few seconds before it is sent, so it can be
-// undone.
-type PendingSend struct {
-	Type   string
-	Room   string
-	Count  int         // PCs in the room
-	Values []FormValue // the form, posted again with confirmed=1 when the delay ends
-}
-
-// FormValue is one field of a form carried over in a hidden input.
-type FormValue struct {
-	Name, Value string
-}
-
-// PendingDelay is how long a room power command waits for an undo.
-const PendingDelay = 5
 
 // displayLanguages are the display languages offered for a new user; ko-KR first.
 var displayLanguages = []struct{ Tag, Name string }{
@@ -115,11 +97,6 @@ func (f CommandForm) targetVals() string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
-}
-
-// undoURL reopens the form of a pending room command, marked as cancelled.
-func (p PendingSend) undoURL() string {
-	return "/commands/new?type=" + urlQuery(p.Type) + "&room=" + urlQuery(p.Room) + "&undone=1"
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

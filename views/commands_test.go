@@ -123,10 +123,6 @@ func TestCommandFormTargets(t *testing.T) {
 			t.Errorf("confirmation %q does not name the room and count", c)
 		}
 	})
-	t.Run("undone", func(t *testing.T) {
-		doc := render(t, views.CommandFormPanel(views.CommandForm{Type: "shutdown", Room: "A", Undone: true}))
-		byTestID(t, doc, "command-undone")
-	})
 }
 
 func TestCommandFormProcesses(t *testing.T) {
@@ -220,34 +216,6 @@ func TestCommandResultsPanel(t *testing.T) {
 	byTestID(t, doc, "retry-unavailable")
 	if got := text(byTestID(t, doc, "retry-skipped")); !strings.Contains(got, "2") {
 		t.Errorf("skipped note %q", got)
-	}
-}
-
-func TestPendingSendPanel(t *testing.T) {
-	p := views.PendingSend{Type: "shutdown", Room: hostile + "&x=1", Count: 12, Values: []views.FormValue{
-		{Name: "room", Value: hostile + "&x=1"}, {Name: "type", Value: "shutdown"}, {Name: "delay", Value: "30"}, {Name: "confirmed", Value: "1"}}}
-	doc := render(t, views.PendingSendPanel(p))
-	checkCSP(t, doc)
-
-	form := byTestID(t, doc, "command-pending")
-	if attr(form, "id") != "command-pending" || attr(form, "hx-post") != "/commands" || attr(form, "hx-trigger") != "load delay:5s" ||
-		attr(form, "hx-target") != "this" || attr(form, "hx-swap") != "outerHTML" {
-		t.Errorf("pending form: post %q trigger %q target %q swap %q", attr(form, "hx-post"), attr(form, "hx-trigger"),
-			attr(form, "hx-target"), attr(form, "hx-swap"))
-	}
-	for _, v := range p.Values {
-		if in := inputNamed(t, form, v.Name); attr(in, "type") != "hidden" || attr(in, "value") != v.Value {
-			t.Errorf("%s: type %q value %q, want hidden %q", v.Name, attr(in, "type"), attr(in, "value"), v.Value)
-		}
-	}
-	if got := text(byTestID(t, doc, "pending-text")); !strings.Contains(got, hostile) || !strings.Contains(got, "12") {
-		t.Errorf("pending text %q", got)
-	}
-	undo := byTestID(t, doc, "command-undo")
-	want := "/commands/new?type=shutdown&room=%3Cscript%3Ealert%281%29%3C%2Fscript%3E%26x%3D1&undone=1"
-	if attr(undo, "type") != "button" || attr(undo, "hx-get") != want || attr(undo, "hx-target") != "#command-pending" ||
-		attr(undo, "hx-swap") != "outerHTML" {
-		t.Errorf("undo: type %q get %q target %q swap %q", attr(undo, "type"), attr(undo, "hx-get"), attr(undo, "hx-target"), attr(undo, "hx-swap"))
 	}
 }
 

@@ -13,11 +13,12 @@ type LiveKind uint8
 
 // The kinds of live element.
 const (
-	LiveTile    LiveKind = iota // a PC tile's body: ID is the PC
-	LiveCommand                 // a command's cell: ID is the command
-	LiveLayout                  // the notice that the PCs shown changed: no ID
-	LiveCounts                  // a page's counts of PCs online: ID numbers them in the page
-	LiveClock                   // the server's time, sent now and then: a stream that stops is seen
+	LiveTile        LiveKind = iota // a PC tile's body: ID is the PC
+	LiveCommand                     // a command's cell: ID is the command
+	LiveLayout                      // the notice that the PCs shown changed: no ID
+	LiveCounts                      // a page's counts of PCs online: ID numbers them in the page
+	LiveClock                       // the server's time, sent now and then: a stream that stops is seen
+	LiveRoomActions                 // the room's power actions (RoomActionsPanel): no ID
 )
 
 // The LiveCounts elements of the room page; the wall's counts are CountsHere too.
@@ -45,6 +46,8 @@ func (t Target) appendID(dst []byte) []byte {
 		return strconv.AppendInt(append(dst, "counts-"...), t.ID, 10)
 	case LiveClock:
 		return append(dst, "live-clock"...)
+	case LiveRoomActions:
+		return append(dst, "room-actions"...)
 	}
 	return append(dst, "layout-changed"...)
 }

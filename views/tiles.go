@@ -51,6 +51,7 @@ type RoomView struct {
 	// StreamURL is where this page's live updates come from.
 	StreamURL string
 	Alerts    IdentityAlerts
+	Actions   RoomActions // the room's power actions
 }
 
 // hasPCs tells whether the page shows any PC, and so whether commands could reach one.

@@ -96,6 +96,8 @@ type Feed struct {
 	Counts func(counts map[string]models.RoomCount) []templ.Component
 	// Prefix is the start of the hostnames the page shortens its tiles' names by (views.Shorten).
 	Prefix string
+	// Actions renders Room's power actions panel (views.LiveRoomActions); nil: not shown.
+	Actions func(ctx context.Context, as []models.RoomAction) templ.Component
 }
 
 // TileOf is the tile of a PC: the one place a tile is made from what the fleet holds.

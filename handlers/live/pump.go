@@ -147,6 +147,10 @@ func (p *pump) handle(ev *events.Event) {
 		if p.feed.Room != nil && *p.feed.Room == ev.Room.Name {
 			p.layoutChanged()
 		}
+	case events.RoomActions:
+		if p.feed.Actions != nil && p.feed.Room != nil && *p.feed.Room == ev.Room.Name {
+			p.render(views.Target{Kind: views.LiveRoomActions}, p.feed.Actions(p.ctx, ev.Actions))
+		}
 	case events.PCRemoved:
 		p.st.tiles.forget(ev.PCID)
 		if p.members[ev.PCID] {
