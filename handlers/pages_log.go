@@ -36,14 +36,15 @@ func (s *Server) logRequest(c echo.Context) (string, views.LogFilter, models.Log
 	switch tab {
 	case "":
 		tab = views.LogOutages
-	case views.LogOutages, views.LogCommands:
+	case views.LogOutages, views.LogCommands, views.LogEvents:
 	default:
-		return "", views.LogFilter{}, q, nil, logBadRequest("기록 종류는 outages 또는 commands입니다", "tab must be outages or commands", tab)
+		return "", views.LogFilter{}, q, nil, logBadRequest("기록 종류는 outages, commands, registrations 중 하나입니다",
+			"tab must be outages, commands or registrations", tab)
 	}
 	f := views.LogFilter{Hostname: strings.TrimSpace(c.QueryParam("pc")), CreatedBy: strings.TrimSpace(c.QueryParam("by")),
 		Room: c.QueryParam("room"), From: c.QueryParam("from"), To: c.QueryParam("to")}
 	q.Hostname = f.Hostname
-	if tab == views.LogCommands {
+	if tab != views.LogOutages {
 		q.CreatedBy = f.CreatedBy
 	}
 	var err error
@@ -97,7 +98,7 @@ func logDay(day, ko, en string) (time.Time, error) {
 	return t, nil
 }
 
-// logPage shows the event log: ?tab=outages (default) or commands, filtered, a page at a time
+// logPage shows the event log: ?tab=outages (default), commands or registrations, filtered, a page at a time
 // from ?before= (an entry id).
 func (s *Server) logPage(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -108,7 +109,8 @@ func (s *Server) logPage(c echo.Context) error {
 	q.Limit = logPageSize
 	v := views.LogView{Page: s.page(c, views.T(ctx, "기록", "Event log"), "log"), Tab: tab, Filter: f, Rooms: rooms}
 	var oldest int64 // the id the next page starts before; 0 when there is none
-	if tab == views.LogCommands {
+	switch tab {
+	case views.LogCommands:
 		sends, more, err := s.store.CommandSends(ctx, q)
 		if err != nil {
 			return err
@@ -127,8 +129,21 @@ func (s *Server) logPage(c echo.Context) error {
 			last := sends[len(sends)-1]
 			oldest = last[len(last)-1].ID
 		}
-	} else {
+	case views.LogEvents:
 		q.Limit++ // one more tells whether an older page exists
+		events, err := s.store.PCEventLog(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, e := range events[:min(len(events), logPageSize)] {
+			v.Events = append(v.Events, views.EventRow{Kind: e.Kind, PCID: e.PCID, Hostname: e.Hostname,
+				MachineID: e.MachineID, IP: e.IPAddress, By: e.By, At: e.CreatedAt})
+		}
+		if len(events) > logPageSize {
+			oldest = events[logPageSize-1].ID
+		}
+	default:
+		q.Limit++
 		outages, err := s.store.OutageLog(ctx, q)
 		if err != nil {
 			return err
@@ -174,7 +189,8 @@ func (s *Server) exportLog(c echo.Context) error {
 	q.Limit = exportBatch
 	var header []string
 	var read exportBatchFunc
-	if tab == views.LogCommands {
+	switch tab {
+	case views.LogCommands:
 		header = []string{"id", "created_at", "created_by", "pc_id", "hostname", "room", "type", "parameters",
 			"status", "exit_code", "error_message", "output", "completed_at"}
 		read = func(before int64) ([][]string, int64, error) {
@@ -192,7 +208,19 @@ func (s *Server) exportLog(c echo.Context) error {
 			}
 			return records, lastID(rows, func(r models.CommandEntry) int64 { return r.ID }), err
 		}
-	} else {
+	case views.LogEvents:
+		header = []string{"id", "created_at", "kind", "pc_id", "hostname", "machine_id", "ip_address", "by"}
+		read = func(before int64) ([][]string, int64, error) {
+			q.Before = before
+			rows, err := s.store.PCEventLog(ctx, q)
+			var records [][]string
+			for _, r := range rows {
+				records = append(records, []string{id(r.ID), csvTime(&r.CreatedAt), r.Kind, id(r.PCID), r.Hostname,
+					r.MachineID, r.IPAddress, r.By})
+			}
+			return records, lastID(rows, func(r models.PCEvent) int64 { return r.ID }), err
+		}
+	default:
 		header = []string{"id", "pc_id", "hostname", "started_at", "ended_at", "duration_seconds", "reason"}
 		read = func(before int64) ([][]string, int64, error) {
 			q.Before = before

@@ -30,7 +30,7 @@ const NoRoom = -1
 // (Before), so entries added meanwhile neither repeat nor skip a row as offsets would.
 type LogQuery struct {
 	Hostname  string // only this PC's entries (hostname in any case); "" every PC
-	CreatedBy string // commands only: sent by this account; "" anyone
+	CreatedBy string // commands and fleet events only: by this account; "" anyone
 	RoomID    int64  // only PCs of this room, NoRoom those in none; 0 any
 	// From and To bound the entries' time: From <= t < To; a zero bound is open.
 	From, To time.Time
@@ -39,10 +39,10 @@ type LogQuery struct {
 }
 
 // filter applies q's conditions to a query whose rows have the alias alias, their time in
-// column at, and are joined to their PC as pc.
-func (q LogQuery) filter(sq *bun.SelectQuery, alias, at string) *bun.SelectQuery {
+// column at, their hostname in column host, and are joined to their PC as pc.
+func (q LogQuery) filter(sq *bun.SelectQuery, alias, at, host string) *bun.SelectQuery {
 	if q.Hostname != "" {
-		sq = sq.Where("LOWER(pc.hostname) = LOWER(?)", q.Hostname)
+		sq = sq.Where("LOWER(?) = LOWER(?)", bun.Safe(host), q.Hostname)
 	}
 	switch {
 	case q.RoomID == NoRoom:
@@ -68,7 +68,7 @@ func (s *Store) OutageLog(ctx context.Context, q LogQuery) ([]OutageEntry, error
 	var rows []OutageEntry
 	sq := s.r.NewSelect().Model(&rows).ColumnExpr("outage.*").ColumnExpr("pc.hostname").
 		Join("JOIN pcs AS pc ON pc.id = outage.pc_id")
-	if err := q.filter(sq, "outage", "started_at").Scan(ctx); err != nil {
+	if err := q.filter(sq, "outage", "started_at", "pc.hostname").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("outage log: %w", err)
 	}
 	return rows, nil
@@ -83,7 +83,7 @@ func (s *Store) CommandLog(ctx context.Context, q LogQuery) ([]CommandEntry, err
 	if q.CreatedBy != "" {
 		sq = sq.Where("command.created_by = ?", q.CreatedBy)
 	}
-	if err := q.filter(sq, "command", "created_at").Scan(ctx); err != nil {
+	if err := q.filter(sq, "command", "created_at", "pc.hostname").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("command log: %w", err)
 	}
 	return rows, nil

@@ -69,7 +69,7 @@ func TestOutageLog(t *testing.T) {
 	}
 
 	// A deleted PC's history goes with it.
-	if err := s.DeletePC(ctx, m1.ID); err != nil {
+	if err := s.DeletePC(ctx, m1.ID, "admin", t0); err != nil {
 		t.Fatal(err)
 	}
 	left, err := s.OutageLog(ctx, LogQuery{Limit: 10})

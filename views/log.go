@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"net/url"
 	"strconv"
 	"time"
@@ -10,6 +11,7 @@ import (
 const (
 	LogOutages  = "outages"
 	LogCommands = "commands"
+	LogEvents   = "registrations"
 )
 
 // LogNoRoom is LogFilter.Room for the PCs placed in no room.
@@ -18,7 +20,7 @@ const LogNoRoom = "none"
 // LogFilter is the event log's filters as the address carries them; "" is no filter.
 type LogFilter struct {
 	Hostname  string // one PC
-	CreatedBy string // commands: one account
+	CreatedBy string // commands and registrations: one account
 	Room      string // a room's id, or LogNoRoom
 	From, To  string // days, YYYY-MM-DD, both included
 }
@@ -68,6 +70,17 @@ type OutageRow struct {
 	Reason   string
 }
 
+// EventRow is a change of the fleet's membership: a PC registered, re-enrolled, deleted.
+type EventRow struct {
+	Kind      string // models.Event*
+	PCID      int64
+	Hostname  string
+	MachineID string
+	IP        string
+	By        string
+	At        time.Time
+}
+
 // CommandSend is the commands one send created, in the command audit: one row, the PCs'
 // commands within.
 type CommandSend struct {
@@ -78,11 +91,39 @@ type CommandSend struct {
 // LogView is the event log page: one tab's page of entries, newest first.
 type LogView struct {
 	Page
-	Tab     string // LogOutages or LogCommands
+	Tab     string // LogOutages, LogCommands or LogEvents
 	Filter  LogFilter
 	Rooms   []LogRoom
 	Outages []OutageRow
 	Sends   []CommandSend
+	Events  []EventRow
 	Older   string // the next page's URL; "" on the last page
 	Newest  string // the first page's URL; "" on the first page
+}
+
+// byLabel is the account filter's label on a tab.
+func byLabel(ctx context.Context, tab string) string {
+	if tab == LogEvents {
+		return T(ctx, "처리한 계정", "Done by")
+	}
+	return T(ctx, "보낸 계정", "Sent by")
+}
+
+// eventText names a fleet event's kind (models.Event*) in the page language.
+func eventText(ctx context.Context, kind string) string {
+	switch kind {
+	case "registered":
+		return T(ctx, "등록", "registered")
+	case "re-enrolled":
+		return T(ctx, "다시 등록", "re-enrolled")
+	case "re-enrolment requested":
+		return T(ctx, "재등록 요청", "re-enrolment requested")
+	case "re-enrolment approved":
+		return T(ctx, "재등록 승인", "re-enrolment approved")
+	case "re-enrolment refused":
+		return T(ctx, "재등록 거절", "re-enrolment refused")
+	case "deleted":
+		return T(ctx, "삭제", "deleted")
+	}
+	return kind
 }
