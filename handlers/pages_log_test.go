@@ -215,3 +215,28 @@ func TestLogExport(t *testing.T) {
 		}
 	})
 }
+
+// An export longer than one batch of the store's reads comes whole, each row once, newest first.
+func TestLogExportAcrossBatches(t *testing.T) {
+	ts := newTestServer(t)
+	owner := ts.admin()
+	pc := ts.register(ts.pin(owner, models.PINMulti), "M1")
+	const n = 2500 // over two batches
+	cmds := make([]models.Command, n)
+	for i := range cmds {
+		cmds[i] = models.Command{PCID: pc.PCID, Type: "message", Parameters: `{"message":"` + strconv.Itoa(i) + `"}`,
+			Priority: 5, Timeout: 600, CreatedBy: "bulk"}
+	}
+	if err := ts.store.EnqueueCommands(context.Background(), cmds, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	records := readCSV(t, owner.do("GET", "/log/export?tab=commands", nil), "commands")
+	if len(records) != n+1 {
+		t.Fatalf("%d records, want the header and %d rows", len(records), n)
+	}
+	for i, r := range records[1:] {
+		if want := strconv.FormatInt(cmds[n-1-i].ID, 10); r[0] != want {
+			t.Fatalf("row %d is command %s, want %s", i, r[0], want)
+		}
+	}
+}
