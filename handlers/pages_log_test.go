@@ -21,11 +21,10 @@ const hostileHost = `=cmd|' /C calc'!A0`
 // logFixture is a fleet with a log: M1 and M2 in room "강의실 301" shut down by one send, an
 // unplaced PC with a hostile name sent a message.
 type logFixture struct {
-	ts             *testServer
-	viewer         *admin
-	roomID         string
-	m1, m2, stray  *agent
-	shutdownParams string
+	ts            *testServer
+	viewer        *admin
+	roomID        string
+	m1, m2, stray *agent
 }
 
 func newLogFixture(t *testing.T, opts ...serverOption) *logFixture {
