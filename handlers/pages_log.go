@@ -48,15 +48,15 @@ func (s *Server) logRequest(c echo.Context) (string, views.LogFilter, models.Log
 		q.CreatedBy = f.CreatedBy
 	}
 	var err error
-	if q.From, err = logDay(f.From, "시작일", "from"); err != nil {
+	if q.From, err = logDay(f.From, "시작 날짜", "from"); err != nil {
 		return "", f, q, nil, err
 	}
-	if q.To, err = logDay(f.To, "종료일", "to"); err != nil {
+	if q.To, err = logDay(f.To, "끝 날짜", "to"); err != nil {
 		return "", f, q, nil, err
 	}
 	if !q.To.IsZero() {
 		if q.To.Before(q.From) {
-			return "", f, q, nil, logBadRequest("종료일이 시작일보다 앞섭니다", "to is before from", f.To)
+			return "", f, q, nil, logBadRequest("끝 날짜가 시작 날짜보다 앞섭니다", "to is before from", f.To)
 		}
 		q.To = q.To.AddDate(0, 0, 1) // the whole of the last day
 	}
@@ -80,20 +80,21 @@ func (s *Server) logRequest(c echo.Context) (string, views.LogFilter, models.Log
 	if before := c.QueryParam("before"); before != "" {
 		q.Before, err = strconv.ParseInt(before, 10, 64)
 		if err != nil || q.Before <= 0 {
-			return "", f, q, nil, logBadRequest("before는 양의 정수여야 합니다", "before must be a positive integer", before)
+			return "", f, q, nil, logBadRequest("페이지 위치(before)는 양의 정수여야 합니다", "before must be a positive integer", before)
 		}
 	}
 	return tab, f, q, rooms, nil
 }
 
-// logDay is the start of day (YYYY-MM-DD) in the server's time zone; zero for "".
+// logDay is the start of day (YYYY-MM-DD) in the server's time zone; zero for "". ko and en
+// name the field in the error.
 func logDay(day, ko, en string) (time.Time, error) {
 	if day == "" {
 		return time.Time{}, nil
 	}
 	t, err := time.ParseInLocation(time.DateOnly, day, time.Local)
 	if err != nil {
-		return t, logBadRequest(ko+"는 YYYY-MM-DD 형식의 날짜여야 합니다", en+" must be a date YYYY-MM-DD", day)
+		return t, logBadRequest(ko+"는 YYYY-MM-DD 형식이어야 합니다", en+" must be a date YYYY-MM-DD", day)
 	}
 	return t, nil
 }

@@ -128,9 +128,9 @@ func TestLogPageFilters(t *testing.T) {
 	})
 
 	bad := []struct{ query, ko, en string }{
-		{"from=2026-13-40", "시작일", "from must be a date"},
-		{"to=yesterday", "종료일", "to must be a date"},
-		{"from=2026-03-02&to=2026-03-01", "종료일이 시작일보다 앞섭니다", "to is before from"},
+		{"from=2026-13-40", "시작 날짜는 YYYY-MM-DD", "from must be a date"},
+		{"to=yesterday", "끝 날짜는 YYYY-MM-DD", "to must be a date"},
+		{"from=2026-03-02&to=2026-03-01", "끝 날짜가 시작 날짜보다 앞섭니다", "to is before from"},
 		{"room=99999", "없는 강의실", "no such room"},
 		{"room=abc", "없는 강의실", "no such room"},
 		{"tab=all", "기록 종류", "tab must be"},
