@@ -64,9 +64,9 @@ func (f *Fleet) DeleteRoom(ctx context.Context, name string) error {
 	return nil
 }
 
-// Delete removes a PC and everything about it.
-func (f *Fleet) Delete(ctx context.Context, id int64) error {
-	if err := f.store.DeletePC(ctx, id); err != nil {
+// Delete removes a PC and everything about it; the event log keeps that account by did.
+func (f *Fleet) Delete(ctx context.Context, id int64, by string) error {
+	if err := f.store.DeletePC(ctx, id, by, f.now()); err != nil {
 		return err
 	}
 	f.mu.Lock()

@@ -39,7 +39,7 @@ type Store interface {
 	Rekey(ctx context.Context, pc *models.PC, disks []models.Disk, now time.Time) error
 	MarkTokenUsed(ctx context.Context, id int64) error
 	ReenrolmentByToken(ctx context.Context, tokenHash string) (*models.Reenrolment, error)
-	ApproveReenrolment(ctx context.Context, id int64, now time.Time) (*models.Reenrolment, error)
+	ApproveReenrolment(ctx context.Context, id int64, by string, now time.Time) (*models.Reenrolment, error)
 	SaveLive(ctx context.Context, states []models.LightState, online []models.Online) error
 	SaveFullState(ctx context.Context, pcID int64, f models.FullState) error
 	RecordIP(ctx context.Context, pcID int64, ip string, now time.Time) error
@@ -50,7 +50,7 @@ type Store interface {
 	ReportResult(ctx context.Context, id int64, rep models.Reporter, r models.Result, now time.Time) (*models.Command, error)
 	CancelPending(ctx context.Context, pcID int64, by string, now time.Time) ([]models.Command, error)
 	ExpireCommands(ctx context.Context, now time.Time) ([]models.Command, error)
-	DeletePC(ctx context.Context, id int64) error
+	DeletePC(ctx context.Context, id int64, by string, now time.Time) error
 	PCByID(ctx context.Context, id int64) (*models.PC, error)
 	SetVerified(ctx context.Context, id int64, verified bool, now time.Time) error
 	SetSeat(ctx context.Context, pcID int64, room string, row, col int, now time.Time) error

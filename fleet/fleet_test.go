@@ -210,7 +210,7 @@ func TestPublishesChanges(t *testing.T) {
 	if cmdEv == nil || cmdEv.Command.Status != wire.StatusExecuting || cmdEv.Command.Parameters != `{"username":"u"}` {
 		t.Fatalf("command event (secrets must be stripped): %+v", cmdEv)
 	}
-	if err := f.Delete(ctx, id); err != nil {
+	if err := f.Delete(ctx, id, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	evs, _ = sub.Drain()

@@ -196,9 +196,9 @@ func (f *Fleet) setIdentity(p *pc, tokenHash string, used bool, hostname, ip str
 }
 
 // ApproveReenrolment lets the install that asked take over the PC: its token replaces the PC's,
-// so the old install is refused from now on.
-func (f *Fleet) ApproveReenrolment(ctx context.Context, id int64) error {
-	r, err := f.store.ApproveReenrolment(ctx, id, f.now())
+// so the old install is refused from now on. by is the operator deciding.
+func (f *Fleet) ApproveReenrolment(ctx context.Context, id int64, by string) error {
+	r, err := f.store.ApproveReenrolment(ctx, id, by, f.now())
 	if err != nil {
 		return err
 	}

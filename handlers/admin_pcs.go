@@ -180,10 +180,11 @@ func (s *Server) removePC(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.fleet.Delete(c.Request().Context(), id); err != nil {
+	by := currentAdmin(c).Username
+	if err := s.fleet.Delete(c.Request().Context(), id, by); err != nil {
 		return err
 	}
-	s.log.Info("PC deleted", "pc_id", id, "by", currentAdmin(c).Username)
+	s.log.Info("PC deleted", "pc_id", id, "by", by)
 	return nil
 }
 

@@ -70,7 +70,7 @@ func (s *Server) decide(c echo.Context) (string, error) {
 	ctx, by := c.Request().Context(), currentAdmin(c).Username
 	switch c.Param("decision") {
 	case "approve":
-		err = s.fleet.ApproveReenrolment(ctx, id)
+		err = s.fleet.ApproveReenrolment(ctx, id, by)
 	case "refuse":
 		err = s.store.RefuseReenrolment(ctx, id, by, time.Now())
 	default:

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,8 +14,6 @@ import (
 )
 
 const (
-	// logPageSize is how many entries one page of the event log shows.
-	logPageSize = 50
 	// pollRateWindow is the shortest span a poll rate is measured over: page views closer
 	// together than this share one measurement rather than divide by almost nothing.
 	pollRateWindow = 2 * time.Second
@@ -144,66 +140,4 @@ func (r *pollRate) observe(polls int64, now time.Time) (perSecond float64, over 
 	}
 	over = r.last.at.Sub(r.prev.at)
 	return float64(r.last.polls-r.prev.polls) / over.Seconds(), over
-}
-
-// logPage shows the event log: ?tab=outages (default) or commands, filtered by ?pc= (hostname)
-// and ?by= (account), a page at a time from ?before= (an entry id).
-func (s *Server) logPage(c echo.Context) error {
-	ctx := c.Request().Context()
-	tab := c.QueryParam("tab")
-	switch tab {
-	case "":
-		tab = views.LogOutages
-	case views.LogOutages, views.LogCommands:
-	default:
-		return badRequest(codeInvalidField, "tab must be %s or %s, not %q", views.LogOutages, views.LogCommands, tab)
-	}
-	q := models.LogQuery{Hostname: strings.TrimSpace(c.QueryParam("pc")), Limit: logPageSize + 1}
-	if tab == views.LogCommands {
-		q.CreatedBy = strings.TrimSpace(c.QueryParam("by"))
-	}
-	if before := c.QueryParam("before"); before != "" {
-		id, err := strconv.ParseInt(before, 10, 64)
-		if err != nil || id <= 0 {
-			return badRequest(codeInvalidField, "before must be a positive integer, not %q", before)
-		}
-		q.Before = id
-	}
-	v := views.LogView{Page: s.page(c, views.T(ctx, "기록", "Event log"), "log"), Tab: tab,
-		Hostname: q.Hostname, CreatedBy: q.CreatedBy}
-	var ids []int64 // of the entries read: one more than a page when an older page exists
-	if tab == views.LogCommands {
-		cs, err := s.store.CommandLog(ctx, q)
-		if err != nil {
-			return err
-		}
-		for i := range cs {
-			v.Commands = append(v.Commands, commandView(&cs[i].Command, cs[i].Hostname))
-			ids = append(ids, cs[i].ID)
-		}
-		v.Commands = v.Commands[:min(len(v.Commands), logPageSize)]
-	} else {
-		outages, err := s.store.OutageLog(ctx, q)
-		if err != nil {
-			return err
-		}
-		now := time.Now()
-		for _, o := range outages {
-			row := views.OutageRow{PCID: o.PCID, Hostname: o.Hostname, Start: o.StartedAt, End: o.EndedAt,
-				Duration: now.Sub(o.StartedAt), Reason: o.Reason}
-			if o.DurationSeconds != nil {
-				row.Duration = time.Duration(*o.DurationSeconds) * time.Second
-			}
-			v.Outages = append(v.Outages, row)
-			ids = append(ids, o.ID)
-		}
-		v.Outages = v.Outages[:min(len(v.Outages), logPageSize)]
-	}
-	if len(ids) > logPageSize {
-		v.Older = views.LogURL(tab, q.Hostname, q.CreatedBy, ids[logPageSize-1])
-	}
-	if q.Before != 0 {
-		v.Newest = views.LogURL(tab, q.Hostname, q.CreatedBy, 0)
-	}
-	return s.renderPage(c, views.LogPage(v), views.LogBody(v))
 }

@@ -166,6 +166,7 @@ func (s *Server) pageRoutes(e *echo.Echo) {
 	page(get, "/pc/:id", viewer, s.pcPage)
 	page(get, "/status", viewer, s.statusPage)
 	page(get, "/log", viewer, s.logPage)
+	page(get, "/log/export", viewer, s.exportLog)
 	page(get, agentsPath, viewer, s.agentsPage)
 
 	page(del, "/pc/:id", operator, s.deletePCPage)

@@ -46,6 +46,8 @@ type Config struct {
 	// MaxStreams and MaxWallStreams cap the live streams open at once: signed-in pages, and
 	// wall displays (stream_slots.go also caps each session and each link).
 	MaxStreams, MaxWallStreams int
+	// MaxExportRows caps the rows of one CSV export of the event log.
+	MaxExportRows int
 }
 
 // DefaultBcryptCost is the cost of password hashes unless Config says otherwise.
@@ -75,6 +77,9 @@ func (c *Config) defaults() {
 	}
 	if c.FailureWindow <= 0 {
 		c.FailureWindow = 10 * time.Minute
+	}
+	if c.MaxExportRows <= 0 {
+		c.MaxExportRows = 100_000
 	}
 	if c.MaxStreams <= 0 {
 		c.MaxStreams = 500

@@ -62,10 +62,16 @@ func (s *Store) Register(ctx context.Context, e Enrol, now time.Time) (Enrolment
 		switch {
 		case err == nil && (old.TokenUsed || !e.PINRekeysTokenless):
 			out, pc.ID = ApprovalNeeded, old.ID
+			if err := addPCEvent(ctx, tx, EventReenrolRequested, pc, pinBy(t), now); err != nil {
+				return err
+			}
 			return fileReenrolment(ctx, tx, old, e, now)
 		case err == nil:
 			out = Reenrolled
-			return updateEnrolled(ctx, tx, old, pc, e.Disks, now)
+			if err := updateEnrolled(ctx, tx, old, pc, e.Disks, now); err != nil {
+				return err
+			}
+			return addPCEvent(ctx, tx, EventReenrolled, pc, pinBy(t), now)
 		case noRows(err):
 			out = Enrolled
 			pc.IsVerified, pc.CreatedAt, pc.UpdatedAt = true, now, now
@@ -73,6 +79,9 @@ func (s *Store) Register(ctx context.Context, e Enrol, now time.Time) (Enrolment
 				return err
 			}
 			if _, err := tx.NewInsert().Model(&PCState{PCID: pc.ID}).Exec(ctx); err != nil {
+				return err
+			}
+			if err := addPCEvent(ctx, tx, EventRegistered, pc, pinBy(t), now); err != nil {
 				return err
 			}
 			if pc.IPAddress != "" {
@@ -275,14 +284,21 @@ func (s *Store) PCDetail(ctx context.Context, id int64) (*PCDetail, error) {
 	return d, nil
 }
 
-// DeletePC removes a PC and, through ON DELETE CASCADE, everything about it.
-func (s *Store) DeletePC(ctx context.Context, id int64) error {
-	res, err := s.w.NewDelete().Model((*PC)(nil)).Where("id = ?", id).Exec(ctx)
+// DeletePC removes a PC and, through ON DELETE CASCADE, everything about it but the event log's
+// record that account by deleted it.
+func (s *Store) DeletePC(ctx context.Context, id int64, by string, now time.Time) error {
+	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		pc := new(PC)
+		if err := tx.NewSelect().Model(pc).Where("id = ?", id).Scan(ctx); err != nil {
+			return notFound("lookup", err)
+		}
+		if _, err := tx.NewDelete().Model(pc).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return addPCEvent(ctx, tx, EventDeleted, pc, by, now)
+	})
 	if err != nil {
 		return fmt.Errorf("delete PC %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("delete PC %d: %w", id, ErrNotFound)
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func (s *Store) Reenrolments(ctx context.Context) ([]ReenrolmentRow, error) {
 
 // ApproveReenrolment gives the PC the request's token, name and addresses, and removes the
 // request. The PC's old agent is refused from then on.
-func (s *Store) ApproveReenrolment(ctx context.Context, id int64, now time.Time) (*Reenrolment, error) {
+func (s *Store) ApproveReenrolment(ctx context.Context, id int64, by string, now time.Time) (*Reenrolment, error) {
 	r := new(Reenrolment)
 	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(r).Where("id = ? AND refused_at IS NULL", id).Scan(ctx); err != nil {
@@ -77,8 +77,10 @@ func (s *Store) ApproveReenrolment(ctx context.Context, id int64, now time.Time)
 				return err
 			}
 		}
-		_, err := tx.NewDelete().Model(r).WherePK().Exec(ctx)
-		return err
+		if _, err := tx.NewDelete().Model(r).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return addPCEvent(ctx, tx, EventReenrolApproved, &PC{ID: r.PCID, Hostname: r.Hostname, MachineID: old.MachineID, IPAddress: ip}, by, now)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("approve re-enrolment %d: %w", id, err)
@@ -88,13 +90,22 @@ func (s *Store) ApproveReenrolment(ctx context.Context, id int64, now time.Time)
 
 // RefuseReenrolment marks the request refused; it is kept so the install asking can be told.
 func (s *Store) RefuseReenrolment(ctx context.Context, id int64, by string, now time.Time) error {
-	res, err := s.w.NewUpdate().Model((*Reenrolment)(nil)).Set("refused_at = ?, refused_by = ?", now.UTC(), by).
-		Where("id = ? AND refused_at IS NULL", id).Exec(ctx)
+	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		r := new(Reenrolment)
+		if err := tx.NewSelect().Model(r).Where("id = ? AND refused_at IS NULL", id).Scan(ctx); err != nil {
+			return notFound("lookup", err)
+		}
+		if _, err := tx.NewUpdate().Model(r).Set("refused_at = ?, refused_by = ?", now.UTC(), by).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		var machineID string
+		if err := tx.NewSelect().Model((*PC)(nil)).Column("machine_id").Where("id = ?", r.PCID).Scan(ctx, &machineID); err != nil {
+			return err
+		}
+		return addPCEvent(ctx, tx, EventReenrolRefused, &PC{ID: r.PCID, Hostname: r.Hostname, MachineID: machineID, IPAddress: r.IPAddress}, by, now)
+	})
 	if err != nil {
 		return fmt.Errorf("refuse re-enrolment %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("refuse re-enrolment %d: %w", id, ErrNotFound)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package views
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strconv"
 	"time"
 )
@@ -49,34 +48,6 @@ type StatusView struct {
 	Status ServerStatus
 }
 
-// The event log's tabs.
-const (
-	LogOutages  = "outages"
-	LogCommands = "commands"
-)
-
-// OutageRow is one offline period of a PC in the event log.
-type OutageRow struct {
-	PCID     int64
-	Hostname string
-	Start    time.Time
-	End      *time.Time    // nil while the PC is still offline
-	Duration time.Duration // so far, while it lasts
-	Reason   string
-}
-
-// LogView is the event log page: one tab's page of entries, newest first.
-type LogView struct {
-	Page
-	Tab       string // LogOutages or LogCommands
-	Hostname  string // filter: one PC
-	CreatedBy string // filter (commands): one account
-	Outages   []OutageRow
-	Commands  []CommandView
-	Older     string // the next page's URL; "" on the last page
-	Newest    string // the first page's URL; "" on the first page
-}
-
 // shortHash is the start of a hash, enough to tell builds apart at a glance.
 func shortHash(h string) string {
 	if len(h) > 12 {
@@ -117,20 +88,4 @@ func pollRate(ctx context.Context, s ServerStatus) string {
 func deleteBuildConfirm(ctx context.Context, b BuildRow) string {
 	return fmt.Sprintf(T(ctx, "버전 %s (%s/%s)을(를) 삭제할까요? 이 플랫폼의 에이전트는 남은 최신 버전으로 바뀝니다.",
 		"Delete version %s (%s/%s)? Agents of this platform then update to the newest build left."), b.Version, b.OS, b.Arch)
-}
-
-// LogURL is the address of a page of the event log: a tab, its filters (empty: none) and the
-// id the page starts before (0: the newest).
-func LogURL(tab, hostname, createdBy string, before int64) string {
-	vals := url.Values{"tab": {tab}}
-	if hostname != "" {
-		vals.Set("pc", hostname)
-	}
-	if createdBy != "" {
-		vals.Set("by", createdBy)
-	}
-	if before != 0 {
-		vals.Set("before", strconv.FormatInt(before, 10))
-	}
-	return "/log?" + vals.Encode()
 }

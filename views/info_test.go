@@ -172,18 +172,18 @@ func logView(tab string) views.LogView {
 	code := 1
 	return views.LogView{
 		Page: views.Page{Title: "log", Role: "viewer", Nav: "log", Path: "/log"},
-		Tab:  tab, Hostname: hostile, CreatedBy: hostile,
+		Tab:  tab, Filter: views.LogFilter{Hostname: hostile, CreatedBy: hostile},
 		Outages: []views.OutageRow{
 			{PCID: 7, Hostname: hostile, Start: start, Duration: 50 * time.Hour, Reason: "network_error"},
 			{PCID: 8, Hostname: "LAB-08", Start: start, End: &end, Duration: 90 * time.Second, Reason: "shutdown"},
 		},
-		Commands: []views.CommandView{
-			{ID: 41, PCID: 7, Hostname: hostile, Type: "execute", Summary: `{"command":"` + hostile + `"}`,
-				Status: "error", Output: hostile, ExitCode: &code, CreatedBy: hostile, CreatedAt: start},
-			{ID: 40, PCID: 8, Hostname: "LAB-08", Type: "shutdown", Summary: `{"delay":0}`, Status: "pending",
-				CreatedBy: "admin", CreatedAt: start},
+		Sends: []views.CommandSend{
+			{Commands: []views.CommandView{{ID: 41, PCID: 7, Hostname: hostile, Type: "execute", Summary: `{"command":"` + hostile + `"}`,
+				Status: "error", Output: hostile, ExitCode: &code, CreatedBy: hostile, CreatedAt: start}}},
+			{Commands: []views.CommandView{{ID: 40, PCID: 8, Hostname: "LAB-08", Type: "shutdown", Summary: `{"delay":0}`, Status: "pending",
+				CreatedBy: "admin", CreatedAt: start}}},
 		},
-		Older: views.LogURL(tab, hostile, "", 40), Newest: views.LogURL(tab, hostile, "", 0),
+		Older: views.LogURL(tab, views.LogFilter{Hostname: hostile}, 40), Newest: views.LogURL(tab, views.LogFilter{Hostname: hostile}, 0),
 	}
 }
 
@@ -224,7 +224,7 @@ func TestLogPageOutages(t *testing.T) {
 	if len(findAll(outTab, func(n *html.Node) bool { return attr(n, "aria-current") == "page" })) != 1 {
 		t.Error("the outages tab is not marked current")
 	}
-	if want := views.LogURL(views.LogCommands, hostile, "", 0); attr(cmdTab, "href") != want || attr(cmdTab, "hx-get") != want {
+	if want := views.LogURL(views.LogCommands, views.LogFilter{Hostname: hostile, CreatedBy: hostile}, 0); attr(cmdTab, "href") != want || attr(cmdTab, "hx-get") != want {
 		t.Errorf("commands tab links %q, want %q", attr(cmdTab, "href"), want)
 	}
 	form := byTestID(t, doc, "log-filter")
@@ -258,8 +258,8 @@ func TestLogPageCommands(t *testing.T) {
 		t.Fatalf("%d audit rows, want 2", len(rows))
 	}
 	first := rows[0]
-	for id, want := range map[string]string{"audit-by": hostile, "audit-pc": hostile, "audit-type": "execute",
-		"audit-params": `{"command":"` + hostile + `"}`, "command-output": hostile, "command-exit": "exit 1"} {
+	for id, want := range map[string]string{"audit-by": hostile, "audit-pc": hostile, "audit-type": "Run command",
+		"audit-params": "Command: “" + hostile + "”", "command-output": hostile, "command-exit": "exit 1"} {
 		if got := text(byTestIDAll(first, id)[0]); got != want {
 			t.Errorf("%s = %q, want %q", id, got, want)
 		}
@@ -279,7 +279,7 @@ func TestLogPageCommands(t *testing.T) {
 
 	// With no entries and no other page, the body says so and links nowhere.
 	v := logView(views.LogCommands)
-	v.Commands, v.Older, v.Newest, v.Hostname, v.CreatedBy = nil, "", "", "", ""
+	v.Sends, v.Older, v.Newest, v.Filter = nil, "", "", views.LogFilter{}
 	body := render(t, views.LogBody(v))
 	byTestID(t, body, "log-empty")
 	for _, id := range []string{"log-older", "log-newest", "log-filter-clear"} {

@@ -1,0 +1,314 @@
+package handlers
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/views"
+)
+
+const (
+	// logPageSize is how many entries one page of the event log shows.
+	logPageSize = 50
+	// exportBatch is how many rows a CSV export reads at a time, so its memory stays bounded
+	// however long the log.
+	exportBatch = 1000
+)
+
+// logBadRequest is a 400 for a bad filter of the event log, in both languages: the address
+// may come from a bookmark or a colleague, whatever the page's language.
+func logBadRequest(ko, en string, value string) error {
+	return badRequest(codeInvalidField, "%s: %q · %s: %q", ko, value, en, value)
+}
+
+// logRequest reads the event log's tab and filters (?tab, pc, by, room, from, to, before) from
+// the address; the page and its export take the same.
+func (s *Server) logRequest(c echo.Context) (string, views.LogFilter, models.LogQuery, []views.LogRoom, error) {
+	var q models.LogQuery
+	tab := c.QueryParam("tab")
+	switch tab {
+	case "":
+		tab = views.LogOutages
+	case views.LogOutages, views.LogCommands, views.LogEvents:
+	default:
+		return "", views.LogFilter{}, q, nil, logBadRequest("기록 종류는 outages, commands, registrations 중 하나입니다",
+			"tab must be outages, commands or registrations", tab)
+	}
+	f := views.LogFilter{Hostname: strings.TrimSpace(c.QueryParam("pc")), CreatedBy: strings.TrimSpace(c.QueryParam("by")),
+		Room: c.QueryParam("room"), From: c.QueryParam("from"), To: c.QueryParam("to")}
+	q.Hostname = f.Hostname
+	if tab != views.LogOutages {
+		q.CreatedBy = f.CreatedBy
+	}
+	var err error
+	if q.From, err = logDay(f.From, "시작 날짜", "from"); err != nil {
+		return "", f, q, nil, err
+	}
+	if q.To, err = logDay(f.To, "끝 날짜", "to"); err != nil {
+		return "", f, q, nil, err
+	}
+	if !q.To.IsZero() {
+		if q.To.Before(q.From) {
+			return "", f, q, nil, logBadRequest("끝 날짜가 시작 날짜보다 앞섭니다", "to is before from", f.To)
+		}
+		q.To = q.To.AddDate(0, 0, 1) // the whole of the last day
+	}
+	rows, err := s.store.ListRooms(c.Request().Context())
+	if err != nil {
+		return "", f, q, nil, err
+	}
+	rooms := make([]views.LogRoom, len(rows))
+	for i, r := range rows {
+		rooms[i] = views.LogRoom{ID: r.ID, Name: r.Name}
+		if f.Room == strconv.FormatInt(r.ID, 10) {
+			q.RoomID = r.ID
+		}
+	}
+	switch {
+	case f.Room == views.LogNoRoom:
+		q.RoomID = models.NoRoom
+	case f.Room != "" && q.RoomID == 0:
+		return "", f, q, nil, logBadRequest("없는 강의실입니다", "no such room", f.Room)
+	}
+	if before := c.QueryParam("before"); before != "" {
+		q.Before, err = strconv.ParseInt(before, 10, 64)
+		if err != nil || q.Before <= 0 {
+			return "", f, q, nil, logBadRequest("페이지 위치(before)는 양의 정수여야 합니다", "before must be a positive integer", before)
+		}
+	}
+	return tab, f, q, rooms, nil
+}
+
+// logDay is the start of day (YYYY-MM-DD) in the server's time zone; zero for "". ko and en
+// name the field in the error.
+func logDay(day, ko, en string) (time.Time, error) {
+	if day == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.ParseInLocation(time.DateOnly, day, time.Local)
+	if err != nil {
+		return t, logBadRequest(ko+"는 YYYY-MM-DD 형식이어야 합니다", en+" must be a date YYYY-MM-DD", day)
+	}
+	return t, nil
+}
+
+// logPage shows the event log: ?tab=outages (default), commands or registrations, filtered, a page at a time
+// from ?before= (an entry id).
+func (s *Server) logPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	tab, f, q, rooms, err := s.logRequest(c)
+	if err != nil {
+		return err
+	}
+	q.Limit = logPageSize
+	v := views.LogView{Page: s.page(c, views.T(ctx, "기록", "Event log"), "log"), Tab: tab, Filter: f, Rooms: rooms}
+	var oldest int64 // the id the next page starts before; 0 when there is none
+	switch tab {
+	case views.LogCommands:
+		sends, more, err := s.store.CommandSends(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, send := range sends {
+			vs := views.CommandSend{Room: send[0].RoomName}
+			for i := range send {
+				vs.Commands = append(vs.Commands, commandView(&send[i].Command, send[i].Hostname))
+				if send[i].RoomName != vs.Room {
+					vs.Room = ""
+				}
+			}
+			v.Sends = append(v.Sends, vs)
+		}
+		if more {
+			last := sends[len(sends)-1]
+			oldest = last[len(last)-1].ID
+		}
+	case views.LogEvents:
+		q.Limit++ // one more tells whether an older page exists
+		events, err := s.store.PCEventLog(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, e := range events[:min(len(events), logPageSize)] {
+			v.Events = append(v.Events, views.EventRow{Kind: e.Kind, PCID: e.PCID, Hostname: e.Hostname,
+				MachineID: e.MachineID, IP: e.IPAddress, By: e.By, At: e.CreatedAt})
+		}
+		if len(events) > logPageSize {
+			oldest = events[logPageSize-1].ID
+		}
+	default:
+		q.Limit++
+		outages, err := s.store.OutageLog(ctx, q)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		for _, o := range outages[:min(len(outages), logPageSize)] {
+			v.Outages = append(v.Outages, outageRow(o, now))
+		}
+		if len(outages) > logPageSize {
+			oldest = outages[logPageSize-1].ID
+		}
+	}
+	if oldest != 0 {
+		v.Older = views.LogURL(tab, f, oldest)
+	}
+	if q.Before != 0 {
+		v.Newest = views.LogURL(tab, f, 0)
+	}
+	return s.renderPage(c, views.LogPage(v), views.LogBody(v))
+}
+
+func outageRow(o models.OutageEntry, now time.Time) views.OutageRow {
+	row := views.OutageRow{PCID: o.PCID, Hostname: o.Hostname, Start: o.StartedAt, End: o.EndedAt,
+		Duration: now.Sub(o.StartedAt), Reason: o.Reason}
+	if o.DurationSeconds != nil {
+		row.Duration = time.Duration(*o.DurationSeconds) * time.Second
+	}
+	return row
+}
+
+// exportBatchFunc reads the batch of the log older than id before (0: the newest) as CSV
+// records, and the id of its oldest entry.
+type exportBatchFunc func(before int64) (records [][]string, oldest int64, err error)
+
+// exportLog sends the event log's tab, with the page's filters, as a CSV file. It is read a
+// batch at a time and written as it goes, so a long log costs neither memory nor a timeout.
+func (s *Server) exportLog(c echo.Context) error {
+	ctx := c.Request().Context()
+	tab, _, q, _, err := s.logRequest(c)
+	if err != nil {
+		return err
+	}
+	q.Limit = exportBatch
+	var header []string
+	var read exportBatchFunc
+	switch tab {
+	case views.LogCommands:
+		header = []string{"id", "created_at", "created_by", "pc_id", "hostname", "room", "type", "parameters",
+			"status", "exit_code", "error_message", "output", "completed_at"}
+		read = func(before int64) ([][]string, int64, error) {
+			q.Before = before
+			rows, err := s.store.CommandLog(ctx, q)
+			var records [][]string
+			for _, r := range rows {
+				exit := ""
+				if r.ExitCode != nil {
+					exit = strconv.Itoa(*r.ExitCode)
+				}
+				records = append(records, []string{id(r.ID), csvTime(&r.CreatedAt), r.CreatedBy, id(r.PCID), r.Hostname,
+					r.RoomName, r.Type, views.ParamsText(ctx, r.Type, models.StripSecrets(r.Parameters)),
+					r.Status, exit, r.ErrorMessage, r.Output, csvTime(r.CompletedAt)})
+			}
+			return records, lastID(rows, func(r models.CommandEntry) int64 { return r.ID }), err
+		}
+	case views.LogEvents:
+		header = []string{"id", "created_at", "kind", "pc_id", "hostname", "machine_id", "ip_address", "by"}
+		read = func(before int64) ([][]string, int64, error) {
+			q.Before = before
+			rows, err := s.store.PCEventLog(ctx, q)
+			var records [][]string
+			for _, r := range rows {
+				records = append(records, []string{id(r.ID), csvTime(&r.CreatedAt), r.Kind, id(r.PCID), r.Hostname,
+					r.MachineID, r.IPAddress, r.By})
+			}
+			return records, lastID(rows, func(r models.PCEvent) int64 { return r.ID }), err
+		}
+	default:
+		header = []string{"id", "pc_id", "hostname", "started_at", "ended_at", "duration_seconds", "reason"}
+		read = func(before int64) ([][]string, int64, error) {
+			q.Before = before
+			rows, err := s.store.OutageLog(ctx, q)
+			var records [][]string
+			for _, r := range rows {
+				secs := ""
+				if r.DurationSeconds != nil {
+					secs = strconv.FormatInt(*r.DurationSeconds, 10)
+				}
+				records = append(records, []string{id(r.ID), id(r.PCID), r.Hostname, csvTime(&r.StartedAt),
+					csvTime(r.EndedAt), secs, r.Reason})
+			}
+			return records, lastID(rows, func(r models.OutageEntry) int64 { return r.ID }), err
+		}
+	}
+	return s.writeCSV(c, tab, header, read)
+}
+
+// writeCSV writes the header and the batches read until none is left or the cap is reached.
+func (s *Server) writeCSV(c echo.Context, tab string, header []string, read exportBatchFunc) error {
+	records, oldest, err := read(0)
+	if err != nil {
+		return err // nothing sent yet: a clean error page
+	}
+	res := c.Response()
+	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	res.Header().Set(echo.HeaderContentDisposition,
+		fmt.Sprintf("attachment; filename=wcms-log-%s-%s.csv", tab, time.Now().Format(time.DateOnly)))
+	res.WriteHeader(http.StatusOK)
+	// The byte order mark makes Excel read the file as UTF-8, so Hangul shows as written.
+	if _, err := res.Write([]byte("\uFEFF")); err != nil {
+		return nil // the client is gone
+	}
+	w := csv.NewWriter(res)
+	_ = w.Write(header)
+	written := 0
+	for len(records) > 0 {
+		for _, r := range records {
+			if written == s.cfg.MaxExportRows {
+				_ = w.Write([]string{fmt.Sprintf("# %d행까지만 내보냈습니다. 필터로 범위를 좁히세요. · Cut at %d rows: narrow the filters.",
+					written, written)})
+				w.Flush()
+				return nil
+			}
+			_ = w.Write(neutralise(r))
+			written++
+		}
+		w.Flush()
+		if w.Error() != nil {
+			return nil // the client is gone
+		}
+		if records, oldest, err = read(oldest); err != nil {
+			// The status is sent: the file ends short, and the log says why.
+			s.log.Error("log export", "tab", tab, "rows", written, "err", err)
+			return nil
+		}
+	}
+	w.Flush()
+	return nil
+}
+
+// neutralise keeps a spreadsheet from running a cell as a formula: hostnames and outputs come
+// from PCs that students use, so a cell may start with =, +, -, @, a tab or a carriage return.
+func neutralise(record []string) []string {
+	for i, cell := range record {
+		if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+			record[i] = "'" + cell
+		}
+	}
+	return record
+}
+
+func id(n int64) string { return strconv.FormatInt(n, 10) }
+
+// csvTime is a time in RFC 3339, "" for none.
+func csvTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// lastID is the id of the last row, 0 for none.
+func lastID[T any](rows []T, idOf func(T) int64) int64 {
+	if len(rows) == 0 {
+		return 0
+	}
+	return idOf(rows[len(rows)-1])
+}
