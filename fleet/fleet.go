@@ -56,6 +56,8 @@ type Store interface {
 	SetSeat(ctx context.Context, pcID int64, room string, row, col int, now time.Time) error
 	UpdateRoom(ctx context.Context, name string, upd models.Room) (*models.Room, error)
 	DeleteRoom(ctx context.Context, name string) (*models.Room, error)
+	FillRoom(ctx context.Context, roomID int64, pcIDs []int64, order string, move bool, now time.Time) (*models.Filled, error)
+	Unplace(ctx context.Context, pcIDs []int64, now time.Time) ([]models.Room, error)
 }
 
 // Config tunes the fleet.
