@@ -133,6 +133,7 @@ func (s *Server) adminAPIRoutes(e *echo.Echo) {
 	admin(post, "/rooms", operator, s.createRoom)
 	admin(put, "/room/:name", operator, s.updateRoom)
 	admin(del, "/room/:name", operator, s.deleteRoom)
+	admin(post, "/rooms/:id/fill", operator, s.fillRoom)
 	admin(post, "/reenrolment/:id/:decision", operator, s.decideReenrolment)
 
 	admin(get, "/accounts", owner, s.listAccounts)
