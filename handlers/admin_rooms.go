@@ -168,14 +168,20 @@ func (r *fillRequest) check() error {
 	if r.PCIDs != nil && (len(r.PCIDs) == 0 || len(r.PCIDs) > maxFill) {
 		return badRequest(codeInvalidField, "pc_ids must list 1 to %d PCs", maxFill)
 	}
-	switch r.Order {
+	var err error
+	r.Order, err = fillOrder(r.Order)
+	return err
+}
+
+// fillOrder checks a fill's order; "" is row by row.
+func fillOrder(order string) (string, error) {
+	switch order {
 	case "":
-		r.Order = models.FillRows
+		return models.FillRows, nil
 	case models.FillRows, models.FillColumns:
-	default:
-		return badRequest(codeInvalidField, "order must be %q or %q, not %q", models.FillRows, models.FillColumns, r.Order)
+		return order, nil
 	}
-	return nil
+	return "", badRequest(codeInvalidField, "order must be %q or %q, not %q", models.FillRows, models.FillColumns, order)
 }
 
 // pcs is the request's PCs: its ids, or those the prefix matches.

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -244,7 +245,7 @@ func (s *Server) renderLayoutNotice(c echo.Context, room string, pick *views.Sea
 	if v.Room != nil {
 		v.Grid = seatGrid(v.Room.Rows, v.Room.Cols, seated)
 		v.FillPrefix = fillPrefix(v.Room.Name, seated, pcs)
-		v.FillMatches = countMatches(pcs, v.FillPrefix)
+		v.Preview = fillPlan(v.Room.Rows, v.Room.Cols, seated, pcs, v.FillPrefix, models.FillRows)
 	}
 	return s.renderPage(c, views.LayoutPage(v), views.PanelUpdate(views.LayoutPanel(v)))
 }
@@ -389,22 +390,52 @@ func commonPrefix(pcs []models.PCView) string {
 
 // countMatches counts the unplaced PCs whose hostname starts with prefix.
 func countMatches(pcs []models.PCView, prefix string) int {
-	if strings.TrimSpace(prefix) == "" {
-		return 0
-	}
-	keep, n := matchesPrefix(prefix, false), 0
-	for i := range pcs {
-		if keep(&pcs[i]) {
-			n++
-		}
-	}
-	return n
+	return len(prefixMatches(pcs, prefix))
 }
 
-// fillCountPage says how many unplaced PCs ?prefix= matches and how many seats ?room= has free,
-// as the fill form's prefix is typed.
-func (s *Server) fillCountPage(c echo.Context) error {
+// prefixMatches is the unplaced PCs whose hostname starts with prefix, in natural order.
+func prefixMatches(pcs []models.PCView, prefix string) []models.PCView {
+	if strings.TrimSpace(prefix) == "" {
+		return nil
+	}
+	keep := matchesPrefix(prefix, false)
+	out := slices.DeleteFunc(slices.Clone(pcs), func(v models.PCView) bool { return !keep(&v) })
+	slices.SortFunc(out, func(a, b models.PCView) int {
+		return cmp.Or(models.CompareNatural(a.Hostname, b.Hostname), cmp.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+// fillPlan is what a fill of the unplaced PCs prefix matches would do to a rows × cols room
+// whose seated PCs are seated: the same order and seats as models.Store.FillRoom.
+func fillPlan(rows, cols int, seated, all []models.PCView, prefix, order string) views.FillPreview {
+	grid := make([][]views.PreviewSeat, rows)
+	for r := range grid {
+		grid[r] = make([]views.PreviewSeat, cols)
+	}
+	taken := map[[2]int]bool{}
+	for _, p := range seated {
+		if p.SeatRow != nil && p.SeatCol != nil && *p.SeatRow <= rows && *p.SeatCol <= cols {
+			grid[*p.SeatRow-1][*p.SeatCol-1].Hostname = p.Hostname
+			taken[[2]int{*p.SeatRow, *p.SeatCol}] = true
+		}
+	}
+	free := models.SeatOrder(rows, cols, order, func(row, col int) bool { return !taken[[2]int{row, col}] })
+	matched := prefixMatches(all, prefix)
+	for i := range min(len(free), len(matched)) {
+		grid[free[i][0]-1][free[i][1]-1] = views.PreviewSeat{Hostname: matched[i].Hostname, New: true}
+	}
+	return views.FillPreview{Matches: len(matched), Free: len(free), Grid: grid}
+}
+
+// fillPreviewPage shows what filling ?room= with the unplaced PCs ?prefix= matches, in ?order=,
+// would do, as the fill form's prefix is typed.
+func (s *Server) fillPreviewPage(c echo.Context) error {
 	room, err := roomField(c)
+	if err != nil {
+		return err
+	}
+	order, err := fillOrder(c.QueryParam("order"))
 	if err != nil {
 		return err
 	}
@@ -413,14 +444,8 @@ func (s *Server) fillCountPage(c echo.Context) error {
 		return err
 	}
 	pcs := s.fleet.Views(everyPC)
-	taken := 0
-	for i := range pcs {
-		if pcs[i].InRoom(room) && pcs[i].SeatRow != nil && *pcs[i].SeatRow <= r.Rows && *pcs[i].SeatCol <= r.Cols {
-			taken++
-		}
-	}
-	n := views.FillCount{Matches: countMatches(pcs, c.QueryParam("prefix")), Free: r.Rows*r.Cols - taken}
-	return s.render(c, http.StatusOK, views.FillCountText(n))
+	seated := slices.DeleteFunc(slices.Clone(pcs), func(v models.PCView) bool { return !v.InRoom(room) })
+	return s.render(c, http.StatusOK, views.FillPreviewBlock(fillPlan(r.Rows, r.Cols, seated, pcs, c.QueryParam("prefix"), order)))
 }
 
 // idFields reads the form's pc_ids.

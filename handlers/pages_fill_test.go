@@ -19,9 +19,17 @@ func TestLayoutFillPage(t *testing.T) {
 	if got := textOf(byTestID(t, doc, "fill-count")); !strings.Contains(got, "5") || !strings.Contains(got, "4") {
 		t.Errorf("count %q, want 5 matches and 4 empty seats", got)
 	}
-	count := htmlDoc(t, a.page("/layout/fill/count?room=ENG301&prefix=lab-pc1", true).must(t, 200))
-	if got := textOf(byTestID(t, count, "fill-count")); !strings.Contains(got, "1") {
-		t.Errorf("count for lab-pc1: %q", got)
+	// The preview follows the prefix and the order: the same seats the fill then takes.
+	preview := htmlDoc(t, a.page("/layout/fill/preview?room=ENG301&prefix=LAB-&order=columns", true).must(t, 200))
+	var planned []string
+	for _, seat := range byTestIDAll(preview, "fill-preview-seat") {
+		planned = append(planned, strings.TrimSpace(strings.ReplaceAll(textOf(seat), "\u00a0", "")))
+	}
+	if want := []string{"LAB-PC1", "LAB-PC3", "LAB-PC2", "LAB-PC4"}; !slices.Equal(planned, want) {
+		t.Errorf("preview %q, want %q", planned, want)
+	}
+	if res := a.page("/layout/fill/preview?room=ENG301&prefix=LAB-&order=diagonal", true); res.Status != 400 {
+		t.Errorf("bad order: %d", res.Status)
 	}
 
 	vals := url.Values{"room": {"ENG301"}, "prefix": {"LAB-"}, "order": {"columns"}}

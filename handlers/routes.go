@@ -184,7 +184,7 @@ func (s *Server) pageRoutes(e *echo.Echo) {
 	page(post, "/layout/room", operator, s.updateRoomPage)
 	page(del, "/layout/room", operator, s.deleteRoomPage)
 	page(post, "/layout/seat", operator, s.placePCPage)
-	page(get, "/layout/fill/count", operator, s.fillCountPage)
+	page(get, "/layout/fill/preview", operator, s.fillPreviewPage)
 	page(post, "/layout/fill", operator, s.fillPage)
 	page(post, "/layout/unplace", operator, s.unplaceSelectedPage)
 	page(post, "/layout/pc/:id/unplace", operator, s.unplacePCPage)

@@ -34,15 +34,22 @@ type LayoutView struct {
 	Pick       *Seat
 	PCs        []PlaceablePC // every PC, for the picker
 	Unverified []UnverifiedPC
-	// FillPrefix is the fill form's first prefix, FillMatches how many unplaced PCs it matches.
-	FillPrefix  string
-	FillMatches int
-	Notice      string // what the last fill or unplace did; "" for none
+	FillPrefix string      // the fill form's first prefix
+	Preview    FillPreview // what a fill with it would do
+	Notice     string      // what the last fill or unplace did; "" for none
 }
 
-// FillCount is how many unplaced PCs a fill's prefix matches, and how many seats are empty.
-type FillCount struct {
+// FillPreview is what a fill would do: how many unplaced PCs its prefix matches, how many seats
+// are empty, and the room's grid with the PCs it would place.
+type FillPreview struct {
 	Matches, Free int
+	Grid          [][]PreviewSeat
+}
+
+// PreviewSeat is a seat of the preview: empty (Hostname ""), taken, or New, filled by the fill.
+type PreviewSeat struct {
+	Hostname string
+	New      bool
 }
 
 // roomName is the edited room's name, "" when there is none.
@@ -85,16 +92,3 @@ func pcActionURL(id int64, action, room string) string {
 }
 
 func seatLabel(row, col int) string { return strconv.Itoa(row) + "-" + strconv.Itoa(col) }
-
-// freeSeats counts the edited room's empty seats.
-func (v LayoutView) freeSeats() int {
-	n := 0
-	for _, row := range v.Grid {
-		for _, s := range row {
-			if s.PC == nil && s.Row > 0 {
-				n++
-			}
-		}
-	}
-	return n
-}
