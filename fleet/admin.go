@@ -48,8 +48,7 @@ func (f *Fleet) UpdateRoom(ctx context.Context, name string, upd models.Room) (*
 			})
 		}
 	}
-	f.changes.Add(1)
-	f.hub.Publish(events.Event{Kind: events.RoomChanged, At: f.now(), Room: &models.Room{ID: r.ID, Name: name}})
+	f.roomsChanged([]models.Room{{ID: r.ID, Name: name}})
 	return r, nil
 }
 
@@ -59,8 +58,7 @@ func (f *Fleet) DeleteRoom(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	f.changes.Add(1)
-	f.hub.Publish(events.Event{Kind: events.RoomChanged, At: f.now(), Room: r})
+	f.roomsChanged([]models.Room{*r})
 	return nil
 }
 
@@ -93,13 +91,58 @@ func (f *Fleet) Delete(ctx context.Context, id int64, by string) error {
 
 // change applies fn to a PC's memory and publishes the PC; a PC deleted meanwhile is left alone.
 func (f *Fleet) change(id int64, fn func(p *pc)) {
+	if v, ok := f.apply(id, fn); ok {
+		f.publish(events.PCUpdated, v)
+	}
+}
+
+// apply applies fn to a PC's memory and returns its view; false for a PC deleted meanwhile.
+func (f *Fleet) apply(id int64, fn func(p *pc)) (models.PCView, bool) {
 	p := f.get(id)
 	if p == nil {
-		return
+		return models.PCView{}, false
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	fn(p)
-	v := p.view()
-	p.mu.Unlock()
-	f.publish(events.PCUpdated, v)
+	return p.view(), true
+}
+
+// FillRoom places PCs on a room's empty seats in natural hostname order, all or none
+// (models.Store.FillRoom). The open pages learn it from one room event per room touched, not one
+// event per seat: a page showing a room redraws its layout once.
+func (f *Fleet) FillRoom(ctx context.Context, roomID int64, pcIDs []int64, order string, move bool) (*models.Filled, error) {
+	filled, err := f.store.FillRoom(ctx, roomID, pcIDs, order, move, f.now())
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range filled.Placed {
+		f.apply(s.PCID, func(p *pc) { p.room, p.seatRow, p.seatCol = &filled.Room.Name, &s.Row, &s.Col })
+	}
+	if len(filled.Placed) > 0 {
+		f.roomsChanged(append(filled.From, filled.Room))
+	}
+	return filled, nil
+}
+
+// Unplace takes PCs off their seats at once, with one room event per room they left.
+func (f *Fleet) Unplace(ctx context.Context, pcIDs []int64) error {
+	from, err := f.store.Unplace(ctx, pcIDs, f.now())
+	if err != nil {
+		return err
+	}
+	for _, id := range pcIDs {
+		f.apply(id, func(p *pc) { p.room, p.seatRow, p.seatCol = nil, nil, nil })
+	}
+	f.roomsChanged(from)
+	return nil
+}
+
+// roomsChanged publishes a room event for each room (the zero Room is the PCs not placed) and
+// has Counts count again: PCs moved between them.
+func (f *Fleet) roomsChanged(rooms []models.Room) {
+	f.changes.Add(1)
+	for i := range rooms {
+		f.hub.Publish(events.Event{Kind: events.RoomChanged, At: f.now(), Room: &rooms[i]})
+	}
 }

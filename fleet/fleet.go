@@ -61,6 +61,8 @@ type Store interface {
 	SendRoomAction(ctx context.Context, id int64, now time.Time) (*models.RoomAction, []models.Command, error)
 	RoomActions(ctx context.Context, roomID int64, now time.Time) ([]models.RoomAction, error)
 	ScheduledRoomActions(ctx context.Context) ([]models.RoomAction, error)
+	FillRoom(ctx context.Context, roomID int64, pcIDs []int64, order string, move bool, now time.Time) (*models.Filled, error)
+	Unplace(ctx context.Context, pcIDs []int64, now time.Time) ([]models.Room, error)
 }
 
 // Config tunes the fleet.

@@ -15,6 +15,7 @@ import (
 const maxSeats = 50
 
 type roomJSON struct {
+	ID        int64     `json:"id"`
 	Name      string    `json:"name"`
 	Rows      int       `json:"rows"`
 	Cols      int       `json:"cols"`
@@ -77,7 +78,7 @@ func (s *Server) listRooms(c echo.Context) error {
 	}
 	out := make([]roomJSON, len(rs))
 	for i, r := range rs {
-		out[i] = roomJSON{r.Name, r.Rows, r.Cols, r.PCCount, ts(r.CreatedAt)}
+		out[i] = roomJSON{r.ID, r.Name, r.Rows, r.Cols, r.PCCount, ts(r.CreatedAt)}
 	}
 	return c.JSON(http.StatusOK, roomsAnswer{success, out})
 }
@@ -92,7 +93,7 @@ func (s *Server) createRoom(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, roomAnswer{success, roomJSON{r.Name, r.Rows, r.Cols, 0, ts(r.CreatedAt)}})
+	return c.JSON(http.StatusOK, roomAnswer{success, roomJSON{r.ID, r.Name, r.Rows, r.Cols, 0, ts(r.CreatedAt)}})
 }
 
 // addRoom validates a complete room request and stores the room.
@@ -121,7 +122,7 @@ func (s *Server) updateRoom(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, roomAnswer{success, roomJSON{Name: r.Name, Rows: r.Rows, Cols: r.Cols, CreatedAt: ts(r.CreatedAt)}})
+	return c.JSON(http.StatusOK, roomAnswer{success, roomJSON{ID: r.ID, Name: r.Name, Rows: r.Rows, Cols: r.Cols, CreatedAt: ts(r.CreatedAt)}})
 }
 
 // changeRoom validates the given fields and renames or resizes the room.
@@ -142,4 +143,118 @@ func (s *Server) deleteRoom(c echo.Context) error {
 		return err
 	}
 	return done(c, "Room deleted successfully")
+}
+
+// fillRequest chooses the PCs of a fill: by id, or the unplaced PCs whose hostname starts with
+// a prefix (with move, also those placed in other rooms).
+type fillRequest struct {
+	PCIDs  []int64 `json:"pc_ids"`
+	Prefix *string `json:"prefix"`
+	Order  string  `json:"order"`
+	Move   bool    `json:"move"`
+}
+
+// maxFill bounds the PCs of one fill: more than any room holds (maxSeats × maxSeats).
+const maxFill = maxSeats * maxSeats
+
+// check validates the request and defaults the order to rows.
+func (r *fillRequest) check() error {
+	if (r.PCIDs == nil) == (r.Prefix == nil) {
+		return badRequest(codeMissingField, "give either pc_ids or prefix")
+	}
+	if r.Prefix != nil && strings.TrimSpace(*r.Prefix) == "" {
+		return badRequest(codeInvalidField, "prefix must not be empty")
+	}
+	if r.PCIDs != nil && (len(r.PCIDs) == 0 || len(r.PCIDs) > maxFill) {
+		return badRequest(codeInvalidField, "pc_ids must list 1 to %d PCs", maxFill)
+	}
+	var err error
+	r.Order, err = fillOrder(r.Order)
+	return err
+}
+
+// fillOrder checks a fill's order; "" is row by row.
+func fillOrder(order string) (string, error) {
+	switch order {
+	case "":
+		return models.FillRows, nil
+	case models.FillRows, models.FillColumns:
+		return order, nil
+	}
+	return "", badRequest(codeInvalidField, "order must be %q or %q, not %q", models.FillRows, models.FillColumns, order)
+}
+
+// pcs is the request's PCs: its ids, or those the prefix matches.
+func (r *fillRequest) pcs(s *Server) []int64 {
+	if r.Prefix == nil {
+		return r.PCIDs
+	}
+	var ids []int64
+	for _, v := range s.fleet.Views(matchesPrefix(*r.Prefix, r.Move)) {
+		ids = append(ids, v.ID)
+	}
+	return ids
+}
+
+// matchesPrefix keeps PCs whose hostname starts with prefix, whatever the case; placed PCs only
+// when they may be moved.
+func matchesPrefix(prefix string, move bool) func(*models.PCView) bool {
+	prefix = strings.ToLower(strings.TrimSpace(prefix))
+	return func(v *models.PCView) bool {
+		return (move || v.Room == nil) && strings.HasPrefix(strings.ToLower(v.Hostname), prefix)
+	}
+}
+
+type placementJSON struct {
+	PCID     int64  `json:"pc_id"`
+	Hostname string `json:"hostname"`
+	Row      int    `json:"row"`
+	Col      int    `json:"col"`
+}
+
+type fillAnswer struct {
+	ok
+	Room   roomJSON        `json:"room"`
+	Placed []placementJSON `json:"placed"`
+	Left   []int64         `json:"left"`
+}
+
+// fillRoom places PCs on the room's empty seats in natural hostname order:
+// {pc_ids:[…]} or {prefix}, order "rows" (default) or "columns", move. PCs beyond the room's
+// empty seats stay where they were and are listed in left.
+func (s *Server) fillRoom(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req fillRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	filled, err := s.fill(c.Request().Context(), id, &req)
+	if err != nil {
+		return err
+	}
+	a := fillAnswer{ok: success, Placed: []placementJSON{}, Left: filled.Left,
+		Room: roomJSON{ID: filled.Room.ID, Name: filled.Room.Name, Rows: filled.Room.Rows, Cols: filled.Room.Cols, CreatedAt: ts(filled.Room.CreatedAt)}}
+	if a.Left == nil {
+		a.Left = []int64{}
+	}
+	for _, p := range filled.Placed {
+		a.Placed = append(a.Placed, placementJSON(p))
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+// fill validates a fill request and places its PCs. A prefix that matches no PC is a 400, so a
+// typo does not pass for a room already full.
+func (s *Server) fill(ctx context.Context, roomID int64, req *fillRequest) (*models.Filled, error) {
+	if err := req.check(); err != nil {
+		return nil, err
+	}
+	ids := req.pcs(s)
+	if len(ids) == 0 {
+		return nil, badRequest(codeInvalidField, "no PC to place: no unplaced PC's hostname starts with %q", *req.Prefix)
+	}
+	return s.fleet.FillRoom(ctx, roomID, ids, req.Order, req.Move)
 }

@@ -103,7 +103,7 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, models.ErrDuplicate), errors.Is(err, models.ErrRoomNotEmpty),
 		errors.Is(err, models.ErrSeatTaken), errors.Is(err, models.ErrRoomTooSmall):
 		return newError(http.StatusConflict, codeConflict, "%s", err.Error())
-	case errors.Is(err, models.ErrSeatOutOfRange):
+	case errors.Is(err, models.ErrSeatOutOfRange), errors.Is(err, models.ErrCannotFill):
 		return badRequest(codeInvalidField, "%s", err.Error())
 	case errors.As(err, &he):
 		msg := http.StatusText(he.Code)

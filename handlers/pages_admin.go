@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -198,13 +200,18 @@ func (s *Server) revokePINPage(c echo.Context) error {
 // renderLayout renders the layout editor on room ("": the first room); pick, when set, opens
 // the seat picker on that seat.
 func (s *Server) renderLayout(c echo.Context, room string, pick *views.Seat) error {
+	return s.renderLayoutNotice(c, room, pick, "")
+}
+
+// renderLayoutNotice renders the layout editor with notice, what the last action did.
+func (s *Server) renderLayoutNotice(c echo.Context, room string, pick *views.Seat, notice string) error {
 	ctx := c.Request().Context()
 	rooms, err := s.store.ListRooms(ctx)
 	if err != nil {
 		return err
 	}
 	pcs := s.fleet.Views(everyPC)
-	v := views.LayoutView{Page: s.page(c, views.T(ctx, "배치", "Layout"), "layout"), Pick: pick}
+	v := views.LayoutView{Page: s.page(c, views.T(ctx, "배치", "Layout"), "layout"), Pick: pick, Notice: notice}
 	for _, r := range rooms {
 		v.Rooms = append(v.Rooms, views.LayoutRoom{Name: r.Name, Rows: r.Rows, Cols: r.Cols, PCs: r.PCCount})
 	}
@@ -237,6 +244,8 @@ func (s *Server) renderLayout(c echo.Context, room string, pick *views.Seat) err
 	}
 	if v.Room != nil {
 		v.Grid = seatGrid(v.Room.Rows, v.Room.Cols, seated)
+		v.FillPrefix = fillPrefix(v.Room.Name, seated, pcs)
+		v.Preview = fillPlan(v.Room.Rows, v.Room.Cols, seated, pcs, v.FillPrefix, models.FillRows)
 	}
 	return s.renderPage(c, views.LayoutPage(v), views.PanelUpdate(views.LayoutPanel(v)))
 }
@@ -344,4 +353,158 @@ func (s *Server) verifyPCPage(c echo.Context) error {
 		return err
 	}
 	return s.renderLayout(c, c.QueryParam("room"), nil)
+}
+
+// fillPrefix is the fill form's first prefix: the most common hostname prefix of the room's
+// PCs; for an empty room, the room's name and a dash (ENG301 → "ENG301-") when unplaced PCs
+// are named so, else the most common prefix of the unplaced PCs.
+func fillPrefix(room string, seated, all []models.PCView) string {
+	if p := commonPrefix(seated); p != "" {
+		return p
+	}
+	unplaced := slices.DeleteFunc(slices.Clone(all), func(v models.PCView) bool { return v.Room != nil })
+	if countMatches(unplaced, room+"-") > 0 {
+		return room + "-"
+	}
+	return commonPrefix(unplaced)
+}
+
+// commonPrefix is the most frequent hostname part up to and including the first dash
+// (ENG301-PC01 → "ENG301-"); ties go to the first in natural order.
+func commonPrefix(pcs []models.PCView) string {
+	count := map[string]int{}
+	best := ""
+	for _, v := range pcs {
+		i := strings.IndexByte(v.Hostname, '-')
+		if i < 0 {
+			continue
+		}
+		p := v.Hostname[:i+1]
+		count[p]++
+		if count[p] > count[best] || count[p] == count[best] && models.CompareNatural(p, best) < 0 {
+			best = p
+		}
+	}
+	return best
+}
+
+// countMatches counts the unplaced PCs whose hostname starts with prefix.
+func countMatches(pcs []models.PCView, prefix string) int {
+	return len(prefixMatches(pcs, prefix))
+}
+
+// prefixMatches is the unplaced PCs whose hostname starts with prefix, in natural order.
+func prefixMatches(pcs []models.PCView, prefix string) []models.PCView {
+	if strings.TrimSpace(prefix) == "" {
+		return nil
+	}
+	keep := matchesPrefix(prefix, false)
+	out := slices.DeleteFunc(slices.Clone(pcs), func(v models.PCView) bool { return !keep(&v) })
+	slices.SortFunc(out, func(a, b models.PCView) int {
+		return cmp.Or(models.CompareNatural(a.Hostname, b.Hostname), cmp.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+// fillPlan is what a fill of the unplaced PCs prefix matches would do to a rows × cols room
+// whose seated PCs are seated: the same order and seats as models.Store.FillRoom.
+func fillPlan(rows, cols int, seated, all []models.PCView, prefix, order string) views.FillPreview {
+	grid := make([][]views.PreviewSeat, rows)
+	for r := range grid {
+		grid[r] = make([]views.PreviewSeat, cols)
+	}
+	taken := map[[2]int]bool{}
+	for _, p := range seated {
+		if p.SeatRow != nil && p.SeatCol != nil && *p.SeatRow <= rows && *p.SeatCol <= cols {
+			grid[*p.SeatRow-1][*p.SeatCol-1].Hostname = p.Hostname
+			taken[[2]int{*p.SeatRow, *p.SeatCol}] = true
+		}
+	}
+	free := models.SeatOrder(rows, cols, order, func(row, col int) bool { return !taken[[2]int{row, col}] })
+	matched := prefixMatches(all, prefix)
+	for i := range min(len(free), len(matched)) {
+		grid[free[i][0]-1][free[i][1]-1] = views.PreviewSeat{Hostname: matched[i].Hostname, New: true}
+	}
+	return views.FillPreview{Matches: len(matched), Free: len(free), Grid: grid}
+}
+
+// fillPreviewPage shows what filling ?room= with the unplaced PCs ?prefix= matches, in ?order=,
+// would do, as the fill form's prefix is typed.
+func (s *Server) fillPreviewPage(c echo.Context) error {
+	room, err := roomField(c)
+	if err != nil {
+		return err
+	}
+	order, err := fillOrder(c.QueryParam("order"))
+	if err != nil {
+		return err
+	}
+	r, err := s.store.RoomByName(c.Request().Context(), room)
+	if err != nil {
+		return err
+	}
+	pcs := s.fleet.Views(everyPC)
+	seated := slices.DeleteFunc(slices.Clone(pcs), func(v models.PCView) bool { return !v.InRoom(room) })
+	return s.render(c, http.StatusOK, views.FillPreviewBlock(fillPlan(r.Rows, r.Cols, seated, pcs, c.QueryParam("prefix"), order)))
+}
+
+// idFields reads the form's pc_ids.
+func idFields(c echo.Context) ([]int64, error) {
+	form, err := c.FormParams()
+	if err != nil {
+		return nil, badRequest(codeInvalidField, "unreadable form")
+	}
+	var ids []int64
+	for _, v := range form["pc_ids"] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, badRequest(codeInvalidField, "pc_ids must be PC ids, not %q", v)
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil, badRequest(codeMissingField, "%s", views.T(c.Request().Context(), "PC를 하나 이상 고르세요", "choose at least one PC"))
+	}
+	return ids, nil
+}
+
+// fillPage fills the form's room: the chosen pc_ids, or the unplaced PCs the prefix matches.
+func (s *Server) fillPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	room, err := roomField(c)
+	if err != nil {
+		return err
+	}
+	req := fillRequest{Order: c.FormValue("order")}
+	if prefix := c.FormValue("prefix"); prefix != "" {
+		req.Prefix = &prefix
+	} else if req.PCIDs, err = idFields(c); err != nil {
+		return err
+	}
+	r, err := s.store.RoomByName(ctx, room)
+	if err != nil {
+		return err
+	}
+	filled, err := s.fill(ctx, r.ID, &req)
+	if err != nil {
+		return err
+	}
+	placed, left := len(filled.Placed), len(filled.Left)
+	notice := views.T(ctx, fmt.Sprintf("%d대 배치, %d대는 자리가 없어 남김", placed, left),
+		fmt.Sprintf("%d placed, %d left without a seat", placed, left))
+	return s.renderLayoutNotice(c, room, nil, notice)
+}
+
+// unplaceSelectedPage takes the chosen pc_ids off their seats; the editor goes on showing room.
+func (s *Server) unplaceSelectedPage(c echo.Context) error {
+	ids, err := idFields(c)
+	if err != nil {
+		return err
+	}
+	if err := s.fleet.Unplace(c.Request().Context(), ids); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	notice := views.T(ctx, fmt.Sprintf("%d대 배치 해제", len(ids)), fmt.Sprintf("%d unplaced", len(ids)))
+	return s.renderLayoutNotice(c, c.FormValue("room"), nil, notice)
 }

@@ -34,6 +34,22 @@ type LayoutView struct {
 	Pick       *Seat
 	PCs        []PlaceablePC // every PC, for the picker
 	Unverified []UnverifiedPC
+	FillPrefix string      // the fill form's first prefix
+	Preview    FillPreview // what a fill with it would do
+	Notice     string      // what the last fill or unplace did; "" for none
+}
+
+// FillPreview is what a fill would do: how many unplaced PCs its prefix matches, how many seats
+// are empty, and the room's grid with the PCs it would place.
+type FillPreview struct {
+	Matches, Free int
+	Grid          [][]PreviewSeat
+}
+
+// PreviewSeat is a seat of the preview: empty (Hostname ""), taken, or New, filled by the fill.
+type PreviewSeat struct {
+	Hostname string
+	New      bool
 }
 
 // roomName is the edited room's name, "" when there is none.
