@@ -35,9 +35,15 @@ func TestFillAndFindInBrowser(t *testing.T) {
 		poll(`document.querySelector("[data-testid=layout-notice]")?.textContent.includes("3대 배치")`),
 	)
 	seats := value(t, desk, "read the seats", chromedp.Evaluate[[]string](
-		`[...document.querySelectorAll("[data-testid=layout-seat-hostname]")].map(a => a.textContent.trim())`))
+		`[...document.querySelectorAll("[data-testid=layout-seat-hostname]")].map(a => a.title)`))
 	if want := []string{"ENG301-PC1", "ENG301-PC2", "ENG301-PC10"}; len(seats) != 3 || seats[0] != want[0] || seats[1] != want[1] || seats[2] != want[2] {
 		t.Errorf("seats %q, want %q", seats, want)
+	}
+	// The seats show what tells them apart, the room's shared prefix cut (views.NamePrefix).
+	shown := value(t, desk, "read the seats' names", chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("[data-testid=layout-seat-hostname]")].map(a => a.textContent.trim())`))
+	if len(shown) != 3 || shown[0] != "PC1" || shown[2] != "PC10" {
+		t.Errorf("the layout's seats show %q, want PC1, PC2, PC10", shown)
 	}
 
 	run(t, desk, `"/" opens the search, focused, and typing filters`,

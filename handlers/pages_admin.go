@@ -244,6 +244,7 @@ func (s *Server) renderLayoutNotice(c echo.Context, room string, pick *views.Sea
 	}
 	if v.Room != nil {
 		v.Grid = seatGrid(v.Room.Rows, v.Room.Cols, seated)
+		views.Shorten(views.SeatTiles(v.Grid))
 		v.FillPrefix = fillPrefix(v.Room.Name, seated, pcs)
 		v.Preview = fillPlan(v.Room.Rows, v.Room.Cols, seated, pcs, v.FillPrefix, models.FillRows)
 	}

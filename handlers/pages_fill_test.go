@@ -52,7 +52,7 @@ func TestLayoutFillPage(t *testing.T) {
 	}
 	var seats []string
 	for _, s := range byTestIDAll(doc, "layout-seat") {
-		seats = append(seats, attr(s, "data-row")+"-"+attr(s, "data-col")+" "+textOf(byTestID(t, s, "layout-seat-hostname")))
+		seats = append(seats, attr(s, "data-row")+"-"+attr(s, "data-col")+" "+attr(byTestID(t, s, "layout-seat-hostname"), "title"))
 	}
 	if want := []string{"1-1 LAB-PC1", "1-2 LAB-PC3", "2-1 LAB-PC2", "2-2 LAB-PC4"}; !slices.Equal(seats, want) {
 		t.Errorf("seats %v, want %v", seats, want)
