@@ -453,7 +453,7 @@ func TestLogPage(t *testing.T) {
 	})
 
 	bad := []struct{ query, message string }{
-		{"tab=everything", "tab must be outages, commands or registrations"},
+		{"tab=everything", "tab must be outages, commands, registrations or room-actions"},
 		{"before=abc", "before must be a positive integer"},
 		{"tab=commands&before=0", "before must be a positive integer"},
 		{"before=-5", "before must be a positive integer"},

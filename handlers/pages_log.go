@@ -36,10 +36,10 @@ func (s *Server) logRequest(c echo.Context) (string, views.LogFilter, models.Log
 	switch tab {
 	case "":
 		tab = views.LogOutages
-	case views.LogOutages, views.LogCommands, views.LogEvents:
+	case views.LogOutages, views.LogCommands, views.LogEvents, views.LogActions:
 	default:
-		return "", views.LogFilter{}, q, nil, logBadRequest("기록 종류는 outages, commands, registrations 중 하나입니다",
-			"tab must be outages, commands or registrations", tab)
+		return "", views.LogFilter{}, q, nil, logBadRequest("기록 종류는 outages, commands, registrations, room-actions 중 하나입니다",
+			"tab must be outages, commands, registrations or room-actions", tab)
 	}
 	f := views.LogFilter{Hostname: strings.TrimSpace(c.QueryParam("pc")), CreatedBy: strings.TrimSpace(c.QueryParam("by")),
 		Room: c.QueryParam("room"), From: c.QueryParam("from"), To: c.QueryParam("to")}
@@ -143,6 +143,19 @@ func (s *Server) logPage(c echo.Context) error {
 		if len(events) > logPageSize {
 			oldest = events[logPageSize-1].ID
 		}
+	case views.LogActions:
+		q.Limit++
+		as, err := s.store.RoomActionLog(ctx, q)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		for _, a := range as[:min(len(as), logPageSize)] {
+			v.Actions = append(v.Actions, views.LoggedAction{RoomAction: s.roomActionView(a, now), Room: a.RoomName, CreatedAt: a.CreatedAt})
+		}
+		if len(as) > logPageSize {
+			oldest = as[logPageSize-1].ID
+		}
 	default:
 		q.Limit++
 		outages, err := s.store.OutageLog(ctx, q)
@@ -220,6 +233,18 @@ func (s *Server) exportLog(c echo.Context) error {
 					r.MachineID, r.IPAddress, r.By})
 			}
 			return records, lastID(rows, func(r models.PCEvent) int64 { return r.ID }), err
+		}
+	case views.LogActions:
+		header = []string{"id", "created_at", "created_by", "room", "type", "state", "send_at", "ended_at", "ended_by", "sent_count"}
+		read = func(before int64) ([][]string, int64, error) {
+			q.Before = before
+			rows, err := s.store.RoomActionLog(ctx, q)
+			var records [][]string
+			for _, r := range rows {
+				records = append(records, []string{id(r.ID), csvTime(&r.CreatedAt), r.CreatedBy, r.RoomName, r.Type, r.State,
+					csvTime(&r.SendAt), csvTime(r.EndedAt), r.EndedBy, strconv.Itoa(r.SentCount)})
+			}
+			return records, lastID(rows, func(r models.RoomAction) int64 { return r.ID }), err
 		}
 	default:
 		header = []string{"id", "pc_id", "hostname", "started_at", "ended_at", "duration_seconds", "reason"}

@@ -90,18 +90,23 @@ func (s *Server) roomActionsView(room string, as []models.RoomAction, canCancel 
 	v := views.RoomActions{Room: room, CanCancel: canCancel}
 	now := time.Now()
 	for _, a := range as {
-		va := views.RoomAction{ID: a.ID, Type: a.Type, State: a.State, PCs: a.SentCount, SendAt: a.SendAt,
-			CreatedBy: a.CreatedBy, EndedBy: a.EndedBy}
-		if a.EndedAt != nil {
-			va.EndedAt = *a.EndedAt
-		}
-		if a.State == models.ActionScheduled {
-			va.PCs = len(s.fleet.Views(inRoom(a.RoomName)))
-			va.Left = max(0, int(math.Ceil(a.SendAt.Sub(now).Seconds())))
-		}
-		v.Actions = append(v.Actions, va)
+		v.Actions = append(v.Actions, s.roomActionView(a, now))
 	}
 	return v
+}
+
+// roomActionView is one action as the room's panel and the event log show it.
+func (s *Server) roomActionView(a models.RoomAction, now time.Time) views.RoomAction {
+	va := views.RoomAction{ID: a.ID, Type: a.Type, State: a.State, PCs: a.SentCount, SendAt: a.SendAt,
+		CreatedBy: a.CreatedBy, EndedBy: a.EndedBy}
+	if a.EndedAt != nil {
+		va.EndedAt = *a.EndedAt
+	}
+	if a.State == models.ActionScheduled {
+		va.PCs = len(s.fleet.Views(inRoom(a.RoomName)))
+		va.Left = max(0, int(math.Ceil(a.SendAt.Sub(now).Seconds())))
+	}
+	return va
 }
 
 // canOperate tells whether the signed-in account may send commands, and so cancel them.

@@ -160,6 +160,23 @@ func TestRoomPowerCancel(t *testing.T) {
 	if n := l.queued(t); n != 0 {
 		t.Errorf("%d commands queued for a cancelled action", n)
 	}
+
+	// The event log keeps it, cancelled and by whom, on the page and in the export.
+	logged := byTestIDAll(htmlDoc(t, l.viewr.do("GET", "/log?tab=room-actions", nil).must(t, 200)), "logged-room-action")
+	if len(logged) != 1 || attr(logged[0], "data-state") != "cancelled" || !strings.Contains(textOf(logged[0]), "lee 님이") {
+		t.Errorf("the event log's room actions: %d rows, %q", len(logged), textsOfNodes(logged))
+	}
+	records := readCSV(t, l.viewr.do("GET", "/log/export?tab=room-actions", nil), "room-actions")
+	if len(records) != 2 || records[1][5] != "cancelled" || records[1][8] != "lee" || records[1][3] != "3F Lab" {
+		t.Errorf("the export: %q", records)
+	}
+}
+
+func textsOfNodes(ns []*html.Node) (out []string) {
+	for _, n := range ns {
+		out = append(out, textOf(n))
+	}
+	return out
 }
 
 // Cancelling an action already sent is refused and changes nothing.

@@ -182,16 +182,34 @@ func (s *Store) ScheduledRoomActions(ctx context.Context) ([]RoomAction, error) 
 	return as, nil
 }
 
-// RoomActionsBetween lists, for the event log, the room actions scheduled or ended from from
-// until before to, in the order they were scheduled.
-func (s *Store) RoomActionsBetween(ctx context.Context, from, to time.Time) ([]RoomAction, error) {
+// RoomActionLog lists room actions for the event log, newest first: q's room, account (who
+// asked or who cancelled), days and page; its hostname does not apply, and no action belongs to
+// no room.
+func (s *Store) RoomActionLog(ctx context.Context, q LogQuery) ([]RoomAction, error) {
 	var as []RoomAction
-	from, to = from.UTC(), to.UTC()
-	err := selectRoomActions(s.r, &as).
-		Where("(ra.created_at >= ? AND ra.created_at < ?) OR (ra.ended_at >= ? AND ra.ended_at < ?)", from, to, from, to).
-		Order("ra.created_at", "ra.id").Scan(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("room actions between %s and %s: %w", from, to, err)
+	sq := selectRoomActions(s.r, &as)
+	switch {
+	case q.RoomID == NoRoom:
+		return nil, nil
+	case q.RoomID > 0:
+		sq = sq.Where("ra.room_id = ?", q.RoomID)
+	}
+	if q.CreatedBy != "" {
+		sq = sq.WhereGroup(" AND ", func(w *bun.SelectQuery) *bun.SelectQuery {
+			return w.Where("ra.created_by = ?", q.CreatedBy).WhereOr("ra.ended_by = ?", q.CreatedBy)
+		})
+	}
+	if !q.From.IsZero() {
+		sq = sq.Where("ra.created_at >= ?", q.From.UTC())
+	}
+	if !q.To.IsZero() {
+		sq = sq.Where("ra.created_at < ?", q.To.UTC())
+	}
+	if q.Before > 0 {
+		sq = sq.Where("ra.id < ?", q.Before)
+	}
+	if err := sq.Order("ra.id DESC").Limit(int64(q.Limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("room action log: %w", err)
 	}
 	return as, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -111,18 +112,42 @@ func TestRoomActionScheduleSendCancel(t *testing.T) {
 	if list, err = s.RoomActions(ctx, a.RoomID, now.Add(25*time.Hour)); err != nil || len(list) != 1 || list[0].ID != later.ID {
 		t.Errorf("a day later: %+v %v", list, err)
 	}
-	if list, err = s.RoomActionsBetween(ctx, now.Add(-time.Minute), now.Add(time.Minute)); err != nil || len(list) != 3 || list[0].ID != sent.ID {
-		t.Errorf("between: %+v %v", list, err)
+	// The event log: newest first, by room, account (asked or cancelled), day and page.
+	logged := func(q LogQuery) []int64 {
+		t.Helper()
+		if q.Limit == 0 {
+			q.Limit = 10
+		}
+		as, err := s.RoomActionLog(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, a := range as {
+			ids = append(ids, a.ID)
+		}
+		return ids
 	}
-	if list, err = s.RoomActionsBetween(ctx, now.Add(time.Minute), now.Add(2*time.Minute)); err != nil || len(list) != 0 {
-		t.Errorf("between, later: %+v %v", list, err)
-	}
-	// One scheduled before the range and ended in it is listed: its end is an event there.
-	if _, err := s.CancelRoomAction(ctx, later.ID, "lee", now.Add(90*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if list, err = s.RoomActionsBetween(ctx, now.Add(time.Minute), now.Add(2*time.Minute)); err != nil || len(list) != 1 || list[0].ID != later.ID {
-		t.Errorf("between, ended in the range: %+v %v", list, err)
+	all := []int64{later.ID, cancelled.ID, sent.ID}
+	for name, c := range map[string]struct {
+		q    LogQuery
+		want []int64
+	}{
+		"all":                {LogQuery{}, all},
+		"its room":           {LogQuery{RoomID: a.RoomID}, all},
+		"another room":       {LogQuery{RoomID: a.RoomID + 1}, nil},
+		"no room":            {LogQuery{RoomID: NoRoom}, nil},
+		"cancelled by lee":   {LogQuery{CreatedBy: "lee"}, []int64{cancelled.ID}},
+		"asked by kim":       {LogQuery{CreatedBy: "kim"}, all},
+		"a page":             {LogQuery{Before: later.ID, Limit: 1}, []int64{cancelled.ID}},
+		"from a minute on":   {LogQuery{From: now.Add(time.Minute)}, nil},
+		"until a minute ago": {LogQuery{To: now.Add(-time.Minute)}, nil},
+		"around now":         {LogQuery{From: now.Add(-time.Minute), To: now.Add(time.Minute)}, all},
+	} {
+		q := c.q
+		if got := logged(q); !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", name, got, c.want)
+		}
 	}
 }
 

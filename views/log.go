@@ -12,6 +12,7 @@ const (
 	LogOutages  = "outages"
 	LogCommands = "commands"
 	LogEvents   = "registrations"
+	LogActions  = "room-actions"
 )
 
 // LogNoRoom is LogFilter.Room for the PCs placed in no room.
@@ -88,6 +89,13 @@ type CommandSend struct {
 	Room     string        // the room of every PC, "" when they are not all in one
 }
 
+// LoggedAction is a room's power action in the event log: asked for, then sent or cancelled.
+type LoggedAction struct {
+	RoomAction
+	Room      string
+	CreatedAt time.Time
+}
+
 // LogView is the event log page: one tab's page of entries, newest first.
 type LogView struct {
 	Page
@@ -97,6 +105,7 @@ type LogView struct {
 	Outages []OutageRow
 	Sends   []CommandSend
 	Events  []EventRow
+	Actions []LoggedAction
 	Older   string // the next page's URL; "" on the last page
 	Newest  string // the first page's URL; "" on the first page
 }
