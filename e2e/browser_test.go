@@ -334,14 +334,14 @@ func TestDashboardAtRoomSizes(t *testing.T) {
 
 	// A stale wall never looks live: a server that stops answering (frozen, its connection
 	// still open) is seen within the page's 25 s, a connection that drops at once.
-	srv.proc.signal(syscall.SIGSTOP)
+	srv.proc.freeze()
 	stopped := time.Now()
 	lost := `document.documentElement.dataset.live === "lost" && getComputedStyle(document.querySelector('[data-testid=wall-lost]')).display !== "none"`
 	run(t, wall, "the wall says it is stale", chromedp.Poll[chromedp.Void](lost,
 		chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(40*time.Second)))
 	t.Logf("a frozen server's wall said it was stale after %v", time.Since(stopped).Round(time.Second))
 	screenshot(t, wall, "wall-lost.png")
-	srv.proc.signal(syscall.SIGCONT)
+	srv.proc.thaw()
 	run(t, wall, "the wall is live again", chromedp.Poll[chromedp.Void](`document.documentElement.dataset.live === "ok"`,
 		chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
 	srv.proc.signal(syscall.SIGKILL)
