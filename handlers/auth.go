@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -48,8 +49,18 @@ func (s *Server) removeInitialPassword() {
 }
 
 // loginPage renders the login form.
+// A failed login answers 302 to /login (the contract); this short-lived cookie tells the page
+// it comes back to that the attempt failed, so the message can be shown.
+const loginFailedCookie = "login_failed"
+
+// loginPage renders the login form, with the failure message once after a failed attempt.
 func (s *Server) loginPage(c echo.Context) error {
-	return s.render(c, http.StatusOK, views.LoginPage(views.LoginData{}))
+	var data views.LoginData
+	if _, err := c.Cookie(loginFailedCookie); err == nil {
+		data.Error = views.T(c.Request().Context(), "아이디나 비밀번호가 맞지 않습니다.", "Wrong username or password.")
+		c.SetCookie(&http.Cookie{Name: loginFailedCookie, Path: "/login", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	}
+	return s.render(c, http.StatusOK, views.LoginPage(data))
 }
 
 // login checks the form's username and password: 302 to / on success, 302 to /login on
@@ -66,6 +77,7 @@ func (s *Server) login(c echo.Context) error {
 	now := time.Now()
 	a, err := s.checkLogin(ctx, addr, username, password, now)
 	if errors.Is(err, errWrongPassword) {
+		c.SetCookie(&http.Cookie{Name: loginFailedCookie, Value: "1", Path: "/login", MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		return c.Redirect(http.StatusFound, "/login")
 	}
 	if err != nil {
@@ -131,9 +143,9 @@ func (s *Server) allowLogin(ctx context.Context, addr, account string, now time.
 		if ok {
 			return nil
 		}
-		wait := retry.Round(time.Second).String()
-		return tooMany(retry, "%s", views.T(ctx, "이 주소에서 로그인 실패가 너무 많습니다. "+wait+" 후에 다시 시도하세요.",
-			"too many failed logins from this address; try again in "+wait))
+		wait := waitMinutes(retry)
+		return tooMany(retry, "%s", views.T(ctx, "이 주소에서 로그인 실패가 너무 많습니다. "+wait+"분 뒤에 다시 시도하세요.",
+			"Too many failed sign-ins from this address; try again in "+wait+" minute(s)."))
 	}
 	ok, retry := s.loginByAddr.AllowFirst(addr, now)
 	if ok {
@@ -141,9 +153,14 @@ func (s *Server) allowLogin(ctx context.Context, addr, account string, now time.
 	}
 	// Whichever comes first may let this address try again.
 	retry = min(retry, accountRetry)
-	wait := retry.Round(time.Second).String()
-	return tooMany(retry, "%s", views.T(ctx, "이 계정에 로그인 실패가 많아 이 주소에서는 "+wait+" 후에 다시 시도할 수 있습니다.",
-		"this account has had many failed logins; from this address try again in "+wait))
+	wait := waitMinutes(retry)
+	return tooMany(retry, "%s", views.T(ctx, "이 계정에 로그인 실패가 많아 이 주소에서는 "+wait+"분 뒤에 다시 시도할 수 있습니다.",
+		"This account has had many failed sign-ins; from this address try again in "+wait+" minute(s)."))
+}
+
+// waitMinutes is a wait in whole minutes, rounded up so the person never comes back too early.
+func waitMinutes(d time.Duration) string {
+	return strconv.Itoa(int((d + time.Minute - 1) / time.Minute))
 }
 
 // accountKey is the per-account limiter's key for a typed username. No account name is longer
