@@ -287,6 +287,12 @@ func TestDashboardAtRoomSizes(t *testing.T) {
 	run(t, laptop, "open the room on a laptop", chromedp.Navigate(srv.URL+"/?room=ENG301"), chromedp.WaitVisible(`[data-testid=seats]`))
 	checkLayout(t, laptop, "laptop 1366", `[data-testid=tile]`, `[data-testid=tile-hostname]`, 48)
 
+	// Signed in at the loopback address, the PIN page says PCs cannot reach it, and how to fix it.
+	run(t, desk, "open the PIN page", chromedp.Navigate(srv.URL+"/pins"), chromedp.WaitVisible(`[data-testid=install-url-warning]`))
+	if w := value(t, desk, "read the warning", chromedp.Text(`[data-testid=install-url-warning]`)); !strings.Contains(w, "-public-url") {
+		t.Errorf("the PIN page's warning %q does not say how to fix it", w)
+	}
+
 	wallURL := wallLink(t, desk, srv.URL, "ENG301")
 	run(t, desk, "back to the room", chromedp.Navigate(srv.URL+"/?room=ENG301"), chromedp.WaitVisible(`[data-testid=seats]`))
 	wall := tab(1920, 1080)

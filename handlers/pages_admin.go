@@ -153,7 +153,7 @@ func (s *Server) renderPINs(c echo.Context, created *models.RegistrationToken, v
 	if err != nil {
 		return err
 	}
-	v := views.PINsView{Page: s.page(c, views.T(ctx, "등록 PIN", "Registration PINs"), "pins")}
+	v := views.PINsView{Page: s.page(c, views.T(ctx, "등록 PIN", "Registration PINs"), "pins"), Warning: s.installWarning(c)}
 	for i := range pins {
 		v.PINs = append(v.PINs, pinView(&pins[i]))
 	}

@@ -101,7 +101,7 @@ func (s *Server) statusPage(c echo.Context) error {
 		return err
 	}
 	perSecond, window := s.pollRate.observe(st.Polls, time.Now())
-	v := views.StatusView{Page: s.page(c, views.T(ctx, "시스템 상태", "System status"), "status"),
+	v := views.StatusView{Page: s.page(c, views.T(ctx, "시스템 상태", "System status"), "status"), Warning: s.installWarning(c),
 		Status: views.ServerStatus{Version: s.cfg.Version, Uptime: time.Since(s.started),
 			PCs: st.PCs, Online: st.Online, Offline: st.PCs - st.Online,
 			PollsPerSecond: perSecond, PollWindow: window, Pending: st.Pending,

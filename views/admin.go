@@ -52,6 +52,7 @@ type PINsView struct {
 	// Created is the PIN just issued, shown big with its Install commands; nil otherwise.
 	Created *PIN
 	Install []InstallCommand
+	Warning *InstallWarning // the install address is one PCs cannot reach
 }
 
 // pinLifetime is one choice of how long a new PIN lasts.

@@ -45,7 +45,8 @@ type ServerStatus struct {
 // StatusView is the system status page.
 type StatusView struct {
 	Page
-	Status ServerStatus
+	Status  ServerStatus
+	Warning *InstallWarning // the install address is one PCs cannot reach
 }
 
 // shortHash is the start of a hash, enough to tell builds apart at a glance.
