@@ -91,3 +91,18 @@ document.addEventListener("keydown", (e) => {
   if (search) search.focus();
   else location.href = "/pcs?focus=1";
 });
+
+// A destructive command's confirmation quotes what it will run, kill or delete: the form names
+// the field (views/commands_form.go confirmField), which the server-rendered question cannot know.
+document.addEventListener("htmx:confirm", (e) => {
+  const form = e.detail.elt.closest("form[data-confirm-with]");
+  const field = form && form.querySelector(`[name="${form.dataset.confirmWith}"]`);
+  if (!e.detail.question || !field || !field.value) {
+    return;
+  }
+  e.preventDefault();
+  const quoted = field.value.length > 200 ? field.value.slice(0, 200) + "…" : field.value;
+  if (window.confirm(e.detail.question + "\n\n" + quoted)) {
+    e.detail.issueRequest(true);
+  }
+});

@@ -83,6 +83,24 @@ func (f CommandForm) confirmText(ctx context.Context) string {
 		"Send '"+name+"' to "+strconv.Itoa(len(f.PCs))+" PC(s)?")
 }
 
+// confirmField is the parameter a destructive command's confirmation quotes (static/app.js): what
+// will run, be killed or be deleted — its first required parameter that is not a secret.
+func confirmField(typ string) string {
+	if !destructive(typ) {
+		return ""
+	}
+	t, ok := command.Lookup(typ)
+	if !ok {
+		return ""
+	}
+	for _, p := range t.Params {
+		if p.Required && !p.Secret() {
+			return p.Name
+		}
+	}
+	return ""
+}
+
 // targetVals are the form's targets as htmx values (hx-vals): pc_ids, or the room.
 func (f CommandForm) targetVals() string {
 	v := map[string]any{}

@@ -243,3 +243,15 @@ func TestCommandFormEnglish(t *testing.T) {
 		t.Errorf("submit %q", got)
 	}
 }
+
+// A destructive command's confirmation names the field it quotes (static/app.js): the command
+// line to run, the process to kill, the account to delete; never a password.
+func TestCommandFormConfirmationQuotes(t *testing.T) {
+	for typ, want := range map[string]string{"execute": "command", "kill_process": "process_name", "delete_user": "username",
+		"shutdown": "", "message": "", "change_password": ""} {
+		form := byTestID(t, render(t, views.CommandFormPanel(views.CommandForm{Type: typ})), "command-form")
+		if got := attr(form, "data-confirm-with"); got != want {
+			t.Errorf("%s: the confirmation quotes %q, want %q", typ, got, want)
+		}
+	}
+}
