@@ -257,8 +257,8 @@ func TestDashboardAtRoomSizes(t *testing.T) {
 	if prefix := value(t, desk, "read the prefix", chromedp.Text(`[data-testid=room-prefix]`)); !strings.Contains(prefix, "ENG301-") {
 		t.Errorf("the header says %q, want the shared prefix ENG301-", prefix)
 	}
-	if title := value(t, desk, "read a tile's title", chromedp.Evaluate[string](`document.querySelector('[data-testid=tile]').title`)); title != "ENG301-PC01" {
-		t.Errorf("the first tile's title is %q, want the whole hostname", title)
+	if title := value(t, desk, "read a tile's title", chromedp.Evaluate[string](`document.querySelector('[data-testid=tile]').title`)); !strings.HasPrefix(title, "ENG301-PC01 · 에이전트 ") {
+		t.Errorf("the first tile's title is %q, want the whole hostname and its agent", title)
 	}
 	wide := value(t, desk, "measure the seats", chromedp.Evaluate[float64](`document.querySelector('[data-testid=seats]').getBoundingClientRect().width`))
 	if wide < 1500 {

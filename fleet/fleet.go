@@ -118,6 +118,7 @@ type pc struct {
 	tokensAt    time.Time
 	powerReason string  // outage reason to use next, set when a power command is delivered
 	user        *string // console user of the last full heartbeat (the stored one at start)
+	agent       string  // the agent's version, from its registration or last full heartbeat
 	waiting     int     // long-polls held open: a PC waiting on one is alive
 	deleted     bool
 	copies      copies // which copies of the agent call under this identity (clones.go)
@@ -145,7 +146,8 @@ func (p *pc) wake() {
 func (p *pc) view() models.PCView {
 	v := models.PCView{ID: p.id, MachineID: p.machineID, Hostname: p.hostname, MACAddress: p.mac, IPAddress: p.ip,
 		Online: p.online, Verified: p.verified, Room: p.room, SeatRow: p.seatRow, SeatCol: p.seatCol,
-		CPUUsage: p.cpu, RAMUsagePercent: p.ram, CurrentUser: p.user, LastSeen: p.lastSeen}
+		CPUUsage: p.cpu, RAMUsagePercent: p.ram, CurrentUser: p.user, LastSeen: p.lastSeen,
+		AgentVersion: p.agent}
 	return v
 }
 
@@ -215,7 +217,7 @@ func New(ctx context.Context, store Store, hub *events.Hub, cfg Config, log *slo
 func (f *Fleet) newPC(r *models.PCRow, now time.Time) *pc {
 	p := &pc{id: r.ID, machineID: r.MachineID, tokenHash: r.AgentTokenHash, tokenUsed: r.TokenUsed, hostname: r.Hostname,
 		mac: r.MACAddress, ip: r.IPAddress, verified: r.IsVerified, room: r.RoomName, seatRow: r.SeatRow, seatCol: r.SeatCol,
-		online: r.IsOnline, cpu: r.CPUUsage, ram: r.RAMUsagePercent, user: r.CurrentUser,
+		online: r.IsOnline, cpu: r.CPUUsage, ram: r.RAMUsagePercent, user: r.CurrentUser, agent: r.AgentVersion,
 		notify: make(chan struct{}), tokens: f.cfg.PollBurst, tokensAt: now}
 	if r.LastSeen != nil {
 		p.lastSeen = *r.LastSeen

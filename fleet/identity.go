@@ -169,7 +169,7 @@ func (f *Fleet) enrolled(p *pc, m *models.PC, c Caller) {
 		kind = events.PCAdded
 	}
 	p.mu.Lock()
-	p.mac, p.verified = m.MACAddress, m.IsVerified
+	p.mac, p.verified, p.agent = m.MACAddress, m.IsVerified, m.AgentVersion
 	p.mu.Unlock()
 	f.setIdentity(p, m.AgentTokenHash, m.TokenUsed, m.Hostname, m.IPAddress, kind)
 	f.watch(p, c)

@@ -15,8 +15,9 @@ import (
 // Beat is a heartbeat: what the PC reported, and whether it is a full one (disks, processes,
 // console user). The zero Beat is a poll that carried none.
 type Beat struct {
-	Info *wire.SystemInfo
-	Full bool
+	Info  *wire.SystemInfo
+	Full  bool
+	Agent string // the caller's agent version, kept with a full heartbeat; "" unknown
 }
 
 // Heartbeat records a heartbeat of PC id. A light one and coming back online only touch memory
@@ -36,7 +37,7 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, b Beat) (ipChanged bool
 		}
 	}
 	if full && info != nil {
-		if err := f.saveFull(ctx, p, info, now); err != nil {
+		if err := f.saveFull(ctx, p, info, b.Agent, now); err != nil {
 			return ipChanged, err
 		}
 	}
@@ -46,6 +47,9 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, b Beat) (ipChanged bool
 	if full && info != nil && info.CurrentUser != nil {
 		user := *info.CurrentUser
 		p.user = &user
+	}
+	if full && info != nil && b.Agent != "" {
+		p.agent = b.Agent
 	}
 	back := !p.online
 	if back {
@@ -107,9 +111,9 @@ func (f *Fleet) recordIP(ctx context.Context, p *pc, ip string, now time.Time) (
 	return true, nil
 }
 
-func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, now time.Time) error {
+func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, agent string, now time.Time) error {
 	fs := models.FullState{CPUUsage: info.CPUUsage, RAMUsed: info.RAMUsed, RAMUsagePercent: info.RAMUsagePercent,
-		CurrentUser: info.CurrentUser, Uptime: info.Uptime, At: now}
+		CurrentUser: info.CurrentUser, Uptime: info.Uptime, AgentVersion: agent, At: now}
 	if info.Processes != nil {
 		b, err := json.Marshal(info.Processes)
 		if err != nil {

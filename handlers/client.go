@@ -74,6 +74,19 @@ func (s *Server) clientVersion(c echo.Context) error {
 		DownloadURL: buildURL(s.baseURL(c), b), Changelog: changelog, SHA256: b.SHA256})
 }
 
+// agentUA is our agent's User-Agent (agent/client.go): wcms-agent/VERSION (OS; ARCH).
+var agentUA = regexp.MustCompile(`^wcms-agent/([0-9A-Za-z.+-]{1,32}) `)
+
+// agentVersion is the calling agent's version from its User-Agent, or models.AgentCompatible for
+// another client. A student can send any User-Agent: only a bounded version of safe characters
+// is kept.
+func agentVersion(c echo.Context) string {
+	if m := agentUA.FindStringSubmatch(c.Request().UserAgent()); m != nil {
+		return m[1]
+	}
+	return models.AgentCompatible
+}
+
 var hostPattern = regexp.MustCompile(`^[A-Za-z0-9.\-\[\]:]+$`)
 
 // baseURL is the configured public URL, or one built from the request with a host that can
@@ -123,7 +136,8 @@ func (s *Server) registerPC(c echo.Context) error {
 	e := fleet.Enrolment{Caller: who, Legacy: s.cfg.LegacyClients,
 		PC: &models.PC{MachineID: req.MachineID, Hostname: req.Hostname, MACAddress: req.MACAddress,
 			IPAddress: req.IPAddress, CPUModel: req.CPUModel, CPUCores: req.CPUCores, CPUThreads: req.CPUThreads,
-			RAMTotal: wire.RAMGB(req.RAMTotal), OSEdition: req.OSEdition, OSVersion: req.OSVersion}}
+			RAMTotal: wire.RAMGB(req.RAMTotal), OSEdition: req.OSEdition, OSVersion: req.OSVersion,
+			AgentVersion: agentVersion(c)}}
 	for mount, d := range req.DiskInfo {
 		e.Disks = append(e.Disks, models.Disk{Mount: mount, TotalGB: &d.TotalGB, FSType: d.FSType})
 	}
@@ -140,7 +154,7 @@ func (s *Server) registerPC(c echo.Context) error {
 	s.metrics.registrations.Inc()
 	if req.SystemInfo != nil {
 		// The published client sends its first full state with the registration.
-		if _, err := s.fleet.Heartbeat(c.Request().Context(), e.PC.ID, fleet.Beat{Info: req.SystemInfo, Full: true}); err != nil {
+		if _, err := s.fleet.Heartbeat(c.Request().Context(), e.PC.ID, fleet.Beat{Info: req.SystemInfo, Full: true, Agent: agentVersion(c)}); err != nil {
 			return err
 		}
 	}
@@ -190,7 +204,11 @@ func (s *Server) heartbeat(c echo.Context) error {
 		return err
 	}
 	full := req.IsFull()
-	changed, err := s.fleet.Heartbeat(c.Request().Context(), id, fleet.Beat{Info: req.SystemInfo, Full: full})
+	beat := fleet.Beat{Info: req.SystemInfo, Full: full}
+	if full {
+		beat.Agent = agentVersion(c)
+	}
+	changed, err := s.fleet.Heartbeat(c.Request().Context(), id, beat)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -62,7 +63,30 @@ func (s *Server) renderAgents(c echo.Context, notice string) error {
 			SHA256: b.SHA256, Size: b.Size, Changelog: b.Changelog, CreatedBy: b.CreatedBy, CreatedAt: b.CreatedAt,
 			DownloadURL: buildURL("", b), Newest: newest[b.ID]})
 	}
+	v.Rooms = roomAgents(s.fleet.Views(everyPC))
 	return s.renderPage(c, views.AgentsPage(v), views.AgentsBody(v))
+}
+
+// roomAgents counts the agent versions of each room's PCs, in the fleet's room order.
+func roomAgents(pcs []models.PCView) []views.RoomAgents {
+	var out []views.RoomAgents
+	for i := range pcs {
+		room := deref(pcs[i].Room)
+		if len(out) == 0 || out[len(out)-1].Room != room {
+			out = append(out, views.RoomAgents{Room: room})
+		}
+		r := &out[len(out)-1]
+		j := slices.IndexFunc(r.Versions, func(c views.VersionCount) bool { return c.Version == pcs[i].AgentVersion })
+		if j < 0 {
+			r.Versions = append(r.Versions, views.VersionCount{Version: pcs[i].AgentVersion})
+			j = len(r.Versions) - 1
+		}
+		r.Versions[j].PCs++
+	}
+	for i := range out {
+		slices.SortStableFunc(out[i].Versions, func(a, b views.VersionCount) int { return b.PCs - a.PCs })
+	}
+	return out
 }
 
 // newestBuilds returns the ids of the builds agents update to: one per platform among bs, as

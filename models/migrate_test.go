@@ -32,7 +32,7 @@ func TestMigrateRecordsInItsTransaction(t *testing.T) {
 	}
 
 	newest := ran[len(ran)-1]
-	cut.arm("DROP TABLE pc_events") // the newest migration's down
+	cut.arm("ALTER TABLE pcs DROP COLUMN agent_version") // the newest migration's down
 	if _, err := s.MigrateDown(cut.ctx); err == nil {
 		t.Fatal("the rollback after the cut went on")
 	}

@@ -108,6 +108,7 @@ type FullState struct {
 	Uptime          *int64
 	Processes       *string // JSON array
 	Disks           []Disk  // usage; upserted by mount
+	AgentVersion    string  // "": unknown, keep the stored one
 	At              time.Time
 }
 
@@ -136,7 +137,11 @@ func (s *Store) SaveFullState(ctx context.Context, pcID int64, f FullState) erro
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		if _, err := tx.NewUpdate().Model((*PC)(nil)).Set("last_seen = ?", at).Where("id = ?", pcID).Exec(ctx); err != nil {
+		pq := tx.NewUpdate().Model((*PC)(nil)).Set("last_seen = ?", at).Where("id = ?", pcID)
+		if f.AgentVersion != "" {
+			pq = pq.Set("agent_version = ?", f.AgentVersion)
+		}
+		if _, err := pq.Exec(ctx); err != nil {
 			return err
 		}
 		if len(f.Disks) == 0 {

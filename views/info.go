@@ -26,6 +26,19 @@ type AgentsView struct {
 	Page
 	Builds []BuildRow
 	Notice string // what the last upload or delete did; "" for none
+	Rooms  []RoomAgents
+}
+
+// RoomAgents is how many of a room's PCs run each agent version ("" room: the PCs not placed).
+type RoomAgents struct {
+	Room     string
+	Versions []VersionCount // most PCs first
+}
+
+// VersionCount is how many PCs run one agent version (Tile.AgentVersion).
+type VersionCount struct {
+	Version string
+	PCs     int
 }
 
 // ServerStatus is the numbers of the status page.

@@ -2,6 +2,7 @@ package views
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -20,6 +21,27 @@ type Tile struct {
 	User     string
 	Online   bool
 	CPU, RAM *float64
+	// AgentVersion is the agent's version, AgentCompatible for a client not ours, "" unknown.
+	AgentVersion string
+}
+
+// AgentCompatible is Tile.AgentVersion for a client that is not WCMS's agent (models.AgentCompatible).
+const AgentCompatible = "compatible"
+
+// agentText names an agent version for people.
+func agentText(ctx context.Context, v string) string {
+	switch v {
+	case "":
+		return T(ctx, "알 수 없음", "unknown")
+	case AgentCompatible:
+		return T(ctx, "0.8.6 호환 클라이언트", "0.8.6-compatible client")
+	}
+	return v
+}
+
+// title is what a tile says on hover: the whole hostname and its agent.
+func (t Tile) title(ctx context.Context) string {
+	return t.Hostname + " · " + T(ctx, "에이전트 ", "agent ") + agentText(ctx, t.AgentVersion)
 }
 
 // TileID is the element id of a PC's tile. Its live body is Target{LiveTile, id}.

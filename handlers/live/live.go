@@ -103,7 +103,7 @@ type Feed struct {
 // TileOf is the tile of a PC: the one place a tile is made from what the fleet holds.
 func TileOf(v *models.PCView) views.Tile {
 	t := views.Tile{ID: v.ID, Hostname: v.Hostname, IP: v.IPAddress, Online: v.Online,
-		CPU: v.CPUUsage, RAM: v.RAMUsagePercent}
+		CPU: v.CPUUsage, RAM: v.RAMUsagePercent, AgentVersion: v.AgentVersion}
 	if v.CurrentUser != nil {
 		t.User = *v.CurrentUser
 	}

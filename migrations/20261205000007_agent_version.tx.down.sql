@@ -1,0 +1,1 @@
+ALTER TABLE pcs DROP COLUMN agent_version;
