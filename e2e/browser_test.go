@@ -244,7 +244,8 @@ func TestDashboardAtRoomSizes(t *testing.T) {
 		srv.api("PUT", fmt.Sprintf("/api/admin/pc/%d/seat", int64(p.id)), map[string]any{"room": "ENG301", "row": 1 + i/8, "col": 1 + i%8})
 		pcs = append(pcs, p)
 	}
-	srv.fakePC(pin, "LIBRARY-KIOSK-01").poll(5) // a PC not placed yet
+	kiosk := srv.fakePC(pin, strings.Repeat("3f9a", 16)) // not placed yet; a 64-character machine id, as agents make
+	kiosk.poll(5)
 
 	desk := tab(1920, 1080)
 	login(t, desk, srv.URL)
@@ -312,6 +313,12 @@ func TestDashboardAtRoomSizes(t *testing.T) {
 		t.Errorf("on the phone the room's shutdown is at %.0f–%.0f px of %.0f, %.0f px tall: want it at the bottom of the screen, a thumb's size", shut[0], shut[1], shut[3], shut[2])
 	}
 	screenshot(t, phone, "phone-room.png", chromedp.CaptureScreenshot()) // what the thumb sees, the action bar at the bottom
+	run(t, phone, "open a PC on the phone", chromedp.Navigate(fmt.Sprintf("%s/pc/%d", srv.URL, int64(kiosk.id))), chromedp.WaitVisible(`[data-testid=pc-detail]`))
+	if w := value(t, phone, "measure the PC page", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 375 {
+		wide := value(t, phone, "find what is wide", chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > 376).map(e => e.tagName + "." + e.className + "#" + (e.dataset.testid || "")).slice(-6)`))
+		t.Errorf("the PC page is %d px wide on a 375 px phone: %q", w, wide)
+	}
+	run(t, phone, "back to the room on the phone", chromedp.Navigate(srv.URL+"/?room=ENG301"), chromedp.WaitVisible(`[data-testid=seats]`))
 
 	status := tab(1280, 800)
 	login(t, status, srv.URL)

@@ -753,9 +753,9 @@ func StatusPage(v StatusView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var46 string
-				templ_7745c5c3_Var46, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "토큰 없는 에이전트(게시된 0.8.6 / 0.9.x 클라이언트)를 받고 있습니다.", "Agents without a token (the published 0.8.6 / 0.9.x clients) are served."))
+				templ_7745c5c3_Var46, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "토큰 없이 접속하는 예전 에이전트(파이썬 클라이언트 0.8.6 / 0.9.x)를 받고 있습니다.", "Older agents that call without a token (the Python clients 0.8.6 / 0.9.x) are served."))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/info.templ`, Line: 115, Col: 209}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/info.templ`, Line: 115, Col: 242}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var46))
 				if templ_7745c5c3_Err != nil {
@@ -1147,9 +1147,9 @@ func StatusNumbers(s ServerStatus) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var72 string
-		templ_7745c5c3_Var72, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "토큰 없는 에이전트 호출 (게시된 0.8.6 클라이언트)", "Agent calls without a token (published 0.8.6 client)"))
+		templ_7745c5c3_Var72, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "토큰 없이 접속하는 예전 에이전트 (파이썬 클라이언트 0.8.6)", "Older agents calling without a token (Python client 0.8.6)"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/info.templ`, Line: 161, Col: 163}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/info.templ`, Line: 161, Col: 182}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var72))
 		if templ_7745c5c3_Err != nil {

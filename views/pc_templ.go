@@ -256,7 +256,7 @@ func PCDetailBody(v PCDetail) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<div class=\"grid gap-3 md:grid-cols-2 lg:grid-cols-3\"><section class=\"card\" data-testid=\"pc-live\"><h2 class=\"mb-2\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<div class=\"grid grid-cols-1 gap-3 md:grid-cols-2 lg:grid-cols-3\"><section class=\"card\" data-testid=\"pc-live\"><h2 class=\"mb-2\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
