@@ -349,7 +349,7 @@ func TestDashboardAtRoomSizes(t *testing.T) {
 	// still open) is seen within the page's 25 s, a connection that drops at once.
 	srv.proc.freeze()
 	stopped := time.Now()
-	lost := `document.documentElement.dataset.live === "lost" && getComputedStyle(document.querySelector('[data-testid=wall-lost]')).display !== "none"`
+	lost := `document.documentElement.dataset.live === "lost" && getComputedStyle(document.querySelector('[data-testid=wall-lost]')).visibility === "visible"`
 	run(t, wall, "the wall says it is stale", chromedp.Poll[chromedp.Void](lost,
 		chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(40*time.Second)))
 	t.Logf("a frozen server's wall said it was stale after %v", time.Since(stopped).Round(time.Second))
