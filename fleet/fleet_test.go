@@ -64,7 +64,8 @@ func (c *countingStore) NextCommand(ctx context.Context, id int64, addr string, 
 	return c.Store.NextCommand(ctx, id, addr, now)
 }
 
-func newTestFleet(t *testing.T) (*Fleet, *countingStore, *events.Hub) {
+// newTestStore is a migrated SQLite store in a temporary directory, counting its writes.
+func newTestStore(t *testing.T) *countingStore {
 	t.Helper()
 	ctx := context.Background()
 	s, err := models.Open(ctx, filepath.Join(t.TempDir(), "wcms.db"))
@@ -75,7 +76,13 @@ func newTestFleet(t *testing.T) (*Fleet, *countingStore, *events.Hub) {
 	if _, err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cs := &countingStore{Store: s, writes: map[string]int{}}
+	return &countingStore{Store: s, writes: map[string]int{}}
+}
+
+func newTestFleet(t *testing.T) (*Fleet, *countingStore, *events.Hub) {
+	t.Helper()
+	ctx := context.Background()
+	cs := newTestStore(t)
 	hub := events.NewHub(0)
 	f, err := New(ctx, cs, hub, Config{OfflineAfter: time.Minute, FlushEvery: time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -42,15 +41,8 @@ type actionLab struct {
 func newActionLab(t *testing.T) *actionLab {
 	t.Helper()
 	ctx := context.Background()
-	s, err := models.Open(ctx, filepath.Join(t.TempDir(), "wcms.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	l := &actionLab{store: &countingStore{Store: s, writes: map[string]int{}}}
+	l := &actionLab{store: newTestStore(t)}
+	s := l.store
 	f, _, _ := l.build(t, 0) // the PCs register through a fleet, as on the server
 	if err := s.CreateRoom(ctx, &models.Room{Name: "ENG301", Rows: 1, Cols: 2}, time.Now()); err != nil {
 		t.Fatal(err)
