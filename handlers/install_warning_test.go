@@ -28,3 +28,33 @@ func TestInstallURLWarning(t *testing.T) {
 		}
 	}
 }
+
+// A fresh install's home page is a checklist to the first tile, each step ticked as it is done;
+// once a PC has registered the checklist is gone.
+func TestFirstRunChecklist(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	done := func() map[string]string {
+		t.Helper()
+		doc := htmlDoc(t, a.page("/", false).must(t, 200))
+		out := map[string]string{}
+		for _, id := range []string{"first-run-url", "first-run-pin", "first-run-agent", "first-run-room"} {
+			if n := byTestIDAll(doc, id); len(n) == 1 {
+				out[id] = attr(n[0], "data-done")
+			}
+		}
+		return out
+	}
+	if got := done(); len(got) != 4 || got["first-run-url"] != "false" || got["first-run-pin"] != "false" || got["first-run-room"] != "false" {
+		t.Fatalf("a fresh install: %v", got)
+	}
+	pin := ts.pin(a, "multi")
+	a.do("POST", "/api/admin/rooms", map[string]any{"name": "Lab 1", "rows": 1, "cols": 1}).must(t, 200)
+	if got := done(); got["first-run-pin"] != "true" || got["first-run-room"] != "true" || got["first-run-agent"] != "false" {
+		t.Errorf("with a PIN and a room: %v", got)
+	}
+	ts.register(pin, "FIRST-1")
+	if got := done(); len(got) != 0 {
+		t.Errorf("with a PC: %v, want no checklist", got)
+	}
+}

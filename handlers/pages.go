@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -108,8 +109,22 @@ func (s *Server) roomPage(c echo.Context) error {
 		}
 		v.Prefix = views.Shorten(pointers(v.Unplaced))
 	}
+	if len(counts) == 0 {
+		if v.FirstRun, err = s.firstRun(c, len(rooms) > 0); err != nil {
+			return err
+		}
+	}
 	v.StreamURL = "/stream?room=" + url.QueryEscape(room)
 	return s.render(c, http.StatusOK, views.RoomPage(v))
+}
+
+// firstRun is what an install with no PC still needs.
+func (s *Server) firstRun(c echo.Context, hasRoom bool) (*views.FirstRun, error) {
+	pins, err := s.store.ListPINs(c.Request().Context(), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &views.FirstRun{URLReachable: s.installWarning(c) == nil, HasPIN: len(pins) > 0, HasRoom: hasRoom}, nil
 }
 
 // everyPC keeps every PC, for fleet.Views.

@@ -70,6 +70,8 @@ type RoomView struct {
 	Offline  int
 	// Prefix is what the hostnames shown share, said once in the header (NamePrefix).
 	Prefix string
+	// FirstRun, on an install with no PC yet, is what is left to do; nil once a PC registered.
+	FirstRun *FirstRun
 	// StreamURL is where this page's live updates come from.
 	StreamURL string
 	Alerts    IdentityAlerts
