@@ -31,9 +31,8 @@ func (f *Fleet) ScheduleRoomAction(ctx context.Context, a models.RoomAction) (*m
 	if err := f.store.ScheduleRoomAction(ctx, &a, now); err != nil {
 		return nil, err
 	}
-	pcs := len(f.Views(func(v *models.PCView) bool { return v.InRoom(a.RoomName) }))
 	f.log.Info("room action scheduled", "action_id", a.ID, "room", a.RoomName, "type", a.Type, "by", a.CreatedBy,
-		"count", pcs, "send_at", a.SendAt)
+		"count", f.Counts()[a.RoomName].Total, "send_at", a.SendAt)
 	f.rearmActions()
 	f.publishRoomActions(ctx, &a)
 	return &a, nil

@@ -103,7 +103,7 @@ func (s *Server) roomActionView(a models.RoomAction, now time.Time) views.RoomAc
 		va.EndedAt = *a.EndedAt
 	}
 	if a.State == models.ActionScheduled {
-		va.PCs = len(s.fleet.Views(inRoom(a.RoomName)))
+		va.PCs = s.fleet.Counts()[a.RoomName].Total
 		va.Left = max(0, int(math.Ceil(a.SendAt.Sub(now).Seconds())))
 	}
 	return va

@@ -186,12 +186,12 @@ func (s *Store) ScheduledRoomActions(ctx context.Context) ([]RoomAction, error) 
 // asked or who cancelled), days and page; its hostname does not apply, and no action belongs to
 // no room.
 func (s *Store) RoomActionLog(ctx context.Context, q LogQuery) ([]RoomAction, error) {
+	if q.RoomID == NoRoom {
+		return nil, nil
+	}
 	var as []RoomAction
 	sq := selectRoomActions(s.r, &as)
-	switch {
-	case q.RoomID == NoRoom:
-		return nil, nil
-	case q.RoomID > 0:
+	if q.RoomID > 0 {
 		sq = sq.Where("ra.room_id = ?", q.RoomID)
 	}
 	if q.CreatedBy != "" {
@@ -199,16 +199,8 @@ func (s *Store) RoomActionLog(ctx context.Context, q LogQuery) ([]RoomAction, er
 			return w.Where("ra.created_by = ?", q.CreatedBy).WhereOr("ra.ended_by = ?", q.CreatedBy)
 		})
 	}
-	if !q.From.IsZero() {
-		sq = sq.Where("ra.created_at >= ?", q.From.UTC())
-	}
-	if !q.To.IsZero() {
-		sq = sq.Where("ra.created_at < ?", q.To.UTC())
-	}
-	if q.Before > 0 {
-		sq = sq.Where("ra.id < ?", q.Before)
-	}
-	if err := sq.Order("ra.id DESC").Limit(int64(q.Limit)).Scan(ctx); err != nil {
+	q.Hostname, q.RoomID = "", 0 // filter's are a PC's; an action is its room's, handled above
+	if err := q.filter(sq, "ra", "created_at", "").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("room action log: %w", err)
 	}
 	return as, nil
