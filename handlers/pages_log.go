@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -28,9 +29,17 @@ func logBadRequest(ko, en string, value string) error {
 	return badRequest(codeInvalidField, "%s: %q · %s: %q", ko, value, en, value)
 }
 
-// logRequest reads the event log's tab and filters (?tab, pc, by, room, from, to, before) from
-// the address; the page and its export take the same.
-func (s *Server) logRequest(c echo.Context) (string, views.LogFilter, models.LogQuery, []views.LogRoom, error) {
+// logRequest is what the address asks of the event log.
+type logRequest struct {
+	tab    string
+	filter views.LogFilter // as the address has it, for the page's links
+	query  models.LogQuery // as the store takes it
+	rooms  []views.LogRoom // every room, for the room filter
+}
+
+// readLogRequest reads the event log's tab and filters (?tab, pc, by, room, from, to, before)
+// from the address; the page and its export take the same.
+func (s *Server) readLogRequest(c echo.Context) (logRequest, error) {
 	var q models.LogQuery
 	tab := c.QueryParam("tab")
 	switch tab {
@@ -38,7 +47,7 @@ func (s *Server) logRequest(c echo.Context) (string, views.LogFilter, models.Log
 		tab = views.LogOutages
 	case views.LogOutages, views.LogCommands, views.LogEvents, views.LogActions:
 	default:
-		return "", views.LogFilter{}, q, nil, logBadRequest("기록 종류는 outages, commands, registrations, room-actions 중 하나입니다",
+		return logRequest{}, logBadRequest("기록 종류는 outages, commands, registrations, room-actions 중 하나입니다",
 			"tab must be outages, commands, registrations or room-actions", tab)
 	}
 	f := views.LogFilter{Hostname: strings.TrimSpace(c.QueryParam("pc")), CreatedBy: strings.TrimSpace(c.QueryParam("by")),
@@ -49,20 +58,20 @@ func (s *Server) logRequest(c echo.Context) (string, views.LogFilter, models.Log
 	}
 	var err error
 	if q.From, err = logDay(f.From, "시작 날짜", "from"); err != nil {
-		return "", f, q, nil, err
+		return logRequest{}, err
 	}
 	if q.To, err = logDay(f.To, "끝 날짜", "to"); err != nil {
-		return "", f, q, nil, err
+		return logRequest{}, err
 	}
 	if !q.To.IsZero() {
 		if q.To.Before(q.From) {
-			return "", f, q, nil, logBadRequest("끝 날짜가 시작 날짜보다 앞섭니다", "to is before from", f.To)
+			return logRequest{}, logBadRequest("끝 날짜가 시작 날짜보다 앞섭니다", "to is before from", f.To)
 		}
 		q.To = q.To.AddDate(0, 0, 1) // the whole of the last day
 	}
 	rows, err := s.store.ListRooms(c.Request().Context())
 	if err != nil {
-		return "", f, q, nil, err
+		return logRequest{}, err
 	}
 	rooms := make([]views.LogRoom, len(rows))
 	for i, r := range rows {
@@ -75,15 +84,15 @@ func (s *Server) logRequest(c echo.Context) (string, views.LogFilter, models.Log
 	case f.Room == views.LogNoRoom:
 		q.RoomID = models.NoRoom
 	case f.Room != "" && q.RoomID == 0:
-		return "", f, q, nil, logBadRequest("없는 강의실입니다", "no such room", f.Room)
+		return logRequest{}, logBadRequest("없는 강의실입니다", "no such room", f.Room)
 	}
 	if before := c.QueryParam("before"); before != "" {
 		q.Before, err = strconv.ParseInt(before, 10, 64)
 		if err != nil || q.Before <= 0 {
-			return "", f, q, nil, logBadRequest("페이지 위치(before)는 양의 정수여야 합니다", "before must be a positive integer", before)
+			return logRequest{}, logBadRequest("페이지 위치(before)는 양의 정수여야 합니다", "before must be a positive integer", before)
 		}
 	}
-	return tab, f, q, rooms, nil
+	return logRequest{tab: tab, filter: f, query: q, rooms: rooms}, nil
 }
 
 // logDay is the start of day (YYYY-MM-DD) in the server's time zone; zero for "". ko and en
@@ -103,12 +112,13 @@ func logDay(day, ko, en string) (time.Time, error) {
 // from ?before= (an entry id).
 func (s *Server) logPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	tab, f, q, rooms, err := s.logRequest(c)
+	r, err := s.readLogRequest(c)
 	if err != nil {
 		return err
 	}
+	tab, f, q := r.tab, r.filter, r.query
 	q.Limit = logPageSize
-	v := views.LogView{Page: s.page(c, views.T(ctx, "기록", "Event log"), "log"), Tab: tab, Filter: f, Rooms: rooms}
+	v := views.LogView{Page: s.page(c, views.T(ctx, "기록", "Event log"), "log"), Tab: tab, Filter: f, Rooms: r.rooms}
 	var oldest int64 // the id the next page starts before; 0 when there is none
 	switch tab {
 	case views.LogCommands:
@@ -136,12 +146,10 @@ func (s *Server) logPage(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, e := range events[:min(len(events), logPageSize)] {
+		events, oldest = onePage(events, func(e models.PCEvent) int64 { return e.ID })
+		for _, e := range events {
 			v.Events = append(v.Events, views.EventRow{Kind: e.Kind, PCID: e.PCID, Hostname: e.Hostname,
 				MachineID: e.MachineID, IP: e.IPAddress, By: e.By, At: e.CreatedAt})
-		}
-		if len(events) > logPageSize {
-			oldest = events[logPageSize-1].ID
 		}
 	case views.LogActions:
 		q.Limit++
@@ -149,12 +157,10 @@ func (s *Server) logPage(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		as, oldest = onePage(as, func(a models.RoomAction) int64 { return a.ID })
 		now := time.Now()
-		for _, a := range as[:min(len(as), logPageSize)] {
+		for _, a := range as {
 			v.Actions = append(v.Actions, views.LoggedAction{RoomAction: s.roomActionView(a, now), Room: a.RoomName, CreatedAt: a.CreatedAt})
-		}
-		if len(as) > logPageSize {
-			oldest = as[logPageSize-1].ID
 		}
 	default:
 		q.Limit++
@@ -162,12 +168,10 @@ func (s *Server) logPage(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		outages, oldest = onePage(outages, func(o models.OutageEntry) int64 { return o.ID })
 		now := time.Now()
-		for _, o := range outages[:min(len(outages), logPageSize)] {
+		for _, o := range outages {
 			v.Outages = append(v.Outages, outageRow(o, now))
-		}
-		if len(outages) > logPageSize {
-			oldest = outages[logPageSize-1].ID
 		}
 	}
 	if oldest != 0 {
@@ -177,6 +181,15 @@ func (s *Server) logPage(c echo.Context) error {
 		v.Newest = views.LogURL(tab, f, 0)
 	}
 	return s.renderPage(c, views.LogPage(v), views.LogBody(v))
+}
+
+// onePage keeps one page of rows read with one more than a page, and says where the next page
+// starts: the id of its last row, 0 when nothing older was read.
+func onePage[T any](rows []T, idOf func(T) int64) ([]T, int64) {
+	if len(rows) <= logPageSize {
+		return rows, 0
+	}
+	return rows[:logPageSize], idOf(rows[logPageSize-1])
 }
 
 func outageRow(o models.OutageEntry, now time.Time) views.OutageRow {
@@ -196,10 +209,11 @@ type exportBatchFunc func(before int64) (records [][]string, oldest int64, err e
 // batch at a time and written as it goes, so a long log costs neither memory nor a timeout.
 func (s *Server) exportLog(c echo.Context) error {
 	ctx := c.Request().Context()
-	tab, _, q, _, err := s.logRequest(c)
+	r, err := s.readLogRequest(c)
 	if err != nil {
 		return err
 	}
+	tab, q := r.tab, r.query
 	q.Limit = exportBatch
 	var header []string
 	var read exportBatchFunc
@@ -207,63 +221,53 @@ func (s *Server) exportLog(c echo.Context) error {
 	case views.LogCommands:
 		header = []string{"id", "created_at", "created_by", "pc_id", "hostname", "room", "type", "parameters",
 			"status", "exit_code", "error_message", "output", "completed_at"}
-		read = func(before int64) ([][]string, int64, error) {
-			q.Before = before
-			rows, err := s.store.CommandLog(ctx, q)
-			var records [][]string
-			for _, r := range rows {
-				exit := ""
-				if r.ExitCode != nil {
-					exit = strconv.Itoa(*r.ExitCode)
-				}
-				records = append(records, []string{id(r.ID), csvTime(&r.CreatedAt), r.CreatedBy, id(r.PCID), r.Hostname,
-					r.RoomName, r.Type, views.ParamsText(ctx, r.Type, models.StripSecrets(r.Parameters)),
-					r.Status, exit, r.ErrorMessage, r.Output, csvTime(r.CompletedAt)})
+		read = batches(ctx, q, s.store.CommandLog, func(r models.CommandEntry) (int64, []string) {
+			exit := ""
+			if r.ExitCode != nil {
+				exit = strconv.Itoa(*r.ExitCode)
 			}
-			return records, lastID(rows, func(r models.CommandEntry) int64 { return r.ID }), err
-		}
+			return r.ID, []string{id(r.ID), csvTime(&r.CreatedAt), r.CreatedBy, id(r.PCID), r.Hostname,
+				r.RoomName, r.Type, views.ParamsText(ctx, r.Type, models.StripSecrets(r.Parameters)),
+				r.Status, exit, r.ErrorMessage, r.Output, csvTime(r.CompletedAt)}
+		})
 	case views.LogEvents:
 		header = []string{"id", "created_at", "kind", "pc_id", "hostname", "machine_id", "ip_address", "by"}
-		read = func(before int64) ([][]string, int64, error) {
-			q.Before = before
-			rows, err := s.store.PCEventLog(ctx, q)
-			var records [][]string
-			for _, r := range rows {
-				records = append(records, []string{id(r.ID), csvTime(&r.CreatedAt), r.Kind, id(r.PCID), r.Hostname,
-					r.MachineID, r.IPAddress, r.By})
-			}
-			return records, lastID(rows, func(r models.PCEvent) int64 { return r.ID }), err
-		}
+		read = batches(ctx, q, s.store.PCEventLog, func(r models.PCEvent) (int64, []string) {
+			return r.ID, []string{id(r.ID), csvTime(&r.CreatedAt), r.Kind, id(r.PCID), r.Hostname, r.MachineID, r.IPAddress, r.By}
+		})
 	case views.LogActions:
 		header = []string{"id", "created_at", "created_by", "room", "type", "state", "send_at", "ended_at", "ended_by", "sent_count"}
-		read = func(before int64) ([][]string, int64, error) {
-			q.Before = before
-			rows, err := s.store.RoomActionLog(ctx, q)
-			var records [][]string
-			for _, r := range rows {
-				records = append(records, []string{id(r.ID), csvTime(&r.CreatedAt), r.CreatedBy, r.RoomName, r.Type, r.State,
-					csvTime(&r.SendAt), csvTime(r.EndedAt), r.EndedBy, strconv.Itoa(r.SentCount)})
-			}
-			return records, lastID(rows, func(r models.RoomAction) int64 { return r.ID }), err
-		}
+		read = batches(ctx, q, s.store.RoomActionLog, func(r models.RoomAction) (int64, []string) {
+			return r.ID, []string{id(r.ID), csvTime(&r.CreatedAt), r.CreatedBy, r.RoomName, r.Type, r.State,
+				csvTime(&r.SendAt), csvTime(r.EndedAt), r.EndedBy, strconv.Itoa(r.SentCount)}
+		})
 	default:
 		header = []string{"id", "pc_id", "hostname", "started_at", "ended_at", "duration_seconds", "reason"}
-		read = func(before int64) ([][]string, int64, error) {
-			q.Before = before
-			rows, err := s.store.OutageLog(ctx, q)
-			var records [][]string
-			for _, r := range rows {
-				secs := ""
-				if r.DurationSeconds != nil {
-					secs = strconv.FormatInt(*r.DurationSeconds, 10)
-				}
-				records = append(records, []string{id(r.ID), id(r.PCID), r.Hostname, csvTime(&r.StartedAt),
-					csvTime(r.EndedAt), secs, r.Reason})
+		read = batches(ctx, q, s.store.OutageLog, func(r models.OutageEntry) (int64, []string) {
+			secs := ""
+			if r.DurationSeconds != nil {
+				secs = strconv.FormatInt(*r.DurationSeconds, 10)
 			}
-			return records, lastID(rows, func(r models.OutageEntry) int64 { return r.ID }), err
-		}
+			return r.ID, []string{id(r.ID), id(r.PCID), r.Hostname, csvTime(&r.StartedAt), csvTime(r.EndedAt), secs, r.Reason}
+		})
 	}
 	return s.writeCSV(c, tab, header, read)
+}
+
+// batches reads a log for export a batch at a time: list reads q's entries older than the
+// batch before, record gives an entry's id and CSV record.
+func batches[T any](ctx context.Context, q models.LogQuery, list func(context.Context, models.LogQuery) ([]T, error),
+	record func(T) (int64, []string)) exportBatchFunc {
+	return func(before int64) ([][]string, int64, error) {
+		q.Before = before
+		rows, err := list(ctx, q)
+		records := make([][]string, len(rows))
+		var oldest int64
+		for i, r := range rows {
+			oldest, records[i] = record(r)
+		}
+		return records, oldest, err
+	}
 }
 
 // writeCSV writes the header and the batches read until none is left or the cap is reached.
@@ -328,12 +332,4 @@ func csvTime(t *time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// lastID is the id of the last row, 0 for none.
-func lastID[T any](rows []T, idOf func(T) int64) int64 {
-	if len(rows) == 0 {
-		return 0
-	}
-	return idOf(rows[len(rows)-1])
 }
