@@ -110,6 +110,14 @@ type LogView struct {
 	Newest  string // the first page's URL; "" on the first page
 }
 
+// logTabClass is a tab's look: filled when it is the one shown.
+func logTabClass(current bool) string {
+	if current {
+		return "rounded bg-blue-700 px-3 py-1 text-white no-underline"
+	}
+	return "rounded bg-white px-3 py-1 no-underline ring-1 ring-slate-300"
+}
+
 // byLabel is the account filter's label on a tab.
 func byLabel(ctx context.Context, tab string) string {
 	if tab == LogEvents {
