@@ -95,7 +95,7 @@ func newClient(server, version string) *client {
 	}
 	return &client{
 		base:      strings.TrimRight(server, "/"),
-		userAgent: fmt.Sprintf("wcms-agent/%s (%s; %s)", version, runtime.GOOS, runtime.GOARCH),
+		userAgent: wire.UserAgent(version, runtime.GOOS, runtime.GOARCH),
 		http:      &http.Client{Transport: tr},
 	}
 }

@@ -74,18 +74,8 @@ func (s *Server) clientVersion(c echo.Context) error {
 		DownloadURL: buildURL(s.baseURL(c), b), Changelog: changelog, SHA256: b.SHA256})
 }
 
-// agentUA is our agent's User-Agent (agent/client.go): wcms-agent/VERSION (OS; ARCH).
-var agentUA = regexp.MustCompile(`^wcms-agent/([0-9A-Za-z.+-]{1,32}) `)
-
-// agentVersion is the calling agent's version from its User-Agent, or models.AgentCompatible for
-// another client. A student can send any User-Agent: only a bounded version of safe characters
-// is kept.
-func agentVersion(c echo.Context) string {
-	if m := agentUA.FindStringSubmatch(c.Request().UserAgent()); m != nil {
-		return m[1]
-	}
-	return models.AgentCompatible
-}
+// agentVersion is the calling agent's version (wire.AgentVersion).
+func agentVersion(c echo.Context) string { return wire.AgentVersion(c.Request().UserAgent()) }
 
 var hostPattern = regexp.MustCompile(`^[A-Za-z0-9.\-\[\]:]+$`)
 

@@ -113,7 +113,7 @@ type PC struct {
 	RAMTotal       float64    `bun:"ram_total"`
 	OSEdition      string     `bun:"os_edition"`
 	OSVersion      string     `bun:"os_version"`
-	AgentVersion   string     `bun:"agent_version"` // AgentCompatible for a client not ours`
+	AgentVersion   string     `bun:"agent_version"` // wire.AgentVersion of its caller`
 	IsOnline       bool       `bun:"is_online"`
 	LastSeen       *time.Time `bun:"last_seen"`
 	CreatedAt      time.Time  `bun:"created_at"`

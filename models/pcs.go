@@ -226,10 +226,6 @@ type PCView struct {
 	AgentVersion    string    // PC.AgentVersion
 }
 
-// AgentCompatible is the agent version of a PC whose client is not WCMS's own agent: one of the
-// published clients the contract keeps working.
-const AgentCompatible = "compatible"
-
 // RoomCount is how many of a room's PCs there are, and how many are online.
 type RoomCount struct{ Online, Total int }
 

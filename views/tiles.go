@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/wcms-lab/wcms/wire"
 )
 
 // Tile is one PC as a seat tile shows it.
@@ -21,19 +23,16 @@ type Tile struct {
 	User     string
 	Online   bool
 	CPU, RAM *float64
-	// AgentVersion is the agent's version, AgentCompatible for a client not ours, "" unknown.
+	// AgentVersion is the agent's version, wire.AgentCompatible for a client not ours, "" unknown.
 	AgentVersion string
 }
-
-// AgentCompatible is Tile.AgentVersion for a client that is not WCMS's agent (models.AgentCompatible).
-const AgentCompatible = "compatible"
 
 // agentText names an agent version for people.
 func agentText(ctx context.Context, v string) string {
 	switch v {
 	case "":
 		return T(ctx, "알 수 없음", "unknown")
-	case AgentCompatible:
+	case wire.AgentCompatible:
 		return T(ctx, "0.8.6 호환 클라이언트", "0.8.6-compatible client")
 	}
 	return v
