@@ -1,42 +1,23 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wcms-lab/wcms/agent/collect"
+	"github.com/wcms-lab/wcms/internal/logtest"
 	"github.com/wcms-lab/wcms/wire"
 )
 
-// syncBuffer is a log sink the test can read while the agent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type runningAgent struct {
 	*Agent
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Run returns, with its error in err
 	err    error
@@ -76,7 +57,7 @@ func startAgent(t *testing.T, cfg Config, ex *fakeExecutor) *runningAgent {
 }
 
 // newAgent makes an agent on a PC with the hardware facts id, logging into logs.
-func newAgent(t *testing.T, cfg Config, ex *fakeExecutor, id collect.Identity, logs *syncBuffer) (*Agent, error) {
+func newAgent(t *testing.T, cfg Config, ex *fakeExecutor, id collect.Identity, logs *logtest.Buffer) (*Agent, error) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return New(cfg, log, func(string) (Collector, error) { return fakeCollector{id}, nil }, ex)
@@ -85,7 +66,7 @@ func newAgent(t *testing.T, cfg Config, ex *fakeExecutor, id collect.Identity, l
 // startAgentOn runs an agent on a PC with the hardware facts id until the test ends.
 func startAgentOn(t *testing.T, cfg Config, ex *fakeExecutor, id collect.Identity) *runningAgent {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	a, err := newAgent(t, cfg, ex, id, logs)
 	if err != nil {
 		t.Fatal(err)

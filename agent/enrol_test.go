@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wcms-lab/wcms/agent/collect"
+	"github.com/wcms-lab/wcms/internal/logtest"
 	"github.com/wcms-lab/wcms/wire"
 )
 
@@ -84,7 +85,7 @@ func TestOlderAgentJSON(t *testing.T) {
 			}
 			cfg := testConfig(f, dir)
 			cfg.Server, cfg.PIN = "", "" // the service runs with -data alone
-			a, err := newAgent(t, cfg, &fakeExecutor{}, labPC, &syncBuffer{})
+			a, err := newAgent(t, cfg, &fakeExecutor{}, labPC, &logtest.Buffer{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +129,7 @@ func TestInstallAgainReKeysWithToken(t *testing.T) {
 	f := newFakeServer(t)
 	dir := t.TempDir()
 	for range 2 {
-		a, err := newAgent(t, testConfig(f, dir), &fakeExecutor{}, labPC, &syncBuffer{})
+		a, err := newAgent(t, testConfig(f, dir), &fakeExecutor{}, labPC, &logtest.Buffer{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +158,7 @@ func pendingInstall(t *testing.T, f *fakeServer) (enrolled *runningAgent, dir st
 
 	dir = t.TempDir()
 	cfg := testConfig(f, dir)
-	a, err := newAgent(t, cfg, &fakeExecutor{}, labPC, &syncBuffer{})
+	a, err := newAgent(t, cfg, &fakeExecutor{}, labPC, &logtest.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,36 +1,17 @@
 package fleet
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/internal/logtest"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/wire"
 )
-
-// syncBuffer is a log the fleet's goroutines write while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // actionLab is a store with room ENG301 holding two registered PCs.
 type actionLab struct {
@@ -58,9 +39,9 @@ func newActionLab(t *testing.T) *actionLab {
 }
 
 // build makes a fleet on the lab's store with the grace period.
-func (l *actionLab) build(t *testing.T, grace time.Duration) (*Fleet, *events.Hub, *syncBuffer) {
+func (l *actionLab) build(t *testing.T, grace time.Duration) (*Fleet, *events.Hub, *logtest.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	hub := events.NewHub(0)
 	f, err := New(context.Background(), l.store, hub, Config{OfflineAfter: time.Minute, FlushEvery: time.Hour, RoomGrace: grace},
 		slog.New(slog.NewTextHandler(logs, nil)))
@@ -71,7 +52,7 @@ func (l *actionLab) build(t *testing.T, grace time.Duration) (*Fleet, *events.Hu
 }
 
 // start builds a fleet and runs it until the test ends, as the server does from its start.
-func (l *actionLab) start(t *testing.T, grace time.Duration) (*Fleet, *events.Hub, *syncBuffer) {
+func (l *actionLab) start(t *testing.T, grace time.Duration) (*Fleet, *events.Hub, *logtest.Buffer) {
 	t.Helper()
 	f, hub, logs := l.build(t, grace)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -13,18 +13,17 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/wcms-lab/wcms/agentbuilds"
-	"github.com/wcms-lab/wcms/app"
-	"github.com/wcms-lab/wcms/handlers"
-
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/wcms-lab/wcms/agentbuilds"
+	"github.com/wcms-lab/wcms/app"
 	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/fleet"
+	"github.com/wcms-lab/wcms/handlers"
+	"github.com/wcms-lab/wcms/internal/logtest"
 	"github.com/wcms-lab/wcms/models"
 )
 
@@ -39,8 +38,8 @@ type testServer struct {
 	hub    *events.Hub
 	builds *agentbuilds.Builds
 	srv    *httptest.Server
-	logs   *lockedWriter // everything the server logged
-	dbPath string        // the SQLite file, for checks of what is really on disk
+	logs   *logtest.Buffer // everything the server logged
+	dbPath string          // the SQLite file, for checks of what is really on disk
 }
 
 type serverOption func(*handlers.Config, *fleet.Config)
@@ -59,7 +58,7 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 func newTestServerWith(t testing.TB, firstPassword string, opts ...serverOption) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logs := &logtest.Buffer{}
 	cfg := app.Config{DB: filepath.Join(dir, "wcms.db"), AdminPassword: firstPassword,
 		HTTP:  handlers.Config{Version: "test", LegacyClients: true, BcryptCost: bcrypt.MinCost, PINKey: testPINKey},
 		Fleet: fleet.Config{OfflineAfter: 30 * time.Second}}
@@ -78,25 +77,6 @@ func newTestServerWith(t testing.TB, firstPassword string, opts ...serverOption)
 		a.Close()
 	})
 	return ts
-}
-
-// lockedWriter lets the server log from many goroutines into one buffer.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
-// String returns what was logged so far.
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.(*bytes.Buffer).String()
 }
 
 // response is a decoded answer.
