@@ -292,23 +292,10 @@ func (f *Fleet) Views(keep func(*models.PCView) bool) []models.PCView {
 	}
 	f.mu.RUnlock()
 	slices.SortFunc(out, func(a, b models.PCView) int {
-		return cmp.Or(cmpPtr(a.Room, b.Room, strings.Compare), cmpPtr(a.SeatRow, b.SeatRow, cmp.Compare[int]),
-			cmpPtr(a.SeatCol, b.SeatCol, cmp.Compare[int]), strings.Compare(a.Hostname, b.Hostname), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(models.ComparePtr(a.Room, b.Room, strings.Compare), models.ComparePtr(a.SeatRow, b.SeatRow, cmp.Compare[int]),
+			models.ComparePtr(a.SeatCol, b.SeatCol, cmp.Compare[int]), strings.Compare(a.Hostname, b.Hostname), cmp.Compare(a.ID, b.ID))
 	})
 	return out
-}
-
-// cmpPtr orders nil after every value, as SQL's "x IS NULL, x" does.
-func cmpPtr[T any](a, b *T, by func(T, T) int) int {
-	switch {
-	case a == nil && b == nil:
-		return 0
-	case a == nil:
-		return 1
-	case b == nil:
-		return -1
-	}
-	return by(*a, *b)
 }
 
 // Counts counts each room's PCs, online and in all, by room name ("": the PCs not placed). Every

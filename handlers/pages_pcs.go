@@ -15,17 +15,19 @@ import (
 var pcsOrder = map[string]func(a, b *models.PCView) int{
 	"hostname": func(a, b *models.PCView) int { return 0 }, // the tie-break is the hostname
 	"room": func(a, b *models.PCView) int {
-		return cmp.Or(cmpUnset(a.Room == nil, b.Room == nil), models.CompareNatural(deref(a.Room), deref(b.Room)),
-			cmp.Compare(seatOf(a.SeatRow), seatOf(b.SeatRow)), cmp.Compare(seatOf(a.SeatCol), seatOf(b.SeatCol)))
+		return cmp.Or(models.ComparePtr(a.Room, b.Room, models.CompareNatural),
+			models.ComparePtr(a.SeatRow, b.SeatRow, cmp.Compare[int]), models.ComparePtr(a.SeatCol, b.SeatCol, cmp.Compare[int]))
 	},
 	"state": func(a, b *models.PCView) int { return cmpUnset(!a.Online, !b.Online) }, // online first
 	"user": func(a, b *models.PCView) int {
 		return cmp.Or(cmpUnset(deref(a.CurrentUser) == "", deref(b.CurrentUser) == ""),
 			strings.Compare(strings.ToLower(deref(a.CurrentUser)), strings.ToLower(deref(b.CurrentUser))))
 	},
-	"ip":        func(a, b *models.PCView) int { return models.CompareNatural(a.IPAddress, b.IPAddress) },
-	"cpu":       func(a, b *models.PCView) int { return cmpNumber(a.CPUUsage, b.CPUUsage) },
-	"ram":       func(a, b *models.PCView) int { return cmpNumber(a.RAMUsagePercent, b.RAMUsagePercent) },
+	"ip":  func(a, b *models.PCView) int { return models.CompareNatural(a.IPAddress, b.IPAddress) },
+	"cpu": func(a, b *models.PCView) int { return models.ComparePtr(a.CPUUsage, b.CPUUsage, cmp.Compare[float64]) },
+	"ram": func(a, b *models.PCView) int {
+		return models.ComparePtr(a.RAMUsagePercent, b.RAMUsagePercent, cmp.Compare[float64])
+	},
 	"last_seen": func(a, b *models.PCView) int { return a.LastSeen.Compare(b.LastSeen) },
 }
 
@@ -47,13 +49,6 @@ func cmpUnset(a, b bool) int {
 		return 1
 	}
 	return -1
-}
-
-func cmpNumber(a, b *float64) int {
-	if a == nil || b == nil {
-		return cmpUnset(a == nil, b == nil)
-	}
-	return cmp.Compare(*a, *b)
 }
 
 func seatOf(n *int) int {

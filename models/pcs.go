@@ -359,6 +359,20 @@ func (s *Store) SetSeat(ctx context.Context, pcID int64, room string, row, col i
 	})
 }
 
+// ComparePtr orders what a and b point at by by, and nil after every value, as SQL's
+// "x IS NULL, x" does.
+func ComparePtr[T any](a, b *T, by func(T, T) int) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return by(*a, *b)
+}
+
 // CompareNatural orders hostnames as people read them: runs of digits by their value, so
 // PC2 comes before PC10; letters compare without regard to case, and ties fall back to bytes.
 func CompareNatural(a, b string) int {
