@@ -11,11 +11,11 @@ import templruntime "github.com/a-h/templ/runtime"
 
 import "strconv"
 
-// FirstRun is what an install without PCs still needs, step by step.
+// FirstRun is what an install without PCs still needs, step by step; its agent step is never
+// done, for the checklist goes once a PC has registered.
 type FirstRun struct {
 	URLReachable bool // the install address is one PCs can reach
 	HasPIN       bool
-	HasPC        bool
 	HasRoom      bool
 }
 
@@ -63,7 +63,7 @@ func FirstRunChecklist(f FirstRun) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = firstRunStep(f.HasPC, "first-run-agent", "/pins", T(ctx, "PC에 에이전트 설치 (PIN 페이지의 설치 명령)", "Install the agent on a PC (the PIN page's install command)")).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = firstRunStep(false, "first-run-agent", "/pins", T(ctx, "PC에 에이전트 설치 (PIN 페이지의 설치 명령)", "Install the agent on a PC (the PIN page's install command)")).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
