@@ -31,16 +31,21 @@ func CheckPlatform(goos, arch string) error {
 }
 
 // Refused is a file that is no build the server may hand out; its message says why, and what
-// to build instead.
-type Refused struct{ Reason string }
+// to build instead, in English (Reason) and Korean for the upload page.
+type Refused struct{ Reason, Korean string }
 
 func (r *Refused) Error() string { return r.Reason }
 
-func refuse(format string, args ...any) error { return &Refused{fmt.Sprintf(format, args...)} }
+// refuse takes the Korean and English formats, which take the same arguments (the Korean one
+// picks them with %[n] where its word order differs, or where it leaves one out).
+func refuse(ko, en string, args ...any) error {
+	return &Refused{Reason: fmt.Sprintf(en, args...), Korean: fmt.Sprintf(ko, args...)}
+}
 
 // ErrNotGoBinary is told apart from the other refusals: the scan at start skips such files
 // quietly, since bin/ also holds the builds' checksum files.
-var ErrNotGoBinary error = &Refused{"not a Go binary: upload a wcms-agent build"}
+var ErrNotGoBinary error = &Refused{Reason: "not a Go binary: upload a wcms-agent build",
+	Korean: "Go 프로그램이 아닙니다. wcms-agent 빌드를 올리세요."}
 
 // Inspect reads what a binary says about itself (debug/buildinfo reads Windows builds
 // on any OS too): it must be this project's wcms-agent, with a semantic version stamped by
@@ -52,7 +57,8 @@ func Inspect(r io.ReaderAt) (models.AgentBuild, error) {
 		return b, ErrNotGoBinary
 	}
 	if bi.Main.Path != agentModule || !strings.HasPrefix(bi.Path, agentModule+"/") || !strings.HasSuffix(bi.Path, "/wcms-agent") {
-		return b, refuse("not a wcms-agent build: the program is %s of module %s; build %s/cmd/wcms-agent",
+		return b, refuse("wcms-agent 빌드가 아닙니다. 이 파일은 모듈 %[2]s의 %[1]s입니다. %[3]s/cmd/wcms-agent를 빌드하세요.",
+			"not a wcms-agent build: the program is %s of module %s; build %s/cmd/wcms-agent",
 			bi.Path, bi.Main.Path, agentModule)
 	}
 	settings := make(map[string]string, len(bi.Settings))
@@ -63,15 +69,19 @@ func Inspect(r io.ReaderAt) (models.AgentBuild, error) {
 	if b.Version == "" {
 		if _, recorded := settings["-ldflags"]; !recorded && settings["-trimpath"] == "true" {
 			// The go command leaves -ldflags out of the build information of a -trimpath build.
-			return b, refuse(`no version readable: the build was made with -trimpath, which keeps -ldflags (and so -X main.version=…) out of its build information; build it without -trimpath`)
+			return b, refuse("버전을 읽을 수 없습니다. -trimpath로 만든 빌드에는 -ldflags(-X main.version=…)가 남지 않으니 -trimpath 없이 빌드하세요.",
+				`no version readable: the build was made with -trimpath, which keeps -ldflags (and so -X main.version=…) out of its build information; build it without -trimpath`)
 		}
-		return b, refuse(`no version stamped in the build: build it with -ldflags "-X main.version=1.2.3"`)
+		return b, refuse(`빌드에 버전이 없습니다. -ldflags "-X main.version=1.2.3"으로 빌드하세요.`,
+			`no version stamped in the build: build it with -ldflags "-X main.version=1.2.3"`)
 	}
 	if !models.IsVersion(b.Version) {
-		return b, refuse("the version stamped in the build, %q, is not a semantic version such as 1.2.3", b.Version)
+		return b, refuse("빌드의 버전 %q은(는) 1.2.3 같은 시맨틱 버전이 아닙니다.",
+			"the version stamped in the build, %q, is not a semantic version such as 1.2.3", b.Version)
 	}
 	if err := CheckPlatform(b.OS, b.Arch); err != nil {
-		return b, refuse("a build for %s/%s is not served: %s", b.OS, b.Arch, err.Error())
+		return b, refuse("%[1]s/%[2]s용 빌드는 배포하지 않습니다. 운영체제는 "+strings.Join(OSes, ", ")+", 아키텍처는 "+
+			strings.Join(Arches, ", ")+" 중 하나여야 합니다.", "a build for %s/%s is not served: %s", b.OS, b.Arch, err.Error())
 	}
 	return b, nil
 }

@@ -148,11 +148,37 @@ var ErrUnknownType = errors.New("unknown command type")
 // Error is a parameter the command cannot run with.
 type Error struct {
 	Param   string
+	Label   string // the parameter's Korean label, for the dashboard's Korean pages
 	Missing bool   // absent, null or blank when required
 	Problem string // what is wrong, e.g. "must be at most 512 characters"
+	Korean  string // the same in Korean, e.g. "512자 이하여야 합니다"
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("parameter %q %s", e.Param, e.Problem) }
+
+// problem is what is wrong with a value, in English (its Error) and Korean.
+type problem struct{ ko, en string }
+
+func (p problem) Error() string { return p.en }
+
+// problemf makes a problem from Korean and English formats that take the same arguments.
+func problemf(ko, en string, args ...any) error {
+	return problem{fmt.Sprintf(ko, args...), fmt.Sprintf(en, args...)}
+}
+
+// errorOf is the parameter error of p for err (a problem, or an error with English text only).
+func (p Param) errorOf(err error, missing bool) *Error {
+	e := &Error{Param: p.Name, Label: p.KO, Missing: missing, Problem: err.Error(), Korean: err.Error()}
+	if pr, ok := err.(problem); ok {
+		e.Korean = pr.ko
+	}
+	return e
+}
+
+var (
+	errRequired = problem{"꼭 넣어야 합니다", "is required"}
+	errNotText  = problem{"문자열이어야 합니다", "must be a string"}
+)
 
 // Params are validated parameters: text as string, numbers as int64.
 type Params map[string]any
@@ -203,7 +229,8 @@ func (t *Type) Validate(params map[string]any) (Params, error) {
 func (t *Type) CheckKeys(params map[string]any) error {
 	for k := range params {
 		if _, ok := t.param(k); !ok {
-			return &Error{Param: k, Problem: "is not a parameter of " + t.Name}
+			return Param{Name: k, KO: k}.errorOf(problemf("%[2]s 명령에는 없는 매개변수입니다",
+				"is not a parameter of %[1]s", t.Name, t.KO), false)
 		}
 	}
 	return nil
@@ -223,7 +250,7 @@ func (p Param) validate(v any) (any, error) {
 	if v == nil {
 		switch {
 		case p.Required:
-			return nil, &Error{Param: p.Name, Missing: true, Problem: "is required"}
+			return nil, p.errorOf(errRequired, true)
 		case p.Kind == Number:
 			return int64(p.Default), nil
 		}
@@ -232,20 +259,20 @@ func (p Param) validate(v any) (any, error) {
 	if p.Kind == Number {
 		n, err := wholeNumber(v)
 		if err == nil && (n < int64(p.Min) || n > int64(p.Max)) {
-			err = fmt.Errorf("must be from %d to %d, not %d", p.Min, p.Max, n)
+			err = problemf("%d부터 %d까지여야 합니다 (받은 값 %d)", "must be from %d to %d, not %d", p.Min, p.Max, n)
 		}
 		if err != nil {
-			return nil, &Error{Param: p.Name, Problem: err.Error()}
+			return nil, p.errorOf(err, false)
 		}
 		return n, nil
 	}
 	s, ok := v.(string)
 	if !ok {
-		return nil, &Error{Param: p.Name, Problem: "must be a string"}
+		return nil, p.errorOf(errNotText, false)
 	}
 	if strings.TrimSpace(s) == "" {
 		if p.Required {
-			return nil, &Error{Param: p.Name, Missing: true, Problem: "is required"}
+			return nil, p.errorOf(errRequired, true)
 		}
 		return s, nil // an empty optional text means "none", as the form sends it
 	}
@@ -254,7 +281,7 @@ func (p Param) validate(v any) (any, error) {
 		check = noControl
 	}
 	if err := check(s); err != nil {
-		return nil, &Error{Param: p.Name, Problem: err.Error()}
+		return nil, p.errorOf(err, false)
 	}
 	if p.Kind == Language {
 		return normalizeLanguage(s), nil
@@ -262,7 +289,7 @@ func (p Param) validate(v any) (any, error) {
 	return s, nil
 }
 
-var errNotWhole = errors.New("must be a whole number")
+var errNotWhole = problem{"정수여야 합니다", "must be a whole number"}
 
 // wholeNumber reads a JSON number (float64 from encoding/json, or json.Number) or numeric text.
 func wholeNumber(v any) (int64, error) {

@@ -1,8 +1,6 @@
 package command
 
 import (
-	"errors"
-	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -31,7 +29,17 @@ var (
 	absolutePattern = regexp.MustCompile(`^([A-Za-z]:[\\/]|\\\\[^\\]|/)`)
 )
 
-var errControl = errors.New("must not contain control characters")
+var errControl = problem{"제어 문자를 넣을 수 없습니다", "must not contain control characters"}
+
+// atMostBytes and atMostChars are the problems of a value over its length; bytes where the
+// PC's tool counts bytes, which the Korean tells in letters (a Hangul syllable is 3 bytes).
+func atMostBytes(n int) error {
+	return problemf("너무 깁니다: 영문 %[1]d자, 한글 %[2]d자까지입니다", "must be at most %[1]d bytes", n, n/3)
+}
+
+func atMostChars(n int) error {
+	return problemf("%d자 이하여야 합니다", "must be at most %d characters", n)
+}
 
 func noControl(s string) error {
 	if strings.ContainsFunc(s, unicode.IsControl) {
@@ -42,21 +50,23 @@ func noControl(s string) error {
 
 func accountName(s string) error {
 	if !accountPattern.MatchString(s) {
-		return errors.New("must be 1-20 letters, digits, '.', '_' or '-', not starting with '-'")
+		return problem{"영문자, 숫자, '.', '_', '-'로 1~20자여야 하고 '-'로 시작할 수 없습니다",
+			"must be 1-20 letters, digits, '.', '_' or '-', not starting with '-'"}
 	}
 	return nil
 }
 
 func packageID(s string) error {
 	if !packagePattern.MatchString(s) {
-		return errors.New("must be a package id: letters, digits, '.', '_', '+' or '-', starting with a letter or digit, at most 100")
+		return problem{"패키지 ID여야 합니다: 영문자, 숫자, '.', '_', '+', '-'로 100자까지, 영문자나 숫자로 시작",
+			"must be a package id: letters, digits, '.', '_', '+' or '-', starting with a letter or digit, at most 100"}
 	}
 	return nil
 }
 
 func password(s string) error {
 	if len(s) > maxPassword {
-		return fmt.Errorf("must be at most %d bytes", maxPassword)
+		return atMostBytes(maxPassword)
 	}
 	return noControl(s)
 }
@@ -66,23 +76,23 @@ func password(s string) error {
 func processName(s string) error {
 	switch {
 	case len(s) > maxProcess:
-		return fmt.Errorf("must be at most %d bytes", maxProcess)
+		return atMostBytes(maxProcess)
 	case strings.ContainsAny(s, `/\`):
-		return errors.New("must be a process name, not a path")
+		return problem{"경로가 아닌 프로세스 이름이어야 합니다", "must be a process name, not a path"}
 	case strings.ContainsAny(s, "*?"):
-		return errors.New("must not contain wildcards")
+		return problem{"와일드카드(*, ?)를 넣을 수 없습니다", "must not contain wildcards"}
 	case s[0] == '-':
-		return errors.New("must not start with '-'")
+		return problem{"'-'로 시작할 수 없습니다", "must not start with '-'"}
 	}
 	return noControl(s)
 }
 
 func shellCommand(s string) error {
 	if len(s) > maxShellLine {
-		return fmt.Errorf("must be at most %d bytes", maxShellLine)
+		return atMostBytes(maxShellLine)
 	}
 	if strings.ContainsRune(s, 0) {
-		return errors.New("must not contain NUL")
+		return problem{"NUL 문자를 넣을 수 없습니다", "must not contain NUL"}
 	}
 	return nil
 }
@@ -90,7 +100,7 @@ func shellCommand(s string) error {
 // message accepts text for the users' screens: line breaks and tabs are fine.
 func message(s string) error {
 	if n := len([]rune(s)); n > maxMessage {
-		return fmt.Errorf("must be at most %d characters", maxMessage)
+		return atMostChars(maxMessage)
 	}
 	return noControl(strings.NewReplacer("\n", "", "\r", "", "\t", "").Replace(s))
 }
@@ -98,14 +108,14 @@ func message(s string) error {
 // accountField accepts a one-line account field (full name, comment).
 func accountField(s string) error {
 	if n := len([]rune(s)); n > maxField {
-		return fmt.Errorf("must be at most %d characters", maxField)
+		return atMostChars(maxField)
 	}
 	return noControl(s)
 }
 
 func language(s string) error {
 	if !languagePattern.MatchString(s) {
-		return errors.New("must be a language tag like ko-KR")
+		return problem{"ko-KR 같은 언어 태그여야 합니다", "must be a language tag like ko-KR"}
 	}
 	return nil
 }
@@ -119,7 +129,7 @@ func normalizeLanguage(s string) string {
 func webURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("must be an http or https URL")
+		return problem{"http:// 또는 https://로 시작하는 주소여야 합니다", "must be an http or https URL"}
 	}
 	return nil
 }
@@ -128,7 +138,7 @@ func webURL(s string) error {
 // own (fetch in agent/execute/execute.go).
 func absolutePath(s string) error {
 	if !absolutePattern.MatchString(s) {
-		return errors.New(`must be an absolute path (C:\... or /...)`)
+		return problem{`절대 경로여야 합니다 (C:\... 또는 /...)`, `must be an absolute path (C:\... or /...)`}
 	}
 	return noControl(s)
 }

@@ -54,10 +54,12 @@ func (s *Server) createAccount(c echo.Context) error {
 // addAccount validates and stores a new account, which must change its password at first login.
 func (s *Server) addAccount(c echo.Context, username, password, role string) (*models.Admin, error) {
 	if !accountName.MatchString(username) {
-		return nil, badRequest(codeInvalidField, "username must be 1 to 64 letters, digits, '.', '-' or '_'")
+		return nil, badRequest(codeInvalidField, "사용자 이름은 영문자, 숫자, '.', '-', '_'로 1~64자여야 합니다",
+			"username must be 1 to 64 letters, digits, '.', '-' or '_'")
 	}
 	if _, ok := roleRank[role]; !ok {
-		return nil, badRequest(codeInvalidField, "role must be admin, operator or viewer, not %q", role)
+		return nil, badRequest(codeInvalidField, "역할은 관리자(admin), 운영자(operator), 조회자(viewer) 중 하나여야 합니다 (받은 값 %q)",
+			"role must be admin, operator or viewer, not %q", role)
 	}
 	if err := checkPassword("password", password); err != nil {
 		return nil, err
@@ -95,10 +97,10 @@ func (s *Server) changeOwnPassword(c echo.Context) error {
 func (s *Server) changeOwn(c echo.Context, current, pw string) error {
 	a := currentAdmin(c)
 	if bcrypt.CompareHashAndPassword([]byte(a.PasswordHash), []byte(current)) != nil {
-		return newError(http.StatusForbidden, "WRONG_PASSWORD", "current_password is wrong")
+		return newError(http.StatusForbidden, "WRONG_PASSWORD", "현재 비밀번호가 틀렸습니다", "current_password is wrong")
 	}
 	if pw == current {
-		return badRequest(codeInvalidField, "new_password must differ from the current one")
+		return badRequest(codeInvalidField, "새 비밀번호는 지금 비밀번호와 달라야 합니다", "new_password must differ from the current one")
 	}
 	return s.storePassword(c, a, pw, c.Get(ctxSession).(*models.Session))
 }

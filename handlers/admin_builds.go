@@ -60,7 +60,7 @@ func (s *Server) receiveAgentBuild(c echo.Context) (*models.AgentBuild, error) {
 	_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Now().Add(uploadTimeout))
 	mr, err := c.Request().MultipartReader()
 	if err != nil {
-		return nil, badRequest(codeInvalidField, "send the build as multipart/form-data with a file field")
+		return nil, badRequest(codeInvalidField, "빌드 파일을 multipart/form-data의 file 필드로 보내세요", "send the build as multipart/form-data with a file field")
 	}
 	var staged *agentbuilds.Staged
 	defer func() {
@@ -80,7 +80,7 @@ func (s *Server) receiveAgentBuild(c echo.Context) (*models.AgentBuild, error) {
 		switch part.FormName() {
 		case "file":
 			if staged != nil {
-				return nil, badRequest(codeInvalidField, "send one file per upload")
+				return nil, badRequest(codeInvalidField, "한 번에 파일 하나만 올리세요", "send one file per upload")
 			}
 			if staged, err = s.builds.Stage(part); err != nil {
 				if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -94,19 +94,21 @@ func (s *Server) receiveAgentBuild(c echo.Context) (*models.AgentBuild, error) {
 				return nil, badUpload(err)
 			}
 			if len(text) > maxChangelog {
-				return nil, badRequest(codeInvalidField, "changelog must be at most %d bytes", maxChangelog)
+				return nil, badRequest(codeInvalidField, "변경 내용이 너무 깁니다: 영문 %[1]d자, 한글 %[2]d자까지입니다",
+					"changelog must be at most %[1]d bytes", maxChangelog, maxChangelog/3)
 			}
 			changelog = strings.TrimSpace(string(text))
 		}
 	}
 	if staged == nil {
-		return nil, badRequest(codeMissingField, "file is required: the wcms-agent binary")
+		return nil, badRequest(codeMissingField, "wcms-agent 실행 파일을 고르세요", "file is required: the wcms-agent binary")
 	}
 	ctx := c.Request().Context()
 	b, err := s.builds.Add(ctx, staged, changelog, currentAdmin(c).Username)
 	if errors.Is(err, models.ErrDuplicate) {
 		if old, err := s.store.AgentBuildBySHA256(ctx, staged.SHA256); err == nil {
-			return nil, newError(http.StatusConflict, codeConflict, "this build is registered already: build %d, version %s for %s/%s",
+			return nil, newError(http.StatusConflict, codeConflict, "이미 등록된 빌드입니다: 빌드 %d, 버전 %s, %s/%s",
+				"this build is registered already: build %d, version %s for %s/%s",
 				old.ID, old.Version, old.OS, old.Arch)
 		}
 	}
@@ -124,7 +126,7 @@ func badUpload(err error) error {
 	if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 		return err
 	}
-	return badRequest(codeInvalidField, "the multipart body is incomplete or malformed: %v", err)
+	return badRequest(codeInvalidField, "올린 파일이 중간에 끊겼거나 형식이 틀렸습니다. 다시 올리세요. (%v)", "the multipart body is incomplete or malformed: %v", err)
 }
 
 // listAgentBuilds lists every registered build, newest registered first.

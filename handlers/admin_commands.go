@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -128,7 +129,7 @@ type bulkRequest struct {
 // JSON API and the dashboard's command form both send through it.
 func (s *Server) bulkCommands(c echo.Context, req bulkRequest) ([]models.Command, error) {
 	if (req.PCIDs == nil) == (req.Room == nil) {
-		return nil, badRequest(codeInvalidField, "send either pc_ids or room")
+		return nil, badRequest(codeInvalidField, "PC 목록(pc_ids)과 강의실(room) 중 하나만 보내세요", "send either pc_ids or room")
 	}
 	cmd, err := req.build(currentAdmin(c).Username)
 	if err != nil {
@@ -145,7 +146,7 @@ func (s *Server) bulkCommands(c echo.Context, req bulkRequest) ([]models.Command
 		}
 	}
 	if len(ids) > maxBulk {
-		return nil, badRequest(codeInvalidField, "at most %d PCs per bulk command", maxBulk)
+		return nil, badRequest(codeInvalidField, "한 번에 PC %d대까지 보낼 수 있습니다", "at most %d PCs per bulk command", maxBulk)
 	}
 	seen := make(map[int64]bool, len(ids))
 	cmds := make([]models.Command, 0, len(ids))
@@ -163,11 +164,15 @@ func (s *Server) bulkCommands(c echo.Context, req bulkRequest) ([]models.Command
 func (s *Server) roomPCs(ctx context.Context, room string) ([]models.PCView, error) {
 	if room == "" {
 		// "" stands for the PCs not placed, not a room.
-		return nil, badRequest(codeInvalidField, "room must be a room name")
+		return nil, badRequest(codeInvalidField, "강의실을 고르세요", "room must be a room name")
 	}
 	rows := s.fleet.Views(inRoom(room))
 	if len(rows) == 0 {
-		if _, err := s.store.RoomByName(ctx, room); err != nil {
+		_, err := s.store.RoomByName(ctx, room)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, newError(http.StatusNotFound, codeNotFound, "%q 강의실이 없습니다", "no room %q", room)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -222,7 +227,7 @@ func (s *Server) listPCCommands(c echo.Context) error {
 	limit := 100
 	if l := c.QueryParam("limit"); l != "" {
 		if limit, err = strconv.Atoi(l); err != nil || limit < 1 || limit > 1000 {
-			return badRequest(codeInvalidField, "limit must be from 1 to 1000, not %q", l)
+			return badRequest(codeInvalidField, "limit은 1부터 1000까지입니다 (받은 값 %q)", "limit must be from 1 to 1000, not %q", l)
 		}
 	}
 	ctx := c.Request().Context()

@@ -53,7 +53,7 @@ func (s *Server) listPCs(c echo.Context) error {
 		v := o == "true"
 		online = &v
 	default:
-		return badRequest(codeInvalidField, "online must be true or false, not %q", o)
+		return badRequest(codeInvalidField, "online은 true나 false여야 합니다 (받은 값 %q)", "online must be true or false, not %q", o)
 	}
 	room := c.QueryParam("room")
 	vs := s.fleet.Views(func(v *models.PCView) bool {
@@ -201,7 +201,7 @@ func (s *Server) setVerified(c echo.Context) error {
 		return err
 	}
 	if req.Verified == nil {
-		return badRequest(codeMissingField, "verified is required")
+		return badRequest(codeMissingField, "verified 값이 없습니다", "verified is required")
 	}
 	if err := s.fleet.SetVerified(c.Request().Context(), id, *req.Verified); err != nil {
 		return err
@@ -226,7 +226,8 @@ func (s *Server) setSeat(c echo.Context) error {
 	room := ""
 	if req.Room != nil {
 		if room = *req.Room; room == "" {
-			return badRequest(codeInvalidField, "room must be a room name, or null to unplace the PC")
+			return badRequest(codeInvalidField, "강의실 이름을 쓰거나, 배치를 해제하려면 null을 보내세요",
+				"room must be a room name, or null to unplace the PC")
 		}
 	}
 	if err := s.fleet.SetSeat(c.Request().Context(), id, room, req.Row, req.Col); err != nil {

@@ -51,10 +51,12 @@ func (s *Server) createPIN(c echo.Context) error {
 // returns the PIN's value, which is shown this once.
 func (s *Server) issuePIN(c echo.Context, usageType string, expiresIn int) (*models.RegistrationToken, string, error) {
 	if usageType != models.PINSingle && usageType != models.PINMulti {
-		return nil, "", badRequest(codeInvalidField, "usage_type must be single or multi, not %q", usageType)
+		return nil, "", badRequest(codeInvalidField, "사용 방식은 한 번(single)이나 여러 번(multi)이어야 합니다 (받은 값 %q)",
+			"usage_type must be single or multi, not %q", usageType)
 	}
 	if expiresIn < 60 || expiresIn > 86400 {
-		return nil, "", badRequest(codeInvalidField, "expires_in must be from 60 to 86400 seconds, not %d", expiresIn)
+		return nil, "", badRequest(codeInvalidField, "유효 시간은 1분에서 24시간(60~86400초) 사이여야 합니다 (받은 값 %d초)",
+			"expires_in must be from 60 to 86400 seconds, not %d", expiresIn)
 	}
 	now := time.Now()
 	t, value, err := s.store.CreatePIN(c.Request().Context(), s.pins.Hash, usageType,

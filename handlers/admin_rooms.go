@@ -32,10 +32,10 @@ type roomRequest struct {
 // validateNew checks a new room's request, which must give every field.
 func (r *roomRequest) validateNew() error {
 	if r.Name == nil {
-		return badRequest(codeMissingField, "name is required")
+		return badRequest(codeMissingField, "강의실 이름을 쓰세요", "name is required")
 	}
 	if r.Rows == nil || r.Cols == nil {
-		return badRequest(codeMissingField, "rows and cols are required")
+		return badRequest(codeMissingField, "행과 열의 수를 쓰세요", "rows and cols are required")
 	}
 	return r.validate()
 }
@@ -43,14 +43,15 @@ func (r *roomRequest) validateNew() error {
 // validate checks the fields given.
 func (r *roomRequest) validate() error {
 	if r.Name != nil && (strings.TrimSpace(*r.Name) == "" || len(*r.Name) > 100) {
-		return badRequest(codeInvalidField, "name must be 1 to 100 characters")
+		return badRequest(codeInvalidField, "강의실 이름은 1~100자여야 합니다", "name must be 1 to 100 characters")
 	}
 	for _, v := range []struct {
-		name string
-		n    *int
-	}{{"rows", r.Rows}, {"cols", r.Cols}} {
+		name, ko string
+		n        *int
+	}{{"rows", "행", r.Rows}, {"cols", "열", r.Cols}} {
 		if v.n != nil && (*v.n < 1 || *v.n > maxSeats) {
-			return badRequest(codeInvalidField, "%s must be from 1 to %d, not %d", v.name, maxSeats, *v.n)
+			return badRequest(codeInvalidField, "%[4]s의 수는 1부터 %[2]d까지입니다 (받은 값 %[3]d)", "%[1]s must be from 1 to %[2]d, not %[3]d",
+				v.name, maxSeats, *v.n, v.ko)
 		}
 	}
 	return nil
@@ -160,13 +161,13 @@ const maxFill = maxSeats * maxSeats
 // check validates the request and defaults the order to rows.
 func (r *fillRequest) check() error {
 	if (r.PCIDs == nil) == (r.Prefix == nil) {
-		return badRequest(codeMissingField, "give either pc_ids or prefix")
+		return badRequest(codeMissingField, "PC 목록(pc_ids)과 이름 앞부분(prefix) 중 하나를 보내세요", "give either pc_ids or prefix")
 	}
 	if r.Prefix != nil && strings.TrimSpace(*r.Prefix) == "" {
-		return badRequest(codeInvalidField, "prefix must not be empty")
+		return badRequest(codeInvalidField, "이름 앞부분을 쓰세요", "prefix must not be empty")
 	}
 	if r.PCIDs != nil && (len(r.PCIDs) == 0 || len(r.PCIDs) > maxFill) {
-		return badRequest(codeInvalidField, "pc_ids must list 1 to %d PCs", maxFill)
+		return badRequest(codeInvalidField, "PC는 1대부터 %d대까지 고를 수 있습니다", "pc_ids must list 1 to %d PCs", maxFill)
 	}
 	var err error
 	r.Order, err = fillOrder(r.Order)
@@ -181,7 +182,8 @@ func fillOrder(order string) (string, error) {
 	case models.FillRows, models.FillColumns:
 		return order, nil
 	}
-	return "", badRequest(codeInvalidField, "order must be %q or %q, not %q", models.FillRows, models.FillColumns, order)
+	return "", badRequest(codeInvalidField, "순서는 행 우선(%q)이나 열 우선(%q)이어야 합니다 (받은 값 %q)", "order must be %q or %q, not %q",
+		models.FillRows, models.FillColumns, order)
 }
 
 // pcs is the request's PCs: its ids, or those the prefix matches.
@@ -254,7 +256,8 @@ func (s *Server) fill(ctx context.Context, roomID int64, req *fillRequest) (*mod
 	}
 	ids := req.pcs(s)
 	if len(ids) == 0 {
-		return nil, badRequest(codeInvalidField, "no PC to place: no unplaced PC's hostname starts with %q", *req.Prefix)
+		return nil, badRequest(codeInvalidField, "배치할 PC가 없습니다: 이름이 %q(으)로 시작하는 배치 안 된 PC가 없습니다",
+			"no PC to place: no unplaced PC's hostname starts with %q", *req.Prefix)
 	}
 	return s.fleet.FillRoom(ctx, roomID, ids, req.Order, req.Move)
 }

@@ -82,7 +82,7 @@ func boundInfo(info *wire.SystemInfo) error {
 		return nil
 	}
 	if len(info.Processes) > maxProcesses {
-		return badRequest(codeInvalidField, "processes: at most %d names, not %d", maxProcesses, len(info.Processes))
+		return badRequest(codeInvalidField, "processes: 이름은 %d개까지입니다 (받은 수 %d)", "processes: at most %d names, not %d", maxProcesses, len(info.Processes))
 	}
 	for _, p := range info.Processes {
 		if err := boundText("processes", p, maxProcessName); err != nil {
@@ -96,7 +96,7 @@ func boundInfo(info *wire.SystemInfo) error {
 // boundDisks bounds a map of disks by mount, and each disk's file system type.
 func boundDisks[V any](field string, m map[string]V, fstype func(V) string) error {
 	if len(m) > maxDisks {
-		return badRequest(codeInvalidField, "%s: at most %d disks, not %d", field, maxDisks, len(m))
+		return badRequest(codeInvalidField, "%s: 디스크는 %d개까지입니다 (받은 수 %d)", "%s: at most %d disks, not %d", field, maxDisks, len(m))
 	}
 	for mount, d := range m {
 		if err := firstError(boundText(field+" mount", mount, maxMount), boundText(field+" fstype", fstype(d), maxFSType)); err != nil {
@@ -111,11 +111,11 @@ func boundDisks[V any](field string, m map[string]V, fstype func(V) string) erro
 // a name and garble a page or a terminal).
 func boundText(field, v string, max int) error {
 	if n := utf8.RuneCountInString(v); n > max {
-		return badRequest(codeInvalidField, "%s must be at most %d characters, not %d", field, max, n)
+		return badRequest(codeInvalidField, "%s: %d자 이하여야 합니다 (받은 길이 %d)", "%s must be at most %d characters, not %d", field, max, n)
 	}
 	for _, r := range v {
 		if unicode.IsControl(r) && r != '\t' && r != '\n' {
-			return badRequest(codeInvalidField, "%s must not contain control characters (found U+%04X)", field, r)
+			return badRequest(codeInvalidField, "%s: 제어 문자를 넣을 수 없습니다 (U+%04X)", "%s must not contain control characters (found U+%04X)", field, r)
 		}
 	}
 	return nil
@@ -125,7 +125,7 @@ func boundText(field, v string, max int) error {
 // pages escape them), but at most max bytes.
 func boundBytes(field, v string, max int) error {
 	if len(v) > max {
-		return badRequest(codeInvalidField, "%s must be at most %d bytes, not %d", field, max, len(v))
+		return badRequest(codeInvalidField, "%s: %d바이트 이하여야 합니다 (받은 크기 %d)", "%s must be at most %d bytes, not %d", field, max, len(v))
 	}
 	return nil
 }
@@ -133,11 +133,11 @@ func boundBytes(field, v string, max int) error {
 // boundMachineID bounds an identity: printable ASCII, as every agent's is.
 func boundMachineID(field, v string) error {
 	if len(v) > maxMachineID {
-		return badRequest(codeInvalidField, "%s must be at most %d characters, not %d", field, maxMachineID, len(v))
+		return badRequest(codeInvalidField, "%s: %d자 이하여야 합니다 (받은 길이 %d)", "%s must be at most %d characters, not %d", field, maxMachineID, len(v))
 	}
 	for i := 0; i < len(v); i++ {
 		if v[i] < ' ' || v[i] > '~' {
-			return badRequest(codeInvalidField, "%s must be printable ASCII (byte %d is 0x%02X)", field, i, v[i])
+			return badRequest(codeInvalidField, "%s: 인쇄 가능한 ASCII 문자만 됩니다 (%d번째 바이트가 0x%02X)", "%s must be printable ASCII (byte %d is 0x%02X)", field, i, v[i])
 		}
 	}
 	return nil
@@ -146,7 +146,7 @@ func boundMachineID(field, v string) error {
 // boundMAC takes the forms agents send: AA:BB:CC:DD:EE:FF (ours, and the documents'),
 // aa-bb-cc-dd-ee-ff (Windows), and whatever else net.ParseMAC reads.
 func boundMAC(v string) error {
-	return boundForm("mac_address", v, maxMAC, "a MAC address such as AA:BB:CC:DD:EE:FF", func(v string) error {
+	return boundForm("mac_address", v, maxMAC, "AA:BB:CC:DD:EE:FF 같은 MAC 주소", "a MAC address such as AA:BB:CC:DD:EE:FF", func(v string) error {
 		_, err := net.ParseMAC(v)
 		return err
 	})
@@ -157,18 +157,19 @@ func boundIP(v string) error {
 	if v == unknownIP {
 		return nil
 	}
-	return boundForm("ip_address", v, maxIP, "an IPv4 or IPv6 address", func(v string) error {
+	return boundForm("ip_address", v, maxIP, "IPv4나 IPv6 주소", "an IPv4 or IPv6 address", func(v string) error {
 		_, err := netip.ParseAddr(v)
 		return err
 	})
 }
 
 // boundForm takes "" (not sent) or a value of at most max bytes that parse accepts.
-func boundForm(field, v string, max int, want string, parse func(string) error) error {
+func boundForm(field, v string, max int, wantKO, want string, parse func(string) error) error {
 	if v == "" || len(v) <= max && parse(v) == nil {
 		return nil
 	}
-	return badRequest(codeInvalidField, "%s must be %s (at most %d characters), not %q", field, want, max, brief(v))
+	return badRequest(codeInvalidField, "%[1]s: %[5]s여야 합니다 (%[3]d자까지, 받은 값 %[4]q)",
+		"%[1]s must be %[2]s (at most %[3]d characters), not %[4]q", field, want, max, brief(v), wantKO)
 }
 
 // brief shortens a refused value for the error message, so it never echoes a megabyte back.
@@ -235,7 +236,7 @@ func validateInfo(info *wire.SystemInfo) error {
 		}
 	}
 	if info.Uptime != nil && *info.Uptime < 0 {
-		return badRequest(codeInvalidField, "uptime must not be negative")
+		return badRequest(codeInvalidField, "uptime은 음수일 수 없습니다", "uptime must not be negative")
 	}
 	for mount, d := range info.DiskUsage {
 		p := d.Percent

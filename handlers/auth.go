@@ -29,8 +29,11 @@ const (
 
 // checkPassword answers 400 for a new password that breaks models.CheckPassword.
 func checkPassword(field, pw string) error {
-	if err := models.CheckPassword(pw); err != nil {
-		return badRequest(codeInvalidField, "%s %v", field, err)
+	switch err := models.CheckPassword(pw); {
+	case errors.Is(err, models.ErrPasswordShort):
+		return badRequest(codeInvalidField, "%[3]s은(는) 10자 이상이어야 합니다", "%[1]s %[2]v", field, err, fieldKO(field))
+	case errors.Is(err, models.ErrPasswordLong):
+		return badRequest(codeInvalidField, "%[3]s이(가) 너무 깁니다: 영문은 72자, 한글은 24자까지입니다", "%[1]s %[2]v", field, err, fieldKO(field))
 	}
 	return nil
 }
@@ -69,7 +72,8 @@ func (s *Server) loginPage(c echo.Context) error {
 func (s *Server) login(c echo.Context) error {
 	if origin := c.Request().Header.Get("Origin"); origin != "" {
 		if u, err := url.Parse(origin); err != nil || u.Host != c.Request().Host {
-			return newError(http.StatusForbidden, "BAD_ORIGIN", "login from another origin refused")
+			return newError(http.StatusForbidden, "BAD_ORIGIN", "다른 사이트에서 온 로그인은 받지 않습니다. 이 서버의 로그인 페이지에서 로그인하세요.",
+				"login from another origin refused")
 		}
 	}
 	ctx := c.Request().Context()
@@ -144,8 +148,8 @@ func (s *Server) allowLogin(ctx context.Context, addr, account string, now time.
 			return nil
 		}
 		wait := waitMinutes(retry)
-		return tooMany(retry, "%s", views.T(ctx, "이 주소에서 로그인 실패가 너무 많습니다. "+wait+"분 뒤에 다시 시도하세요.",
-			"Too many failed sign-ins from this address; try again in "+wait+" minute(s)."))
+		return tooMany(retry, "이 주소에서 로그인 실패가 너무 많습니다. %s분 뒤에 다시 시도하세요.",
+			"Too many failed sign-ins from this address; try again in %s minute(s).", wait)
 	}
 	ok, retry := s.loginByAddr.AllowFirst(addr, now)
 	if ok {
@@ -154,8 +158,8 @@ func (s *Server) allowLogin(ctx context.Context, addr, account string, now time.
 	// Whichever comes first may let this address try again.
 	retry = min(retry, accountRetry)
 	wait := waitMinutes(retry)
-	return tooMany(retry, "%s", views.T(ctx, "이 계정에 로그인 실패가 많아 이 주소에서는 "+wait+"분 뒤에 다시 시도할 수 있습니다.",
-		"This account has had many failed sign-ins; from this address try again in "+wait+" minute(s)."))
+	return tooMany(retry, "이 계정에 로그인 실패가 많아 이 주소에서는 %s분 뒤에 다시 시도할 수 있습니다.",
+		"This account has had many failed sign-ins; from this address try again in %s minute(s).", wait)
 }
 
 // waitMinutes is a wait in whole minutes, rounded up so the person never comes back too early.
@@ -204,7 +208,7 @@ func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		return newError(http.StatusUnauthorized, "UNAUTHORIZED", "log in first: POST /login").pagesTo(http.StatusFound, "/login")
+		return newError(http.StatusUnauthorized, "UNAUTHORIZED", "먼저 로그인하세요.", "log in first: POST /login").pagesTo(http.StatusFound, "/login")
 	}
 }
 
@@ -246,9 +250,9 @@ func safeMethod(c echo.Context) bool {
 func (s *Server) checkCSRF(c echo.Context, sent string, next echo.HandlerFunc) error {
 	want := c.Get(ctxSession).(*models.Session).CSRFToken
 	if sent == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(want)) != 1 {
-		return newError(http.StatusForbidden, "CSRF_FAILED", "%s", views.T(c.Request().Context(),
-			"CSRF 토큰이 없거나 틀립니다. csrf_token 쿠키의 값을 X-CSRF-Token 헤더로 보내세요.",
-			"missing or wrong CSRF token: send the csrf_token cookie's value in the X-CSRF-Token header"))
+		return newError(http.StatusForbidden, "CSRF_FAILED",
+			"보안 토큰이 맞지 않습니다. 페이지를 새로 고친 뒤 다시 하세요.",
+			"missing or wrong CSRF token: send the csrf_token cookie's value in the X-CSRF-Token header")
 	}
 	return next(c)
 }
@@ -260,7 +264,8 @@ func (s *Server) requireRole(role string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if roleRank[currentAdmin(c).Role] < roleRank[role] {
-				return newError(http.StatusForbidden, "FORBIDDEN", "this needs the %s role", role)
+				return newError(http.StatusForbidden, "FORBIDDEN", "%[2]s 역할이 있어야 할 수 있습니다. 관리자에게 요청하세요.",
+					"this needs the %[1]s role", role, views.RoleKO(role))
 			}
 			return next(c)
 		}

@@ -38,7 +38,7 @@ func (s *Server) identify(c echo.Context, machineID, instance string) (int64, er
 	}
 	id, err := s.fleet.Identify(c.Request().Context(), caller(c, machineID, instance), s.cfg.LegacyClients)
 	if errors.Is(err, fleet.ErrUnknownPC) {
-		return 0, newError(http.StatusNotFound, wire.CodePCNotFound, "PC not registered: %s", machineID)
+		return 0, newError(http.StatusNotFound, wire.CodePCNotFound, "등록되지 않은 PC입니다: %s", "PC not registered: %s", machineID)
 	}
 	return id, err
 }
@@ -56,7 +56,7 @@ func (s *Server) clientVersion(c echo.Context) error {
 		arch = "amd64"
 	}
 	if err := agentbuilds.CheckPlatform(goos, arch); err != nil {
-		return badRequest(codeInvalidField, "%v", err)
+		return badRequest(codeInvalidField, "받을 수 있는 운영체제와 아키텍처가 아닙니다 (%v)", "%v", err)
 	}
 	b, err := s.store.NewestAgentBuild(c.Request().Context(), goos, arch)
 	if errors.Is(err, models.ErrNotFound) {
@@ -159,7 +159,8 @@ func (s *Server) registerWithPIN(ctx context.Context, e fleet.Enrolment, pin str
 	defer s.pinTurns.Take(e.Caller.Addr)()
 	now := time.Now()
 	if ok, retry := s.pinFailures.Allow(e.Caller.Addr, now); !ok {
-		return "", tooMany(retry, "too many wrong PINs from this address; try again in %s", retry.Round(time.Second))
+		return "", tooMany(retry, "이 주소에서 틀린 PIN이 너무 많습니다. %s 뒤에 다시 시도하세요.", "too many wrong PINs from this address; try again in %s",
+			retry.Round(time.Second))
 	}
 	if !wire.IsPIN(pin) {
 		s.pinFailures.Fail(e.Caller.Addr, now)
@@ -184,7 +185,7 @@ func (s *Server) heartbeat(c echo.Context) error {
 		return err
 	}
 	if req.SystemInfo == nil {
-		return badRequest(codeMissingField, "system_info is required")
+		return badRequest(codeMissingField, "system_info가 없습니다", "system_info is required")
 	}
 	if err := validateInfo(req.SystemInfo); err != nil {
 		return err
@@ -225,7 +226,7 @@ func (s *Server) pollCommands(c echo.Context) error {
 		return err
 	}
 	if req.Wait < 0 {
-		return badRequest(codeInvalidField, "wait must not be negative")
+		return badRequest(codeInvalidField, "wait은 음수일 수 없습니다", "wait must not be negative")
 	}
 	var hb fleet.Beat
 	if req.Heartbeat != nil {
@@ -248,7 +249,7 @@ func (s *Server) longPollCommands(c echo.Context) error {
 	if t := c.QueryParam("timeout"); t != "" {
 		n, err := strconv.Atoi(t)
 		if err != nil || n < 0 {
-			return badRequest(codeInvalidField, "timeout must be a whole number of seconds, not %q", t)
+			return badRequest(codeInvalidField, "timeout은 초 단위 정수여야 합니다 (받은 값 %q)", "timeout must be a whole number of seconds, not %q", t)
 		}
 		timeout = min(n, 60)
 	}
@@ -263,7 +264,7 @@ func (s *Server) longPollCommands(c echo.Context) error {
 // for one.
 func (s *Server) poll(c echo.Context, id int64, hb fleet.Beat, wait time.Duration) error {
 	if ok, retry := s.fleet.AllowPoll(id); !ok {
-		return tooMany(retry, "polling too fast: the minimum interval is 2 seconds")
+		return tooMany(retry, "너무 자주 요청합니다: 최소 간격은 2초입니다", "polling too fast: the minimum interval is 2 seconds")
 	}
 	ctx := c.Request().Context()
 	changed, err := s.fleet.Heartbeat(ctx, id, hb)
@@ -303,9 +304,10 @@ func (s *Server) reportResult(c echo.Context) error {
 	switch req.Status {
 	case wire.ResultSuccess, wire.ResultError, wire.ResultTimeout:
 	case "":
-		return badRequest(codeMissingField, "status is required")
+		return badRequest(codeMissingField, "status가 없습니다", "status is required")
 	default:
-		return badRequest(codeInvalidField, "status must be success, error or timeout, not %q", req.Status)
+		return badRequest(codeInvalidField, "status는 success, error, timeout 중 하나여야 합니다 (받은 값 %q)",
+			"status must be success, error or timeout, not %q", req.Status)
 	}
 	rep := models.Reporter{Addr: c.RealIP()}
 	if token := bearer(c); token != "" {
@@ -319,7 +321,7 @@ func (s *Server) reportResult(c echo.Context) error {
 	cmd, err := s.fleet.Result(c.Request().Context(), id, rep, models.Result{Status: req.Status, Output: req.Output,
 		ErrorMessage: req.ErrorMessage, ExitCode: req.ExitCode})
 	if errors.Is(err, models.ErrNotFound) {
-		return newError(http.StatusNotFound, "COMMAND_NOT_FOUND", "command %d not found", id)
+		return newError(http.StatusNotFound, "COMMAND_NOT_FOUND", "명령 %d이(가) 없습니다", "command %d not found", id)
 	}
 	if err != nil {
 		return err

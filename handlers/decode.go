@@ -24,21 +24,21 @@ func decodeJSON(c echo.Context, v any) error {
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
-		return badRequest("INVALID_JSON", "request body is empty: send a JSON object")
+		return badRequest("INVALID_JSON", "요청 본문이 비어 있습니다: JSON 객체를 보내세요", "request body is empty: send a JSON object")
 	}
 	if body[0] != '{' {
-		return badRequest("INVALID_JSON", "request body must be a JSON object")
+		return badRequest("INVALID_JSON", "요청 본문은 JSON 객체여야 합니다", "request body must be a JSON object")
 	}
 	// A NUL cannot be stored in a text column; refuse it rather than fail later.
 	if hasNULEscape(body) {
-		return badRequest(codeInvalidField, "strings must not contain the NUL character (\\u0000)")
+		return badRequest(codeInvalidField, "문자열에 NUL 문자(\\u0000)를 넣을 수 없습니다", "strings must not contain the NUL character (\\u0000)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("INVALID_JSON", "unexpected data after the JSON object")
+		return badRequest("INVALID_JSON", "JSON 객체 뒤에 다른 내용이 있습니다", "unexpected data after the JSON object")
 	}
 	return checkAgentBody(v) // agent_input.go
 }
@@ -72,7 +72,7 @@ func pathParam(c echo.Context, name string) (string, error) {
 	}
 	v, err := url.PathUnescape(c.Param(name))
 	if err != nil {
-		return "", badRequest(codeInvalidField, "%s is not a valid path segment", name)
+		return "", badRequest(codeInvalidField, "%s 값이 주소에 쓸 수 없는 형식입니다", "%s is not a valid path segment", name)
 	}
 	return v, nil
 }
@@ -83,19 +83,20 @@ func jsonError(err error) error {
 	var fe *wire.FieldError
 	switch {
 	case errors.As(err, &fe):
-		return badRequest(codeInvalidField, "%s", fe.Error())
+		return badRequest(codeInvalidField, "%[2]s 값을 쓸 수 없습니다", "%[1]s", fe.Error(), fe.Field)
 	case errors.As(err, &syn):
-		return badRequest("INVALID_JSON", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
+		return badRequest("INVALID_JSON", "JSON 형식이 틀렸습니다 (%[1]d번째 바이트)", "malformed JSON at byte %[1]d: %[2]s", syn.Offset, syn.Error())
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
 			field = "body"
 		}
-		return badRequest(codeInvalidField, "field %s must be %s, not %s", field, jsonType(typ.Type.Kind().String()), typ.Value)
+		return badRequest(codeInvalidField, "%[1]s 필드의 JSON 형식이 틀렸습니다 (%[3]s를 받음)", "field %s must be %s, not %s",
+			field, jsonType(typ.Type.Kind().String()), typ.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("INVALID_JSON", "malformed JSON: the body ends too early")
+		return badRequest("INVALID_JSON", "JSON 형식이 틀렸습니다: 본문이 중간에 끝났습니다", "malformed JSON: the body ends too early")
 	}
-	return badRequest("INVALID_JSON", "malformed JSON: %s", err.Error())
+	return badRequest("INVALID_JSON", "JSON 형식이 틀렸습니다: %s", "malformed JSON: %s", err.Error())
 }
 
 // jsonType names a Go kind the way a JSON author thinks of it.
@@ -121,7 +122,7 @@ func jsonType(kind string) string {
 func pathID(c echo.Context, name string) (int64, error) {
 	id, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, badRequest(codeInvalidField, "%s must be a positive integer, not %q", name, c.Param(name))
+		return 0, badRequest(codeInvalidField, "%s은(는) 양의 정수여야 합니다 (받은 값 %q)", "%s must be a positive integer, not %q", name, c.Param(name))
 	}
 	return id, nil
 }
@@ -130,7 +131,7 @@ func pathID(c echo.Context, name string) (int64, error) {
 func required(pairs ...string) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if strings.TrimSpace(pairs[i+1]) == "" {
-			return badRequest(codeMissingField, "%s is required", pairs[i])
+			return badRequest(codeMissingField, "%s 값이 없습니다", "%s is required", pairs[i])
 		}
 	}
 	return nil
@@ -139,7 +140,7 @@ func required(pairs ...string) error {
 // percent checks an optional 0-100 value.
 func percent(name string, v *float64) error {
 	if v != nil && (*v < 0 || *v > 100) {
-		return badRequest(codeInvalidField, "%s must be between 0 and 100, not %g", name, *v)
+		return badRequest(codeInvalidField, "%s은(는) 0에서 100 사이여야 합니다 (받은 값 %g)", "%s must be between 0 and 100, not %g", name, *v)
 	}
 	return nil
 }
@@ -147,7 +148,7 @@ func percent(name string, v *float64) error {
 // nonNegative checks an optional value that cannot be below zero.
 func nonNegative(name string, v float64) error {
 	if v < 0 {
-		return badRequest(codeInvalidField, "%s must not be negative, not %g", name, v)
+		return badRequest(codeInvalidField, "%s은(는) 음수일 수 없습니다 (받은 값 %g)", "%s must not be negative, not %g", name, v)
 	}
 	return nil
 }

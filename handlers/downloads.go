@@ -42,7 +42,8 @@ func (s *Server) downloadBuild(c echo.Context) error {
 		return err
 	}
 	if name := c.Param("name"); name != b.FileName() {
-		return newError(http.StatusNotFound, codeNotFound, "build %d is %s, not %q", b.ID, b.FileName(), name)
+		return newError(http.StatusNotFound, codeNotFound, "빌드 %d의 파일 이름은 %q이 아니라 %s입니다",
+			"build %d is %[3]s, not %[2]q", b.ID, name, b.FileName())
 	}
 	c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	return s.serveBuild(c, b)
@@ -55,7 +56,8 @@ func (s *Server) downloadNewest(c echo.Context) error {
 	name := c.Param("name")
 	goos, arch, ok := downloadPlatform(name)
 	if !ok {
-		return newError(http.StatusNotFound, codeNotFound, "no download %q: ask for wcms-agent-<os>-<arch>, such as wcms-agent-linux-amd64", name)
+		return newError(http.StatusNotFound, codeNotFound, "%q은(는) 받을 수 있는 파일이 아닙니다. wcms-agent-linux-amd64처럼 wcms-agent-<os>-<arch>를 요청하세요.",
+			"no download %q: ask for wcms-agent-<os>-<arch>, such as wcms-agent-linux-amd64", name)
 	}
 	b, err := s.store.NewestAgentBuild(c.Request().Context(), goos, arch)
 	if err != nil {

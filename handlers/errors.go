@@ -19,11 +19,13 @@ import (
 	"github.com/wcms-lab/wcms/wire"
 )
 
-// apiError is an error with its HTTP status and the contract's error code.
+// apiError is an error with its HTTP status, the contract's error code and its text in both page
+// languages, made side by side where the error is made (as views.T has them).
 type apiError struct {
 	Status     int
 	Code       string
-	Message    string
+	Message    string // English: the JSON envelope's (docs/API.md) and the English pages'
+	Korean     string // the Korean pages'
 	RetryAfter time.Duration
 	AgentToken string // wire.ErrorResponse.AgentToken
 	// Redirect, when set, sends a page's browser there (with RedirectStatus, or the whole tab
@@ -40,16 +42,21 @@ func (e *apiError) pagesTo(status int, path string) *apiError {
 
 func (e *apiError) Error() string { return e.Message }
 
-func newError(status int, code, format string, args ...any) *apiError {
-	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+// text is the error's text in the page language.
+func (e *apiError) text(ctx context.Context) string { return views.T(ctx, e.Korean, e.Message) }
+
+// newError makes an error from its Korean and English formats, which take the same arguments
+// (the Korean one picks them with %[n] where its word order differs, or where it leaves one out).
+func newError(status int, code, ko, en string, args ...any) *apiError {
+	return &apiError{Status: status, Code: code, Korean: fmt.Sprintf(ko, args...), Message: fmt.Sprintf(en, args...)}
 }
 
-func badRequest(code, format string, args ...any) *apiError {
-	return newError(http.StatusBadRequest, code, format, args...)
+func badRequest(code, ko, en string, args ...any) *apiError {
+	return newError(http.StatusBadRequest, code, ko, en, args...)
 }
 
-func tooMany(retry time.Duration, format string, args ...any) *apiError {
-	e := newError(http.StatusTooManyRequests, "RATE_LIMITED", format, args...)
+func tooMany(retry time.Duration, ko, en string, args ...any) *apiError {
+	e := newError(http.StatusTooManyRequests, "RATE_LIMITED", ko, en, args...)
 	e.RetryAfter = retry
 	return e
 }
@@ -62,7 +69,31 @@ const (
 	codeConflict     = "CONFLICT"
 )
 
-// toAPIError maps every error to a status and code, in this one place.
+// belowErrors are the errors of the layers below with their answers. The English text is the
+// error's own, which names what it is about; the Korean one says what happened and what to do.
+var belowErrors = []struct {
+	err    error
+	status int
+	code   string
+	ko     string
+}{
+	{models.ErrPINInvalid, http.StatusForbidden, "INVALID_PIN", "PIN이 틀렸거나 만료되었습니다. 대시보드에서 새 PIN을 받으세요."},
+	{models.ErrPINUsed, http.StatusForbidden, "PIN_USED", "이미 사용된 PIN입니다. 대시보드에서 새 PIN을 받으세요."},
+	{models.ErrWrongPC, http.StatusForbidden, "FORBIDDEN", "다른 PC의 명령입니다."},
+	{fleet.ErrBadToken, http.StatusUnauthorized, "INVALID_AGENT_TOKEN", "에이전트 토큰이 이 PC와 맞지 않습니다. 새 PIN으로 다시 설치하세요."},
+	{fleet.ErrTokenRequired, http.StatusUnauthorized, "INVALID_AGENT_TOKEN", "이 PC의 에이전트는 토큰을 보내야 합니다. 새 PIN으로 다시 설치하세요."},
+	{models.ErrNotFound, http.StatusNotFound, codeNotFound, "그 사이에 지워졌을 수 있습니다. 페이지를 새로 고치세요."},
+	{models.ErrAlreadyReported, http.StatusConflict, "ALREADY_REPORTED", "이 명령의 결과는 이미 기록되었습니다."},
+	{models.ErrNotDelivered, http.StatusConflict, "NOT_DELIVERED", "이 명령은 아직 PC에 전달되지 않았습니다."},
+	{models.ErrDuplicate, http.StatusConflict, codeConflict, "같은 것이 이미 있습니다. 다른 이름을 쓰세요."},
+	{models.ErrRoomNotEmpty, http.StatusConflict, codeConflict, "강의실에 아직 PC가 있습니다. PC를 먼저 다른 곳으로 옮기거나 배치를 해제하세요."},
+	{models.ErrSeatTaken, http.StatusConflict, codeConflict, "그 자리에는 이미 PC가 있습니다. 빈 자리를 고르세요."},
+	{models.ErrRoomTooSmall, http.StatusConflict, codeConflict, "배치된 PC가 강의실 밖에 남게 됩니다. 그 PC들을 먼저 옮기세요."},
+	{models.ErrSeatOutOfRange, http.StatusBadRequest, codeInvalidField, "강의실 안의 자리가 아닙니다."},
+	{models.ErrCannotFill, http.StatusBadRequest, codeInvalidField, "채울 수 없습니다: 없는 PC이거나 다른 강의실에 배치된 PC가 있습니다. 그 PC를 먼저 옮기세요."},
+}
+
+// toAPIError maps every error to a status, code and texts, in this one place.
 func toAPIError(err error) *apiError {
 	var ae *apiError
 	var he *echo.HTTPError
@@ -72,47 +103,36 @@ func toAPIError(err error) *apiError {
 	case errors.As(err, &ae):
 		return ae
 	case errors.Is(err, echo.ErrStatusRequestEntityTooLarge):
-		return newError(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "the request body is larger than this route takes")
-	case errors.Is(err, models.ErrPINInvalid):
-		return newError(http.StatusForbidden, "INVALID_PIN", "Invalid or expired PIN")
-	case errors.Is(err, models.ErrPINUsed):
-		return newError(http.StatusForbidden, "PIN_USED", "PIN already used")
-	case errors.Is(err, models.ErrWrongPC):
-		return newError(http.StatusForbidden, "FORBIDDEN", "command belongs to another PC")
-	case errors.Is(err, fleet.ErrBadToken), errors.Is(err, fleet.ErrTokenRequired):
-		return newError(http.StatusUnauthorized, "INVALID_AGENT_TOKEN", "%s", err.Error())
+		return newError(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "요청이 이 기능이 받는 크기보다 큽니다.",
+			"the request body is larger than this route takes")
 	case errors.As(err, &pending):
-		e := newError(http.StatusForbidden, wire.CodeReenrolPending, "This PC is already enrolled, and this install "+
-			"does not hold its token. An operator must approve the re-enrolment on the dashboard; until then "+
-			"register again with the agent_token of this answer as the bearer token. / 이미 등록된 PC입니다. "+
-			"관리자가 대시보드에서 재등록을 승인해야 합니다.")
+		e := newError(http.StatusForbidden, wire.CodeReenrolPending, "이미 등록된 PC입니다. 관리자가 대시보드에서 재등록을 "+
+			"승인해야 합니다.", "This PC is already enrolled, and this install does not hold its token. An operator must "+
+			"approve the re-enrolment on the dashboard; until then register again with the agent_token of this answer "+
+			"as the bearer token. / 이미 등록된 PC입니다. 관리자가 대시보드에서 재등록을 승인해야 합니다.")
 		e.AgentToken = pending.Token
 		return e
 	case errors.Is(err, fleet.ErrReenrolRefused):
-		return newError(http.StatusForbidden, wire.CodeReenrolRefused, "An operator refused this install's "+
-			"re-enrolment: check the PC, then ask for a new PIN and reinstall. / 관리자가 이 설치의 재등록을 "+
-			"거부했습니다. PC를 확인한 뒤 새 PIN으로 다시 설치하세요.")
+		return newError(http.StatusForbidden, wire.CodeReenrolRefused, "관리자가 이 설치의 재등록을 거부했습니다. PC를 "+
+			"확인한 뒤 새 PIN으로 다시 설치하세요.", "An operator refused this install's re-enrolment: check the PC, then "+
+			"ask for a new PIN and reinstall. / 관리자가 이 설치의 재등록을 거부했습니다. PC를 확인한 뒤 새 PIN으로 다시 설치하세요.")
 	case errors.As(err, &refused):
-		return badRequest("INVALID_BUILD", "%s", refused.Reason)
-	case errors.Is(err, models.ErrNotFound):
-		return newError(http.StatusNotFound, codeNotFound, "%s", err.Error())
-	case errors.Is(err, models.ErrAlreadyReported):
-		return newError(http.StatusConflict, "ALREADY_REPORTED", "a result was already recorded for this command")
-	case errors.Is(err, models.ErrNotDelivered):
-		return newError(http.StatusConflict, "NOT_DELIVERED", "this command has not been delivered to its PC yet")
-	case errors.Is(err, models.ErrDuplicate), errors.Is(err, models.ErrRoomNotEmpty),
-		errors.Is(err, models.ErrSeatTaken), errors.Is(err, models.ErrRoomTooSmall):
-		return newError(http.StatusConflict, codeConflict, "%s", err.Error())
-	case errors.Is(err, models.ErrSeatOutOfRange), errors.Is(err, models.ErrCannotFill):
-		return badRequest(codeInvalidField, "%s", err.Error())
+		return &apiError{Status: http.StatusBadRequest, Code: "INVALID_BUILD", Korean: refused.Korean, Message: refused.Reason}
 	case errors.As(err, &he):
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok && m != "" {
 			msg = m
 		}
-		return newError(he.Code, strings.ToUpper(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")), "%s", msg)
+		// The pages' title already names the status in Korean.
+		return &apiError{Status: he.Code, Code: strings.ToUpper(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")), Message: msg}
 	}
-	return newError(http.StatusInternalServerError, "INTERNAL", "internal server error")
+	for _, b := range belowErrors {
+		if errors.Is(err, b.err) {
+			return &apiError{Status: b.status, Code: b.code, Korean: b.ko, Message: err.Error()}
+		}
+	}
+	return newError(http.StatusInternalServerError, "INTERNAL", "서버 오류입니다. 잠시 뒤 다시 시도하고, 계속되면 서버 로그를 확인하세요.",
+		"internal server error")
 }
 
 // handleError is echo's error handler: the dual JSON envelope for the API, an error page for
@@ -143,16 +163,17 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Redirect(ae.RedirectStatus, ae.Redirect)
 		return
 	}
-	page := views.ErrorPage(ae.Status, ae.Message)
+	ctx := c.Request().Context()
+	page := views.ErrorPage(ae.Status, ae.text(ctx))
 	if isHTMX(c) {
 		// An htmx action shows its error in the page's message area, whatever it targeted.
-		page = views.ErrorFlash(ae.Status, ae.Message)
+		page = views.ErrorFlash(ae.Status, ae.text(ctx))
 		c.Response().Header().Set("HX-Retarget", "#flash")
 		c.Response().Header().Set("HX-Reswap", "innerHTML")
 	}
 	var buf bytes.Buffer
-	if err := page.Render(c.Request().Context(), &buf); err != nil {
-		c.String(ae.Status, ae.Message)
+	if err := page.Render(ctx, &buf); err != nil {
+		c.String(ae.Status, ae.text(ctx))
 		return
 	}
 	c.HTMLBlob(ae.Status, buf.Bytes())

@@ -74,7 +74,8 @@ func (s *Server) decide(c echo.Context) (string, error) {
 	case "refuse":
 		err = s.store.RefuseReenrolment(ctx, id, by, time.Now())
 	default:
-		return "", newError(http.StatusNotFound, codeNotFound, "no such decision %q: approve or refuse", c.Param("decision"))
+		return "", newError(http.StatusNotFound, codeNotFound, "%q은(는) 결정이 아닙니다: approve(승인)나 refuse(거부)만 됩니다",
+			"no such decision %q: approve or refuse", c.Param("decision"))
 	}
 	if err != nil {
 		return "", err

@@ -57,7 +57,8 @@ func (s *Server) installScript(c echo.Context) error {
 	name := c.Param("name")
 	crlf, ok := installCRLF[name]
 	if !ok {
-		return newError(http.StatusNotFound, codeNotFound, "no install script %q: there are install.sh, install.ps1 and install.cmd", name)
+		return newError(http.StatusNotFound, codeNotFound, "설치 스크립트 %q은(는) 없습니다: install.sh, install.ps1, install.cmd가 있습니다",
+			"no install script %q: there are install.sh, install.ps1 and install.cmd", name)
 	}
 	base, err := s.scriptBaseURL(c)
 	if err != nil {

@@ -96,7 +96,7 @@ func (s *Server) roomPage(c echo.Context) error {
 	if room != "" {
 		i := slices.IndexFunc(rooms, func(r models.RoomRow) bool { return r.Name == room })
 		if i < 0 {
-			return newError(http.StatusNotFound, codeNotFound, "no room %q", room)
+			return newError(http.StatusNotFound, codeNotFound, "%q 강의실이 없습니다", "no room %q", room)
 		}
 		v.Rows = seatGrid(rooms[i].Rows, rooms[i].Cols, here)
 		if v.Actions, err = s.roomActions(c, rooms[i].ID, room); err != nil {

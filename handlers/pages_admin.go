@@ -27,10 +27,22 @@ func (s *Server) requirePasswordChanged(next echo.HandlerFunc) echo.HandlerFunc 
 		if !currentAdmin(c).MustChangePassword {
 			return next(c)
 		}
-		return newError(http.StatusForbidden, "PASSWORD_CHANGE_REQUIRED",
+		return newError(http.StatusForbidden, "PASSWORD_CHANGE_REQUIRED", "먼저 이 계정의 비밀번호를 바꾸세요.",
 			"this account must change its password first: POST /api/admin/password with current_password and new_password").
 			pagesTo(http.StatusSeeOther, passwordPath)
 	}
+}
+
+// formKO names the pages' form fields in Korean, for their errors.
+var formKO = map[string]string{"expires_in": "유효 시간", "row": "행", "col": "열", "rows": "행 수", "cols": "열 수",
+	"pc": "PC 번호", "priority": "우선순위", "timeout": "제한 시간", "password": "비밀번호", "new_password": "새 비밀번호"}
+
+// fieldKO is a form field's Korean name, or the field's own where it has none.
+func fieldKO(name string) string {
+	if ko, ok := formKO[name]; ok {
+		return ko
+	}
+	return name
 }
 
 // numberFields reads whole numbers from the form or the query, in the order of names.
@@ -39,11 +51,11 @@ func numberFields(c echo.Context, names ...string) ([]int, error) {
 	for i, name := range names {
 		v := strings.TrimSpace(c.FormValue(name))
 		if v == "" {
-			return nil, badRequest(codeMissingField, "%s is required", name)
+			return nil, badRequest(codeMissingField, "%[2]s을(를) 넣으세요", "%[1]s is required", name, fieldKO(name))
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			return nil, badRequest(codeInvalidField, "%s must be a whole number, not %q", name, v)
+			return nil, badRequest(codeInvalidField, "%[3]s은(는) 정수여야 합니다 (받은 값 %[2]q)", "%[1]s must be a whole number, not %[2]q", name, v, fieldKO(name))
 		}
 		out[i] = n
 	}
@@ -54,7 +66,7 @@ func numberFields(c echo.Context, names ...string) ([]int, error) {
 func roomField(c echo.Context) (string, error) {
 	room := c.FormValue("room")
 	if room == "" {
-		return "", badRequest(codeMissingField, "room is required")
+		return "", badRequest(codeMissingField, "강의실을 고르세요", "room is required")
 	}
 	return room, nil
 }
@@ -75,8 +87,7 @@ func (s *Server) changePasswordPage(c echo.Context) error {
 	pw := c.FormValue("new_password")
 	var err error
 	if pw != c.FormValue("repeat_password") {
-		err = badRequest(codeInvalidField, "%s", views.T(c.Request().Context(),
-			"새 비밀번호 두 개가 서로 다릅니다", "the new password and its repetition differ"))
+		err = badRequest(codeInvalidField, "새 비밀번호 두 개가 서로 다릅니다", "the new password and its repetition differ")
 	} else {
 		err = s.changeOwn(c, c.FormValue("current_password"), pw)
 	}
@@ -87,7 +98,7 @@ func (s *Server) changePasswordPage(c echo.Context) error {
 	if ae.Status >= http.StatusInternalServerError {
 		return err
 	}
-	return s.render(c, ae.Status, views.PasswordPage(s.passwordView(c, ae.Message)))
+	return s.render(c, ae.Status, views.PasswordPage(s.passwordView(c, ae.text(c.Request().Context()))))
 }
 
 // renderAccounts renders the accounts page, notice telling what the last action did.
@@ -222,10 +233,10 @@ func (s *Server) renderLayoutNotice(c echo.Context, room string, pick *views.Sea
 		}
 	}
 	if room != "" && v.Room == nil {
-		return newError(http.StatusNotFound, codeNotFound, "no room %q", room)
+		return newError(http.StatusNotFound, codeNotFound, "%q 강의실이 없습니다", "no room %q", room)
 	}
 	if pick != nil && (v.Room == nil || pick.Row < 1 || pick.Row > v.Room.Rows || pick.Col < 1 || pick.Col > v.Room.Cols) {
-		return badRequest(codeInvalidField, "seat %d-%d is not in the room", pick.Row, pick.Col)
+		return badRequest(codeInvalidField, "%d행 %d열은 이 강의실에 없는 자리입니다", "seat %d-%d is not in the room", pick.Row, pick.Col)
 	}
 	var seated []models.PCView
 	for i := range pcs {
@@ -453,18 +464,18 @@ func (s *Server) fillPreviewPage(c echo.Context) error {
 func idFields(c echo.Context) ([]int64, error) {
 	form, err := c.FormParams()
 	if err != nil {
-		return nil, badRequest(codeInvalidField, "unreadable form")
+		return nil, badRequest(codeInvalidField, "보낸 양식을 읽을 수 없습니다. 페이지를 새로 고친 뒤 다시 하세요.", "unreadable form")
 	}
 	var ids []int64
 	for _, v := range form["pc_ids"] {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			return nil, badRequest(codeInvalidField, "pc_ids must be PC ids, not %q", v)
+			return nil, badRequest(codeInvalidField, "고른 PC의 번호가 올바르지 않습니다 (%q)", "pc_ids must be PC ids, not %q", v)
 		}
 		ids = append(ids, id)
 	}
 	if len(ids) == 0 {
-		return nil, badRequest(codeMissingField, "%s", views.T(c.Request().Context(), "PC를 하나 이상 고르세요", "choose at least one PC"))
+		return nil, badRequest(codeMissingField, "PC를 하나 이상 고르세요", "choose at least one PC")
 	}
 	return ids, nil
 }

@@ -41,6 +41,10 @@ func admRefused(t testing.TB, r response, status int, mentions string) {
 	if attr(flash, "data-status") != fmt.Sprint(status) || !strings.Contains(textOf(flash), mentions) {
 		t.Errorf("flash %q (status %s), want it to mention %q", textOf(flash), attr(flash, "data-status"), mentions)
 	}
+	// A Korean page (its status title is Korean) says it all in Korean.
+	if english := englishProse(textOf(flash)); hasHangul(textOf(flash)) && len(english) > 0 {
+		t.Errorf("the Korean flash %q has English: %q", textOf(flash), english)
+	}
 }
 
 // admUnchanged runs fn and fails when the database changed.
@@ -103,9 +107,9 @@ func TestForcedPasswordChange(t *testing.T) {
 		mentions string
 	}{
 		{"repeat differs", form(first, chosen, chosen+"x"), 400, "다릅니다"},
-		{"wrong current password", form("not my password", chosen, chosen), 403, "current_password is wrong"},
-		{"too short", form(first, "short", "short"), 400, "at least 10"},
-		{"unchanged", form(first, first, first), 400, "must differ"},
+		{"wrong current password", form("not my password", chosen, chosen), 403, "현재 비밀번호가 틀렸습니다"},
+		{"too short", form(first, "short", "short"), 400, "10자 이상"},
+		{"unchanged", form(first, first, first), 400, "지금 비밀번호와 달라야"},
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
@@ -213,12 +217,12 @@ func TestAccountsPage(t *testing.T) {
 		status   int
 		mentions string
 	}{
-		{"bad username", "/accounts", url.Values{"username": {hostile}, "role": {"viewer"}, "password": {"long enough pw"}}, 400, "username"},
-		{"bad role", "/accounts", url.Values{"username": {"x"}, "role": {"root"}, "password": {"long enough pw"}}, 400, "role"},
-		{"short password", "/accounts", url.Values{"username": {"x"}, "role": {"viewer"}, "password": {"short"}}, 400, "at least 10"},
-		{"taken username", "/accounts", url.Values{"username": {"op"}, "role": {"viewer"}, "password": {"long enough pw"}}, 409, "already exists"},
-		{"reset of nobody", "/accounts/password", url.Values{"username": {"nobody"}, "new_password": {"long enough pw"}}, 404, "not found"},
-		{"short reset", "/accounts/password", url.Values{"username": {"op"}, "new_password": {"short"}}, 400, "at least 10"},
+		{"bad username", "/accounts", url.Values{"username": {hostile}, "role": {"viewer"}, "password": {"long enough pw"}}, 400, "사용자 이름은"},
+		{"bad role", "/accounts", url.Values{"username": {"x"}, "role": {"root"}, "password": {"long enough pw"}}, 400, "역할은"},
+		{"short password", "/accounts", url.Values{"username": {"x"}, "role": {"viewer"}, "password": {"short"}}, 400, "10자 이상"},
+		{"taken username", "/accounts", url.Values{"username": {"op"}, "role": {"viewer"}, "password": {"long enough pw"}}, 409, "이미 있습니다"},
+		{"reset of nobody", "/accounts/password", url.Values{"username": {"nobody"}, "new_password": {"long enough pw"}}, 404, "지워졌을 수 있습니다"},
+		{"short reset", "/accounts/password", url.Values{"username": {"op"}, "new_password": {"short"}}, 400, "10자 이상"},
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
@@ -319,11 +323,11 @@ func TestPINsPage(t *testing.T) {
 		vals     url.Values
 		mentions string
 	}{
-		{"bad usage", url.Values{"usage_type": {"triple"}, "expires_in": {"600"}}, "usage_type"},
-		{"no lifetime", url.Values{"usage_type": {"single"}}, "expires_in is required"},
-		{"lifetime not a number", url.Values{"usage_type": {"single"}, "expires_in": {"soon"}}, "expires_in must be a whole number"},
-		{"lifetime too short", url.Values{"usage_type": {"single"}, "expires_in": {"30"}}, "expires_in must be from 60"},
-		{"lifetime too long", url.Values{"usage_type": {"single"}, "expires_in": {"86401"}}, "expires_in must be from 60"},
+		{"bad usage", url.Values{"usage_type": {"triple"}, "expires_in": {"600"}}, "사용 방식은"},
+		{"no lifetime", url.Values{"usage_type": {"single"}}, "유효 시간을(를) 넣으세요"},
+		{"lifetime not a number", url.Values{"usage_type": {"single"}, "expires_in": {"soon"}}, "유효 시간은(는) 정수여야"},
+		{"lifetime too short", url.Values{"usage_type": {"single"}, "expires_in": {"30"}}, "1분에서 24시간"},
+		{"lifetime too long", url.Values{"usage_type": {"single"}, "expires_in": {"86401"}}, "1분에서 24시간"},
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
@@ -346,7 +350,9 @@ func TestPINsPage(t *testing.T) {
 	}
 	checkEnvelope(t, ts.do(nil, "POST", "/api/client/register", map[string]any{"machine_id": "R1", "pin": pin,
 		"hostname": "h", "mac_address": "00:11:22:33:44:55"}), 403, "INVALID_PIN")
-	admUnchanged(t, ts, func() { admRefused(t, op.form("DELETE", "/pins/"+created, nil, true), 404, "not found") })
+	admUnchanged(t, ts, func() {
+		admRefused(t, op.form("DELETE", "/pins/"+created, nil, true), 404, "지워졌을 수 있습니다")
+	})
 }
 
 func TestLayoutEditor(t *testing.T) {
@@ -393,20 +399,20 @@ func TestLayoutEditor(t *testing.T) {
 		status             int
 		mentions           string
 	}{
-		{"no rows", "POST", "/layout/rooms", url.Values{"name": {"R"}, "cols": {"3"}}, 400, "rows is required"},
-		{"zero rows", "POST", "/layout/rooms", url.Values{"name": {"R"}, "rows": {"0"}, "cols": {"3"}}, 400, "rows must be from 1 to 50"},
-		{"too many cols", "POST", "/layout/rooms", url.Values{"name": {"R"}, "rows": {"1"}, "cols": {"51"}}, 400, "cols must be from 1 to 50"},
-		{"rows not a number", "POST", "/layout/rooms", url.Values{"name": {"R"}, "rows": {"two"}, "cols": {"3"}}, 400, "rows must be a whole number"},
-		{"blank name", "POST", "/layout/rooms", url.Values{"name": {"  "}, "rows": {"1"}, "cols": {"1"}}, 400, "name must be"},
-		{"taken name", "POST", "/layout/rooms", url.Values{"name": {room}, "rows": {"1"}, "cols": {"1"}}, 409, "already exists"},
-		{"seat outside", "POST", "/layout/seat", url.Values{"pc": {itoa(pc1.PCID)}, "room": {room}, "row": {"3"}, "col": {"1"}}, 400, "outside"},
-		{"unknown room", "POST", "/layout/seat", url.Values{"pc": {itoa(pc1.PCID)}, "room": {"nope"}, "row": {"1"}, "col": {"1"}}, 404, "not found"},
-		{"no room", "POST", "/layout/seat", url.Values{"pc": {itoa(pc1.PCID)}, "row": {"1"}, "col": {"1"}}, 400, "room is required"},
-		{"unknown PC", "POST", "/layout/seat", url.Values{"pc": {"999"}, "room": {room}, "row": {"1"}, "col": {"1"}}, 404, "not found"},
-		{"picker outside", "GET", "/layout?room=" + url.QueryEscape(room) + "&row=3&col=1", nil, 400, "not in the room"},
+		{"no rows", "POST", "/layout/rooms", url.Values{"name": {"R"}, "cols": {"3"}}, 400, "행 수을(를) 넣으세요"},
+		{"zero rows", "POST", "/layout/rooms", url.Values{"name": {"R"}, "rows": {"0"}, "cols": {"3"}}, 400, "행의 수는 1부터 50까지"},
+		{"too many cols", "POST", "/layout/rooms", url.Values{"name": {"R"}, "rows": {"1"}, "cols": {"51"}}, 400, "열의 수는 1부터 50까지"},
+		{"rows not a number", "POST", "/layout/rooms", url.Values{"name": {"R"}, "rows": {"two"}, "cols": {"3"}}, 400, "행 수은(는) 정수여야"},
+		{"blank name", "POST", "/layout/rooms", url.Values{"name": {"  "}, "rows": {"1"}, "cols": {"1"}}, 400, "강의실 이름은 1~100자"},
+		{"taken name", "POST", "/layout/rooms", url.Values{"name": {room}, "rows": {"1"}, "cols": {"1"}}, 409, "이미 있습니다"},
+		{"seat outside", "POST", "/layout/seat", url.Values{"pc": {itoa(pc1.PCID)}, "room": {room}, "row": {"3"}, "col": {"1"}}, 400, "강의실 안의 자리가 아닙니다"},
+		{"unknown room", "POST", "/layout/seat", url.Values{"pc": {itoa(pc1.PCID)}, "room": {"nope"}, "row": {"1"}, "col": {"1"}}, 404, "지워졌을 수 있습니다"},
+		{"no room", "POST", "/layout/seat", url.Values{"pc": {itoa(pc1.PCID)}, "row": {"1"}, "col": {"1"}}, 400, "강의실을 고르세요"},
+		{"unknown PC", "POST", "/layout/seat", url.Values{"pc": {"999"}, "room": {room}, "row": {"1"}, "col": {"1"}}, 404, "지워졌을 수 있습니다"},
+		{"picker outside", "GET", "/layout?room=" + url.QueryEscape(room) + "&row=3&col=1", nil, 400, "3행 1열은 이 강의실에 없는 자리"},
 		{"editor on no room", "GET", "/layout?room=nope", nil, 404, "nope"},
-		{"rename to nothing", "POST", "/layout/room", url.Values{"room": {room}, "name": {""}, "rows": {"2"}, "cols": {"3"}}, 400, "name must be"},
-		{"verify nothing", "POST", "/layout/pc/999/verify", nil, 404, "not found"},
+		{"rename to nothing", "POST", "/layout/room", url.Values{"room": {room}, "name": {""}, "rows": {"2"}, "cols": {"3"}}, 400, "강의실 이름은 1~100자"},
+		{"verify nothing", "POST", "/layout/pc/999/verify", nil, 404, "지워졌을 수 있습니다"},
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
@@ -436,7 +442,7 @@ func TestLayoutEditor(t *testing.T) {
 		t.Fatalf("PC 1 is at %s", got)
 	}
 	t.Run("seat taken", func(t *testing.T) {
-		admUnchanged(t, ts, func() { admRefused(t, place(pc2, room, "1", "2"), 409, "seat already taken") })
+		admUnchanged(t, ts, func() { admRefused(t, place(pc2, room, "1", "2"), 409, "이미 PC가 있습니다") })
 	})
 	admPage(t, place(pc2, room, "2", "3"), true, "layout-panel")
 	admPage(t, place(pc2, room, "1", "1"), true, "layout-panel") // a move
@@ -445,12 +451,12 @@ func TestLayoutEditor(t *testing.T) {
 	}
 	t.Run("shrink under a PC", func(t *testing.T) {
 		admUnchanged(t, ts, func() {
-			admRefused(t, op.form("POST", "/layout/room", url.Values{"room": {room}, "name": {room}, "rows": {"1"}, "cols": {"1"}}, true), 409, "no longer hold")
+			admRefused(t, op.form("POST", "/layout/room", url.Values{"room": {room}, "name": {room}, "rows": {"1"}, "cols": {"1"}}, true), 409, "강의실 밖에 남게 됩니다")
 		})
 	})
 	t.Run("delete with PCs", func(t *testing.T) {
 		admUnchanged(t, ts, func() {
-			admRefused(t, op.form("DELETE", "/layout/room?room="+url.QueryEscape(room), nil, true), 409, "still has PCs")
+			admRefused(t, op.form("DELETE", "/layout/room?room="+url.QueryEscape(room), nil, true), 409, "강의실에 아직 PC가 있습니다")
 		})
 	})
 

@@ -72,5 +72,5 @@ func TestLayoutFillPage(t *testing.T) {
 		t.Errorf("after placing the selected: %v", got)
 	}
 	admRefused(t, a.form("POST", "/layout/fill", url.Values{"room": {"ENG301"}}, true), 400, "PC")
-	admRefused(t, a.form("POST", "/layout/fill", url.Values{"room": {"ENG301"}, "pc_ids": {"x"}}, true), 400, "pc_ids")
+	admRefused(t, a.form("POST", "/layout/fill", url.Values{"room": {"ENG301"}, "pc_ids": {"x"}}, true), 400, "PC의 번호가 올바르지 않습니다")
 }

@@ -19,14 +19,6 @@ import (
 	"github.com/wcms-lab/wcms/wire"
 )
 
-// wantFlash checks an htmx action's refusal: the status, shown in the page's message area.
-func wantFlash(t testing.TB, r response, status int, message string) {
-	t.Helper()
-	if r.Status != status || r.Header.Get("HX-Retarget") != "#flash" || !strings.Contains(r.Raw, message) {
-		t.Fatalf("got %d (retarget %q): %s; want %d in #flash saying %q", r.Status, r.Header.Get("HX-Retarget"), r.Raw, status, message)
-	}
-}
-
 func TestInfoPagesByRole(t *testing.T) {
 	ts := newTestServer(t)
 	owner := ts.admin()
@@ -114,16 +106,16 @@ func TestAgentsPageUploadAndDelete(t *testing.T) {
 		status  int
 		message string
 	}{
-		{"viewer", func() response { return uploadPage(viewer, win, "", withCSRF(viewer)...) }, 403, "admin"},
-		{"operator", func() response { return uploadPage(oper, win, "", withCSRF(oper)...) }, 403, "admin"},
-		{"no CSRF token", func() response { return uploadPage(owner, win, "", "HX-Request", "true") }, 403, "CSRF"},
-		{"not a Go binary", func() response { return uploadPage(owner, []byte("MZ not really"), "", withCSRF(owner)...) }, 400, "not a Go binary"},
-		{"no file", func() response { return uploadPage(owner, nil, "notes", withCSRF(owner)...) }, 400, "file is required"},
+		{"viewer", func() response { return uploadPage(viewer, win, "", withCSRF(viewer)...) }, 403, "관리자 역할이 있어야"},
+		{"operator", func() response { return uploadPage(oper, win, "", withCSRF(oper)...) }, 403, "관리자 역할이 있어야"},
+		{"no CSRF token", func() response { return uploadPage(owner, win, "", "HX-Request", "true") }, 403, "보안 토큰이 맞지 않습니다"},
+		{"not a Go binary", func() response { return uploadPage(owner, []byte("MZ not really"), "", withCSRF(owner)...) }, 400, "Go 프로그램이 아닙니다"},
+		{"no file", func() response { return uploadPage(owner, nil, "notes", withCSRF(owner)...) }, 400, "wcms-agent 실행 파일을 고르세요"},
 		{"not multipart", func() response { return owner.htmx("POST", "/agents") }, 400, "multipart/form-data"},
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
-			wantFlash(t, tt.send(), tt.status, tt.message)
+			admRefused(t, tt.send(), tt.status, tt.message)
 			if got := storedBuilds(t, ts); len(got) != 0 {
 				t.Fatalf("a refused upload stored %v", got)
 			}
@@ -170,7 +162,7 @@ func TestAgentsPageUploadAndDelete(t *testing.T) {
 		}
 	})
 	t.Run("duplicate", func(t *testing.T) {
-		wantFlash(t, uploadPage(owner, win, "", withCSRF(owner)...), 409, "registered already")
+		admRefused(t, uploadPage(owner, win, "", withCSRF(owner)...), 409, "이미 등록된 빌드입니다")
 		if got := storedBuilds(t, ts); len(got) != 1 {
 			t.Fatalf("stored %v", got)
 		}
@@ -182,17 +174,17 @@ func TestAgentsPageUploadAndDelete(t *testing.T) {
 		status  int
 		message string
 	}{
-		{"viewer", func() response { return viewer.htmx("DELETE", "/agents/"+id) }, 403, "admin"},
-		{"operator", func() response { return oper.htmx("DELETE", "/agents/"+id) }, 403, "admin"},
+		{"viewer", func() response { return viewer.htmx("DELETE", "/agents/"+id) }, 403, "관리자 역할이 있어야"},
+		{"operator", func() response { return oper.htmx("DELETE", "/agents/"+id) }, 403, "관리자 역할이 있어야"},
 		{"no CSRF token", func() response {
 			return ts.do(owner.client, "DELETE", "/agents/"+id, nil, "HX-Request", "true")
-		}, 403, "CSRF"},
-		{"bad id", func() response { return owner.htmx("DELETE", "/agents/abc") }, 400, "positive integer"},
-		{"unknown id", func() response { return owner.htmx("DELETE", "/agents/99999") }, 404, "99999"},
+		}, 403, "보안 토큰이 맞지 않습니다"},
+		{"bad id", func() response { return owner.htmx("DELETE", "/agents/abc") }, 400, "양의 정수여야"},
+		{"unknown id", func() response { return owner.htmx("DELETE", "/agents/99999") }, 404, "지워졌을 수 있습니다"},
 	}
 	for _, tt := range deletes {
 		t.Run("delete refused: "+tt.name, func(t *testing.T) {
-			wantFlash(t, tt.send(), tt.status, tt.message)
+			admRefused(t, tt.send(), tt.status, tt.message)
 			if got := storedBuilds(t, ts); len(got) != 1 || len(ts.buildFiles()) != 1 {
 				t.Fatalf("a refused delete changed the builds: %v, files %v", got, ts.buildFiles())
 			}
@@ -453,14 +445,14 @@ func TestLogPage(t *testing.T) {
 	})
 
 	bad := []struct{ query, message string }{
-		{"tab=everything", "tab must be outages, commands, registrations or room-actions"},
-		{"before=abc", "before must be a positive integer"},
-		{"tab=commands&before=0", "before must be a positive integer"},
-		{"before=-5", "before must be a positive integer"},
+		{"tab=everything", "기록 종류는"},
+		{"before=abc", "양의 정수여야"},
+		{"tab=commands&before=0", "양의 정수여야"},
+		{"before=-5", "양의 정수여야"},
 	}
 	for _, b := range bad {
 		t.Run("bad "+b.query, func(t *testing.T) {
-			wantFlash(t, viewer.htmx("GET", "/log?"+b.query), 400, b.message)
+			admRefused(t, viewer.htmx("GET", "/log?"+b.query), 400, b.message)
 			if r := viewer.do("GET", "/log?"+b.query, nil); r.Status != 400 || isFragment(r) || !strings.Contains(r.Raw, b.message) {
 				t.Errorf("without htmx: %d %s", r.Status, r.Raw)
 			}

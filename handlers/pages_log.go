@@ -23,10 +23,10 @@ const (
 	exportBatch = 1000
 )
 
-// logBadRequest is a 400 for a bad filter of the event log, in both languages: the address
-// may come from a bookmark or a colleague, whatever the page's language.
+// logBadRequest is a 400 for a bad filter of the event log, which quotes the value: the address
+// may come from a bookmark or a colleague.
 func logBadRequest(ko, en string, value string) error {
-	return badRequest(codeInvalidField, "%s: %q · %s: %q", ko, value, en, value)
+	return badRequest(codeInvalidField, ko+": %q", en+": %q", value)
 }
 
 // logRequest is what the address asks of the event log.

@@ -138,9 +138,14 @@ func TestLogPageFilters(t *testing.T) {
 	for _, b := range bad {
 		for _, path := range []string{"/log?", "/log/export?"} {
 			t.Run("bad "+path+b.query, func(t *testing.T) {
-				r := f.viewer.do("GET", path+b.query, nil)
-				if r.Status != 400 || !strings.Contains(r.Raw, b.ko) || !strings.Contains(r.Raw, b.en) {
-					t.Errorf("got %d, want 400 saying %q and %q: %.300s", r.Status, b.ko, b.en, r.Raw)
+				// Each page language gets the error in its own words, and only those.
+				ko := f.viewer.do("GET", path+b.query, nil)
+				en := f.ts.do(f.viewer.client, "GET", path+b.query, nil, "Accept-Language", "en")
+				if ko.Status != 400 || !strings.Contains(ko.Raw, b.ko) || strings.Contains(ko.Raw, b.en) {
+					t.Errorf("Korean: got %d, want 400 saying %q, not %q: %.300s", ko.Status, b.ko, b.en, ko.Raw)
+				}
+				if en.Status != 400 || !strings.Contains(en.Raw, b.en) || strings.Contains(en.Raw, b.ko) {
+					t.Errorf("English: got %d, want 400 saying %q, not %q: %.300s", en.Status, b.en, b.ko, en.Raw)
 				}
 			})
 		}

@@ -109,7 +109,7 @@ func commandTargets(form url.Values) (ids []int64, room *string, err error) {
 	for _, v := range form["pc_ids"] {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			return nil, nil, badRequest(codeInvalidField, "pc_ids must be PC ids, not %q", v)
+			return nil, nil, badRequest(codeInvalidField, "고른 PC의 번호가 올바르지 않습니다 (%q)", "pc_ids must be PC ids, not %q", v)
 		}
 		ids = append(ids, id)
 	}
@@ -118,9 +118,9 @@ func commandTargets(form url.Values) (ids []int64, room *string, err error) {
 	}
 	switch {
 	case ids != nil && room != nil:
-		return nil, nil, badRequest(codeInvalidField, "send either pc_ids or room, not both")
+		return nil, nil, badRequest(codeInvalidField, "PC와 강의실 중 하나만 고르세요", "send either pc_ids or room, not both")
 	case ids == nil && room == nil:
-		return nil, nil, badRequest(codeMissingField, "no PC selected: choose PCs or a room")
+		return nil, nil, badRequest(codeMissingField, "고른 PC가 없습니다: PC나 강의실을 고르세요", "no PC selected: choose PCs or a room")
 	}
 	return ids, room, nil
 }
@@ -143,7 +143,8 @@ func (s *Server) commandFormPage(c echo.Context) error {
 	}
 	t, ok := command.Lookup(typ)
 	if !ok {
-		return badRequest(codeInvalidField, "type %q is not a command type; use one of %s", typ, command.Names())
+		return badRequest(codeInvalidField, "%q은(는) 명령 종류가 아닙니다. 다음 중 하나를 쓰세요: %s",
+			"type %q is not a command type; use one of %s", typ, command.Names())
 	}
 	ids, room, err := commandTargets(q)
 	if err != nil {
@@ -165,7 +166,7 @@ func (s *Server) commandFormPage(c echo.Context) error {
 	for _, id := range ids {
 		snap, ok := s.fleet.View(id)
 		if !ok {
-			return newError(http.StatusNotFound, codeNotFound, "PC %d not found", id)
+			return newError(http.StatusNotFound, codeNotFound, "PC %d이(가) 없습니다. 지워졌을 수 있으니 페이지를 새로 고치세요.", "PC %d not found", id)
 		}
 		if !seen[id] {
 			seen[id] = true
@@ -199,12 +200,12 @@ func (s *Server) renderCommandPanel(c echo.Context, stream string, panel templ.C
 func readForm(c echo.Context) (url.Values, error) {
 	form, err := c.FormParams()
 	if err != nil {
-		return nil, badRequest(codeInvalidField, "cannot read the form: %v", err)
+		return nil, badRequest(codeInvalidField, "보낸 양식을 읽을 수 없습니다 (%v). 페이지를 새로 고친 뒤 다시 하세요.", "cannot read the form: %v", err)
 	}
 	for name, vs := range form {
 		for _, v := range vs {
 			if strings.ContainsRune(v, 0) {
-				return nil, badRequest(codeInvalidField, "%s must not contain the NUL character", name)
+				return nil, badRequest(codeInvalidField, "%[2]s에 NUL 문자를 넣을 수 없습니다", "%[1]s must not contain the NUL character", name, fieldKO(name))
 			}
 		}
 	}
@@ -238,7 +239,7 @@ func formInt(form url.Values, name string) (*int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return nil, badRequest(codeInvalidField, "%s must be a whole number, not %q", name, v)
+		return nil, badRequest(codeInvalidField, "%[3]s은(는) 정수여야 합니다 (받은 값 %[2]q)", "%[1]s must be a whole number, not %[2]q", name, v, fieldKO(name))
 	}
 	return &n, nil
 }
@@ -268,7 +269,7 @@ func (s *Server) sendCommandsPage(c echo.Context) error {
 		return err
 	}
 	if len(cmds) == 0 {
-		return badRequest(codeInvalidField, "room %q has no PCs: nothing was sent", *room)
+		return badRequest(codeInvalidField, "%q 강의실에 PC가 없어 아무것도 보내지 않았습니다", "room %q has no PCs: nothing was sent", *room)
 	}
 	if room != nil && isPower(cmds[0].Type) {
 		return s.scheduleRoomPower(c, *room, cmds[0])
@@ -316,7 +317,7 @@ func (s *Server) retryCommandsPage(c echo.Context) error {
 		return err
 	}
 	if len(form["command_ids"]) == 0 {
-		return badRequest(codeMissingField, "command_ids is required")
+		return badRequest(codeMissingField, "다시 보낼 명령을 고르세요", "command_ids is required")
 	}
 	ctx := c.Request().Context()
 	// Failed commands with the same type, parameters and options go out as one bulk request.
@@ -326,7 +327,7 @@ func (s *Server) retryCommandsPage(c echo.Context) error {
 	for _, v := range form["command_ids"] {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			return badRequest(codeInvalidField, "command_ids must be command ids, not %q", v)
+			return badRequest(codeInvalidField, "고른 명령의 번호가 올바르지 않습니다 (%q)", "command_ids must be command ids, not %q", v)
 		}
 		cmd, err := s.store.CommandByID(ctx, id)
 		if err != nil {
@@ -355,9 +356,10 @@ func (s *Server) retryCommandsPage(c echo.Context) error {
 	}
 	if len(groups) == 0 {
 		if skipped > 0 {
-			return badRequest(codeInvalidField, "the failed commands carried a password, which was removed after delivery: send a new command")
+			return badRequest(codeInvalidField, "실패한 명령에 있던 비밀번호는 전달 뒤 지워졌습니다: 새 명령으로 보내세요",
+				"the failed commands carried a password, which was removed after delivery: send a new command")
 		}
-		return badRequest(codeInvalidField, "none of these commands failed: nothing to retry")
+		return badRequest(codeInvalidField, "실패한 명령이 없어 다시 보낼 것이 없습니다", "none of these commands failed: nothing to retry")
 	}
 	var cmds []models.Command
 	for _, g := range groups {

@@ -16,20 +16,6 @@ import (
 	"github.com/wcms-lab/wcms/wire"
 )
 
-// pcFlash checks that an htmx action's error went to #flash with its status.
-func pcFlash(t *testing.T, r response, status int, mentions string) {
-	t.Helper()
-	if r.Status != status {
-		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Raw)
-	}
-	if r.Header.Get("HX-Retarget") != "#flash" {
-		t.Errorf("error not retargeted to #flash: %q", r.Header.Get("HX-Retarget"))
-	}
-	if !strings.Contains(r.Raw, mentions) {
-		t.Errorf("error does not mention %q: %s", mentions, r.Raw)
-	}
-}
-
 // pcLab is a server with an admin, an operator, a viewer and two PCs, the first with a hostile
 // hostname and a full heartbeat behind it.
 type pcLab struct {
@@ -191,9 +177,9 @@ func TestPCPageDelete(t *testing.T) {
 		return l.admin.do("GET", "/api/admin/pc/"+itoa(l.pc1.PCID), nil).Status == 200
 	}
 
-	pcFlash(t, l.viewr.form("DELETE", path, nil, true), 403, "operator")
+	admRefused(t, l.viewr.form("DELETE", path, nil, true), 403, "운영자 역할이 있어야")
 	r := l.ts.do(l.op.client, "DELETE", path, nil, "HX-Request", "true")
-	if r.Status != 403 || !strings.Contains(r.Raw, "CSRF") {
+	if r.Status != 403 || !strings.Contains(r.Raw, "보안 토큰이 맞지 않습니다") {
 		t.Errorf("without CSRF: %d %s", r.Status, r.Raw)
 	}
 	if !exists() {
@@ -207,7 +193,7 @@ func TestPCPageDelete(t *testing.T) {
 	if exists() {
 		t.Error("the PC is still there")
 	}
-	pcFlash(t, l.op.form("DELETE", path, nil, true), 404, "not found")
+	admRefused(t, l.op.form("DELETE", path, nil, true), 404, "지워졌을 수 있습니다")
 
 	r = l.op.form("DELETE", "/pc/"+itoa(l.pc2.PCID), nil, false)
 	if r.Status != 303 || r.Header.Get("Location") != "/" {
@@ -313,12 +299,12 @@ func TestCommandFormPage(t *testing.T) {
 		status      int
 		mentions    string
 	}{
-		{"viewer", both, l.viewr, 403, "operator"},
-		{"no PCs", "type=message", l.op, 400, "no PC selected"},
-		{"empty room", "room=", l.op, 400, "no PC selected"},
-		{"both", "pc_ids=1&room=3F+Lab", l.op, 400, "not both"},
+		{"viewer", both, l.viewr, 403, "운영자 역할이 있어야"},
+		{"no PCs", "type=message", l.op, 400, "고른 PC가 없습니다"},
+		{"empty room", "room=", l.op, 400, "고른 PC가 없습니다"},
+		{"both", "pc_ids=1&room=3F+Lab", l.op, 400, "하나만 고르세요"},
 		{"unknown type", "type=format_disk&pc_ids=" + itoa(l.pc1.PCID), l.op, 400, "format_disk"},
-		{"bad id", "pc_ids=x", l.op, 400, "pc_ids"},
+		{"bad id", "pc_ids=x", l.op, 400, "PC의 번호가 올바르지 않습니다"},
 		{"unknown PC", "pc_ids=99999", l.op, 404, "PC 99999"},
 		{"unknown room", "room=nowhere", l.op, 404, "nowhere"},
 	} {
@@ -327,7 +313,7 @@ func TestCommandFormPage(t *testing.T) {
 			if !strings.HasPrefix(path, "/") {
 				path = "/commands/new?" + path
 			}
-			pcFlash(t, tt.as.form("GET", path, nil, true), tt.status, tt.mentions)
+			admRefused(t, tt.as.form("GET", path, nil, true), tt.status, tt.mentions)
 		})
 	}
 
@@ -358,32 +344,32 @@ func TestSendCommandsPage(t *testing.T) {
 			status   int
 			mentions string
 		}{
-			{"viewer", pcValues("pc_ids", id1, "type", "message", "message", "hi"), l.viewr, 403, "operator"},
-			{"no PCs", pcValues("type", "message", "message", "hi"), l.op, 400, "no PC selected"},
+			{"viewer", pcValues("pc_ids", id1, "type", "message", "message", "hi"), l.viewr, 403, "운영자 역할이 있어야"},
+			{"no PCs", pcValues("type", "message", "message", "hi"), l.op, 400, "고른 PC가 없습니다"},
 			{"unknown type", pcValues("pc_ids", id1, "type", "format_disk"), l.op, 400, "format_disk"},
-			{"no type", pcValues("pc_ids", id1), l.op, 400, "type is required"},
-			{"missing parameter", pcValues("pc_ids", id1, "type", "message", "message", "  "), l.op, 400, "parameters.message"},
-			{"bad app id", pcValues("pc_ids", id1, "type", "install", "app_id", "--source=evil"), l.op, 400, "parameters.app_id"},
-			{"bad url", pcValues("pc_ids", id1, "type", "download", "url", "file:///etc/passwd", "destination", `C:\x`), l.op, 400, "parameters.url"},
-			{"delay not a number", pcValues("pc_ids", id1, "type", "shutdown", "delay", "soon"), l.op, 400, "parameters.delay must be a whole number"},
-			{"delay out of range", pcValues("pc_ids", id1, "type", "restart", "delay", "-5"), l.op, 400, "parameters.delay"},
-			{"priority", pcValues("pc_ids", id1, "type", "message", "message", "hi", "priority", "11"), l.op, 400, "priority"},
-			{"timeout not a number", pcValues("pc_ids", id1, "type", "message", "message", "hi", "timeout", "1.5"), l.op, 400, "timeout"},
+			{"no type", pcValues("pc_ids", id1), l.op, 400, "명령 종류를 고르세요"},
+			{"missing parameter", pcValues("pc_ids", id1, "type", "message", "message", "  "), l.op, 400, "메시지: 꼭 넣어야 합니다"},
+			{"bad app id", pcValues("pc_ids", id1, "type", "install", "app_id", "--source=evil"), l.op, 400, "Chocolatey 패키지 ID: 패키지 ID여야 합니다"},
+			{"bad url", pcValues("pc_ids", id1, "type", "download", "url", "file:///etc/passwd", "destination", `C:\x`), l.op, 400, "URL: http:// 또는 https://로 시작하는 주소여야"},
+			{"delay not a number", pcValues("pc_ids", id1, "type", "shutdown", "delay", "soon"), l.op, 400, "지연(초): 정수여야 합니다"},
+			{"delay out of range", pcValues("pc_ids", id1, "type", "restart", "delay", "-5"), l.op, 400, "지연(초): 0부터 86400까지"},
+			{"priority", pcValues("pc_ids", id1, "type", "message", "message", "hi", "priority", "11"), l.op, 400, "우선순위는 1(가장 급함)부터 10까지"},
+			{"timeout not a number", pcValues("pc_ids", id1, "type", "message", "message", "hi", "timeout", "1.5"), l.op, 400, "제한 시간은(는) 정수여야"},
 			{"NUL", pcValues("pc_ids", id1, "type", "message", "message", "a\x00b"), l.op, 400, "NUL"},
-			{"unknown PC among known", pcValues("pc_ids", id1, "pc_ids", "99999", "type", "message", "message", "hi"), l.op, 404, "99999"},
-			{"pc and room", pcValues("pc_ids", id1, "room", "x", "type", "message", "message", "hi"), l.op, 400, "not both"},
+			{"unknown PC among known", pcValues("pc_ids", id1, "pc_ids", "99999", "type", "message", "message", "hi"), l.op, 404, "지워졌을 수 있습니다"},
+			{"pc and room", pcValues("pc_ids", id1, "room", "x", "type", "message", "message", "hi"), l.op, 400, "하나만 고르세요"},
 			{"unknown room", pcValues("room", "nowhere", "type", "message", "message", "hi"), l.op, 404, "nowhere"},
-			{"password too long", pcValues("pc_ids", id1, "type", "create_user", "username", "kim", "password", strings.Repeat("x", 128)), l.op, 400, "parameters.password"},
+			{"password too long", pcValues("pc_ids", id1, "type", "create_user", "username", "kim", "password", strings.Repeat("x", 128)), l.op, 400, "비밀번호: 너무 깁니다: 영문 127자, 한글 42자까지"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
-				pcFlash(t, tt.as.form("POST", "/commands", tt.form, true), tt.status, tt.mentions)
+				admRefused(t, tt.as.form("POST", "/commands", tt.form, true), tt.status, tt.mentions)
 				if n := len(l.commands(t, l.pc1)) + len(l.commands(t, l.pc2)); n != 0 {
 					t.Fatalf("%d commands queued", n)
 				}
 			})
 		}
 		r := l.op.sendForm("POST", "/commands", pcValues("pc_ids", id1, "type", "message", "message", "hi"), "HX-Request", "true")
-		if r.Status != 403 || !strings.Contains(r.Raw, "CSRF") || len(l.commands(t, l.pc1)) != 0 {
+		if r.Status != 403 || !strings.Contains(r.Raw, "보안 토큰이 맞지 않습니다") || len(l.commands(t, l.pc1)) != 0 {
 			t.Errorf("without CSRF: %d %s", r.Status, r.Raw)
 		}
 	})
@@ -506,12 +492,12 @@ func TestRetryCommandsPage(t *testing.T) {
 
 	// Nothing failed among these: nothing to do.
 	newIDs := []string{attr(byTestID(t, doc, "command-live"), "data-command-id")}
-	pcFlash(t, l.op.form("POST", "/commands/retry", url.Values{"command_ids": newIDs}, true), 400, "nothing to retry")
+	admRefused(t, l.op.form("POST", "/commands/retry", url.Values{"command_ids": newIDs}, true), 400, "다시 보낼 것이 없습니다")
 
 	// A failed create_user lost its password: it cannot be re-sent.
 	secret := send(pcValues("pc_ids", id2, "type", "create_user", "username", "kim", "password", "s3cret pass"))
 	l.finish(t, l.pc2, "error", "exists")
-	pcFlash(t, l.op.form("POST", "/commands/retry", url.Values{"command_ids": secret}, true), 400, "password")
+	admRefused(t, l.op.form("POST", "/commands/retry", url.Values{"command_ids": secret}, true), 400, "비밀번호는 전달 뒤 지워졌습니다")
 
 	// Mixed: the execute goes again, the create_user is counted as skipped.
 	doc = htmlDoc(t, l.op.form("POST", "/commands/retry", url.Values{"command_ids": append(secret, ids[0])}, true).must(t, 200))
@@ -529,21 +515,21 @@ func TestRetryCommandsPage(t *testing.T) {
 		status   int
 		mentions string
 	}{
-		{"viewer", url.Values{"command_ids": ids}, l.viewr, 403, "operator"},
-		{"none", url.Values{}, l.op, 400, "command_ids"},
-		{"bad id", pcValues("command_ids", "x"), l.op, 400, "command_ids"},
-		{"unknown", pcValues("command_ids", "99999"), l.op, 404, "99999"},
+		{"viewer", url.Values{"command_ids": ids}, l.viewr, 403, "운영자 역할이 있어야"},
+		{"none", url.Values{}, l.op, 400, "다시 보낼 명령을 고르세요"},
+		{"bad id", pcValues("command_ids", "x"), l.op, 400, "명령의 번호가 올바르지 않습니다"},
+		{"unknown", pcValues("command_ids", "99999"), l.op, 404, "지워졌을 수 있습니다"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(l.commands(t, l.pc1))
-			pcFlash(t, tt.as.form("POST", "/commands/retry", tt.form, true), tt.status, tt.mentions)
+			admRefused(t, tt.as.form("POST", "/commands/retry", tt.form, true), tt.status, tt.mentions)
 			if n := len(l.commands(t, l.pc1)); n != before {
 				t.Errorf("%d commands queued", n-before)
 			}
 		})
 	}
 	r = l.op.sendForm("POST", "/commands/retry", url.Values{"command_ids": ids})
-	if r.Status != 403 || !strings.Contains(r.Raw, "CSRF") {
+	if r.Status != 403 || !strings.Contains(r.Raw, "보안 토큰이 맞지 않습니다") {
 		t.Errorf("without CSRF: %d", r.Status)
 	}
 }

@@ -67,18 +67,18 @@ func (s *Server) pcsPage(c echo.Context) error {
 		Query: strings.TrimSpace(q.Get("q")), State: q.Get("state"), Sort: cmp.Or(q.Get("sort"), "hostname"), Focus: q.Has("focus")}
 	order, ok := pcsOrder[v.Sort]
 	if !ok {
-		return badRequest(codeInvalidField, "%s", views.T(ctx, "정렬할 열을 알 수 없습니다: "+v.Sort, "unknown sort column: "+v.Sort))
+		return badRequest(codeInvalidField, "정렬할 열을 알 수 없습니다: %s", "unknown sort column: %s", v.Sort)
 	}
 	switch q.Get("dir") {
 	case "", "asc":
 	case "desc":
 		v.Desc = true
 	default:
-		return badRequest(codeInvalidField, "%s", views.T(ctx, "dir은 asc나 desc여야 합니다", "dir must be asc or desc"))
+		return badRequest(codeInvalidField, "정렬 방향(dir)은 asc나 desc여야 합니다", "dir must be asc or desc")
 	}
 	state, ok := pcsStates[v.State]
 	if !ok {
-		return badRequest(codeInvalidField, "%s", views.T(ctx, "알 수 없는 상태입니다: "+v.State, "unknown state: "+v.State))
+		return badRequest(codeInvalidField, "알 수 없는 상태입니다: %s", "unknown state: %s", v.State)
 	}
 	needle := strings.ToLower(v.Query)
 	all := s.fleet.Views(everyPC)

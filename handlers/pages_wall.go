@@ -19,7 +19,8 @@ func (s *Server) wallRoom(c echo.Context) (*models.Room, error) {
 	token := c.QueryParam("token")
 	room, err := s.store.WallRoom(c.Request().Context(), tokens.Hash(token))
 	if token == "" || errors.Is(err, models.ErrNotFound) || (err == nil && room.Name != c.Param("room")) {
-		return nil, newError(http.StatusNotFound, codeNotFound, "this wall link does not exist or was revoked")
+		return nil, newError(http.StatusNotFound, codeNotFound, "없거나 폐기된 상황판 링크입니다. 관리자에게 새 링크를 받으세요.",
+			"this wall link does not exist or was revoked")
 	}
 	return room, err
 }
@@ -80,7 +81,7 @@ func (s *Server) renderWallLinks(c echo.Context, newURL string) error {
 	ctx := c.Request().Context()
 	room := c.QueryParam("room")
 	if _, err := s.store.RoomByName(ctx, room); errors.Is(err, models.ErrNotFound) {
-		return newError(http.StatusNotFound, codeNotFound, "no room %q", room)
+		return newError(http.StatusNotFound, codeNotFound, "%q 강의실이 없습니다", "no room %q", room)
 	} else if err != nil {
 		return err
 	}
@@ -100,12 +101,12 @@ func (s *Server) renderWallLinks(c echo.Context, newURL string) error {
 func (s *Server) createWallLink(c echo.Context) error {
 	room, label := c.QueryParam("room"), c.FormValue("label")
 	if len(label) > 100 {
-		return newError(http.StatusBadRequest, codeInvalidField, "label: at most 100 characters")
+		return newError(http.StatusBadRequest, codeInvalidField, "이름은 100자까지입니다", "label: at most 100 characters")
 	}
 	token := tokens.New()
 	_, err := s.store.CreateWallLink(c.Request().Context(), room, tokens.Hash(token), label, currentAdmin(c).Username, time.Now())
 	if errors.Is(err, models.ErrNotFound) {
-		return newError(http.StatusNotFound, codeNotFound, "no room %q", room)
+		return newError(http.StatusNotFound, codeNotFound, "%q 강의실이 없습니다", "no room %q", room)
 	}
 	if err != nil {
 		return err
@@ -121,7 +122,7 @@ func (s *Server) revokeWallLink(c echo.Context) error {
 	}
 	room := c.QueryParam("room")
 	if err := s.store.RevokeWallLink(c.Request().Context(), room, id, time.Now()); errors.Is(err, models.ErrNotFound) {
-		return newError(http.StatusNotFound, codeNotFound, "no wall link %d in room %q", id, room)
+		return newError(http.StatusNotFound, codeNotFound, "%[2]q 강의실에 상황판 링크 %[1]d이(가) 없습니다", "no wall link %d in room %q", id, room)
 	} else if err != nil {
 		return err
 	}

@@ -22,11 +22,12 @@ type commandSpec struct {
 // build validates the request and returns the command to queue for one PC (PCID unset).
 func (cs *commandSpec) build(by string) (models.Command, error) {
 	if cs.Type == "" {
-		return models.Command{}, badRequest(codeMissingField, "type is required")
+		return models.Command{}, badRequest(codeMissingField, "명령 종류를 고르세요", "type is required")
 	}
 	t, ok := command.Lookup(cs.Type)
 	if !ok {
-		return models.Command{}, badRequest(codeInvalidField, "type %q is not a command type; use one of %s", cs.Type, command.Names())
+		return models.Command{}, badRequest(codeInvalidField, "%q은(는) 명령 종류가 아닙니다. 다음 중 하나를 쓰세요: %s",
+			"type %q is not a command type; use one of %s", cs.Type, command.Names())
 	}
 	params, err := t.Validate(cs.Parameters)
 	if err == nil {
@@ -38,7 +39,7 @@ func (cs *commandSpec) build(by string) (models.Command, error) {
 		if pe.Missing {
 			code = codeMissingField
 		}
-		return models.Command{}, badRequest(code, "parameters.%s %s", pe.Param, pe.Problem)
+		return models.Command{}, badRequest(code, "%[3]s: %[4]s", "parameters.%[1]s %[2]s", pe.Param, pe.Problem, pe.Label, pe.Korean)
 	}
 	stored, err := json.Marshal(params)
 	if err != nil {
@@ -47,13 +48,15 @@ func (cs *commandSpec) build(by string) (models.Command, error) {
 	c := models.Command{Type: t.Name, Parameters: string(stored), Priority: 5, Timeout: 300, CreatedBy: by}
 	if cs.Priority != nil {
 		if *cs.Priority < 1 || *cs.Priority > 10 {
-			return c, badRequest(codeInvalidField, "priority must be from 1 (most urgent) to 10, not %d", *cs.Priority)
+			return c, badRequest(codeInvalidField, "우선순위는 1(가장 급함)부터 10까지입니다 (받은 값 %d)",
+				"priority must be from 1 (most urgent) to 10, not %d", *cs.Priority)
 		}
 		c.Priority = *cs.Priority
 	}
 	if cs.Timeout != nil {
 		if *cs.Timeout < 1 || *cs.Timeout > 86400 {
-			return c, badRequest(codeInvalidField, "timeout must be from 1 to 86400 seconds, not %d", *cs.Timeout)
+			return c, badRequest(codeInvalidField, "제한 시간은 1초에서 86400초(24시간) 사이여야 합니다 (받은 값 %d)",
+				"timeout must be from 1 to 86400 seconds, not %d", *cs.Timeout)
 		}
 		c.Timeout = *cs.Timeout
 	}

@@ -45,9 +45,8 @@ func (s *Server) cancelRoomActionPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	a, err := s.fleet.CancelRoomAction(ctx, id, currentAdmin(c).Username)
 	if errors.Is(err, models.ErrActionEnded) {
-		return newError(http.StatusConflict, codeConflict, "%s", views.T(ctx,
-			"이미 보냈거나 취소된 예약이라 취소할 수 없습니다. 바뀐 것은 없습니다.",
-			"this action was already sent or cancelled, so it cannot be cancelled: nothing changed"))
+		return newError(http.StatusConflict, codeConflict, "이미 보냈거나 취소된 예약이라 취소할 수 없습니다. 바뀐 것은 없습니다.",
+			"this action was already sent or cancelled, so it cannot be cancelled: nothing changed")
 	}
 	if err != nil {
 		return err

@@ -115,7 +115,7 @@ func TestRoomPowerScheduled(t *testing.T) {
 
 	// A room with no PCs has nothing to schedule.
 	l.admin.do("POST", "/api/admin/rooms", map[string]any{"name": "empty", "rows": 1, "cols": 1}).must(t, 200)
-	pcFlash(t, l.op.form("POST", "/commands", pcValues("room", "empty", "type", "shutdown"), true), 400, "no PCs")
+	admRefused(t, l.op.form("POST", "/commands", pcValues("room", "empty", "type", "shutdown"), true), 400, "강의실에 PC가 없어")
 }
 
 // Another operator, in another session, cancels; a viewer cannot, nor a request without the
@@ -125,8 +125,8 @@ func TestRoomPowerCancel(t *testing.T) {
 	id := attr(scheduleRoom(t, l.op, "type", "shutdown"), "data-action-id")
 	path := "/room-actions/" + id + "/cancel"
 
-	pcFlash(t, l.viewr.form("POST", path, nil, true), 403, "")
-	if r := lee.sendForm("POST", path, nil, "HX-Request", "true"); r.Status != 403 || !strings.Contains(r.Raw, "CSRF") {
+	admRefused(t, l.viewr.form("POST", path, nil, true), 403, "")
+	if r := lee.sendForm("POST", path, nil, "HX-Request", "true"); r.Status != 403 || !strings.Contains(r.Raw, "보안 토큰이 맞지 않습니다") {
 		t.Errorf("without the CSRF token: %d %s", r.Status, r.Raw)
 	}
 	if as := l.roomActions(t); as[0].State != models.ActionScheduled {
@@ -148,11 +148,11 @@ func TestRoomPowerCancel(t *testing.T) {
 		t.Error("the cancel is not logged")
 	}
 
-	pcFlash(t, l.op.form("POST", path, nil, true), 409, "이미 보냈거나 취소된 예약")
-	pcFlash(t, l.op.sendForm("POST", path, nil, handlers.CSRFHeader, l.op.csrf, "HX-Request", "true", "Accept-Language", "en"), 409,
+	admRefused(t, l.op.form("POST", path, nil, true), 409, "이미 보냈거나 취소된 예약")
+	admRefused(t, l.op.sendForm("POST", path, nil, handlers.CSRFHeader, l.op.csrf, "HX-Request", "true", "Accept-Language", "en"), 409,
 		"already sent or cancelled")
-	pcFlash(t, l.op.form("POST", "/room-actions/999/cancel", nil, true), 404, "not found")
-	pcFlash(t, l.op.form("POST", "/room-actions/x/cancel", nil, true), 400, "id")
+	admRefused(t, l.op.form("POST", "/room-actions/999/cancel", nil, true), 404, "지워졌을 수 있습니다")
+	admRefused(t, l.op.form("POST", "/room-actions/x/cancel", nil, true), 400, "양의 정수여야")
 	if as := l.roomActions(t); as[0].State != models.ActionCancelled || as[0].EndedBy != "lee" {
 		t.Errorf("a refused cancel changed it: %+v", as[0])
 	}
@@ -184,7 +184,7 @@ func TestRoomPowerCancelAfterSent(t *testing.T) {
 	l, lee := roomLab(t, 0)
 	id := attr(scheduleRoom(t, l.op, "type", "shutdown"), "data-action-id")
 	waitFor(t, 5*time.Second, "the PCs' commands", func() bool { return l.queued(t) == 2 })
-	pcFlash(t, lee.form("POST", "/room-actions/"+id+"/cancel", nil, true), 409, "바뀐 것은 없습니다")
+	admRefused(t, lee.form("POST", "/room-actions/"+id+"/cancel", nil, true), 409, "바뀐 것은 없습니다")
 	if as := l.roomActions(t); as[0].State != models.ActionSent || as[0].SentCount != 2 || as[0].EndedBy != "" {
 		t.Errorf("stored: %+v", as[0])
 	}

@@ -23,7 +23,7 @@ const streamCellOutput, streamCellError = 2 << 10, 512
 // stream is a signed-in page's live feed: ?room=NAME (that room's tiles and power actions, ""
 // for PCs not placed) or ?pc=ID (one PC), and every command's status.
 func (s *Server) stream(c echo.Context) error {
-	release, err := s.dashboardSlots.take(c, c.Get(ctxSession).(*models.Session).TokenHash)
+	release, err := s.dashboardSlots.take(c.Get(ctxSession).(*models.Session).TokenHash)
 	if err != nil {
 		return err
 	}
@@ -33,10 +33,10 @@ func (s *Server) stream(c echo.Context) error {
 	case q.Has("pc"):
 		id, err := strconv.ParseInt(q.Get("pc"), 10, 64)
 		if err != nil {
-			return newError(http.StatusBadRequest, codeInvalidField, "pc must be a PC id")
+			return newError(http.StatusBadRequest, codeInvalidField, "pc에는 PC 번호를 넣으세요", "pc must be a PC id")
 		}
 		if _, ok := s.fleet.View(id); !ok {
-			return newError(http.StatusNotFound, codeNotFound, "PC %d not found", id)
+			return newError(http.StatusNotFound, codeNotFound, "PC %d이(가) 없습니다. 지워졌을 수 있습니다.", "PC %d not found", id)
 		}
 		f.Shows = func(v *models.PCView) bool { return v.ID == id }
 	case q.Has("room"):
@@ -61,7 +61,7 @@ func (s *Server) wallStream(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	release, err := s.wallSlots.take(c, tokens.Hash(c.QueryParam("token")))
+	release, err := s.wallSlots.take(tokens.Hash(c.QueryParam("token")))
 	if err != nil {
 		return err
 	}

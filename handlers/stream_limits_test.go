@@ -180,7 +180,7 @@ func TestStreamCaps(t *testing.T) {
 	for range handlers.StreamsPerSession {
 		open(a.client, "/stream?room=", 200)
 	}
-	open(a.client, "/stream?room=", 429, "최대 8개")
+	open(a.client, "/stream?room=", 429, "8개까지")
 	if _, body, _ := openLive(t, ts, a.client, "/stream?room=", "Accept-Language", "en"); !strings.Contains(body, "at most 8 per session") {
 		t.Errorf("the English refusal: %.300s", body)
 	}
@@ -220,7 +220,7 @@ func TestStreamCaps(t *testing.T) {
 	for range handlers.StreamsPerWallLink {
 		open(http.DefaultClient, front, 200)
 	}
-	open(http.DefaultClient, front, 429, "최대 8개")
+	open(http.DefaultClient, front, 429, "8개까지")
 	open(http.DefaultClient, back, 200)
 	open(http.DefaultClient, back, 200)
 	open(http.DefaultClient, back, 429, "최대 10개")

@@ -1,13 +1,8 @@
 package handlers
 
 import (
-	"strconv"
 	"sync"
 	"time"
-
-	"github.com/labstack/echo/v4"
-
-	"github.com/wcms-lab/wcms/views"
 )
 
 // Each open stream costs the server a goroutine pair, a hub subscription and up to
@@ -34,19 +29,16 @@ func newStreamSlots(perOwner, total int) *streamSlots {
 
 // take reserves a slot for owner, or returns a 429 that says which cap was reached; release
 // frees the slot once the stream ends.
-func (s *streamSlots) take(c echo.Context, owner string) (release func(), err error) {
-	ctx := c.Request().Context()
+func (s *streamSlots) take(owner string) (release func(), err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.owned[owner] >= s.perOwner {
-		return nil, tooMany(streamRetry, "%s", views.T(ctx,
-			"실시간 스트림이 너무 많습니다: 한 세션(또는 월 링크)에 최대 "+strconv.Itoa(s.perOwner)+"개입니다. 다른 탭을 닫으세요.",
-			"too many live streams: at most "+strconv.Itoa(s.perOwner)+" per session (or wall link); close other tabs"))
+		return nil, tooMany(streamRetry, "실시간 화면이 너무 많이 열려 있습니다: 한 세션(또는 상황판 링크)에 %d개까지입니다. 다른 탭을 닫으세요.",
+			"too many live streams: at most %d per session (or wall link); close other tabs", s.perOwner)
 	}
 	if s.open >= s.total {
-		return nil, tooMany(streamRetry, "%s", views.T(ctx,
-			"서버의 실시간 스트림이 가득 찼습니다(최대 "+strconv.Itoa(s.total)+"개). 잠시 후 다시 시도하세요.",
-			"the server's live streams are full (at most "+strconv.Itoa(s.total)+"); try again shortly"))
+		return nil, tooMany(streamRetry, "서버의 실시간 화면 연결이 가득 찼습니다(최대 %d개). 잠시 뒤 다시 시도하세요.",
+			"the server's live streams are full (at most %d); try again shortly", s.total)
 	}
 	s.open++
 	s.owned[owner]++

@@ -26,14 +26,19 @@ func isUniqueViolation(err error) bool {
 // FirstAdmin is the account made on a fresh install (app.EnsureFirstAdmin).
 const FirstAdmin = "admin"
 
-// CheckPassword tells what is wrong with a new password, if anything; bcrypt reads only the
-// first 72 bytes. The error reads after the field's name: "password must be ...".
+// The errors of CheckPassword; they read after the field's name: "password must be ...".
+var (
+	ErrPasswordShort = errors.New("must be at least 10 characters")
+	ErrPasswordLong  = errors.New("must be at most 72 bytes") // bcrypt reads only the first 72
+)
+
+// CheckPassword tells what is wrong with a new password, if anything.
 func CheckPassword(pw string) error {
 	if len(pw) < 10 {
-		return errors.New("must be at least 10 characters")
+		return ErrPasswordShort
 	}
 	if len(pw) > 72 {
-		return errors.New("must be at most 72 bytes")
+		return ErrPasswordLong
 	}
 	return nil
 }

@@ -91,6 +91,11 @@ func roleLabel(ctx context.Context, role string) string {
 	return role
 }
 
+// RoleKO is a role's Korean name, for the Korean text of errors made without a page.
+func RoleKO(role string) string {
+	return roleLabel(WithLang(context.Background(), Korean), role)
+}
+
 // usageLabel names a PIN's usage type in the page language.
 func usageLabel(ctx context.Context, usage string) string {
 	if usage == "multi" {

@@ -5,6 +5,7 @@
 package views
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 )
@@ -50,4 +51,14 @@ func statusTitleEN(status int) string {
 // errorTitle is the document title of an error page, e.g. "404 찾을 수 없습니다 · Not Found".
 func errorTitle(status int) string {
 	return strconv.Itoa(status) + " " + statusTitleKO(status) + " · " + statusTitleEN(status)
+}
+
+// flashText is an htmx action's error line: the status's name in the page language, then the
+// error's own text.
+func flashText(ctx context.Context, status int, message string) string {
+	title := T(ctx, statusTitleKO(status), statusTitleEN(status))
+	if message == "" {
+		return title
+	}
+	return title + ": " + message
 }
