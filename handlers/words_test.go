@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/wcms-lab/wcms/handlers"
+	"golang.org/x/net/html"
 )
 
 var (
@@ -208,5 +209,58 @@ func TestErrorsSpeakThePageLanguage(t *testing.T) {
 		handlers.CSRFHeader, a.csrf, "Accept-Language", "ko")
 	if r.Status != 400 || r.get("message") != "expires_in must be from 60 to 86400 seconds, not 30" {
 		t.Errorf("JSON: %d %v", r.Status, r.get("message"))
+	}
+}
+
+// TestPagesSpeakOneLanguage loads every page of a small lab in each language: no English
+// sentence in a Korean page, no Korean in an English one, in the text and in the words people
+// read from attributes (titles, placeholders, labels, confirmations). What agents reported (the
+// CPU's name) and the language switch's own name are not the page's words.
+func TestPagesSpeakOneLanguage(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	pc := itoa(ts.register(ts.pin(a, "single"), "m1").PCID)
+	a.do("POST", "/api/admin/rooms", map[string]any{"name": "ENG301", "rows": 2, "cols": 2}).must(t, 200)
+	a.do("PUT", "/api/admin/pc/"+pc+"/seat", map[string]any{"room": "ENG301", "row": 1, "col": 1}).must(t, 200)
+	a.do("POST", "/api/admin/pc/"+pc+"/execute", map[string]any{"command": "hostname"}).must(t, 200)
+	reported := map[string]bool{"Intel Core i5-9400": true, "한국어": true, "English": true}
+	read := map[string]bool{"title": true, "placeholder": true, "aria-label": true, "alt": true, "hx-confirm": true, "data-confirm": true}
+	pages := []string{"/", "/?room=ENG301", "/?room=", "/pcs", "/status", "/log", "/log?tab=commands", "/log?tab=registrations",
+		"/log?tab=room-actions", "/agents", "/pins", "/layout", "/layout?room=ENG301", "/walls?room=ENG301", "/accounts",
+		"/pc/" + pc, "/commands/new?pc_ids=" + pc, "/commands/new?room=ENG301&type=shutdown", "/password"}
+	for _, lang := range []string{"ko", "en"} {
+		foreign := func(s string) []string {
+			if lang == "en" {
+				if hasHangul(s) {
+					return []string{s}
+				}
+				return nil
+			}
+			return englishProse(s)
+		}
+		for _, path := range pages {
+			r := ts.do(a.client, "GET", path, nil, "Accept-Language", lang).must(t, 200)
+			var walk func(n *html.Node)
+			walk = func(n *html.Node) {
+				switch {
+				case n.Type == html.ElementNode && (n.Data == "script" || n.Data == "style" || n.Data == "code" || n.Data == "pre"):
+					return // commands and output are the PC's, not words
+				case n.Type == html.ElementNode:
+					for _, at := range n.Attr {
+						if read[at.Key] && !reported[at.Val] && len(foreign(at.Val)) > 0 {
+							t.Errorf("%s %s: <%s %s=%q>", lang, path, n.Data, at.Key, at.Val)
+						}
+					}
+				case n.Type == html.TextNode:
+					if text := strings.TrimSpace(n.Data); !reported[text] && len(foreign(text)) > 0 {
+						t.Errorf("%s %s: %q in <%s>", lang, path, text, n.Parent.Data)
+					}
+				}
+				for c := n.FirstChild; c != nil; c = c.NextSibling {
+					walk(c)
+				}
+			}
+			walk(htmlDoc(t, r))
+		}
 	}
 }
