@@ -58,6 +58,17 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		}
 		return b, nil
 	}
+	envDays := func(name string, def int) (int, error) {
+		v := getenv(name)
+		if v == "" {
+			return def, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("%s=%q: want a number of days", name, v)
+		}
+		return n, nil
+	}
 	offline, err := time.ParseDuration(env("WCMS_OFFLINE_AFTER", "30s"))
 	if err != nil {
 		return c, fmt.Errorf("WCMS_OFFLINE_AFTER: %w", err)
@@ -65,6 +76,18 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	grace, err := time.ParseDuration(env("WCMS_ROOM_GRACE", "10s"))
 	if err != nil {
 		return c, fmt.Errorf("WCMS_ROOM_GRACE: %w", err)
+	}
+	state, err := time.ParseDuration(env("WCMS_STATE_EVERY", "30s"))
+	if err != nil {
+		return c, fmt.Errorf("WCMS_STATE_EVERY: %w", err)
+	}
+	keepMinutes, err := envDays("WCMS_KEEP_MINUTES_DAYS", 14)
+	if err != nil {
+		return c, err
+	}
+	keepHours, err := envDays("WCMS_KEEP_HOURS_DAYS", 400)
+	if err != nil {
+		return c, err
 	}
 	legacy, err := envBool("WCMS_LEGACY_CLIENTS", false)
 	if err != nil {
@@ -78,6 +101,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.DB, "db", env("WCMS_DB", filepath.Join("data", "wcms.db")), "SQLite database file (WCMS_DB)")
 	fs.DurationVar(&c.Fleet.OfflineAfter, "offline-after", offline, "a PC with no poll for this long is offline (WCMS_OFFLINE_AFTER)")
 	fs.DurationVar(&c.Fleet.RoomGrace, "room-grace", grace, "a shutdown or restart of a whole room from the dashboard waits this long, cancellable by any operator, before it is sent; 0 sends it at once (WCMS_ROOM_GRACE)")
+	fs.DurationVar(&c.Fleet.StateEvery, "state-every", state, "how often the PCs' latest CPU and RAM figures are written to the database, for a restart; screens read them from memory (WCMS_STATE_EVERY)")
+	fs.IntVar(&keepMinutes, "keep-minutes-days", keepMinutes, "days the per-minute history of each PC is kept (WCMS_KEEP_MINUTES_DAYS)")
+	fs.IntVar(&keepHours, "keep-hours-days", keepHours, "days the hourly history of each PC is kept (WCMS_KEEP_HOURS_DAYS)")
 	fs.BoolVar(&c.HTTP.LegacyClients, "legacy-clients", legacy, "also serve the published clients, which send no agent token (WCMS_LEGACY_CLIENTS); see docs/SECURITY.md")
 	fs.BoolVar(&c.HTTP.TrustProxy, "trust-proxy", proxy, "take client addresses from X-Forwarded-For; only behind a reverse proxy (WCMS_TRUST_PROXY)")
 	fs.StringVar(&c.HTTP.PublicURL, "public-url", env("WCMS_PUBLIC_URL", ""), "base URL agents reach this server at, for links and install scripts (WCMS_PUBLIC_URL)")
@@ -93,6 +119,13 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if c.Fleet.OfflineAfter < 5*time.Second {
 		return c, fmt.Errorf("-offline-after %s is too short: agents poll every 2 s, use at least 5s", c.Fleet.OfflineAfter)
 	}
+	if c.Fleet.StateEvery < time.Second || c.Fleet.StateEvery > 10*time.Minute {
+		return c, fmt.Errorf("-state-every %s: use 1s to 10m", c.Fleet.StateEvery)
+	}
+	if keepMinutes < 1 || keepHours < keepMinutes {
+		return c, fmt.Errorf("-keep-minutes-days %d, -keep-hours-days %d: keep minutes at least a day, hours at least as long", keepMinutes, keepHours)
+	}
+	c.Fleet.KeepMinutes, c.Fleet.KeepHours = time.Duration(keepMinutes)*24*time.Hour, time.Duration(keepHours)*24*time.Hour
 	if c.Fleet.RoomGrace < 0 || c.Fleet.RoomGrace > maxRoomGrace {
 		return c, fmt.Errorf("-room-grace %s: use 0 (send at once) up to %s", c.Fleet.RoomGrace, maxRoomGrace)
 	}
@@ -158,7 +191,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", cfg.Addr, "db", cfg.DB, "version", version, "legacy_clients", cfg.HTTP.LegacyClients,
-		"offline_after", cfg.Fleet.OfflineAfter.String(), "room_grace", cfg.Fleet.RoomGrace.String())
+		"offline_after", cfg.Fleet.OfflineAfter.String(), "room_grace", cfg.Fleet.RoomGrace.String(), "state_every", cfg.Fleet.StateEvery.String(),
+		"keep_minutes", cfg.Fleet.KeepMinutes.String(), "keep_hours", cfg.Fleet.KeepHours.String())
 
 	select {
 	case err := <-errc:

@@ -28,7 +28,8 @@ func TestParseConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":6060" || c.HTTP.LegacyClients || c.Fleet.OfflineAfter != 45*time.Second || c.DB != "/tmp/x.db" || c.AdminPassword != "pw" ||
-		c.AgentDir != "bin" || c.Fleet.RoomGrace != 10*time.Second {
+		c.AgentDir != "bin" || c.Fleet.RoomGrace != 10*time.Second || c.Fleet.StateEvery != 30*time.Second ||
+		c.Fleet.KeepMinutes != 14*24*time.Hour || c.Fleet.KeepHours != 400*24*time.Hour {
 		t.Fatalf("%+v", c)
 	}
 	for flag, want := range map[string]time.Duration{"0": 0, "2s": 2 * time.Second} {
@@ -60,6 +61,8 @@ func TestParseConfig(t *testing.T) {
 	for _, bad := range []map[string]string{{"WCMS_LEGACY_CLIENTS": "maybe"}, {"WCMS_OFFLINE_AFTER": "soon"}, {"WCMS_OFFLINE_AFTER": "1s"},
 		{"WCMS_ROOM_GRACE": "-1s"}, {"WCMS_ROOM_GRACE": "1h"}, {"WCMS_ROOM_GRACE": "soon"},
 		{"WCMS_PUBLIC_URL": "ftp://wcms.lab"}, {"WCMS_PUBLIC_URL": "http://wcms.lab/'$(reboot)'"}, {"WCMS_PUBLIC_URL": "wcms.lab:5050"},
+		{"WCMS_STATE_EVERY": "0s"}, {"WCMS_STATE_EVERY": "1h"}, {"WCMS_KEEP_MINUTES_DAYS": "0"}, {"WCMS_KEEP_MINUTES_DAYS": "two weeks"},
+		{"WCMS_KEEP_MINUTES_DAYS": "30", "WCMS_KEEP_HOURS_DAYS": "7"},
 		{"WCMS_DEBUG_ADDR": ":6060"}, {"WCMS_DEBUG_ADDR": "0.0.0.0:6060"}, {"WCMS_DEBUG_ADDR": "10.1.2.3:6060"}, {"WCMS_DEBUG_ADDR": "127.0.0.1"}} {
 		if _, err := parseConfig(nil, func(k string) string { return bad[k] }); err == nil {
 			t.Errorf("%v accepted", bad)

@@ -47,7 +47,7 @@ func TestCrashKeepsEverythingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts the server")
 	}
-	srv := startServer(t)
+	srv := startServer(t, "-state-every", "1s")
 	pin := srv.newPIN("multi", 600)
 	a := &ack{pcs: map[string]*crashPC{}, commands: map[int64]bool{}, results: map[int64]string{}}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -149,8 +149,8 @@ func TestCrashKeepsEverythingAcknowledged(t *testing.T) {
 			t.Errorf("registration of %s (pc %d) acknowledged but lost: %v", machineID, p.id, got)
 			continue
 		}
-		// Light state may lose up to ~1 s (the batch interval): the stored CPU must be at least
-		// the last value acknowledged 1.5 s before the kill.
+		// Light state may lose up to -state-every (1 s here, 30 s by default): the stored CPU
+		// must be at least the last value acknowledged 1.5 s before the kill.
 		var floor float64
 		for _, b := range p.beats {
 			if b.at.Before(killed.Add(-1500 * time.Millisecond)) {

@@ -75,7 +75,7 @@ func (f *Fleet) Delete(ctx context.Context, id int64, by string) error {
 		delete(f.byToken, p.tokenHash)
 	}
 	f.mu.Unlock()
-	f.light.remove(id)
+	f.light.takeOne(id)
 	f.dirtyMu.Lock()
 	delete(f.cameBack, id)
 	f.dirtyMu.Unlock()

@@ -9,12 +9,21 @@ import (
 
 // The fleet's background work: the batch writer and the sweeps.
 
-// Run flushes light state every FlushEvery; every second, takes silent PCs offline and times
-// out overdue commands; and sends room actions when they are due (room_actions.go), first
-// ending those the server was down through. It returns when ctx ends, after a last flush.
+// Run writes PCs that came back online every FlushEvery and the light states every StateEvery;
+// every second, takes silent PCs offline and times out overdue commands; sends room actions when
+// they are due (room_actions.go), first ending those the server was down through; and keeps the
+// history (rollup.go). It returns when ctx ends, after a last flush of both.
 func (f *Fleet) Run(ctx context.Context) {
+	history := make(chan struct{})
+	go func() {
+		defer close(history)
+		f.runHistory(ctx)
+	}()
+	defer func() { <-history }()
 	flush := time.NewTicker(f.cfg.FlushEvery)
 	defer flush.Stop()
+	state := time.NewTicker(f.cfg.StateEvery)
+	defer state.Stop()
 	sweep := time.NewTicker(time.Second)
 	defer sweep.Stop()
 	actions := time.NewTimer(f.startRoomActions(ctx))
@@ -28,6 +37,8 @@ func (f *Fleet) Run(ctx context.Context) {
 			cancel()
 			return
 		case <-flush.C:
+			f.flush(ctx, nil)
+		case <-state.C:
 			f.Flush(ctx)
 		case <-sweep.C:
 			f.Sweep(ctx)
@@ -41,12 +52,14 @@ func (f *Fleet) Run(ctx context.Context) {
 
 // Flush writes the batch: light states and returns online. On failure it is kept for the next
 // try, unless newer data arrived meanwhile.
-func (f *Fleet) Flush(ctx context.Context) {
+func (f *Fleet) Flush(ctx context.Context) { f.flush(ctx, f.light.take()) }
+
+// flush writes states and the PCs that came back online.
+func (f *Fleet) flush(ctx context.Context, states []models.LightState) {
 	f.dirtyMu.Lock()
 	back := f.cameBack
 	f.cameBack = make(map[int64]time.Time, len(back))
 	f.dirtyMu.Unlock()
-	states := f.light.take()
 	if len(states) == 0 && len(back) == 0 {
 		return
 	}

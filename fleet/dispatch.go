@@ -52,6 +52,7 @@ func (f *Fleet) endWait(p *pc) {
 	now := f.now()
 	p.mu.Lock()
 	p.waiting--
+	f.addBeat(p, now, nil)
 	p.lastSeen = now
 	light, deleted := p.light(), p.deleted
 	p.mu.Unlock()

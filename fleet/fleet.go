@@ -41,6 +41,9 @@ type Store interface {
 	ReenrolmentByToken(ctx context.Context, tokenHash string) (*models.Reenrolment, error)
 	ApproveReenrolment(ctx context.Context, id int64, by string, now time.Time) (*models.Reenrolment, error)
 	SaveLive(ctx context.Context, states []models.LightState, online []models.Online) error
+	SaveMinutes(ctx context.Context, ms []models.Minute) error
+	RollupHour(ctx context.Context, hour int64) error
+	PruneHistory(ctx context.Context, table string, before time.Time, limit int) (int, error)
 	SaveFullState(ctx context.Context, pcID int64, f models.FullState) error
 	RecordIP(ctx context.Context, pcID int64, ip string, now time.Time) error
 	SetOnline(ctx context.Context, pcID int64, now time.Time) error
@@ -68,7 +71,15 @@ type Store interface {
 // Config tunes the fleet.
 type Config struct {
 	OfflineAfter time.Duration // no poll for this long: offline (default 30 s)
-	FlushEvery   time.Duration // light-state batch interval (default 1 s)
+	FlushEvery   time.Duration // interval of writing PCs that came back online (default 1 s)
+	// StateEvery is the interval of writing the PCs' latest light state, which screens read from
+	// memory: the database keeps it for a restart (default 30 s; also when a PC goes offline and
+	// when the server stops).
+	StateEvery time.Duration
+	// KeepMinutes and KeepHours are how long the per-minute and hourly history are kept
+	// (default 14 and 400 days); PrunePause is the pause between pruning batches (default 50 ms).
+	KeepMinutes, KeepHours time.Duration
+	PrunePause             time.Duration
 	// PollRate and PollBurst bound polls per PC: a token bucket refilled at PollRate per second.
 	// The contract's minimum interval is 2 s; twice that rate plus a burst absorbs any jitter.
 	PollRate  float64
@@ -84,6 +95,18 @@ func (c *Config) defaults() {
 	}
 	if c.FlushEvery <= 0 {
 		c.FlushEvery = time.Second
+	}
+	if c.StateEvery <= 0 {
+		c.StateEvery = 30 * time.Second
+	}
+	if c.KeepMinutes <= 0 {
+		c.KeepMinutes = 14 * 24 * time.Hour
+	}
+	if c.KeepHours <= 0 {
+		c.KeepHours = 400 * 24 * time.Hour
+	}
+	if c.PrunePause <= 0 {
+		c.PrunePause = 50 * time.Millisecond
 	}
 	if c.PollRate <= 0 {
 		c.PollRate = 1
@@ -122,6 +145,7 @@ type pc struct {
 	waiting     int     // long-polls held open: a PC waiting on one is alive
 	deleted     bool
 	copies      copies // which copies of the agent call under this identity (clones.go)
+	minute      minuteAcc
 
 	// deliver serialises deliveries, so the pending count and the store never disagree.
 	deliver sync.Mutex
@@ -168,6 +192,11 @@ type Fleet struct {
 	light    lightQueue
 	dirtyMu  sync.Mutex
 	cameBack map[int64]time.Time
+
+	// The closed minutes of history the next write stores (rollup.go).
+	historyMu      sync.Mutex
+	minutes        []models.Minute
+	minutesDropped int
 
 	stopping chan struct{}
 	stopOnce sync.Once
@@ -230,6 +259,17 @@ func (f *Fleet) newPC(r *models.PCRow, now time.Time) *pc {
 	}
 	f.mu.Unlock()
 	return p
+}
+
+// all is every PC, for work that takes their locks one at a time.
+func (f *Fleet) all() []*pc {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]*pc, 0, len(f.byID))
+	for _, p := range f.byID {
+		out = append(out, p)
+	}
+	return out
 }
 
 func (f *Fleet) get(id int64) *pc {

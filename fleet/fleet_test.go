@@ -363,3 +363,23 @@ func TestCounts(t *testing.T) {
 		t.Fatalf("after a published change: %v", got)
 	}
 }
+
+// The latest light state waits in memory for the next state write, but a PC going offline
+// stores its own at once: a restart then shows what it last reported.
+func TestOfflineStoresTheLastLightState(t *testing.T) {
+	f, cs, _ := newTestFleet(t)
+	ctx := context.Background()
+	id := register(t, f, cs, "M1")
+	if _, err := f.Heartbeat(ctx, id, Beat{Info: &wire.SystemInfo{CPUUsage: ptr(61.5), RAMUsagePercent: ptr(40.0)}}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := cs.PCDetail(ctx, id); err != nil || d.State.CPUUsage != nil {
+		t.Fatalf("stored before any write: %v %v", d.State.CPUUsage, err)
+	}
+	if err := f.Offline(ctx, id, models.ReasonShutdown); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := cs.PCDetail(ctx, id); err != nil || d.State.CPUUsage == nil || *d.State.CPUUsage != 61.5 {
+		t.Fatalf("after going offline: %v %v", d.State.CPUUsage, err)
+	}
+}

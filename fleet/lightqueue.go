@@ -37,11 +37,14 @@ func (s *lightShard) set(l models.LightState) {
 	s.m[l.PCID] = l
 }
 
-func (q *lightQueue) remove(id int64) {
+// takeOne removes and returns the PC's queued state, if any.
+func (q *lightQueue) takeOne(id int64) (models.LightState, bool) {
 	s := q.shard(id)
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.m[id]
 	delete(s.m, id)
-	s.mu.Unlock()
+	return l, ok
 }
 
 // take empties the queue and returns what it held.

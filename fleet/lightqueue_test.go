@@ -26,7 +26,7 @@ func TestLightQueue(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	q.remove(7)
+	q.takeOne(7)
 	got := q.take()
 	if len(got) != 999 {
 		t.Fatalf("took %d states, want 999", len(got))

@@ -20,9 +20,10 @@ type Beat struct {
 	Agent string // the caller's agent version, kept with a full heartbeat; "" unknown
 }
 
-// Heartbeat records a heartbeat of PC id. A light one and coming back online only touch memory
-// (the batch writer stores them within FlushEvery); a full one and an IP change are written
-// before it returns. It reports whether the IP address changed.
+// Heartbeat records a heartbeat of PC id. A light one only touches memory (its minute of history,
+// rollup.go, and the latest state, which the batch writer stores every StateEvery); coming back
+// online is stored within FlushEvery; a full one and an IP change are written before it returns.
+// It reports whether the IP address changed.
 func (f *Fleet) Heartbeat(ctx context.Context, id int64, b Beat) (ipChanged bool, err error) {
 	info, full := b.Info, b.Full
 	p := f.get(id)
@@ -51,6 +52,7 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, b Beat) (ipChanged bool
 	if full && info != nil && b.Agent != "" {
 		p.agent = b.Agent
 	}
+	f.addBeat(p, now, info)
 	back := !p.online
 	if back {
 		// Recorded under p.presence, so setOffline always sees an unflushed return.
@@ -126,7 +128,7 @@ func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, agen
 		fs.Disks = append(fs.Disks, models.Disk{Mount: mount, UsedGB: &d.UsedGB, FreeGB: &d.FreeGB, Percent: &d.Percent})
 	}
 	// A batched light state older than this full one must not overwrite it.
-	f.light.remove(p.id)
+	f.light.takeOne(p.id)
 	return f.store.SaveFullState(ctx, p.id, fs)
 }
 
@@ -161,6 +163,13 @@ func (f *Fleet) setOffline(ctx context.Context, p *pc, since time.Time, reason s
 	p.mu.Unlock()
 	if skip {
 		return nil
+	}
+	// The last light state is kept with the outage, not up to StateEvery later.
+	if l, ok := f.light.takeOne(p.id); ok {
+		if err := f.store.SaveLive(ctx, []models.LightState{l}, nil); err != nil {
+			f.light.restore([]models.LightState{l})
+			return err
+		}
 	}
 	// An unflushed return online must be stored first, or the flush would close this outage.
 	if at, ok := f.takeCameBack(p.id); ok {

@@ -255,7 +255,7 @@ func TestPollRateLimit(t *testing.T) {
 }
 
 func TestLightHeartbeatReachesDatabase(t *testing.T) {
-	ts := newTestServer(t)
+	ts := newTestServer(t, func(_ *handlers.Config, f *fleet.Config) { f.StateEvery = 200 * time.Millisecond })
 	a := ts.admin()
 	ag := ts.register(ts.pin(a, "single"), "M1")
 	ctx := context.Background()
@@ -268,7 +268,7 @@ func TestLightHeartbeatReachesDatabase(t *testing.T) {
 		if got := a.do("GET", "/api/admin/pc/"+itoa(ag.PCID), nil).must(t, 200).get("pc.cpu_usage"); got != cpu {
 			t.Fatalf("live cpu_usage %v, want %v", got, cpu)
 		}
-		// The database has it after the next batch write (every second).
+		// The database has it after the next state write (every StateEvery).
 		waitFor(t, 5*time.Second, "light state in the database", func() bool {
 			d, err := ts.store.PCDetail(ctx, ag.PCID)
 			if err != nil {

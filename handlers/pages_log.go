@@ -276,16 +276,10 @@ func (s *Server) writeCSV(c echo.Context, tab string, header []string, read expo
 	if err != nil {
 		return err // nothing sent yet: a clean error page
 	}
-	res := c.Response()
-	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	res.Header().Set(echo.HeaderContentDisposition,
-		fmt.Sprintf("attachment; filename=wcms-log-%s-%s.csv", tab, time.Now().Format(time.DateOnly)))
-	res.WriteHeader(http.StatusOK)
-	// The byte order mark makes Excel read the file as UTF-8, so Hangul shows as written.
-	if _, err := res.Write([]byte("\uFEFF")); err != nil {
+	w := csvAnswer(c, fmt.Sprintf("wcms-log-%s-%s", tab, time.Now().Format(time.DateOnly)))
+	if w == nil {
 		return nil // the client is gone
 	}
-	w := csv.NewWriter(res)
 	_ = w.Write(header)
 	written := 0
 	for len(records) > 0 {
@@ -311,6 +305,20 @@ func (s *Server) writeCSV(c echo.Context, tab string, header []string, read expo
 	}
 	w.Flush()
 	return nil
+}
+
+// csvAnswer starts answering a CSV file named name.csv and returns its writer; nil when the
+// client is gone. The byte order mark makes Excel read the file as UTF-8, so Hangul shows as
+// written.
+func csvAnswer(c echo.Context, name string) *csv.Writer {
+	res := c.Response()
+	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	res.Header().Set(echo.HeaderContentDisposition, "attachment; filename="+name+".csv")
+	res.WriteHeader(http.StatusOK)
+	if _, err := res.Write([]byte("\uFEFF")); err != nil {
+		return nil
+	}
+	return csv.NewWriter(res)
 }
 
 // neutralise keeps a spreadsheet from running a cell as a formula: hostnames and outputs come

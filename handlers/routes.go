@@ -110,6 +110,8 @@ func (s *Server) adminAPIRoutes(e *echo.Echo) {
 	admin(get, "/pc/:id", viewer, s.getPC)
 	admin(get, "/pc/:id/commands", viewer, s.listPCCommands)
 	admin(get, "/pc/:id/history", viewer, s.pcHistory)
+	admin(get, "/pc/:id/metrics", viewer, s.pcMetrics)
+	admin(get, "/room/:name/metrics", viewer, s.roomMetrics)
 	admin(get, "/command/:id", viewer, s.getCommand)
 	admin(get, "/rooms", viewer, s.listRooms)
 	admin(get, "/registration-tokens", viewer, s.listPINs)

@@ -2,12 +2,15 @@ package models
 
 import (
 	"context"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/uptrace/bun"
+
+	"github.com/wcms-lab/wcms/migrations"
 )
 
 // A migration's record commits with it: when the process dies right after a migration's
@@ -32,13 +35,28 @@ func TestMigrateRecordsInItsTransaction(t *testing.T) {
 	}
 
 	newest := ran[len(ran)-1]
-	cut.arm("ALTER TABLE pcs DROP COLUMN agent_version") // the newest migration's down
+	cut.arm(newestDown(t))
 	if _, err := s.MigrateDown(cut.ctx); err == nil {
 		t.Fatal("the rollback after the cut went on")
 	}
 	if again, err := s.Migrate(context.Background()); err != nil || !slices.Equal(again, []string{newest}) {
 		t.Fatalf("after the cut down ran %v, %v; want %s again", again, err, newest)
 	}
+}
+
+// newestDown is the first statement of the newest migration's down file.
+func newestDown(t *testing.T) string {
+	downs, err := fs.Glob(migrations.FS, "*.down.sql")
+	if err != nil || len(downs) == 0 {
+		t.Fatal(downs, err)
+	}
+	slices.Sort(downs)
+	b, err := fs.ReadFile(migrations.FS, downs[len(downs)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(b), ";")
+	return strings.TrimSpace(first)
 }
 
 // cutAfterCommit ends ctx as the transaction that ran a statement holding marker commits.

@@ -298,6 +298,11 @@ func (s *Store) DeletePC(ctx context.Context, id int64, by string, now time.Time
 		if _, err := tx.NewDelete().Model(pc).WherePK().Exec(ctx); err != nil {
 			return err
 		}
+		for _, table := range []string{MinutesTable, HoursTable} {
+			if _, err := tx.NewDelete().TableExpr(table).Where("pc_id = ?", id).Exec(ctx); err != nil {
+				return err
+			}
+		}
 		return addPCEvent(ctx, tx, EventDeleted, pc, by, now)
 	})
 	if err != nil {

@@ -1,0 +1,207 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/wcms-lab/wcms/models"
+)
+
+// The history of a PC or a room (models/telemetry.go) as JSON series or CSV (docs/API.md).
+
+// maxSteps bounds a series, so one request reads and answers a bounded amount.
+const maxSteps = 2000
+
+// defaultSteps are the steps chosen when a request names none: the first that gives at most
+// 500 points over the span.
+var defaultSteps = []time.Duration{time.Minute, 5 * time.Minute, 10 * time.Minute, 30 * time.Minute, time.Hour,
+	6 * time.Hour, 24 * time.Hour}
+
+// historySpan reads from, to and step: times as RFC 3339 or Unix seconds, the step as seconds or
+// a duration ("5m"). By default the last hour up to now. from is moved back to a whole step.
+func historySpan(c echo.Context, now time.Time) (models.Span, error) {
+	var sp models.Span
+	var err error
+	if sp.To, err = historyTime(c.QueryParam("to"), "to", "끝", now); err != nil {
+		return sp, err
+	}
+	if sp.From, err = historyTime(c.QueryParam("from"), "from", "시작", sp.To.Add(-time.Hour)); err != nil {
+		return sp, err
+	}
+	if !sp.From.Before(sp.To) {
+		return sp, badRequest(codeInvalidField, "시작(from)이 끝(to)보다 앞서야 합니다", "from must be before to")
+	}
+	if sp.Step, err = historyStep(c.QueryParam("step"), sp.To.Sub(sp.From)); err != nil {
+		return sp, err
+	}
+	sp.From = sp.From.Truncate(sp.Step)
+	if n := sp.Steps(); n > maxSteps {
+		return sp, badRequest(codeInvalidField, "구간이 너무 많습니다: %d개 (최대 %d개). 기간을 줄이거나 간격(step)을 늘리세요.",
+			"%d steps is too many (at most %d): shorten the range or lengthen the step", n, maxSteps)
+	}
+	return sp, nil
+}
+
+func historyTime(v, name, ko string, def time.Time) (time.Time, error) {
+	if v == "" {
+		return def, nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Unix(n, 0), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return t, badRequest(codeInvalidField, "%[3]s 시각(%[1]s)은 2026-12-05T09:00:00+09:00 같은 RFC 3339 시각이나 유닉스 초여야 합니다 (받은 값 %[2]q)",
+			"%[1]s must be an RFC 3339 time or Unix seconds, not %[2]q", name, v, ko)
+	}
+	return t, nil
+}
+
+// historyStep is the step asked for, a whole number of minutes (of hours from an hour up, since
+// those read the hourly rollups), or the default for the span.
+func historyStep(v string, span time.Duration) (time.Duration, error) {
+	if v == "" {
+		for _, s := range defaultSteps {
+			if span/s <= 500 {
+				return s, nil
+			}
+		}
+		return defaultSteps[len(defaultSteps)-1], nil
+	}
+	step, err := time.ParseDuration(v)
+	if n, nerr := strconv.Atoi(v); nerr == nil {
+		step, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || step < time.Minute || step%time.Minute != 0 || step >= time.Hour && step%time.Hour != 0 {
+		return 0, badRequest(codeInvalidField, "간격(step)은 분 단위(1시간 이상은 시간 단위)여야 합니다: 60, 300, 1h 등 (받은 값 %q)",
+			"step must be whole minutes (whole hours from an hour up), such as 60, 300 or 1h, not %q", v)
+	}
+	return step, nil
+}
+
+type pcPointJSON struct {
+	At            time.Time `json:"at"`
+	Samples       int       `json:"samples"`
+	OnlineSeconds int       `json:"online_seconds"`
+	CPUAvg        *float64  `json:"cpu_avg"`
+	CPUMax        *float64  `json:"cpu_max"`
+	RAMAvg        *float64  `json:"ram_avg"`
+	RAMMax        *float64  `json:"ram_max"`
+	InUseMinutes  int       `json:"in_use_minutes"`
+	User          string    `json:"user"`
+}
+
+type roomPointJSON struct {
+	At            time.Time `json:"at"`
+	PCsOnline     int       `json:"pcs_online"`
+	PCsInUse      int       `json:"pcs_in_use"`
+	OnlineSeconds int       `json:"online_seconds"`
+	CPUAvg        *float64  `json:"cpu_avg"`
+	RAMAvg        *float64  `json:"ram_avg"`
+}
+
+// seriesAnswer is a history series: the span, and the steps that have data.
+type seriesAnswer[P any] struct {
+	ok
+	PCID   int64     `json:"pc_id,omitempty"`
+	Room   string    `json:"room,omitempty"`
+	PCs    int       `json:"pcs,omitempty"` // the room's PCs now
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	Step   int       `json:"step"` // seconds
+	Points []P       `json:"points"`
+}
+
+// pcMetrics is GET /api/admin/pc/:id/metrics.
+func (s *Server) pcMetrics(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	sp, err := historySpan(c, time.Now())
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := s.store.PCByID(ctx, id); err != nil {
+		return err
+	}
+	pts, err := s.store.PCHistory(ctx, id, sp)
+	if err != nil {
+		return err
+	}
+	out := make([]pcPointJSON, len(pts))
+	for i, p := range pts {
+		out[i] = pcPointJSON{ts(p.At), p.Samples, p.OnlineSeconds, p.CPUAvg, p.CPUMax, p.RAMAvg, p.RAMMax, p.InUseMinutes, p.User}
+	}
+	if c.QueryParam("format") == "csv" {
+		return writeSeriesCSV(c, fmt.Sprintf("wcms-pc-%d", id), []string{"at", "samples", "online_seconds", "cpu_avg", "cpu_max",
+			"ram_avg", "ram_max", "in_use_minutes", "user"}, out, func(p pcPointJSON) []string {
+			return []string{csvTime(&p.At), strconv.Itoa(p.Samples), strconv.Itoa(p.OnlineSeconds), csvFloat(p.CPUAvg),
+				csvFloat(p.CPUMax), csvFloat(p.RAMAvg), csvFloat(p.RAMMax), strconv.Itoa(p.InUseMinutes), p.User}
+		})
+	}
+	return c.JSON(http.StatusOK, seriesAnswer[pcPointJSON]{ok: success, PCID: id, From: ts(sp.From), To: ts(sp.To),
+		Step: int(sp.Step / time.Second), Points: out})
+}
+
+// roomMetrics is GET /api/admin/room/:name/metrics: the PCs placed in the room now.
+func (s *Server) roomMetrics(c echo.Context) error {
+	room := c.Param("name")
+	sp, err := historySpan(c, time.Now())
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	pcs, err := s.roomPCs(ctx, room)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, len(pcs))
+	for i, p := range pcs {
+		ids[i] = p.ID
+	}
+	pts, err := s.store.RoomHistory(ctx, ids, sp)
+	if err != nil {
+		return err
+	}
+	out := make([]roomPointJSON, len(pts))
+	for i, p := range pts {
+		out[i] = roomPointJSON{ts(p.At), p.PCsOnline, p.PCsInUse, p.OnlineSeconds, p.CPUAvg, p.RAMAvg}
+	}
+	if c.QueryParam("format") == "csv" {
+		return writeSeriesCSV(c, "wcms-room", []string{"at", "pcs_online", "pcs_in_use", "online_seconds", "cpu_avg", "ram_avg"}, out,
+			func(p roomPointJSON) []string {
+				return []string{csvTime(&p.At), strconv.Itoa(p.PCsOnline), strconv.Itoa(p.PCsInUse), strconv.Itoa(p.OnlineSeconds),
+					csvFloat(p.CPUAvg), csvFloat(p.RAMAvg)}
+			})
+	}
+	return c.JSON(http.StatusOK, seriesAnswer[roomPointJSON]{ok: success, Room: room, PCs: len(ids), From: ts(sp.From),
+		To: ts(sp.To), Step: int(sp.Step / time.Second), Points: out})
+}
+
+// writeSeriesCSV answers a series as a CSV file, cells neutralised against formulas.
+func writeSeriesCSV[P any](c echo.Context, name string, header []string, points []P, row func(P) []string) error {
+	w := csvAnswer(c, name)
+	if w == nil {
+		return nil // the client is gone
+	}
+	_ = w.Write(header)
+	for _, p := range points {
+		_ = w.Write(neutralise(row(p)))
+	}
+	w.Flush()
+	return nil
+}
+
+// csvFloat is a figure as CSV writes it, "" for none.
+func csvFloat(f *float64) string {
+	if f == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*f, 'f', -1, 64)
+}

@@ -1,0 +1,2 @@
+DROP TABLE pc_hours;
+DROP TABLE pc_minutes;
