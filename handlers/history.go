@@ -1,14 +1,17 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/views"
 )
 
 // The history of a PC or a room (models/telemetry.go) as JSON series or CSV (docs/API.md).
@@ -204,4 +207,49 @@ func csvFloat(f *float64) string {
 		return ""
 	}
 	return strconv.FormatFloat(*f, 'f', -1, 64)
+}
+
+// pcChart is the PC page's history chart over the range named (an hour by default).
+func (s *Server) pcChart(ctx context.Context, id int64, rangeName string) (views.PCChart, error) {
+	r := views.ChartRangeNamed(rangeName)
+	sp := r.SpanEnding(time.Now())
+	pts, err := s.store.PCHistory(ctx, id, sp)
+	return views.PCChart{PCID: id, Range: r, Span: sp, Points: pts}, err
+}
+
+// pcChartPage is the chart alone, for the range tabs; without htmx, the PC's page at that range.
+func (s *Server) pcChartPage(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if !isHTMX(c) {
+		return c.Redirect(http.StatusSeeOther, "/pc/"+strconv.FormatInt(id, 10)+"?range="+url.QueryEscape(c.QueryParam("range")))
+	}
+	ctx := c.Request().Context()
+	if _, err := s.store.PCByID(ctx, id); err != nil {
+		return err
+	}
+	ch, err := s.pcChart(ctx, id, c.QueryParam("range"))
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.PCChartSection(ch))
+}
+
+// roomDay is a room's day so far, in the server's time zone, by 10 minutes.
+func (s *Server) roomDay(ctx context.Context, room string, pcs []models.PCView) (*views.RoomChart, error) {
+	now := time.Now()
+	y, m, d := now.Date()
+	from := time.Date(y, m, d, 0, 0, 0, 0, now.Location())
+	sp := models.Span{From: from, To: from.AddDate(0, 0, 1), Step: 10 * time.Minute}
+	ids := make([]int64, len(pcs))
+	for i, p := range pcs {
+		ids[i] = p.ID
+	}
+	pts, err := s.store.RoomHistory(ctx, ids, sp)
+	if err != nil {
+		return nil, err
+	}
+	return &views.RoomChart{Room: room, PCs: len(pcs), Span: sp, Points: pts}, nil
 }

@@ -89,3 +89,41 @@ func TestMetricsAPI(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// The PC page draws the last hour; a range tab answers the chart alone (htmx) or the page at
+// that range; the room page draws the room's day.
+func TestHistoryCharts(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	view := ts.account(a, "view", "viewer")
+	pc := ts.register(ts.pin(a, "single"), "m1")
+	a.do("POST", "/api/admin/rooms", map[string]any{"name": "ENG301", "rows": 1, "cols": 1}).must(t, 200)
+	a.do("PUT", "/api/admin/pc/"+itoa(pc.PCID)+"/seat", map[string]any{"room": "ENG301", "row": 1, "col": 1}).must(t, 200)
+	now := time.Now().Truncate(time.Minute)
+	if err := ts.store.SaveMinutes(context.Background(), []models.Minute{
+		{PCID: pc.PCID, Minute: now.Add(-2 * time.Minute).Unix(), Samples: 30, OnlineSeconds: 60, CPUAvg: ptrTo(40.0), User: "kim"},
+		{PCID: pc.PCID, Minute: now.Add(-time.Minute).Unix(), Samples: 30, OnlineSeconds: 60, CPUAvg: ptrTo(60.0)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	doc := htmlDoc(t, view.page("/pc/"+itoa(pc.PCID), false).must(t, 200))
+	chart := byTestID(t, doc, "pc-chart")
+	if attr(chart, "data-range") != "hour" || attr(byTestID(t, chart, "chart-cpu"), "d") == "" || len(byTestIDAll(chart, "chart-empty")) != 0 {
+		t.Errorf("the PC page's chart: range %q, line %q", attr(chart, "data-range"), attr(byTestID(t, chart, "chart-cpu"), "d"))
+	}
+	frag := view.page("/pc/"+itoa(pc.PCID)+"/chart?range=week", true).must(t, 200)
+	if !isFragment(frag) || attr(byTestID(t, htmlDoc(t, frag), "pc-chart"), "data-range") != "week" {
+		t.Errorf("the week tab: %.300s", frag.Raw)
+	}
+	if r := view.page("/pc/"+itoa(pc.PCID)+"/chart?range=day", false); r.Status != 303 || r.Header.Get("Location") != "/pc/"+itoa(pc.PCID)+"?range=day" {
+		t.Errorf("the day tab without htmx: %d %q", r.Status, r.Header.Get("Location"))
+	}
+	view.page("/pc/99999/chart?range=day", true).must(t, 404)
+	room := byTestID(t, htmlDoc(t, view.page("/?room=ENG301", false).must(t, 200)), "room-chart")
+	if n := len(byTestIDAll(room, "room-bar-online")); n == 0 {
+		t.Error("the room's day shows no PC online")
+	}
+	if got := textOf(byTestID(t, room, "room-chart-peak")); !strings.Contains(got, "1 / 1") {
+		t.Errorf("peak %q", got)
+	}
+}

@@ -103,6 +103,9 @@ func (s *Server) roomPage(c echo.Context) error {
 			return err
 		}
 		v.Prefix = views.Shorten(views.SeatTiles(v.Rows))
+		if v.Chart, err = s.roomDay(ctx, room, here); err != nil {
+			return err
+		}
 	} else {
 		for i := range here {
 			v.Unplaced = append(v.Unplaced, live.TileOf(&here[i]))

@@ -61,6 +61,9 @@ func (s *Server) pcPage(c echo.Context) error {
 	for _, o := range outages {
 		v.Outages = append(v.Outages, views.PCOutage{Start: o.StartedAt, End: o.EndedAt, Duration: o.DurationSeconds, Reason: o.Reason})
 	}
+	if v.Chart, err = s.pcChart(ctx, id, c.QueryParam("range")); err != nil {
+		return err
+	}
 	return s.renderPage(c, views.PCDetailPage(v), views.PCDetailBody(v))
 }
 

@@ -155,8 +155,13 @@ type Span struct {
 	Step     time.Duration
 }
 
-// Steps is how many steps the span has.
-func (sp Span) Steps() int { return int((sp.To.Sub(sp.From) + sp.Step - 1) / sp.Step) }
+// Steps is how many steps the span has; none without a step.
+func (sp Span) Steps() int {
+	if sp.Step <= 0 || !sp.From.Before(sp.To) {
+		return 0
+	}
+	return int((sp.To.Sub(sp.From) + sp.Step - 1) / sp.Step)
+}
 
 // source is the table a span reads, its period column, and its in-use expression.
 func (sp Span) source() (table, col, inUse string) {

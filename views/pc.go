@@ -31,6 +31,7 @@ type PCDetail struct {
 	ProcessesAt *time.Time
 	Commands    []CommandView // newest first
 	Outages     []PCOutage    // newest first
+	Chart       PCChart
 }
 
 // PCDisk is one fixed disk of a PC.

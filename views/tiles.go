@@ -75,6 +75,7 @@ type RoomView struct {
 	StreamURL string
 	Alerts    IdentityAlerts
 	Actions   RoomActions // the room's power actions
+	Chart     *RoomChart  // the room's day; nil for the PCs not placed
 }
 
 // hasPCs tells whether the page shows any PC, and so whether commands could reach one.
