@@ -28,6 +28,7 @@ type agent struct {
 	ip        string
 	cpu       float64 // its usual CPU figure, always below markerBase
 	ram       float64
+	room      int // index of its room (rooms.go); -1 not placed
 	// marker, when set, is the CPU figure its next poll sends for the heartbeat→SSE measure.
 	marker atomic.Pointer[marker]
 }

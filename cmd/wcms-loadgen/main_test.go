@@ -192,8 +192,16 @@ func TestLoadAgainstRealServer(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	// Every subscriber watching every PC, then each watching one of three rooms of 20 (the last
+	// room has 10; one room has two watchers).
+	for _, rooms := range []string{"0", "20"} {
+		t.Run("room size "+rooms, func(t *testing.T) { loadOnce(t, bin, rooms) })
+	}
+}
+
+func loadOnce(t *testing.T, bin, roomSize string) {
 	cfg, err := parseConfig([]string{"-spawn", bin, "-agents", "50", "-longpoll-agents", "5", "-subscribers", "4",
-		"-duration", "5s", "-warmup", "1s"}, func(string) string { return "" })
+		"-duration", "5s", "-warmup", "1s", "-room-size", roomSize}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

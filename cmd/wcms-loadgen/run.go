@@ -25,6 +25,8 @@ type loadgen struct {
 	steady      []*agent
 	longPollers []*agent
 	byPC        map[int64]*agent // read-only once the load starts
+	watch       []int            // the room each subscriber watches (-1: the PCs not placed)
+	watched     []*agent         // the steady agents some subscriber watches: the markers' choice
 
 	start               time.Time // the load starts (warm-up begins)
 	measure, measureEnd time.Time // the measuring window
@@ -99,6 +101,9 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*Report, error) {
 		g.byPC[a.pcID] = a
 	}
 	g.steady, g.longPollers = all[:cfg.Agents], all[cfg.Agents:]
+	if err := g.placeInRooms(ctx, admin, cfg.RoomSize, cfg.Subscribers, progress); err != nil {
+		return nil, err
+	}
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()

@@ -59,6 +59,9 @@ func (g *loadgen) runMarkers(ctx context.Context, subscribers int, stop time.Tim
 				continue
 			}
 			for i := range x.m.seen {
+				if g.watch[i] != x.a.room {
+					continue // this subscriber watches another room
+				}
 				g.markers.expected++
 				if at := x.m.seen[i].Load(); at != 0 {
 					g.sseLatency.record(time.Duration(at - sent))
@@ -80,7 +83,7 @@ func (g *loadgen) runMarkers(ctx context.Context, subscribers int, stop time.Tim
 		if !time.Now().Before(stop) {
 			continue
 		}
-		a := g.steady[rand.N(len(g.steady))]
+		a := g.watched[rand.N(len(g.watched))]
 		m := &marker{value: float64(markerBase + seq%markerSpan), seen: make([]atomic.Int64, subscribers)}
 		if a.marker.CompareAndSwap(nil, m) {
 			live = append(live, active{a, m})
@@ -88,9 +91,10 @@ func (g *loadgen) runMarkers(ctx context.Context, subscribers int, stop time.Tim
 	}
 }
 
-// subscribe reads the dashboard's stream of unplaced PCs as subscriber i until ctx ends.
+// subscribe reads the dashboard's stream of the room subscriber i watches (the unplaced PCs
+// without rooms) until ctx ends.
 func (g *loadgen) subscribe(ctx context.Context, s *session, i int, ready chan<- error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.base+"/stream?room=", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.base+"/stream?room="+roomName(g.watch[i]), nil)
 	if err != nil {
 		ready <- fmt.Errorf("subscribe: %w", err)
 		return
