@@ -126,4 +126,11 @@ func TestHistoryCharts(t *testing.T) {
 	if got := textOf(byTestID(t, room, "room-chart-peak")); !strings.Contains(got, "1 / 1") {
 		t.Errorf("peak %q", got)
 	}
+	// The day is kept for the minute, but not across a change of the room's PCs.
+	a.do("PUT", "/api/admin/room/ENG301", map[string]any{"cols": 2}).must(t, 200)
+	a.do("PUT", "/api/admin/pc/"+itoa(ts.register(ts.pin(a, "single"), "m2").PCID)+"/seat", map[string]any{"room": "ENG301", "row": 1, "col": 2}).must(t, 200)
+	room = byTestID(t, htmlDoc(t, view.page("/?room=ENG301", false).must(t, 200)), "room-chart")
+	if got := textOf(byTestID(t, room, "room-chart-peak")); !strings.Contains(got, "1 / 2") {
+		t.Errorf("peak after a second PC was placed: %q", got)
+	}
 }

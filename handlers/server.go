@@ -106,6 +106,8 @@ type Server struct {
 	dashboardSlots, wallSlots *streamSlots
 	// pollRate is the agents' poll rate the status page shows, measured between its views.
 	pollRate *pollRate
+	// roomDays keeps each room's day chart for a minute (history.go).
+	roomDays roomDays
 
 	pins        tokens.PINHasher
 	pinFailures *ratelimit.Failures // by source address

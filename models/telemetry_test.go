@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -166,5 +167,84 @@ func TestPruneHistoryInBatches(t *testing.T) {
 	}
 	if kept, _ := s.PCHistory(ctx, pcs[1], Span{From: hist0, To: hist0.Add(1000 * time.Minute), Step: time.Minute}); len(kept) != 100 {
 		t.Errorf("another PC's history: %d minutes", len(kept))
+	}
+}
+
+// benchFleet registers n PCs and returns their ids.
+func benchFleet(b *testing.B, s *Store, n int) []int64 {
+	ctx := context.Background()
+	pin, _, err := s.CreatePIN(ctx, pinHash, PINMulti, time.Now().Add(time.Hour), "admin", time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		pc := &PC{MachineID: fmt.Sprintf("BENCH-%05d", i), Hostname: "LAB", MACAddress: "AA", IPAddress: "10.0.0.1"}
+		if _, err := s.Register(ctx, Enrol{PINHash: pin.TokenHash, PC: pc}, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = pc.ID
+	}
+	return ids
+}
+
+// BenchmarkSaveMinutes is one minute's write at 10,000 PCs: what the fleet stores each minute.
+func BenchmarkSaveMinutes(b *testing.B) {
+	s := openTest(b)
+	ids := benchFleet(b, s, 10_000)
+	ms := make([]Minute, len(ids))
+	minute := hist0
+	for b.Loop() {
+		for i, id := range ids {
+			ms[i] = minuteAt(id, minute, 30, 60, 12.5, 40, "student")
+		}
+		if err := s.SaveMinutes(context.Background(), ms); err != nil {
+			b.Fatal(err)
+		}
+		minute = minute.Add(time.Minute)
+	}
+}
+
+// BenchmarkRollupHour is one hour rolled up at 1,000 PCs from their 60,000 minutes.
+func BenchmarkRollupHour(b *testing.B) {
+	s := openTest(b)
+	ids := benchFleet(b, s, 1000)
+	var ms []Minute
+	for m := range 60 {
+		for _, id := range ids {
+			ms = append(ms, minuteAt(id, hist0.Add(time.Duration(m)*time.Minute), 30, 60, float64(m), 90, ""))
+		}
+	}
+	if err := s.SaveMinutes(context.Background(), ms); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := s.RollupHour(context.Background(), hist0.Unix()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRoomDay is the room chart's query: 50 PCs' day of minutes (72,000 rows) in
+// 10-minute steps, among 500 PCs' history.
+func BenchmarkRoomDay(b *testing.B) {
+	s := openTest(b)
+	ids := benchFleet(b, s, 500)
+	var ms []Minute
+	for m := range 24 * 60 {
+		for _, id := range ids {
+			ms = append(ms, Minute{PCID: id, Minute: hist0.Add(time.Duration(m) * time.Minute).Unix(), Samples: 30, OnlineSeconds: 60,
+				CPUAvg: ptr(float64(m % 100)), User: "s"})
+		}
+	}
+	if err := s.SaveMinutes(context.Background(), ms); err != nil {
+		b.Fatal(err)
+	}
+	sp := Span{From: hist0, To: hist0.Add(24 * time.Hour), Step: 10 * time.Minute}
+	for b.Loop() {
+		pts, err := s.RoomHistory(context.Background(), ids[:50], sp)
+		if err != nil || len(pts) != 144 {
+			b.Fatal(len(pts), err)
+		}
 	}
 }
