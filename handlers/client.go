@@ -285,6 +285,7 @@ func (s *Server) poll(c echo.Context, id int64, hb fleet.Beat, wait time.Duratio
 			return err
 		}
 		data.HasCommand, data.Command = true, wc
+		setNoStore(c) // its parameters may hold a password (routes.go says why only this answer)
 		s.log.Info("command delivered", "command_id", cmd.ID, "pc_id", id, "type", cmd.Type)
 	}
 	return c.JSON(http.StatusOK, wire.PollResponse{Status: "success", Data: data})

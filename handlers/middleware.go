@@ -14,9 +14,11 @@ import (
 type routeKind uint8
 
 const (
-	forPeople    routeKind = 0
-	forPrograms  routeKind = 1 << iota // errors in the JSON envelope, not as pages
-	quietSuccess                       // successes are counted in /metrics, not logged
+	forPeople     routeKind = 0
+	forPrograms   routeKind = 1 << iota // errors in the JSON envelope, not as pages
+	quietSuccess                        // successes are counted in /metrics, logged at debug only
+	agentAPI                            // the agents' own calls, summarised each minute (agentlog.go)
+	noPageHeaders                       // answered without the pages' security headers: no browser shows it
 )
 
 // routeKinds maps a route's path pattern to its kind; written while the routes are registered,
@@ -38,13 +40,19 @@ func (k routeKinds) of(c echo.Context) routeKind { return k[c.Path()] }
 
 func (s *Server) answersJSON(c echo.Context) bool { return s.kinds.of(c)&forPrograms != 0 }
 
+// withoutPageHeaders skips the pages' security headers (routes.go) on the routes marked so. Every
+// other answer has them, including a 404 or 405 for a path no route takes.
+func (s *Server) withoutPageHeaders(c echo.Context) bool { return s.kinds.of(c)&noPageHeaders != 0 }
+
 // noStore keeps answers that carry tokens and live state out of caches.
 func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		c.Response().Header().Set("Cache-Control", "no-store")
+		setNoStore(c)
 		return next(c)
 	}
 }
+
+func setNoStore(c echo.Context) { c.Response().Header().Set("Cache-Control", "no-store") }
 
 // byteLimit is n in the form echo's BodyLimit takes.
 func byteLimit(n int64) string { return strconv.FormatInt(n, 10) + "B" }
