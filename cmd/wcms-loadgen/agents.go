@@ -22,12 +22,13 @@ const (
 
 // agent is one simulated PC.
 type agent struct {
-	machineID string
-	token     string
-	pcID      int64
-	ip        string
-	cpu       float64 // its usual CPU figure, always below markerBase
-	ram       float64
+	machineID  string
+	instanceID string // sent by the agent pattern only
+	token      string
+	pcID       int64
+	ip         string
+	cpu        float64 // its usual CPU figure, always below markerBase
+	ram        float64
 	// marker, when set, is the CPU figure its next poll sends for the heartbeat→SSE measure.
 	marker atomic.Pointer[marker]
 }
@@ -143,7 +144,7 @@ func (g *loadgen) reportResult(ctx context.Context, a *agent, c *wire.Command) {
 	}
 }
 
-// runSteady polls every 2 s ±10 % without waiting, starting at phase, so the agents together
+// runSteady polls every 2 s ±10 % as its pattern does, starting at phase, so the agents together
 // offer exactly N/2 polls a second; a full heartbeat goes every 5 minutes, the first at a random
 // moment.
 func (g *loadgen) runSteady(ctx context.Context, a *agent, phase time.Duration) {
@@ -170,7 +171,7 @@ func (g *loadgen) runSteady(ctx context.Context, a *agent, phase time.Duration) 
 			cpu = m.value
 			m.sent.Store(now.UnixNano())
 		}
-		cmd, err := pc.poll(ctx, a, a.heartbeat(cpu, full))
+		cmd, err := pc.poll(ctx, g.pattern.requests(a, cpu, full))
 		g.pollDone(now, time.Since(now))
 		if err != nil {
 			g.countError(ctx, err)
@@ -181,8 +182,12 @@ func (g *loadgen) runSteady(ctx context.Context, a *agent, phase time.Duration) 
 		next = next.Add(gap)
 		if late := time.Now(); next.Before(late) {
 			// Wait a whole interval after a late answer, as an agent does, rather than catch up
-			// with a burst that the server would rightly refuse (429).
+			// with a burst that the server would rightly refuse (429); but poll again at once
+			// after a held one, as our agent does (agent/agent.go pollLoop).
 			next = late.Add(gap)
+			if g.pattern.waits() {
+				next = late
+			}
 		}
 		timer.Reset(time.Until(next))
 	}
