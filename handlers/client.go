@@ -274,9 +274,13 @@ func (s *Server) poll(c echo.Context, id int64, hb fleet.Beat, wait time.Duratio
 	if hb.Info != nil {
 		s.countHeartbeat(hb.Full)
 	}
+	asked := time.Now()
 	cmd, err := s.fleet.NextCommand(ctx, id, fleet.Caller{Token: bearer(c), Addr: c.RealIP()}, wait)
 	if err != nil {
 		return err
+	}
+	if wait > 0 {
+		hold(c, asked) // waiting for a command is not the server being slow
 	}
 	data := wire.PollData{HeartbeatProcessed: hb.Info != nil, IPChanged: changed}
 	if cmd != nil {
