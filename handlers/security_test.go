@@ -37,7 +37,7 @@ type sessionRoute struct {
 // the session.
 func sessionRoutes(t *testing.T, ts *testServer) []sessionRoute {
 	t.Helper()
-	e := ts.srv.Config.Handler.(*echo.Echo) // the routes of the server app.New built
+	e := handlers.EchoOf(ts.srv.Config.Handler) // the routes of the server app.New built
 	fill := strings.NewReplacer(":id", "999999", ":token", "123456", ":name", "Nowhere", ":username", "nobody", "*", "x")
 	var out []sessionRoute
 	seen := map[string]bool{}
@@ -678,7 +678,7 @@ func TestAgentURLsNeedNoSession(t *testing.T) {
 // stack of its own goroutine; the server goes on serving.
 func TestPanicIsAnswered(t *testing.T) {
 	ts := newTestServer(t)
-	e := ts.srv.Config.Handler.(*echo.Echo)
+	e := handlers.EchoOf(ts.srv.Config.Handler)
 	// A method the API's path does not have: the route answers as the API does.
 	e.Add("PATCH", "/api/admin/pcs", func(echo.Context) error { panic("boom in a handler") })
 	e.GET("/boom", func(echo.Context) error { panic("boom in a page") })
