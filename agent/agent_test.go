@@ -332,3 +332,25 @@ func TestSpoolKeepsOrderAcrossReopen(t *testing.T) {
 		t.Fatalf("spool order %v, want the order results were made (a damaged file skipped)", ids)
 	}
 }
+
+// TestPollSendsOnlyHeadersTheServerReads: a poll goes 1,800 times an hour, so it carries no
+// header the server does not read (Accept, Accept-Encoding: docs/BENCHMARKS.md, bytes on the wire).
+func TestPollSendsOnlyHeadersTheServerReads(t *testing.T) {
+	f := newFakeServer(t)
+	startAgent(t, testConfig(f, t.TempDir()), &fakeExecutor{})
+	eventually(t, "a light heartbeat", func() bool {
+		n := 0
+		f.snapshot(func(f *fakeServer) { n = len(f.heartbeats) })
+		return n >= 2
+	})
+	var names []string
+	f.snapshot(func(f *fakeServer) {
+		for name := range f.pollHeader {
+			names = append(names, name)
+		}
+	})
+	slices.Sort(names)
+	if want := []string{"Authorization", "Content-Length", "Content-Type", "User-Agent"}; !slices.Equal(names, want) {
+		t.Errorf("a poll's headers: %v, want %v", names, want)
+	}
+}

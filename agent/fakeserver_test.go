@@ -41,6 +41,7 @@ type fakeServer struct {
 	resultOrder []int64
 	heartbeats  []heartbeatSeen
 	auth        map[string]bool // Authorization headers seen on polls
+	pollHeader  http.Header     // the last poll's headers
 	shutdowns   int
 	version     wire.VersionResponse
 	build       []byte
@@ -206,6 +207,7 @@ func (f *fakeServer) poll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.auth[r.Header.Get("Authorization")] = true
+	f.pollHeader = r.Header.Clone()
 	data := wire.PollData{HeartbeatProcessed: req.Heartbeat != nil}
 	if req.Heartbeat != nil {
 		info, full := req.Heartbeat.Info()

@@ -78,10 +78,10 @@ func (p pattern) requests(a *agent, cpu float64, full bool) []request {
 	const poll = "/api/client/commands"
 	switch p {
 	case patternAgent:
-		// agent/client.go sets User-Agent, Accept, Authorization and Content-Type; Go's transport
-		// adds Accept-Encoding.
-		head := "User-Agent: " + wire.UserAgent(agentVersion, "windows", "amd64") + "\r\nAccept: application/json\r\n" +
-			"Authorization: Bearer " + a.token + "\r\nContent-Type: application/json\r\nAccept-Encoding: gzip\r\n"
+		// agent/client.go sets User-Agent, Authorization and Content-Type, and turns off the
+		// transport's Accept-Encoding.
+		head := "User-Agent: " + wire.UserAgent(agentVersion, "windows", "amd64") + "\r\n" +
+			"Authorization: Bearer " + a.token + "\r\nContent-Type: application/json\r\n"
 		return []request{{poll, head, mustJSON(wire.PollRequest{MachineID: a.machineID, Heartbeat: a.heartbeat(cpu, full),
 			Wait: longPollWait, InstanceID: a.instanceID})}}
 	case patternPublished:
