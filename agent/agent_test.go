@@ -333,9 +333,10 @@ func TestSpoolKeepsOrderAcrossReopen(t *testing.T) {
 	}
 }
 
-// TestPollSendsOnlyHeadersTheServerReads: a poll goes 1,800 times an hour, so it carries no
-// header the server does not read (Accept, Accept-Encoding: docs/BENCHMARKS.md, bytes on the wire).
-func TestPollSendsOnlyHeadersTheServerReads(t *testing.T) {
+// TestPollCarriesNothingUnread: a poll goes 1,800 times an hour, so it carries no header the
+// server does not read (Accept, Accept-Encoding), and its light heartbeat comes in the shorter,
+// flat shape (docs/BENCHMARKS.md, bytes on the wire).
+func TestPollCarriesNothingUnread(t *testing.T) {
 	f := newFakeServer(t)
 	startAgent(t, testConfig(f, t.TempDir()), &fakeExecutor{})
 	eventually(t, "a light heartbeat", func() bool {
@@ -347,6 +348,11 @@ func TestPollSendsOnlyHeadersTheServerReads(t *testing.T) {
 	f.snapshot(func(f *fakeServer) {
 		for name := range f.pollHeader {
 			names = append(names, name)
+		}
+		for i, hb := range f.heartbeats {
+			if hb.poll && hb.flat == hb.full {
+				t.Errorf("heartbeat %d (full %v) flat %v: want light ones flat, full ones nested", i, hb.full, hb.flat)
+			}
 		}
 	})
 	slices.Sort(names)

@@ -60,6 +60,7 @@ type heartbeatSeen struct {
 	full bool
 	info *wire.SystemInfo
 	poll bool
+	flat bool // a poll's heartbeat in the flat shape
 }
 
 func newFakeServer(t *testing.T) *fakeServer {
@@ -211,7 +212,7 @@ func (f *fakeServer) poll(w http.ResponseWriter, r *http.Request) {
 	data := wire.PollData{HeartbeatProcessed: req.Heartbeat != nil}
 	if req.Heartbeat != nil {
 		info, full := req.Heartbeat.Info()
-		f.heartbeats = append(f.heartbeats, heartbeatSeen{full: full, info: info, poll: true})
+		f.heartbeats = append(f.heartbeats, heartbeatSeen{full: full, info: info, poll: true, flat: req.Heartbeat.SystemInfo == nil})
 	}
 	if len(f.queue) > 0 {
 		cmd := f.queue[0]

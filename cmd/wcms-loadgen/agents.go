@@ -115,6 +115,12 @@ func (a *agent) heartbeat(cpu float64, full bool) *wire.PollHeartbeat {
 	return &wire.PollHeartbeat{FullUpdate: &full, SystemInfo: info}
 }
 
+// flatHeartbeat is the light heartbeat in the flat shape of the seed document's section 4,
+// which the published client and our agent send.
+func (a *agent) flatHeartbeat(cpu float64) *wire.PollHeartbeat {
+	return &wire.PollHeartbeat{CPUUsage: &cpu, RAMUsagePercent: &a.ram, IPAddress: &a.ip}
+}
+
 // fakeProcesses is a lab PC's process list, about the size of a real one's names.
 var fakeProcesses = func() wire.Processes {
 	names := []string{"System", "Registry", "smss.exe", "csrss.exe", "wininit.exe", "services.exe", "lsass.exe",

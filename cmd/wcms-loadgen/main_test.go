@@ -254,7 +254,7 @@ func TestPatternRequests(t *testing.T) {
 	}{
 		{patternSteady, false, []string{"/api/client/commands"}, []string{"Authorization: Bearer tok"}, []string{`"full_update":false`}, "User-Agent"},
 		{patternAgent, false, []string{"/api/client/commands"}, []string{"User-Agent: wcms-agent/", "Authorization: Bearer tok"},
-			[]string{`"wait":2`, `"instance_id":"` + a.instanceID, `"machine_id":"` + a.machineID}, "Accept"},
+			[]string{`"heartbeat":{"cpu_usage":5,`, `"wait":2`, `"instance_id":"` + a.instanceID, `"machine_id":"` + a.machineID}, "Accept"},
 		{patternPublished, false, []string{"/api/client/commands"}, []string{"python-requests"}, []string{`"heartbeat": {"cpu_usage": 5, "ram_usage_percent": 40, "ip_address": "10.0.0.1"}`}, "Authorization"},
 		{patternPublished, true, []string{"/api/client/commands", "/api/client/heartbeat"}, []string{"python-requests"}, []string{`"heartbeat": {"cpu_usage"`}, "Authorization"},
 	}

@@ -79,14 +79,17 @@ func (p pattern) requests(a *agent, cpu float64, full bool) []request {
 	switch p {
 	case patternAgent:
 		// agent/client.go sets User-Agent, Authorization and Content-Type, and turns off the
-		// transport's Accept-Encoding.
+		// transport's Accept-Encoding; agent/agent.go pollOnce sends a light heartbeat flat.
 		head := "User-Agent: " + wire.UserAgent(agentVersion, "windows", "amd64") + "\r\n" +
 			"Authorization: Bearer " + a.token + "\r\nContent-Type: application/json\r\n"
-		return []request{{poll, head, mustJSON(wire.PollRequest{MachineID: a.machineID, Heartbeat: a.heartbeat(cpu, full),
+		hb := a.heartbeat(cpu, full)
+		if !full {
+			hb = a.flatHeartbeat(cpu)
+		}
+		return []request{{poll, head, mustJSON(wire.PollRequest{MachineID: a.machineID, Heartbeat: hb,
 			Wait: longPollWait, InstanceID: a.instanceID})}}
 	case patternPublished:
-		out := []request{{poll, pythonRequestsHead, pythonJSON(wire.PollRequest{MachineID: a.machineID,
-			Heartbeat: &wire.PollHeartbeat{CPUUsage: &cpu, RAMUsagePercent: &a.ram, IPAddress: &a.ip}})}}
+		out := []request{{poll, pythonRequestsHead, pythonJSON(wire.PollRequest{MachineID: a.machineID, Heartbeat: a.flatHeartbeat(cpu)})}}
 		if full {
 			hb := a.heartbeat(cpu, true)
 			out = append(out, request{"/api/client/heartbeat", pythonRequestsHead, pythonJSON(wire.HeartbeatRequest{
