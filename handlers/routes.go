@@ -76,9 +76,9 @@ func (s *Server) agentRoutes(e *echo.Echo) {
 	quiet.then(forPrograms|quietSuccess).add(get, "/static/*", staticFiles())
 
 	// The agents' JSON. no-store where a cache could keep an answer: on GETs (a kept "no command"
-	// would hide commands) and on the register's token. A cache never stores a POST answer that
-	// gives no freshness (RFC 9111 section 3), so the 2 s polls go without it; poll sets it all the
-	// same on an answer that carries a command.
+	// would hide commands) and on the register's token. HTTP caches do not keep the answer to a
+	// POST that gives no freshness, so the 2 s polls go without it; poll sets it all the same on
+	// an answer that carries a command (docs/SECURITY.md).
 	const agents = forPrograms | quietSuccess | agentAPI | noPageHeaders
 	client := quiet.then(agents)
 	kept := client.then(agents, noStore)
