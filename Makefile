@@ -48,10 +48,11 @@ lint: ## gofmt (hand-written files), go.mod tidy, go vet, and go vet for Windows
 bench: ## run the benchmarks, with allocations
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-bench-load: ## load the built server with 1k/2k/5k/7.5k/10k agents, 60 s each (JSON in bin/load-N.json)
+bench-load: ## load the built server, 60 s a point: 1k-20k agents in rooms of 50, one room per dashboard; then 10k with every dashboard on every PC (JSON in bin/load-*.json)
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/wcms-server .
 	$(GO) build -o $(BIN)/wcms-loadgen ./cmd/wcms-loadgen
-	for n in 1000 2000 5000 7500 10000; do $(BIN)/wcms-loadgen -spawn $(BIN)/wcms-server -agents $$n -json > $(BIN)/load-$$n.json || exit 1; done
+	for n in 1000 2000 5000 10000 15000 20000; do $(BIN)/wcms-loadgen -spawn $(BIN)/wcms-server -agents $$n -room-size 50 -json > $(BIN)/load-rooms-$$n.json || exit 1; done
+	$(BIN)/wcms-loadgen -spawn $(BIN)/wcms-server -agents 10000 -json > $(BIN)/load-all-10000.json
 
 bench-herd: ## 2,000 agents lose the server for 60 s: how their reconnects spread, nothing lost or run twice
 	WCMS_HERD=1 $(GO) test -count=1 -run TestHerdAfterOutage -v -timeout 10m ./e2e/

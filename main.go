@@ -89,6 +89,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if err != nil {
 		return c, err
 	}
+	slow, err := time.ParseDuration(env("WCMS_SLOW_REQUEST", handlers.DefaultSlowRequest.String()))
+	if err != nil {
+		return c, fmt.Errorf("WCMS_SLOW_REQUEST: %w", err)
+	}
 	legacy, err := envBool("WCMS_LEGACY_CLIENTS", false)
 	if err != nil {
 		return c, err
@@ -108,7 +112,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.BoolVar(&c.HTTP.TrustProxy, "trust-proxy", proxy, "take client addresses from X-Forwarded-For; only behind a reverse proxy (WCMS_TRUST_PROXY)")
 	fs.StringVar(&c.HTTP.PublicURL, "public-url", env("WCMS_PUBLIC_URL", ""), "base URL agents reach this server at, for links and install scripts (WCMS_PUBLIC_URL)")
 	fs.StringVar(&c.AgentDir, "agent-dir", env("WCMS_AGENT_DIR", "bin"), "folder whose wcms-agent* builds are registered at start, if it exists (WCMS_AGENT_DIR)")
-	fs.StringVar(&c.LogLevel, "log-level", env("WCMS_LOG_LEVEL", "info"), "debug, info, warn or error (WCMS_LOG_LEVEL)")
+	fs.StringVar(&c.LogLevel, "log-level", env("WCMS_LOG_LEVEL", "info"), "debug, info, warn or error (WCMS_LOG_LEVEL); the agent API's successes are logged at debug, summed up at info each minute")
+	fs.DurationVar(&c.HTTP.SlowRequest, "slow-request", slow, "a request that takes longer, less any time it was held waiting (long-polls, streams), is logged at warn (WCMS_SLOW_REQUEST)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("WCMS_DEBUG_ADDR", ""), "serve Go profiles (pprof) on this loopback address, e.g. 127.0.0.1:6060 (WCMS_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -126,6 +131,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("-keep-minutes-days %d, -keep-hours-days %d: keep minutes at least a day, hours at least as long", keepMinutes, keepHours)
 	}
 	c.Fleet.KeepMinutes, c.Fleet.KeepHours = time.Duration(keepMinutes)*24*time.Hour, time.Duration(keepHours)*24*time.Hour
+	if c.HTTP.SlowRequest <= 0 {
+		return c, fmt.Errorf("-slow-request %s: must be positive", c.HTTP.SlowRequest)
+	}
 	if c.Fleet.RoomGrace < 0 || c.Fleet.RoomGrace > maxRoomGrace {
 		return c, fmt.Errorf("-room-grace %s: use 0 (send at once) up to %s", c.Fleet.RoomGrace, maxRoomGrace)
 	}
@@ -191,8 +199,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", cfg.Addr, "db", cfg.DB, "version", version, "legacy_clients", cfg.HTTP.LegacyClients,
-		"offline_after", cfg.Fleet.OfflineAfter.String(), "room_grace", cfg.Fleet.RoomGrace.String(), "state_every", cfg.Fleet.StateEvery.String(),
-		"keep_minutes", cfg.Fleet.KeepMinutes.String(), "keep_hours", cfg.Fleet.KeepHours.String())
+		"offline_after", cfg.Fleet.OfflineAfter.String(), "room_grace", cfg.Fleet.RoomGrace.String(), "slow_request", cfg.HTTP.SlowRequest.String(),
+		"state_every", cfg.Fleet.StateEvery.String(), "keep_minutes", cfg.Fleet.KeepMinutes.String(), "keep_hours", cfg.Fleet.KeepHours.String())
 
 	select {
 	case err := <-errc:

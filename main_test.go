@@ -37,6 +37,14 @@ func TestParseConfig(t *testing.T) {
 			t.Errorf("-room-grace %s: %v %v", flag, c.Fleet.RoomGrace, err)
 		}
 	}
+	if c.HTTP.SlowRequest != 500*time.Millisecond {
+		t.Errorf("-slow-request by default: %v", c.HTTP.SlowRequest)
+	}
+	env["WCMS_SLOW_REQUEST"] = "2s"
+	if c, err := parseConfig(nil, func(k string) string { return env[k] }); err != nil || c.HTTP.SlowRequest != 2*time.Second {
+		t.Errorf("WCMS_SLOW_REQUEST=2s: %v %v", c.HTTP.SlowRequest, err)
+	}
+	delete(env, "WCMS_SLOW_REQUEST")
 	env["WCMS_AGENT_DIR"], env["WCMS_PUBLIC_URL"] = "/srv/agents", "https://wcms.lab.example:8443/"
 	c, err = parseConfig(nil, func(k string) string { return env[k] })
 	if err != nil || c.AgentDir != "/srv/agents" || c.HTTP.PublicURL != "https://wcms.lab.example:8443/" {
@@ -59,7 +67,7 @@ func TestParseConfig(t *testing.T) {
 		t.Fatalf("a flag wins over its environment twin: %+v %v", c, err)
 	}
 	for _, bad := range []map[string]string{{"WCMS_LEGACY_CLIENTS": "maybe"}, {"WCMS_OFFLINE_AFTER": "soon"}, {"WCMS_OFFLINE_AFTER": "1s"},
-		{"WCMS_ROOM_GRACE": "-1s"}, {"WCMS_ROOM_GRACE": "1h"}, {"WCMS_ROOM_GRACE": "soon"},
+		{"WCMS_ROOM_GRACE": "-1s"}, {"WCMS_ROOM_GRACE": "1h"}, {"WCMS_ROOM_GRACE": "soon"}, {"WCMS_SLOW_REQUEST": "0s"}, {"WCMS_SLOW_REQUEST": "soon"},
 		{"WCMS_PUBLIC_URL": "ftp://wcms.lab"}, {"WCMS_PUBLIC_URL": "http://wcms.lab/'$(reboot)'"}, {"WCMS_PUBLIC_URL": "wcms.lab:5050"},
 		{"WCMS_STATE_EVERY": "0s"}, {"WCMS_STATE_EVERY": "1h"}, {"WCMS_KEEP_MINUTES_DAYS": "0"}, {"WCMS_KEEP_MINUTES_DAYS": "two weeks"},
 		{"WCMS_KEEP_MINUTES_DAYS": "30", "WCMS_KEEP_HOURS_DAYS": "7"},

@@ -385,9 +385,12 @@ func (a *Agent) pollOnce(ctx context.Context, full bool) (*wire.Command, error) 
 		return nil, a.cl.heartbeat(ctx, wire.HeartbeatRequest{MachineID: id, FullUpdate: &full, SystemInfo: info,
 			InstanceID: a.instanceID})
 	}
-	data, err := a.cl.poll(ctx, wire.PollRequest{MachineID: id,
-		Heartbeat:  &wire.PollHeartbeat{FullUpdate: &full, SystemInfo: info},
-		Wait:       a.cfg.PollInterval.Seconds(),
+	hb := &wire.PollHeartbeat{FullUpdate: &full, SystemInfo: info}
+	if !full {
+		// The contract's flat light heartbeat says the same in 36 fewer bytes, 1,800 times an hour.
+		hb = &wire.PollHeartbeat{CPUUsage: info.CPUUsage, RAMUsagePercent: info.RAMUsagePercent, IPAddress: info.IPAddress}
+	}
+	data, err := a.cl.poll(ctx, wire.PollRequest{MachineID: id, Heartbeat: hb, Wait: a.cfg.PollInterval.Seconds(),
 		InstanceID: a.instanceID})
 	if err != nil || !data.HasCommand || data.Command == nil {
 		return nil, err

@@ -332,3 +332,31 @@ func TestSpoolKeepsOrderAcrossReopen(t *testing.T) {
 		t.Fatalf("spool order %v, want the order results were made (a damaged file skipped)", ids)
 	}
 }
+
+// TestPollCarriesNothingUnread: a poll goes 1,800 times an hour, so it carries no header the
+// server does not read (Accept, Accept-Encoding), and its light heartbeat comes in the shorter,
+// flat shape (docs/BENCHMARKS.md, bytes on the wire).
+func TestPollCarriesNothingUnread(t *testing.T) {
+	f := newFakeServer(t)
+	startAgent(t, testConfig(f, t.TempDir()), &fakeExecutor{})
+	eventually(t, "a light heartbeat", func() bool {
+		n := 0
+		f.snapshot(func(f *fakeServer) { n = len(f.heartbeats) })
+		return n >= 2
+	})
+	var names []string
+	f.snapshot(func(f *fakeServer) {
+		for name := range f.pollHeader {
+			names = append(names, name)
+		}
+		for i, hb := range f.heartbeats {
+			if hb.poll && hb.flat == hb.full {
+				t.Errorf("heartbeat %d (full %v) flat %v: want light ones flat, full ones nested", i, hb.full, hb.flat)
+			}
+		}
+	})
+	slices.Sort(names)
+	if want := []string{"Authorization", "Content-Length", "Content-Type", "User-Agent"}; !slices.Equal(names, want) {
+		t.Errorf("a poll's headers: %v, want %v", names, want)
+	}
+}

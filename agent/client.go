@@ -92,6 +92,8 @@ func newClient(server, version string) *client {
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 45 * time.Second, // longer than any long-poll wait we ask for
+		// The server compresses nothing, so asking for gzip would only add a header to every poll.
+		DisableCompression: true,
 	}
 	return &client{
 		base:      strings.TrimRight(server, "/"),
@@ -114,8 +116,8 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	if err != nil {
 		return err
 	}
+	// No Accept: the server answers its agent API in JSON whatever a caller accepts.
 	req.Header.Set("User-Agent", c.userAgent)
-	req.Header.Set("Accept", "application/json")
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

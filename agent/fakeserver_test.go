@@ -41,6 +41,7 @@ type fakeServer struct {
 	resultOrder []int64
 	heartbeats  []heartbeatSeen
 	auth        map[string]bool // Authorization headers seen on polls
+	pollHeader  http.Header     // the last poll's headers
 	shutdowns   int
 	version     wire.VersionResponse
 	build       []byte
@@ -59,6 +60,7 @@ type heartbeatSeen struct {
 	full bool
 	info *wire.SystemInfo
 	poll bool
+	flat bool // a poll's heartbeat in the flat shape
 }
 
 func newFakeServer(t *testing.T) *fakeServer {
@@ -206,10 +208,11 @@ func (f *fakeServer) poll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.auth[r.Header.Get("Authorization")] = true
+	f.pollHeader = r.Header.Clone()
 	data := wire.PollData{HeartbeatProcessed: req.Heartbeat != nil}
 	if req.Heartbeat != nil {
 		info, full := req.Heartbeat.Info()
-		f.heartbeats = append(f.heartbeats, heartbeatSeen{full: full, info: info, poll: true})
+		f.heartbeats = append(f.heartbeats, heartbeatSeen{full: full, info: info, poll: true, flat: req.Heartbeat.SystemInfo == nil})
 	}
 	if len(f.queue) > 0 {
 		cmd := f.queue[0]

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sync"
 
 	"github.com/wcms-lab/wcms/agentbuilds"
 	"github.com/wcms-lab/wcms/events"
@@ -28,8 +29,8 @@ type Config struct {
 	HTTP handlers.Config
 }
 
-// App is an assembled server. Its fleet's background work (the batch writer, the liveness and
-// timeout sweeps) runs from New until Close.
+// App is an assembled server. Its background work runs from New until Close: the fleet's (the
+// batch writer, the liveness and timeout sweeps) and the handlers' (the agent API's summary).
 type App struct {
 	Store   *models.Store
 	Hub     *events.Hub
@@ -38,7 +39,7 @@ type App struct {
 	Handler http.Handler
 
 	stopRun context.CancelFunc
-	ran     chan struct{}
+	running sync.WaitGroup
 }
 
 // New opens and migrates the database, runs the start-up tasks and builds the server.
@@ -85,12 +86,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 	// Not ctx: the last flush must run after a signal has cancelled it (Close).
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
-	a := &App{Store: store, Hub: hub, Fleet: fl, Builds: builds, Handler: handlers.New(cfg.HTTP, store, fl, hub, builds, log),
-		stopRun: stopRun, ran: make(chan struct{})}
-	go func() {
-		defer close(a.ran)
-		fl.Run(runCtx)
-	}()
+	h := handlers.New(cfg.HTTP, store, fl, hub, builds, log)
+	a := &App{Store: store, Hub: hub, Fleet: fl, Builds: builds, Handler: h, stopRun: stopRun}
+	a.running.Go(func() { fl.Run(runCtx) })
+	a.running.Go(func() { h.Run(runCtx) })
 	return a, nil
 }
 
@@ -103,6 +102,6 @@ func (a *App) Drain() { a.Fleet.Close() }
 func (a *App) Close() {
 	a.Drain()
 	a.stopRun()
-	<-a.ran
+	a.running.Wait()
 	a.Store.Close()
 }

@@ -274,9 +274,13 @@ func (s *Server) poll(c echo.Context, id int64, hb fleet.Beat, wait time.Duratio
 	if hb.Info != nil {
 		s.countHeartbeat(hb.Full)
 	}
+	asked := time.Now()
 	cmd, err := s.fleet.NextCommand(ctx, id, fleet.Caller{Token: bearer(c), Addr: c.RealIP()}, wait)
 	if err != nil {
 		return err
+	}
+	if wait > 0 {
+		hold(c, asked) // waiting for a command is not the server being slow
 	}
 	data := wire.PollData{HeartbeatProcessed: hb.Info != nil, IPChanged: changed}
 	if cmd != nil {
@@ -285,6 +289,7 @@ func (s *Server) poll(c echo.Context, id int64, hb fleet.Beat, wait time.Duratio
 			return err
 		}
 		data.HasCommand, data.Command = true, wc
+		setNoStore(c) // its parameters may hold a password (routes.go says why only this answer)
 		s.log.Info("command delivered", "command_id", cmd.ID, "pc_id", id, "type", cmd.Type)
 	}
 	return c.JSON(http.StatusOK, wire.PollResponse{Status: "success", Data: data})

@@ -1,5 +1,11 @@
 package handlers
 
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
 // Exported for the black-box tests (package handlers_test), which build the server through app.New.
 
 const (
@@ -24,3 +30,6 @@ const (
 )
 
 var DownloadPlatform = downloadPlatform
+
+// EchoOf is the echo instance inside a handler New built, for the tests that walk or add routes.
+func EchoOf(h http.Handler) *echo.Echo { return h.(*Server).echo }

@@ -39,7 +39,9 @@ type testServer struct {
 	builds *agentbuilds.Builds
 	srv    *httptest.Server
 	logs   *logtest.Buffer // everything the server logged
-	dbPath string          // the SQLite file, for checks of what is really on disk
+	// logLevel is the server's log level, info unless a test sets it.
+	logLevel *slog.LevelVar
+	dbPath   string // the SQLite file, for checks of what is really on disk
 }
 
 type serverOption func(*handlers.Config, *fleet.Config)
@@ -58,19 +60,19 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 func newTestServerWith(t testing.TB, firstPassword string, opts ...serverOption) *testServer {
 	t.Helper()
 	dir := t.TempDir()
-	logs := &logtest.Buffer{}
+	logs, level := &logtest.Buffer{}, new(slog.LevelVar)
 	cfg := app.Config{DB: filepath.Join(dir, "wcms.db"), AdminPassword: firstPassword,
 		HTTP:  handlers.Config{Version: "test", LegacyClients: true, BcryptCost: bcrypt.MinCost, PINKey: testPINKey},
 		Fleet: fleet.Config{OfflineAfter: 30 * time.Second}}
 	for _, o := range opts {
 		o(&cfg.HTTP, &cfg.Fleet)
 	}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, nil)))
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level})))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.Handler)
-	ts := &testServer{t: t, URL: srv.URL, store: a.Store, fleet: a.Fleet, hub: a.Hub, builds: a.Builds, srv: srv, logs: logs, dbPath: cfg.DB}
+	ts := &testServer{t: t, URL: srv.URL, store: a.Store, fleet: a.Fleet, hub: a.Hub, builds: a.Builds, srv: srv, logs: logs, logLevel: level, dbPath: cfg.DB}
 	t.Cleanup(func() {
 		a.Drain()
 		srv.Close()

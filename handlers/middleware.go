@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"log/slog"
 	"slices"
 	"strconv"
 	"time"
@@ -14,9 +15,11 @@ import (
 type routeKind uint8
 
 const (
-	forPeople    routeKind = 0
-	forPrograms  routeKind = 1 << iota // errors in the JSON envelope, not as pages
-	quietSuccess                       // successes are counted in /metrics, not logged
+	forPeople     routeKind = 0
+	forPrograms   routeKind = 1 << iota // errors in the JSON envelope, not as pages
+	quietSuccess                        // successes are counted in /metrics, logged at debug only
+	agentAPI                            // the agents' own calls, summarised each minute (agentlog.go)
+	noPageHeaders                       // answered without the pages' security headers: no browser shows it
 )
 
 // routeKinds maps a route's path pattern to its kind; written while the routes are registered,
@@ -38,13 +41,19 @@ func (k routeKinds) of(c echo.Context) routeKind { return k[c.Path()] }
 
 func (s *Server) answersJSON(c echo.Context) bool { return s.kinds.of(c)&forPrograms != 0 }
 
+// withoutPageHeaders skips the pages' security headers (routes.go) on the routes marked so. Every
+// other answer has them, including a 404 or 405 for a path no route takes.
+func (s *Server) withoutPageHeaders(c echo.Context) bool { return s.kinds.of(c)&noPageHeaders != 0 }
+
 // noStore keeps answers that carry tokens and live state out of caches.
 func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		c.Response().Header().Set("Cache-Control", "no-store")
+		setNoStore(c)
 		return next(c)
 	}
 }
+
+func setNoStore(c echo.Context) { c.Response().Header().Set("Cache-Control", "no-store") }
 
 // byteLimit is n in the form echo's BodyLimit takes.
 func byteLimit(n int64) string { return strconv.FormatInt(n, 10) + "B" }
@@ -58,21 +67,42 @@ func (s *Server) logPanic(c echo.Context, err error, stack []byte) error {
 	return err
 }
 
-// logRequests logs every request but the quiet routes' successes.
+// logRequests logs each request at the level its outcome calls for (requestLevel), building the
+// record only when that level is on, and counts the agent API's requests in the minute's summary.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		err := next(c)
+		took := workTime(c, start)
 		status := c.Response().Status
 		if err != nil {
 			status = toAPIError(err).Status
 		}
-		if status >= 400 || s.kinds.of(c)&quietSuccess == 0 {
-			s.log.Info("request", "method", c.Request().Method, "path", loggedPath(c), "status", status,
-				"ms", time.Since(start).Milliseconds(), "addr", c.RealIP())
+		kind := s.kinds.of(c)
+		if kind&agentAPI != 0 {
+			s.agentLog.record(c.Request().Method, c.Path(), status, took)
+		}
+		level := s.requestLevel(kind, status, took)
+		// At 10,000 agents the debug lines are 5,000 a second: with debug off they cost nothing.
+		if ctx := c.Request().Context(); s.log.Enabled(ctx, level) {
+			s.log.LogAttrs(ctx, level, "request", slog.String("method", c.Request().Method), slog.String("path", loggedPath(c)),
+				slog.Int("status", status), slog.Int64("ms", took.Milliseconds()), slog.String("addr", c.RealIP()))
 		}
 		return err
 	}
+}
+
+// requestLevel is the level a request is logged at: warn for an error (5xx), a refusal (4xx) or a
+// slow answer, whoever asked; debug for the quiet routes' other answers (the agent API's are in
+// the minute's summary instead); info for the rest.
+func (s *Server) requestLevel(kind routeKind, status int, took time.Duration) slog.Level {
+	switch {
+	case status >= 400 || took > s.cfg.SlowRequest:
+		return slog.LevelWarn
+	case kind&quietSuccess != 0:
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 // loggedPath is the request's path for the log; a route whose path carries a secret (the PIN

@@ -17,6 +17,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{LogErrorFunc: s.logPanic, DisableStackAll: true, StackSize: 16 << 10}),
 		s.logRequests,
 		middleware.SecureWithConfig(middleware.SecureConfig{
+			Skipper:               s.withoutPageHeaders, // the routes agentRoutes marks noPageHeaders
 			ContentTypeNosniff:    "nosniff",
 			XFrameOptions:         "DENY",
 			ReferrerPolicy:        "same-origin",
@@ -61,28 +62,39 @@ const (
 )
 
 // agentRoutes: what agents, install scripts and monitoring call (docs/API.md). No session, since
-// none of them can log in; errors in the JSON envelope; successes are counted in /metrics, not
-// logged, for thousands of agents poll every 2 s.
+// none of them can log in; errors in the JSON envelope; successes are counted in /metrics and
+// logged at debug only, for thousands of agents poll every 2 s. Only the static files are shown by
+// browsers, so the rest go without the pages' security headers (noPageHeaders), which an agent
+// would otherwise receive 1,800 times an hour.
 func (s *Server) agentRoutes(e *echo.Echo) {
-	machines := s.newRouteSet(e, forPrograms, middleware.BodyLimit(byteLimit(s.cfg.MaxBody)))
+	machines := s.newRouteSet(e, forPrograms|noPageHeaders, middleware.BodyLimit(byteLimit(s.cfg.MaxBody)))
 
-	machines.add(get, "/healthz", s.healthz)
-	quiet := machines.then(forPrograms | quietSuccess)
-	quiet.add(get, "/metrics", s.metrics.handler())
-	quiet.add(get, "/static/*", staticFiles())
+	machines.add(get, "/healthz", s.healthz) // monitoring's probe, JSON
+	quiet := machines.then(forPrograms | quietSuccess | noPageHeaders)
+	quiet.add(get, "/metrics", s.metrics.handler()) // Prometheus text, read by a scraper
+	// Browsers load these: they keep the page headers (nosniff matters for scripts and styles).
+	quiet.then(forPrograms|quietSuccess).add(get, "/static/*", staticFiles())
 
-	client := quiet.then(forPrograms|quietSuccess, noStore)
-	client.add(get, "/api/client/version", s.clientVersion)
-	client.add(post, "/api/client/register", s.registerPC)
+	// The agents' JSON. no-store where a cache could keep an answer: on GETs (a kept "no command"
+	// would hide commands) and on the register's token. HTTP caches do not keep the answer to a
+	// POST that gives no freshness, so the 2 s polls go without it; poll sets it all the same on
+	// an answer that carries a command (docs/SECURITY.md).
+	const agents = forPrograms | quietSuccess | agentAPI | noPageHeaders
+	client := quiet.then(agents)
+	kept := client.then(agents, noStore)
+	kept.add(get, "/api/client/version", s.clientVersion)
+	kept.add(post, "/api/client/register", s.registerPC)
 	client.add(post, "/api/client/heartbeat", s.heartbeat)
 	client.add(post, "/api/client/commands", s.pollCommands)
 	client.add(post, "/api/client/command", s.pollCommands) // docs/API.md's long-poll section uses the singular
-	client.add(get, "/api/client/commands", s.longPollCommands, checkAgentQuery)
+	kept.add(get, "/api/client/commands", s.longPollCommands, checkAgentQuery)
 	client.add(post, "/api/client/commands/:id/result", s.reportResult)
 	client.add(post, "/api/client/shutdown", s.agentShutdown)
 	client.add(post, "/api/client/offline", s.agentOffline)
 
-	// Builds and install scripts; HEAD tells a build's version, hash and size without sending it.
+	// Builds and install scripts, fetched by agents and by `curl | sh`: a build is an attachment
+	// and a script text/plain, neither of which a browser renders as a page. HEAD tells a build's
+	// version, hash and size without sending it.
 	for _, m := range []string{get, http.MethodHead} {
 		machines.add(m, "/download/:name", s.downloadNewest)
 		machines.add(m, "/download/builds/:id/:name", s.downloadBuild)

@@ -37,7 +37,7 @@ type sessionRoute struct {
 // the session.
 func sessionRoutes(t *testing.T, ts *testServer) []sessionRoute {
 	t.Helper()
-	e := ts.srv.Config.Handler.(*echo.Echo) // the routes of the server app.New built
+	e := handlers.EchoOf(ts.srv.Config.Handler) // the routes of the server app.New built
 	fill := strings.NewReplacer(":id", "999999", ":token", "123456", ":name", "Nowhere", ":username", "nobody", "*", "x")
 	var out []sessionRoute
 	seen := map[string]bool{}
@@ -395,40 +395,75 @@ func TestSecretsAreDeliveredOnceThenGone(t *testing.T) {
 	}
 }
 
+// TestSecurityHeaders: pages, the admin API, static files and any path no route takes carry the
+// pages' security headers; what agents and monitoring poll does not, for an agent would pay them
+// 1,800 times an hour (routes.go agentRoutes).
 func TestSecurityHeaders(t *testing.T) {
 	ts := newTestServer(t)
 	a := ts.admin()
+	ag := ts.register(ts.pin(a, "single"), "HEADERS-PC")
 	for _, c := range []struct {
-		name   string
-		client *http.Client
-		method string
-		path   string
+		name         string
+		client       *http.Client
+		method, path string
+		body         any
+		pageHeaders  bool
+		noStore      bool
 	}{
-		{"login page", nil, "GET", "/login"},
-		{"home page", a.client, "GET", "/"},
-		{"page redirect", nil, "GET", "/"},
-		{"agent API", nil, "GET", "/api/client/version"},
-		{"agent error", nil, "POST", "/api/client/commands"},
-		{"admin API", a.client, "GET", "/api/admin/status"},
-		{"admin 401", nil, "GET", "/api/admin/pcs"},
-		{"health", nil, "GET", "/healthz"},
+		{"login page", nil, "GET", "/login", nil, true, false},
+		{"home page", a.client, "GET", "/", nil, true, false},
+		{"page redirect", nil, "GET", "/", nil, true, false},
+		{"unknown page", nil, "GET", "/no-such-page", nil, true, false},
+		{"page method not allowed", nil, "PUT", "/login", nil, true, false},
+		{"static file", nil, "GET", "/static/app.css", nil, true, false},
+		{"admin API", a.client, "GET", "/api/admin/status", nil, true, true},
+		{"admin 401", nil, "GET", "/api/admin/pcs", nil, true, true},
+		{"agent version", nil, "GET", "/api/client/version", nil, false, true},
+		{"agent poll", nil, "POST", "/api/client/commands", map[string]any{"machine_id": ag.MachineID}, false, false},
+		{"agent heartbeat", nil, "POST", "/api/client/heartbeat", map[string]any{"machine_id": ag.MachineID,
+			"system_info": map[string]any{"cpu_usage": 1.0}}, false, false},
+		{"agent error", nil, "POST", "/api/client/commands", nil, false, false},
+		{"agent GET poll", nil, "GET", "/api/client/commands?timeout=0&machine_id=" + ag.MachineID, nil, false, true},
+		{"health", nil, "GET", "/healthz", nil, false, false},
+		{"metrics", nil, "GET", "/metrics", nil, false, false},
+		{"install script", nil, "GET", "/install/install.sh", nil, false, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			res := ts.do(c.client, c.method, c.path, nil)
-			if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
-				t.Errorf("X-Content-Type-Options %q", got)
-			}
-			if got := res.Header.Get("X-Frame-Options"); got != "DENY" && got != "SAMEORIGIN" {
-				t.Errorf("X-Frame-Options %q", got)
-			}
-			if got := res.Header.Get("Content-Security-Policy"); !strings.Contains(got, "default-src") || !strings.Contains(got, "frame-ancestors") {
-				t.Errorf("Content-Security-Policy %q", got)
-			}
-			if strings.HasPrefix(c.path, "/api/") && !strings.Contains(res.Header.Get("Cache-Control"), "no-store") {
-				t.Errorf("API answers must not be cached: Cache-Control %q", res.Header.Get("Cache-Control"))
+			res := ts.do(c.client, c.method, c.path, c.body, "Authorization", "Bearer "+ag.Token)
+			checkPageHeaders(t, res.Header, c.pageHeaders)
+			if got := res.Header.Get("Cache-Control") == "no-store"; got != c.noStore {
+				t.Errorf("status %d: Cache-Control %q, want no-store %v", res.Status, res.Header.Get("Cache-Control"), c.noStore)
 			}
 		})
 	}
+}
+
+// checkPageHeaders fails unless header has the pages' security headers, or none of them.
+func checkPageHeaders(t *testing.T, header http.Header, want bool) {
+	t.Helper()
+	for name, value := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+		"Referrer-Policy": "same-origin", "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"} {
+		if got := header.Get(name); want && got != value {
+			t.Errorf("%s %q, want %q", name, got, value)
+		} else if !want && got != "" {
+			t.Errorf("%s %q on an answer for programs", name, got)
+		}
+	}
+}
+
+// TestPollAnswerWithCommandIsNotStored: the POST poll goes without Cache-Control (routes.go),
+// except the answer that hands out a command, whose parameters may hold a password.
+func TestPollAnswerWithCommandIsNotStored(t *testing.T) {
+	ts := newTestServer(t)
+	a := ts.admin()
+	ag := ts.register(ts.pin(a, "single"), "NOSTORE-PC")
+	a.do("POST", "/api/admin/pc/"+itoa(ag.PCID)+"/command", map[string]any{"type": "create_user",
+		"parameters": map[string]any{"username": "kim", "password": "Secret-pass-1"}}).must(t, 200)
+	res := ag.poll(nil).must(t, 200)
+	if res.get("data.has_command") != true || res.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("poll with a command: has_command %v, Cache-Control %q, want no-store", res.get("data.has_command"), res.Header.Get("Cache-Control"))
+	}
+	checkPageHeaders(t, res.Header, false)
 }
 
 func TestAgentImpersonation(t *testing.T) {
@@ -643,7 +678,7 @@ func TestAgentURLsNeedNoSession(t *testing.T) {
 // stack of its own goroutine; the server goes on serving.
 func TestPanicIsAnswered(t *testing.T) {
 	ts := newTestServer(t)
-	e := ts.srv.Config.Handler.(*echo.Echo)
+	e := handlers.EchoOf(ts.srv.Config.Handler)
 	// A method the API's path does not have: the route answers as the API does.
 	e.Add("PATCH", "/api/admin/pcs", func(echo.Context) error { panic("boom in a handler") })
 	e.GET("/boom", func(echo.Context) error { panic("boom in a page") })

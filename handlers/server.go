@@ -8,6 +8,7 @@ package handlers
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"text/template"
 	"time"
 
@@ -48,6 +49,9 @@ type Config struct {
 	MaxStreams, MaxWallStreams int
 	// MaxExportRows caps the rows of one CSV export of the event log.
 	MaxExportRows int
+	// SlowRequest is the time past which a request is logged at warn, whoever made it; time a
+	// request is held waiting (a long-poll, a stream) does not count (agentlog.go hold).
+	SlowRequest time.Duration
 }
 
 // DefaultBcryptCost is the cost of password hashes unless Config says otherwise.
@@ -87,10 +91,18 @@ func (c *Config) defaults() {
 	if c.MaxWallStreams <= 0 {
 		c.MaxWallStreams = 200
 	}
+	if c.SlowRequest <= 0 {
+		c.SlowRequest = DefaultSlowRequest
+	}
 }
 
-// Server holds the handlers' dependencies.
+// DefaultSlowRequest is Config.SlowRequest unless set: a hundred times a poll's usual time.
+const DefaultSlowRequest = 500 * time.Millisecond
+
+// Server is the HTTP handler of every route, with the handlers' dependencies. Run does its
+// background work.
 type Server struct {
+	echo    *echo.Echo
 	cfg     Config
 	store   *models.Store
 	fleet   *fleet.Fleet
@@ -108,6 +120,8 @@ type Server struct {
 	pollRate *pollRate
 	// roomDays keeps each room's day chart for a minute (history.go).
 	roomDays roomDays
+	// agentLog sums up the agent API's requests each minute (agentlog.go).
+	agentLog *agentSummary
 
 	pins        tokens.PINHasher
 	pinFailures *ratelimit.Failures // by source address
@@ -120,8 +134,8 @@ type Server struct {
 	dummyHash []byte
 }
 
-// New builds the echo instance with every route.
-func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, builds *agentbuilds.Builds, log *slog.Logger) *echo.Echo {
+// New builds the server with every route.
+func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, builds *agentbuilds.Builds, log *slog.Logger) *Server {
 	cfg.defaults()
 	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, builds: builds, log: log, started: time.Now(), scripts: parseInstallScripts(), live: live.New(hub, fl, log),
 		dashboardSlots: newStreamSlots(streamsPerSession, cfg.MaxStreams), wallSlots: newStreamSlots(streamsPerWallLink, cfg.MaxWallStreams),
@@ -131,6 +145,7 @@ func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, buil
 		pinFailures: ratelimit.NewFailures(cfg.PINFailures, cfg.FailureWindow, 100_000),
 		loginByAddr: ratelimit.NewFailures(cfg.LoginFailures, cfg.FailureWindow, 100_000),
 		loginByName: ratelimit.NewFailures(cfg.LoginFailures*2, cfg.FailureWindow, 100_000),
+		agentLog:    newAgentSummary(time.Now()),
 	}
 	var err error
 	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte(tokens.New()), cfg.BcryptCost); err != nil {
@@ -147,5 +162,8 @@ func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, buil
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	}
 	s.routes(e)
-	return e
+	s.echo = e
+	return s
 }
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -23,6 +24,7 @@ const streamCellOutput, streamCellError = 2 << 10, 512
 // stream is a signed-in page's live feed: ?room=NAME (that room's tiles and power actions, ""
 // for PCs not placed) or ?pc=ID (one PC), and every command's status.
 func (s *Server) stream(c echo.Context) error {
+	defer hold(c, time.Now()) // a stream's life is not its answer's time
 	release, err := s.dashboardSlots.take(c.Get(ctxSession).(*models.Session).TokenHash)
 	if err != nil {
 		return err
@@ -57,6 +59,7 @@ func (s *Server) stream(c echo.Context) error {
 }
 
 func (s *Server) wallStream(c echo.Context) error {
+	defer hold(c, time.Now()) // a stream's life is not its answer's time
 	room, err := s.wallRoom(c)
 	if err != nil {
 		return err

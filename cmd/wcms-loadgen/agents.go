@@ -22,13 +22,14 @@ const (
 
 // agent is one simulated PC.
 type agent struct {
-	machineID string
-	token     string
-	pcID      int64
-	ip        string
-	cpu       float64 // its usual CPU figure, always below markerBase
-	ram       float64
-	room      int // index of its room (rooms.go); -1 not placed
+	machineID  string
+	instanceID string // sent by the agent pattern only
+	token      string
+	pcID       int64
+	ip         string
+	cpu        float64 // its usual CPU figure, always below markerBase
+	ram        float64
+	room       int // index of its room (rooms.go); -1 not placed
 	// marker, when set, is the CPU figure its next poll sends for the heartbeat→SSE measure.
 	marker atomic.Pointer[marker]
 }
@@ -115,6 +116,12 @@ func (a *agent) heartbeat(cpu float64, full bool) *wire.PollHeartbeat {
 	return &wire.PollHeartbeat{FullUpdate: &full, SystemInfo: info}
 }
 
+// flatHeartbeat is the light heartbeat in the flat shape of the seed document's section 4,
+// which the published client and our agent send.
+func (a *agent) flatHeartbeat(cpu float64) *wire.PollHeartbeat {
+	return &wire.PollHeartbeat{CPUUsage: &cpu, RAMUsagePercent: &a.ram, IPAddress: &a.ip}
+}
+
 // fakeProcesses is a lab PC's process list, about the size of a real one's names.
 var fakeProcesses = func() wire.Processes {
 	names := []string{"System", "Registry", "smss.exe", "csrss.exe", "wininit.exe", "services.exe", "lsass.exe",
@@ -144,7 +151,7 @@ func (g *loadgen) reportResult(ctx context.Context, a *agent, c *wire.Command) {
 	}
 }
 
-// runSteady polls every 2 s ±10 % without waiting, starting at phase, so the agents together
+// runSteady polls every 2 s ±10 % as its pattern does, starting at phase, so the agents together
 // offer exactly N/2 polls a second; a full heartbeat goes every 5 minutes, the first at a random
 // moment.
 func (g *loadgen) runSteady(ctx context.Context, a *agent, phase time.Duration) {
@@ -171,7 +178,7 @@ func (g *loadgen) runSteady(ctx context.Context, a *agent, phase time.Duration) 
 			cpu = m.value
 			m.sent.Store(now.UnixNano())
 		}
-		cmd, err := pc.poll(ctx, a, a.heartbeat(cpu, full))
+		cmd, err := pc.poll(ctx, g.pattern.requests(a, cpu, full))
 		g.pollDone(now, time.Since(now))
 		if err != nil {
 			g.countError(ctx, err)
@@ -182,8 +189,12 @@ func (g *loadgen) runSteady(ctx context.Context, a *agent, phase time.Duration) 
 		next = next.Add(gap)
 		if late := time.Now(); next.Before(late) {
 			// Wait a whole interval after a late answer, as an agent does, rather than catch up
-			// with a burst that the server would rightly refuse (429).
+			// with a burst that the server would rightly refuse (429); but poll again at once
+			// after a held one, as our agent does (agent/agent.go pollLoop).
 			next = late.Add(gap)
+			if g.pattern.waits() {
+				next = late
+			}
 		}
 		timer.Reset(time.Until(next))
 	}

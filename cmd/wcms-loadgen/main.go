@@ -36,6 +36,7 @@ type config struct {
 	Warmup         time.Duration
 	JSON           bool
 	CPUProfile     string
+	Pattern        pattern
 }
 
 func parseConfig(args []string, getenv func(string) string) (config, error) {
@@ -54,7 +55,14 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.DurationVar(&c.Warmup, "warmup", 10*time.Second, "load before measuring, left out of the figures")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON instead of a table")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the load generator's own CPU profile to this file (it shares the machine with the server)")
+	pat := fs.String("pattern", string(patternSteady), "what the steady agents send: steady (the nested light heartbeat, the fewest headers), "+
+		"agent (our agent's exact poll, held 2 s by the server, so poll latency reads about 2 s), "+
+		"published (the published client 0.8.6, tokenless: a server given with -url needs -legacy-clients)")
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	var err error
+	if c.Pattern, err = parsePattern(*pat); err != nil {
 		return c, err
 	}
 	switch {

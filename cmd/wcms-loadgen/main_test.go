@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -228,5 +230,65 @@ func loadOnce(t *testing.T, bin, roomSize string) {
 	if rep.ServerCPUCores <= 0 || rep.ServerPeakRSSMB <= 0 || rep.KBPerAgentHour <= 0 {
 		t.Errorf("server CPU %.3f cores, RSS %.1f MB, %.0f KB/agent-hour: want all measured",
 			rep.ServerCPUCores, rep.ServerPeakRSSMB, rep.KBPerAgentHour)
+	}
+}
+
+func TestPythonJSON(t *testing.T) {
+	tests := []struct {
+		in   any
+		want string
+	}{
+		{map[string]any{"a": 1, "b": []int{1, 2}}, `{"a": 1, "b": [1, 2]}`},
+		{map[string]string{"s": `x:,"y\`}, `{"s": "x:,\"y\\"}`},
+	}
+	for _, tt := range tests {
+		if got := string(pythonJSON(tt.in)); got != tt.want {
+			t.Errorf("pythonJSON(%v) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// Each pattern's requests are the ones its agent sends: the poll, and the published client's
+// separate full heartbeat.
+func TestPatternRequests(t *testing.T) {
+	a := &agent{machineID: patternAgent.machineID("LOADGEN-1"), instanceID: instanceID("LOADGEN-1"), token: "tok", ip: "10.0.0.1", ram: 40}
+	tests := []struct {
+		p         pattern
+		full      bool
+		paths     []string
+		head      []string // in the first request's headers
+		body      []string // in the first request's body
+		notInHead string
+	}{
+		{patternSteady, false, []string{"/api/client/commands"}, []string{"Authorization: Bearer tok"}, []string{`"full_update":false`}, "User-Agent"},
+		{patternAgent, false, []string{"/api/client/commands"}, []string{"User-Agent: wcms-agent/", "Authorization: Bearer tok"},
+			[]string{`"heartbeat":{"cpu_usage":5,`, `"wait":2`, `"instance_id":"` + a.instanceID, `"machine_id":"` + a.machineID}, "Accept"},
+		{patternPublished, false, []string{"/api/client/commands"}, []string{"python-requests"}, []string{`"heartbeat": {"cpu_usage": 5, "ram_usage_percent": 40, "ip_address": "10.0.0.1"}`}, "Authorization"},
+		{patternPublished, true, []string{"/api/client/commands", "/api/client/heartbeat"}, []string{"python-requests"}, []string{`"heartbeat": {"cpu_usage"`}, "Authorization"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s full %v", tt.p, tt.full), func(t *testing.T) {
+			reqs := tt.p.requests(a, 5, tt.full)
+			var paths []string
+			for _, r := range reqs {
+				paths = append(paths, r.path)
+			}
+			if !slices.Equal(paths, tt.paths) {
+				t.Fatalf("paths %v, want %v", paths, tt.paths)
+			}
+			for _, h := range tt.head {
+				if !strings.Contains(reqs[0].head, h) {
+					t.Errorf("headers %q lack %q", reqs[0].head, h)
+				}
+			}
+			if strings.Contains(reqs[0].head, tt.notInHead) {
+				t.Errorf("headers %q hold %q", reqs[0].head, tt.notInHead)
+			}
+			for _, b := range tt.body {
+				if !strings.Contains(string(reqs[0].body), b) {
+					t.Errorf("body %s lacks %s", reqs[0].body, b)
+				}
+			}
+		})
 	}
 }

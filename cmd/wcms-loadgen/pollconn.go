@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -30,34 +30,40 @@ type pollConn struct {
 	buf  bytes.Buffer // the request being written
 }
 
-// poll posts one poll for a and returns the command it brings, if any.
-func (p *pollConn) poll(ctx context.Context, a *agent, hb *wire.PollHeartbeat) (*wire.Command, error) {
-	body, err := json.Marshal(wire.PollRequest{MachineID: a.machineID, Heartbeat: hb})
-	if err != nil {
-		return nil, err
+// poll sends one cycle of the agent's requests (pattern.requests) and returns the command the
+// poll brings, if any.
+func (p *pollConn) poll(ctx context.Context, reqs []request) (*wire.Command, error) {
+	var cmd *wire.Command
+	for _, r := range reqs {
+		// A heartbeat's answer has no data: decoded as a poll's, it brings no command.
+		var out wire.PollResponse
+		if err := p.post(ctx, r, &out); err != nil {
+			return nil, err
+		}
+		cmd = cmp.Or(cmd, out.Data.Command)
 	}
+	return cmd, nil
+}
+
+// post sends one request and decodes a 2xx answer into out.
+func (p *pollConn) post(ctx context.Context, r request, out any) error {
 	if p.conn == nil {
 		if err := p.connect(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	p.buf.Reset()
-	fmt.Fprintf(&p.buf, "POST /api/client/commands HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
-		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", p.host, a.token, len(body))
-	p.buf.Write(body)
+	fmt.Fprintf(&p.buf, "POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n", r.path, p.host, r.head, len(r.body))
+	p.buf.Write(r.body)
 	res, data, err := p.roundTrip(ctx)
 	if err != nil {
 		p.close() // a broken or half-read connection is not reused
-		return nil, err
+		return err
 	}
 	if res.Close {
 		p.close()
 	}
-	var out wire.PollResponse
-	if err := decodeAnswer(res.StatusCode, data, &out); err != nil {
-		return nil, err
-	}
-	return out.Data.Command, nil
+	return decodeAnswer(res.StatusCode, data, out)
 }
 
 func (p *pollConn) roundTrip(ctx context.Context) (*http.Response, []byte, error) {

@@ -21,6 +21,7 @@ type loadgen struct {
 	agentDial   dialFunc // the steady agents' own connections, counted in wireBytes
 	agentClient *http.Client
 	wireBytes   atomic.Int64 // bytes to and from the steady agents' connections
+	pattern     pattern      // what the steady agents send
 
 	steady      []*agent
 	longPollers []*agent
@@ -51,7 +52,7 @@ func (g *loadgen) inWindow(t time.Time) bool {
 func run(ctx context.Context, cfg config, progress io.Writer) (*Report, error) {
 	base, pid := cfg.URL, cfg.ServerPID
 	if cfg.Spawn != "" {
-		srv, err := spawnServer(ctx, cfg.Spawn, cfg.AdminPassword)
+		srv, err := spawnServer(ctx, cfg.Spawn, cfg.AdminPassword, cfg.Pattern == patternPublished)
 		if err != nil {
 			return nil, err
 		}
@@ -62,12 +63,12 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &loadgen{base: base, host: u.Host, cmdSent: map[int64]time.Time{}}
+	g := &loadgen{base: base, host: u.Host, pattern: cfg.Pattern, cmdSent: map[int64]time.Time{}}
 	g.agentDial = countingDialer(&g.wireBytes)
 	total := cfg.Agents + cfg.LongPollAgents
-	g.agentClient = &http.Client{Transport: newTransport(total, &g.wireBytes), Timeout: 30 * time.Second}
-	// The long-pollers share the transport, so bytes per agent are an average over both kinds
-	// (a long-poller's 2 s cycle costs about what a steady agent's does).
+	// Registration, the long-pollers and their results are left out of the wire count: it is
+	// the steady agents' cycle, as their pattern sends it.
+	g.agentClient = &http.Client{Transport: newTransport(total, nil), Timeout: 30 * time.Second}
 	adminTr := newTransport(cfg.Subscribers+1, nil)
 	defer adminTr.CloseIdleConnections()
 	defer g.agentClient.CloseIdleConnections()
@@ -88,7 +89,8 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*Report, error) {
 	all := make([]*agent, total)
 	g.byPC = make(map[int64]*agent, total)
 	for i := range all {
-		all[i] = &agent{machineID: fmt.Sprintf("LOADGEN-%s-%05d", hex.EncodeToString(runID), i),
+		id := fmt.Sprintf("LOADGEN-%s-%05d", hex.EncodeToString(runID), i)
+		all[i] = &agent{machineID: cfg.Pattern.machineID(id), instanceID: instanceID(id),
 			ip: fmt.Sprintf("10.%d.%d.%d", 100+i>>16, byte(i>>8), byte(i)), cpu: float64(5 + i%40), ram: float64(30 + i%30)}
 	}
 	fmt.Fprintf(progress, "registering %d agents\n", total)
@@ -198,7 +200,7 @@ func (g *loadgen) measureServer(ctx context.Context, cfg config, pid int, progre
 			}
 		case <-end.C:
 			window := cfg.Duration.Seconds()
-			perAgent := float64(g.wireBytes.Load()-bytes0) / float64(cfg.Agents+cfg.LongPollAgents)
+			perAgent := float64(g.wireBytes.Load()-bytes0) / float64(cfg.Agents)
 			rep.KBPerAgentHour = perAgent / window * 3600 / 1024
 			self, cpu, err := cpuTimes(pid)
 			if err != nil {

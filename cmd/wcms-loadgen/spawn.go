@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,8 +24,9 @@ type spawned struct {
 	done chan error
 }
 
-// spawnServer starts bin and waits until it answers /healthz.
-func spawnServer(ctx context.Context, bin, adminPassword string) (*spawned, error) {
+// spawnServer starts bin and waits until it answers /healthz; legacy serves calls without an
+// agent token, as the published client makes them.
+func spawnServer(ctx context.Context, bin, adminPassword string, legacy bool) (*spawned, error) {
 	dir, err := os.MkdirTemp("", "wcms-loadgen-")
 	if err != nil {
 		return nil, fmt.Errorf("spawn: %w", err)
@@ -41,7 +43,8 @@ func spawnServer(ctx context.Context, bin, adminPassword string) (*spawned, erro
 	}
 	defer logf.Close() // the child has its own copy
 	// -agent-dir points at the empty folder so the server does not pick up builds from ours.
-	cmd := exec.Command(bin, "-addr", addr, "-db", filepath.Join(dir, "wcms.db"), "-agent-dir", dir, "-log-level", "warn")
+	cmd := exec.Command(bin, "-addr", addr, "-db", filepath.Join(dir, "wcms.db"), "-agent-dir", dir, "-log-level", "warn",
+		"-legacy-clients="+strconv.FormatBool(legacy))
 	cmd.Env = append(os.Environ(), "WCMS_ADMIN_PASSWORD="+adminPassword)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
