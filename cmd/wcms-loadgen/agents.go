@@ -154,8 +154,7 @@ func (g *loadgen) reportResult(ctx context.Context, a *agent, c *wire.Command) {
 // runSteady polls every 2 s ±10 % as its pattern does, starting at phase, so the agents together
 // offer exactly N/2 polls a second; a full heartbeat goes every 5 minutes, the first at a random
 // moment.
-func (g *loadgen) runSteady(ctx context.Context, a *agent, phase time.Duration) {
-	pc := &pollConn{host: g.host, dial: g.agentDial}
+func (g *loadgen) runSteady(ctx context.Context, a *agent, phase time.Duration, pc *sharedConn) {
 	defer pc.close()
 	next := g.start.Add(phase)
 	nextFull := g.start.Add(rand.N(fullInterval))
@@ -178,8 +177,10 @@ func (g *loadgen) runSteady(ctx context.Context, a *agent, phase time.Duration) 
 			cpu = m.value
 			m.sent.Store(now.UnixNano())
 		}
+		pc.mu.Lock() // a shared connection carries one poll at a time, as HTTP/1.1 does
 		cmd, err := pc.poll(ctx, g.pattern.requests(a, cpu, full))
-		g.pollDone(now, time.Since(now))
+		pc.mu.Unlock()
+		g.pollDone(now, time.Since(now)) // the wait for a shared connection included, as a proxy's client sees it
 		if err != nil {
 			g.countError(ctx, err)
 		} else if cmd != nil {
@@ -230,4 +231,36 @@ func (g *loadgen) runLongPoll(ctx context.Context, a *agent) {
 		g.commandArrived(cmd, arrived)
 		g.reportResult(ctx, a, cmd)
 	}
+}
+
+// sharedConn is a poll connection with the lock that makes agents sharing it take turns.
+type sharedConn struct {
+	mu sync.Mutex
+	pollConn
+	users atomic.Int32 // agents still using it; the last one closes it
+}
+
+// close ends the connection once no agent uses it any more.
+func (c *sharedConn) close() {
+	if c.users.Add(-1) == 0 {
+		c.pollConn.close()
+	}
+}
+
+// steadyConns are the connections of n steady agents: each its own with shared 0, else shared
+// connections taken in turn, as agents behind a proxy or a NAT gateway's connection pool.
+func (g *loadgen) steadyConns(n, shared int) []*sharedConn {
+	if shared <= 0 || shared > n {
+		shared = n
+	}
+	pool := make([]*sharedConn, shared)
+	for i := range pool {
+		pool[i] = &sharedConn{pollConn: pollConn{host: g.host, dial: g.agentDial}}
+	}
+	out := make([]*sharedConn, n)
+	for i := range out {
+		out[i] = pool[i%shared]
+		out[i].users.Add(1)
+	}
+	return out
 }

@@ -31,6 +31,7 @@ type config struct {
 	LongPollAgents int
 	Subscribers    int
 	RoomSize       int // PCs per room; 0: all unplaced, every stream watching them all
+	Conns          int // connections the steady agents share; 0: one each
 	CommandRate    float64
 	Duration       time.Duration
 	Warmup         time.Duration
@@ -49,6 +50,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.IntVar(&c.Agents, "agents", 1000, "agents polling every 2 s without waiting")
 	fs.IntVar(&c.LongPollAgents, "longpoll-agents", 20, "further agents polling with wait: 2, which receive the commands")
 	fs.IntVar(&c.Subscribers, "subscribers", 20, "dashboard SSE subscribers, each with its own admin session")
+	fs.IntVar(&c.Conns, "conns", 0, "the steady agents share this many keep-alive connections, taking turns (as behind a proxy); 0: one each")
 	fs.IntVar(&c.RoomSize, "room-size", 0, "place the steady agents in rooms of this many PCs, each subscriber watching one room (the realistic case); 0: every subscriber watches every PC")
 	fs.Float64Var(&c.CommandRate, "command-rate", 5, "message commands sent per second")
 	fs.DurationVar(&c.Duration, "duration", 60*time.Second, "measuring window, after the warm-up")
@@ -68,6 +70,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	switch {
 	case c.Agents < 1 || c.LongPollAgents < 1 || c.Subscribers < 1:
 		return c, errors.New("-agents, -longpoll-agents and -subscribers must be at least 1")
+	case c.Conns < 0:
+		return c, errors.New("-conns must not be negative")
 	case c.RoomSize < 0 || c.RoomSize > 500:
 		return c, errors.New("-room-size must be from 0 (no rooms) to 500")
 	case c.CommandRate <= 0:

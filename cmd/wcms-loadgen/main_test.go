@@ -194,16 +194,16 @@ func TestLoadAgainstRealServer(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	// Every subscriber watching every PC, then each watching one of three rooms of 20 (the last
-	// room has 10; one room has two watchers).
-	for _, rooms := range []string{"0", "20"} {
-		t.Run("room size "+rooms, func(t *testing.T) { loadOnce(t, bin, rooms) })
+	// Every subscriber watching every PC; each watching one of three rooms of 20 (the last room
+	// has 10; one room has two watchers); the agents sharing 8 connections.
+	for name, args := range map[string][]string{"all PCs": nil, "rooms": {"-room-size", "20"}, "shared connections": {"-conns", "8"}} {
+		t.Run(name, func(t *testing.T) { loadOnce(t, bin, args...) })
 	}
 }
 
-func loadOnce(t *testing.T, bin, roomSize string) {
-	cfg, err := parseConfig([]string{"-spawn", bin, "-agents", "50", "-longpoll-agents", "5", "-subscribers", "4",
-		"-duration", "5s", "-warmup", "1s", "-room-size", roomSize}, func(string) string { return "" })
+func loadOnce(t *testing.T, bin string, args ...string) {
+	cfg, err := parseConfig(append([]string{"-spawn", bin, "-agents", "50", "-longpoll-agents", "5", "-subscribers", "4",
+		"-duration", "5s", "-warmup", "1s"}, args...), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

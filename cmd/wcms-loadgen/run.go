@@ -126,9 +126,10 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*Report, error) {
 	g.start = time.Now()
 	g.measure = g.start.Add(cfg.Warmup)
 	g.measureEnd = g.measure.Add(cfg.Duration)
+	conns := g.steadyConns(len(g.steady), cfg.Conns)
 	for i, a := range g.steady {
 		phase := time.Duration(i) * pollInterval / time.Duration(len(g.steady))
-		wg.Go(func() { g.runSteady(loadCtx, a, phase) })
+		wg.Go(func() { g.runSteady(loadCtx, a, phase, conns[i]) })
 	}
 	for _, a := range g.longPollers {
 		wg.Go(func() { g.runLongPoll(loadCtx, a) })
