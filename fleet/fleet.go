@@ -41,7 +41,7 @@ type Store interface {
 	ReenrolmentByToken(ctx context.Context, tokenHash string) (*models.Reenrolment, error)
 	ApproveReenrolment(ctx context.Context, id int64, by string, now time.Time) (*models.Reenrolment, error)
 	SaveLive(ctx context.Context, states []models.LightState, online []models.Online) error
-	SaveMinutes(ctx context.Context, ms []models.Minute) error
+	SaveMinutes(ctx context.Context, ms []models.Minute) (int, error)
 	RollupHour(ctx context.Context, hour int64) error
 	PruneHistory(ctx context.Context, table string, before time.Time, limit int) (int, error)
 	SaveFullState(ctx context.Context, pcID int64, f models.FullState) error

@@ -139,7 +139,8 @@ func earlier(a, b time.Time) time.Time {
 	return b
 }
 
-// writeMinutes writes the closed minutes; on failure they stay for the next try.
+// writeMinutes writes the closed minutes; on failure those not stored stay for the next try
+// (sent again, a stored one would count twice: SaveMinutes merges).
 func (f *Fleet) writeMinutes(ctx context.Context) {
 	f.historyMu.Lock()
 	rows, dropped := f.minutes, f.minutesDropped
@@ -151,10 +152,10 @@ func (f *Fleet) writeMinutes(ctx context.Context) {
 	if len(rows) == 0 {
 		return
 	}
-	if err := f.store.SaveMinutes(ctx, rows); err != nil {
-		f.log.Error("history write failed; retrying next minute", "minutes", len(rows), "err", err)
+	if saved, err := f.store.SaveMinutes(ctx, rows); err != nil {
+		f.log.Error("history write failed; retrying next minute", "minutes", len(rows)-saved, "err", err)
 		f.historyMu.Lock()
-		f.minutes = append(rows, f.minutes...)
+		f.minutes = append(rows[saved:], f.minutes...)
 		f.historyMu.Unlock()
 	}
 }

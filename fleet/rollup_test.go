@@ -2,6 +2,9 @@ package fleet
 
 import (
 	"context"
+	"errors"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -178,12 +181,63 @@ func TestPruneKeepsRetention(t *testing.T) {
 	for i := range 2500 { // one every minute, back from now: 1,440 kept
 		ms = append(ms, models.Minute{PCID: id, Minute: c.now().Add(-time.Duration(i+1) * time.Minute).Unix(), Samples: 1})
 	}
-	if err := cs.SaveMinutes(context.Background(), ms); err != nil {
+	if _, err := cs.SaveMinutes(context.Background(), ms); err != nil {
 		t.Fatal(err)
 	}
 	f.prune(context.Background())
 	got, err := cs.PCHistory(context.Background(), id, models.Span{From: c.now().Add(-72 * time.Hour), To: c.now(), Step: time.Minute})
 	if err != nil || len(got) != 1440 {
 		t.Errorf("%d minutes kept, want 1,440: %v", len(got), err)
+	}
+}
+
+// failingMinutes stores the first minute of a write, then fails once.
+type failingMinutes struct {
+	*countingStore
+	failed bool
+}
+
+func (s *failingMinutes) SaveMinutes(ctx context.Context, ms []models.Minute) (int, error) {
+	if s.failed || len(ms) < 2 {
+		return s.countingStore.SaveMinutes(ctx, ms)
+	}
+	s.failed = true
+	n, err := s.countingStore.SaveMinutes(ctx, ms[:1])
+	if err != nil {
+		return n, err
+	}
+	return n, errors.New("disk full")
+}
+
+// A write that fails halfway sends again only what it did not store: the stored minute is not
+// counted twice (SaveMinutes merges a minute sent again).
+func TestHistoryWriteRetriesOnlyWhatFailed(t *testing.T) {
+	_, cs, hub := newTestFleet(t)
+	store := &failingMinutes{countingStore: cs}
+	f, err := New(context.Background(), store, hub, Config{OfflineAfter: time.Minute, FlushEvery: time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{}
+	c.set(13, 0, 0, 0)
+	f.now = c.now
+	ids := []int64{register(t, f, cs, "A"), register(t, f, cs, "B")}
+	for range 3 {
+		c.add(2 * time.Second)
+		for _, id := range ids {
+			if _, err := f.Heartbeat(context.Background(), id, beat(20)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c.set(13, 1, 0, 0)
+	f.closeMinutes(c.now())
+	f.writeMinutes(context.Background()) // stores one, fails
+	f.writeMinutes(context.Background()) // the other
+	for _, id := range ids {
+		got, err := cs.PCHistory(context.Background(), id, models.Span{From: time.Unix(at(13, 0), 0), To: time.Unix(at(13, 1), 0), Step: time.Minute})
+		if err != nil || len(got) != 1 || got[0].Samples != 3 {
+			t.Errorf("PC %d: %+v %v, want one minute of 3 heartbeats", id, got, err)
+		}
 	}
 }

@@ -31,7 +31,7 @@ func TestMetricsAPI(t *testing.T) {
 			OnlineSeconds: 60, CPUAvg: ptrTo(float64(10 * i)), CPUMax: ptrTo(float64(10*i + 5)), User: "=cmd|' /C calc'!A0"})
 	}
 	ms = append(ms, models.Minute{PCID: pc2.PCID, Minute: t0.Unix(), Samples: 30, OnlineSeconds: 60, CPUAvg: ptrTo(50.0)})
-	if err := ts.store.SaveMinutes(context.Background(), ms); err != nil {
+	if _, err := ts.store.SaveMinutes(context.Background(), ms); err != nil {
 		t.Fatal(err)
 	}
 	span := "from=" + url.QueryEscape(t0.Format(time.RFC3339)) + "&to=" + fmt.Sprint(t0.Add(10*time.Minute).Unix())
@@ -100,7 +100,7 @@ func TestHistoryCharts(t *testing.T) {
 	a.do("POST", "/api/admin/rooms", map[string]any{"name": "ENG301", "rows": 1, "cols": 1}).must(t, 200)
 	a.do("PUT", "/api/admin/pc/"+itoa(pc.PCID)+"/seat", map[string]any{"room": "ENG301", "row": 1, "col": 1}).must(t, 200)
 	now := time.Now().Truncate(time.Minute)
-	if err := ts.store.SaveMinutes(context.Background(), []models.Minute{
+	if _, err := ts.store.SaveMinutes(context.Background(), []models.Minute{
 		{PCID: pc.PCID, Minute: now.Add(-2 * time.Minute).Unix(), Samples: 30, OnlineSeconds: 60, CPUAvg: ptrTo(40.0), User: "kim"},
 		{PCID: pc.PCID, Minute: now.Add(-time.Minute).Unix(), Samples: 30, OnlineSeconds: 60, CPUAvg: ptrTo(60.0)},
 	}); err != nil {

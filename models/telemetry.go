@@ -30,13 +30,13 @@ type Minute struct {
 // bound parameters.
 const minuteChunk = 500
 
-// SaveMinutes stores minutes, a transaction per chunk so urgent writes get in between. A minute
-// stored already (the server stopped and came back within it) is merged with the new part:
-// samples and online seconds add up, averages weigh by samples, maxima take the larger.
-func (s *Store) SaveMinutes(ctx context.Context, ms []Minute) error {
-	for len(ms) > 0 {
-		chunk := ms[:min(len(ms), minuteChunk)]
-		ms = ms[len(chunk):]
+// SaveMinutes stores minutes, a transaction per chunk so urgent writes get in between, and says
+// how many it stored: on an error, the ones before it, which the caller must not send again. A
+// minute stored already (the server stopped and came back within it) is merged with the new
+// part: samples and online seconds add up, averages weigh by samples, maxima take the larger.
+func (s *Store) SaveMinutes(ctx context.Context, ms []Minute) (saved int, err error) {
+	for saved < len(ms) {
+		chunk := ms[saved:min(len(ms), saved+minuteChunk)]
 		s.yieldToUrgent(ctx)
 		q := s.w.NewInsert().Model(&chunk).On("CONFLICT (pc_id, minute) DO UPDATE").
 			Set("samples = pc_minutes.samples + EXCLUDED.samples").
@@ -48,10 +48,11 @@ func (s *Store) SaveMinutes(ctx context.Context, ms []Minute) error {
 			q = q.Set(mergedAverage(m + "_avg")).Set(mergedMaximum(m + "_max"))
 		}
 		if _, err := q.Exec(ctx); err != nil {
-			return fmt.Errorf("save minutes: %w", err)
+			return saved, fmt.Errorf("save minutes: %w", err)
 		}
+		saved += len(chunk)
 	}
-	return nil
+	return saved, nil
 }
 
 // mergedAverage weighs the stored and the new average of col by their samples; one may be

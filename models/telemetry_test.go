@@ -28,7 +28,7 @@ func TestSaveMinutesMerges(t *testing.T) {
 	second := minuteAt(pc, hist0, 30, 50, 50, 20, "")
 	second.RAMAvg, second.RAMMax = nil, nil
 	for _, m := range []Minute{first, second} {
-		if err := s.SaveMinutes(ctx, []Minute{m}); err != nil {
+		if _, err := s.SaveMinutes(ctx, []Minute{m}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -63,7 +63,7 @@ func TestRollupHour(t *testing.T) {
 		minuteAt(pc, hist0.Add(59*time.Minute), 20, 40, 20, 25, ""),
 		minuteAt(pc, hist0.Add(time.Hour), 30, 60, 99, 99, "park"), // the next hour
 	}
-	if err := s.SaveMinutes(ctx, ms); err != nil {
+	if _, err := s.SaveMinutes(ctx, ms); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -95,7 +95,7 @@ func TestHistorySteps(t *testing.T) {
 		minuteAt(b, hist0.Add(time.Minute), 30, 60, 50, 50, ""),
 		minuteAt(a, hist0.Add(10*time.Minute), 30, 30, 70, 70, ""),
 	}
-	if err := s.SaveMinutes(ctx, ms); err != nil {
+	if _, err := s.SaveMinutes(ctx, ms); err != nil {
 		t.Fatal(err)
 	}
 	sp := Span{From: hist0, To: hist0.Add(15 * time.Minute), Step: 5 * time.Minute}
@@ -134,7 +134,7 @@ func TestPruneHistoryInBatches(t *testing.T) {
 			ms = append(ms, minuteAt(pc, hist0.Add(time.Duration(i)*time.Minute), 1, 2, 3, 4, ""))
 		}
 	}
-	if err := s.SaveMinutes(ctx, ms); err != nil {
+	if _, err := s.SaveMinutes(ctx, ms); err != nil {
 		t.Fatal(err)
 	}
 	cut := hist0.Add(900 * time.Minute) // 2,700 rows before, 300 after
@@ -198,7 +198,7 @@ func BenchmarkSaveMinutes(b *testing.B) {
 		for i, id := range ids {
 			ms[i] = minuteAt(id, minute, 30, 60, 12.5, 40, "student")
 		}
-		if err := s.SaveMinutes(context.Background(), ms); err != nil {
+		if _, err := s.SaveMinutes(context.Background(), ms); err != nil {
 			b.Fatal(err)
 		}
 		minute = minute.Add(time.Minute)
@@ -215,7 +215,7 @@ func BenchmarkRollupHour(b *testing.B) {
 			ms = append(ms, minuteAt(id, hist0.Add(time.Duration(m)*time.Minute), 30, 60, float64(m), 90, ""))
 		}
 	}
-	if err := s.SaveMinutes(context.Background(), ms); err != nil {
+	if _, err := s.SaveMinutes(context.Background(), ms); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
@@ -237,7 +237,7 @@ func BenchmarkRoomDay(b *testing.B) {
 				CPUAvg: ptr(float64(m % 100)), User: "s"})
 		}
 	}
-	if err := s.SaveMinutes(context.Background(), ms); err != nil {
+	if _, err := s.SaveMinutes(context.Background(), ms); err != nil {
 		b.Fatal(err)
 	}
 	sp := Span{From: hist0, To: hist0.Add(24 * time.Hour), Step: 10 * time.Minute}
