@@ -239,6 +239,21 @@ func (s *Server) pcChartPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.PCChartSection(ch))
 }
 
+// roomChartPage is a room's day chart alone, for its refresh every minute.
+func (s *Server) roomChartPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	room := c.QueryParam("room")
+	pcs, err := s.roomPCs(ctx, room)
+	if err != nil {
+		return err
+	}
+	ch, err := s.roomDay(ctx, room, pcs)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.RoomChartSection(*ch))
+}
+
 // roomDays keeps each room's day chart until the next minute, when new history is written: at
 // a day's end the query reads 72,000 minutes for a room of 50 PCs (BenchmarkRoomDay), for every
 // view of the room page. Only rooms that exist get here (roomPage answers 404 first), so it

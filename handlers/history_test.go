@@ -126,6 +126,15 @@ func TestHistoryCharts(t *testing.T) {
 	if got := textOf(byTestID(t, room, "room-chart-peak")); !strings.Contains(got, "1 / 1") {
 		t.Errorf("peak %q", got)
 	}
+	// The chart fetches itself every minute: the same chart alone.
+	if attr(room, "hx-get") != "/room-chart?room=ENG301" || attr(room, "hx-trigger") != "every 60s" {
+		t.Errorf("the room chart's refresh: %q %q", attr(room, "hx-get"), attr(room, "hx-trigger"))
+	}
+	refreshed := htmlDoc(t, view.page("/room-chart?room=ENG301", true).must(t, 200))
+	if got := textOf(byTestID(t, refreshed, "room-chart-peak")); !strings.Contains(got, "1 / 1") {
+		t.Errorf("the refreshed chart's peak %q", got)
+	}
+	view.page("/room-chart?room=nowhere", true).must(t, 404)
 	// The day is kept for the minute, but not across a change of the room's PCs.
 	a.do("PUT", "/api/admin/room/ENG301", map[string]any{"cols": 2}).must(t, 200)
 	a.do("PUT", "/api/admin/pc/"+itoa(ts.register(ts.pin(a, "single"), "m2").PCID)+"/seat", map[string]any{"room": "ENG301", "row": 1, "col": 2}).must(t, 200)

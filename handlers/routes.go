@@ -180,6 +180,7 @@ func (s *Server) pageRoutes(e *echo.Echo) {
 	page(get, "/alerts", viewer, s.alertsPanel)
 	page(get, "/pc/:id", viewer, s.pcPage)
 	page(get, "/pc/:id/chart", viewer, s.pcChartPage)
+	page(get, "/room-chart", viewer, s.roomChartPage)
 	page(get, "/pcs", viewer, s.pcsPage)
 	page(get, "/status", viewer, s.statusPage)
 	page(get, "/log", viewer, s.logPage)
