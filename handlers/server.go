@@ -96,7 +96,8 @@ func (c *Config) defaults() {
 	}
 }
 
-// DefaultSlowRequest is Config.SlowRequest unless set: a hundred times a poll's usual time.
+// DefaultSlowRequest is Config.SlowRequest unless set: over a thousand times the server's own
+// time for a poll (0.1–0.3 ms).
 const DefaultSlowRequest = 500 * time.Millisecond
 
 // Server is the HTTP handler of every route, with the handlers' dependencies. Run does its
