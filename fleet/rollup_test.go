@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,16 +14,32 @@ import (
 )
 
 // clock is a test's time, moved by hand; on the day before the test runs, so that PINs made at
-// the real time are valid at it.
-type clock struct{ t time.Time }
+// the real time are valid at it. The fleet's goroutines read it while the test moves it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
 var day = time.Now().UTC().AddDate(0, 0, -1)
 
-func (c *clock) now() time.Time { return c.t }
-func (c *clock) set(h, m, s, ms int) {
-	c.t = time.Date(day.Year(), day.Month(), day.Day(), h, m, s, ms*1e6, time.UTC)
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
 }
-func (c *clock) add(d time.Duration) { c.t = c.t.Add(d) }
+
+func (c *clock) set(h, m, s, ms int) {
+	c.mu.Lock()
+	c.t = time.Date(day.Year(), day.Month(), day.Day(), h, m, s, ms*1e6, time.UTC)
+	c.mu.Unlock()
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
 func beat(cpu float64) Beat {
 	return Beat{Info: &wire.SystemInfo{CPUUsage: ptr(cpu), RAMUsagePercent: ptr(cpu / 2)}}
 }
