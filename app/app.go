@@ -20,7 +20,10 @@ import (
 
 // Config is what the server is built from.
 type Config struct {
-	DB            string // the SQLite file; the PIN key and a first password file sit beside it
+	DB string // the SQLite file, or a postgres:// URL
+	// DataDir keeps the PIN key, a first password file and the agent builds: by default beside
+	// the SQLite file, or "data" with PostgreSQL.
+	DataDir       string
 	AgentDir      string // agent builds found here are registered at start; "" or missing: none
 	AdminPassword string // the first admin's password when there is no account; "": generated
 	Fleet         fleet.Config
@@ -60,7 +63,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if len(applied) > 0 {
 		log.Info("migrations applied", "versions", applied)
 	}
-	dataDir := filepath.Dir(cfg.DB)
+	dataDir := cfg.DataDir
+	switch {
+	case dataDir != "":
+	case models.IsPostgres(cfg.DB):
+		dataDir = "data"
+	default:
+		dataDir = filepath.Dir(cfg.DB)
+	}
 	if len(cfg.HTTP.PINKey) == 0 {
 		// PINs are stored under a key kept beside the database, not in it (tokens.PINHasher).
 		if cfg.HTTP.PINKey, err = tokens.LoadKey(filepath.Join(dataDir, "pin.key")); err != nil {

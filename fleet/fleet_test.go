@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/internal/testdb"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/tokens"
 	"github.com/wcms-lab/wcms/wire"
@@ -68,7 +68,7 @@ func (c *countingStore) NextCommand(ctx context.Context, id int64, addr string, 
 func newTestStore(t *testing.T) *countingStore {
 	t.Helper()
 	ctx := context.Background()
-	s, err := models.Open(ctx, filepath.Join(t.TempDir(), "wcms.db"))
+	s, err := models.Open(ctx, testdb.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

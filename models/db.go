@@ -9,9 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL through database/sql
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	_ "modernc.org/sqlite" // pure-Go SQLite: no cgo, so everything cross-builds
 )
@@ -25,14 +28,15 @@ type Store struct {
 	r *bun.DB
 	// prio counts writes someone is waiting on right now (priority.go).
 	prio priority
+	pg   bool // PostgreSQL rather than SQLite
 }
 
 // Open opens the SQLite database at path (creating its folder) with WAL, synchronous=NORMAL
 // (durable against a killed process, which is what "acknowledged" means here), a busy timeout and
 // foreign keys on.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
-		return nil, errors.New("open database: PostgreSQL is not supported yet; use a SQLite file path")
+	if IsPostgres(path) {
+		return openPostgres(ctx, path)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -73,6 +77,40 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}, nil
 }
 
+// IsPostgres tells whether dsn names a PostgreSQL database rather than a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// openPostgres opens a PostgreSQL database through pgx (database/sql), which verifies TLS as the
+// DSN's sslmode says. Writes still go through one connection, so the store's order of writes
+// (urgent before batch, priority.go) is the same as on SQLite; reads use a pool.
+func openPostgres(ctx context.Context, dsn string) (*Store, error) {
+	open := func(conns int) (*bun.DB, error) {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(conns)
+		db.SetMaxIdleConns(conns)
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+		return bun.NewDB(db, pgdialect.New()), nil
+	}
+	w, err := open(1)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	r, err := open(min(2*runtime.NumCPU(), 8))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return &Store{w: w, r: r, pg: true}, nil
+}
+
 // Close closes both pools.
 func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
@@ -81,13 +119,22 @@ func (s *Store) Close() error {
 // scrubWAL folds the write-ahead log into the database and empties it, so that the page
 // versions that still held a removed secret are gone from disk too. Best effort: a reader
 // holding an old snapshot can keep the log until the next checkpoint.
+// PostgreSQL keeps its own write-ahead log and recycles it itself (docs/SECURITY.md).
 func (s *Store) scrubWAL(ctx context.Context) error {
+	if s.pg {
+		return nil
+	}
 	_, err := s.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 	return err
 }
 
 // SizeBytes reports the database's size on disk (pages in use times page size).
 func (s *Store) SizeBytes(ctx context.Context) (int64, error) {
+	if s.pg {
+		var size int64
+		err := s.r.QueryRowContext(ctx, "SELECT pg_database_size(current_database())").Scan(&size)
+		return size, err
+	}
 	var pages, size int64
 	if err := s.r.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
 		return 0, err
@@ -96,4 +143,23 @@ func (s *Store) SizeBytes(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	return pages * size, nil
+}
+
+// bind is a statement prepared outside bun (database/sql's own placeholders) in the dialect's
+// form: PostgreSQL numbers them ($1, $2…) where SQLite takes ?.
+func (s *Store) bind(query string) string {
+	if !s.pg {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

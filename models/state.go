@@ -63,14 +63,14 @@ func (s *Store) saveLive(ctx context.Context, states []LightState, online []Onli
 		if len(states) == 0 {
 			return nil
 		}
-		st, err := tx.PrepareContext(ctx, `UPDATE pc_state SET
+		st, err := tx.PrepareContext(ctx, s.bind(`UPDATE pc_state SET
 			cpu_usage = COALESCE(?, cpu_usage), ram_usage_percent = COALESCE(?, ram_usage_percent), light_at = ?
-			WHERE pc_id = ?`)
+			WHERE pc_id = ?`))
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		seen, err := tx.PrepareContext(ctx, `UPDATE pcs SET last_seen = ? WHERE id = ?`)
+		seen, err := tx.PrepareContext(ctx, s.bind(`UPDATE pcs SET last_seen = ? WHERE id = ?`))
 		if err != nil {
 			return err
 		}

@@ -4,16 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/wcms-lab/wcms/internal/testdb"
 	"github.com/wcms-lab/wcms/wire"
 )
 
 func openTest(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "data", "wcms.db"))
+	s, err := Open(context.Background(), testdb.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestMigrateTakesOverTheOldRecord(t *testing.T) {
 		t.Fatalf("the PC is gone: %v", err)
 	}
 	var left int
-	if err := s.w.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'").Scan(&left); err != nil || left != 0 {
+	if err := s.w.NewSelect().TableExpr("schema_migrations").ColumnExpr("count(*)").Scan(ctx, &left); err == nil {
 		t.Fatalf("schema_migrations left: %d %v", left, err)
 	}
 	if v, err := s.MigrateDown(ctx); err != nil || v != append(old, ran...)[len(old)+len(ran)-1] {
