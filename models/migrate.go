@@ -23,6 +23,14 @@ var dialectWords = map[dialect.Name]schemaWords{
 // Migrate applies every embedded migration not applied yet, in name order, each in its own
 // transaction, and returns the names it applied.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	if s.pg {
+		// Several instances may start at once: one migrates, the others wait for it and then find
+		// nothing left to do. The lock is the writer's one connection's, so held across the run.
+		if _, err := s.w.ExecContext(ctx, "SELECT pg_advisory_lock(?)", migrateLock); err != nil {
+			return nil, fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer s.w.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", migrateLock)
+	}
 	m, err := s.migrator(ctx, func(ctx context.Context, tx bun.IConn, done *migrate.Migration) error {
 		// A copy: bun/migrate marks done itself after the commit, and then finds this row by
 		// name (WithUpsert) and updates it.
@@ -71,6 +79,9 @@ func (s *Store) MigrateDown(ctx context.Context) (string, error) {
 	}
 	return last.String(), nil
 }
+
+// migrateLock is the PostgreSQL advisory lock the migrations run under ("WCMSMIGR").
+const migrateLock int64 = 0x57434d534d494752
 
 // migrationsTable is where bun/migrate records the applied migrations.
 const migrationsTable = "bun_migrations"

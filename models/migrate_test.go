@@ -6,10 +6,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/uptrace/bun"
 
+	"github.com/wcms-lab/wcms/internal/testdb"
 	"github.com/wcms-lab/wcms/migrations"
 )
 
@@ -83,5 +85,44 @@ func (c *cutAfterCommit) AfterQuery(_ context.Context, e *bun.QueryEvent) {
 	if c.seen && e.Query == "COMMIT" {
 		c.cancel()
 		c.marker, c.seen = "", false
+	}
+}
+
+// Instances that start at once on one PostgreSQL database migrate it once between them: the
+// others wait for the advisory lock, then find nothing to do.
+func TestMigrateConcurrentlyOnPostgres(t *testing.T) {
+	dsn := testdb.DSN(t)
+	if !IsPostgres(dsn) {
+		t.Skip("WCMS_TEST_POSTGRES is not set")
+	}
+	const n = 3
+	ran := make([][]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			s, err := Open(context.Background(), dsn)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			ran[i], errs[i] = s.Migrate(context.Background())
+		})
+	}
+	wg.Wait()
+	total, all := 0, 0
+	names, _ := fs.Glob(migrations.FS, "*.up.sql")
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("instance %d: %v", i, errs[i])
+		}
+		total += len(ran[i])
+		if len(ran[i]) > 0 {
+			all++
+		}
+	}
+	if total != len(names) || all != 1 {
+		t.Errorf("%d migrations ran in %d instances, want the %d once: %v", total, all, len(names), ran)
 	}
 }
