@@ -14,8 +14,9 @@ help: ## list the targets
 run: ## run the server on :5050 (SQLite in data/wcms.db)
 	$(GO) run .
 
-test: ## run every test with the race detector
-	$(GO) test -race -count=1 -timeout 15m ./...
+test: ## run every test with the race detector; with WCMS_TEST_POSTGRES (a postgres:// URL) the store's tests once more on PostgreSQL
+	env -u WCMS_TEST_POSTGRES $(GO) test -race -count=1 -timeout 15m ./...
+	if [ -n "$$WCMS_TEST_POSTGRES" ]; then $(GO) test -race -count=1 -timeout 15m ./models/ ./fleet/ ./handlers/; fi
 
 build: ## build the server and the agent for Linux and Windows (no cgo), with SHA-256 files
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wcms-server .

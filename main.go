@@ -102,7 +102,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return c, err
 	}
 	fs.StringVar(&c.Addr, "addr", env("WCMS_ADDR", ":5050"), "listen address (WCMS_ADDR)")
-	fs.StringVar(&c.DB, "db", env("WCMS_DB", filepath.Join("data", "wcms.db")), "SQLite database file (WCMS_DB)")
+	fs.StringVar(&c.DB, "db", env("WCMS_DB", filepath.Join("data", "wcms.db")), "SQLite database file, or a postgres:// URL (WCMS_DB)")
+	fs.StringVar(&c.DataDir, "data-dir", env("WCMS_DATA_DIR", ""), "folder of the PIN key, the first password file and agent builds; default: the SQLite file's folder, or data with PostgreSQL (WCMS_DATA_DIR)")
 	fs.DurationVar(&c.Fleet.OfflineAfter, "offline-after", offline, "a PC with no poll for this long is offline (WCMS_OFFLINE_AFTER)")
 	fs.DurationVar(&c.Fleet.RoomGrace, "room-grace", grace, "a shutdown or restart of a whole room from the dashboard waits this long, cancellable by any operator, before it is sent; 0 sends it at once (WCMS_ROOM_GRACE)")
 	fs.DurationVar(&c.Fleet.StateEvery, "state-every", state, "how often the PCs' latest CPU and RAM figures are written to the database, for a restart; screens read them from memory (WCMS_STATE_EVERY)")

@@ -45,6 +45,10 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("WCMS_SLOW_REQUEST=2s: %v %v", c.HTTP.SlowRequest, err)
 	}
 	delete(env, "WCMS_SLOW_REQUEST")
+	if c, err := parseConfig([]string{"-db", "postgres://wcms@db.lab/wcms", "-data-dir", "/srv/wcms"}, func(string) string { return "" }); err != nil ||
+		c.DB != "postgres://wcms@db.lab/wcms" || c.DataDir != "/srv/wcms" {
+		t.Fatalf("a PostgreSQL database and its data folder: %+v %v", c, err)
+	}
 	env["WCMS_AGENT_DIR"], env["WCMS_PUBLIC_URL"] = "/srv/agents", "https://wcms.lab.example:8443/"
 	c, err = parseConfig(nil, func(k string) string { return env[k] })
 	if err != nil || c.AgentDir != "/srv/agents" || c.HTTP.PublicURL != "https://wcms.lab.example:8443/" {

@@ -5,8 +5,10 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 
@@ -70,6 +72,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 		dataDir = "data"
 	default:
 		dataDir = filepath.Dir(cfg.DB)
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
 	}
 	if len(cfg.HTTP.PINKey) == 0 {
 		// PINs are stored under a key kept beside the database, not in it (tokens.PINHasher).

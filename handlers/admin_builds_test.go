@@ -100,7 +100,7 @@ func sha256Hex(b []byte) string {
 
 // buildFolder is where the server keeps build files: agent-builds/ next to the database.
 func (ts *testServer) buildFolder() string {
-	return filepath.Join(filepath.Dir(ts.dbPath), "agent-builds")
+	return filepath.Join(ts.dataDir, "agent-builds")
 }
 
 // buildFiles lists the build folder (nothing when it does not exist).

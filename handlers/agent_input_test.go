@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wcms-lab/wcms/handlers"
+	"github.com/wcms-lab/wcms/internal/testdb"
 
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
@@ -16,7 +17,15 @@ import (
 func dbBytes(t testing.TB, ts *testServer) int64 {
 	t.Helper()
 	var n int64
-	for _, p := range []string{ts.dbPath, ts.dbPath + "-wal"} {
+	if testdb.Postgres() {
+		db, _ := openDB(t, ts)
+		if err := db.QueryRow(`SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+			JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = current_schema() AND c.relkind = 'r'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, p := range []string{ts.dsn, ts.dsn + "-wal"} {
 		if fi, err := os.Stat(p); err == nil {
 			n += fi.Size()
 		}

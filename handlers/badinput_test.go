@@ -14,6 +14,7 @@ import (
 
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/handlers"
+	"github.com/wcms-lab/wcms/internal/testdb"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/tokens"
 )
@@ -22,8 +23,11 @@ import (
 // really stored.
 func openDB(t testing.TB, ts *testServer) (*sql.DB, string) {
 	t.Helper()
-	path := ts.dbPath
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	path, dsn := ts.dsn, ts.dsn
+	if !testdb.Postgres() {
+		dsn = "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=query_only(1)"
+	}
+	db, err := sql.Open(testdb.Driver(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +40,11 @@ func openDB(t testing.TB, ts *testServer) (*sql.DB, string) {
 func dumpDB(t testing.TB, db *sql.DB) map[string][]string {
 	t.Helper()
 	var tables []string
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	list, order := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`, "rowid"
+	if testdb.Postgres() {
+		list, order = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`, "ctid"
+	}
+	rows, err := db.Query(list)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +61,7 @@ func dumpDB(t testing.TB, db *sql.DB) map[string][]string {
 	}
 	out := make(map[string][]string, len(tables))
 	for _, table := range tables {
-		out[table] = queryRows(t, db, `SELECT * FROM "`+table+`" ORDER BY rowid`)
+		out[table] = queryRows(t, db, `SELECT * FROM "`+table+`" ORDER BY `+order)
 	}
 	return out
 }
@@ -61,7 +69,7 @@ func dumpDB(t testing.TB, db *sql.DB) map[string][]string {
 // queryRows renders each row of a query as one line.
 func queryRows(t testing.TB, db *sql.DB, query string, args ...any) []string {
 	t.Helper()
-	rows, err := db.Query(query, args...)
+	rows, err := db.Query(testdb.Bind(query), args...)
 	if err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/handlers"
 	"github.com/wcms-lab/wcms/internal/logtest"
+	"github.com/wcms-lab/wcms/internal/testdb"
 	"github.com/wcms-lab/wcms/models"
 )
 
@@ -41,7 +41,8 @@ type testServer struct {
 	logs   *logtest.Buffer // everything the server logged
 	// logLevel is the server's log level, info unless a test sets it.
 	logLevel *slog.LevelVar
-	dbPath   string // the SQLite file, for checks of what is really on disk
+	dsn      string // the database, for checks of what is really stored (testdb.DSN)
+	dataDir  string // the PIN key, first password file and agent builds
 }
 
 type serverOption func(*handlers.Config, *fleet.Config)
@@ -61,7 +62,7 @@ func newTestServerWith(t testing.TB, firstPassword string, opts ...serverOption)
 	t.Helper()
 	dir := t.TempDir()
 	logs, level := &logtest.Buffer{}, new(slog.LevelVar)
-	cfg := app.Config{DB: filepath.Join(dir, "wcms.db"), AdminPassword: firstPassword,
+	cfg := app.Config{DB: testdb.DSN(t), DataDir: dir, AdminPassword: firstPassword,
 		HTTP:  handlers.Config{Version: "test", LegacyClients: true, BcryptCost: bcrypt.MinCost, PINKey: testPINKey},
 		Fleet: fleet.Config{OfflineAfter: 30 * time.Second}}
 	for _, o := range opts {
@@ -72,7 +73,7 @@ func newTestServerWith(t testing.TB, firstPassword string, opts ...serverOption)
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.Handler)
-	ts := &testServer{t: t, URL: srv.URL, store: a.Store, fleet: a.Fleet, hub: a.Hub, builds: a.Builds, srv: srv, logs: logs, logLevel: level, dbPath: cfg.DB}
+	ts := &testServer{t: t, URL: srv.URL, store: a.Store, fleet: a.Fleet, hub: a.Hub, builds: a.Builds, srv: srv, logs: logs, logLevel: level, dsn: cfg.DB, dataDir: dir}
 	t.Cleanup(func() {
 		a.Drain()
 		srv.Close()

@@ -81,7 +81,7 @@ func TestFirstPasswordFileRemovedOnChange(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ts := newTestServerWith(t, "")
-			file := filepath.Join(filepath.Dir(ts.dbPath), "initial-admin-password")
+			file := filepath.Join(ts.dataDir, "initial-admin-password")
 			b, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatalf("EnsureFirstAdmin wrote no password file: %v", err)

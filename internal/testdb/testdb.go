@@ -18,6 +18,35 @@ import (
 
 var seq atomic.Int64
 
+// Postgres tells whether the tests run on PostgreSQL (WCMS_TEST_POSTGRES).
+func Postgres() bool { return os.Getenv("WCMS_TEST_POSTGRES") != "" }
+
+// Driver is the database/sql driver name for a DSN of DSN's.
+func Driver() string {
+	if Postgres() {
+		return "pgx"
+	}
+	return "sqlite"
+}
+
+// Bind puts a query written with ? placeholders in the engine's form ($1, $2… on PostgreSQL).
+func Bind(query string) string {
+	if !Postgres() {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // DSN is a fresh database for t, as models.Open takes it.
 func DSN(t testing.TB) string {
 	t.Helper()
