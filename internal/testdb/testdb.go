@@ -14,6 +14,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL through database/sql
+	"github.com/wcms-lab/wcms/internal/sqlq"
 )
 
 var seq atomic.Int64
@@ -34,17 +35,7 @@ func Bind(query string) string {
 	if !Postgres() {
 		return query
 	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return sqlq.Numbered(query)
 }
 
 // DSN is a fresh database for t, as models.Open takes it.
