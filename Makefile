@@ -14,9 +14,13 @@ help: ## list the targets
 run: ## run the server on :5050 (SQLite in data/wcms.db)
 	$(GO) run .
 
-test: ## run every test with the race detector; with WCMS_TEST_POSTGRES (a postgres:// URL) the store's tests once more on PostgreSQL
+test: ## run every test with the race detector; with WCMS_TEST_POSTGRES (a postgres:// URL) the store's and the cluster's tests on PostgreSQL too, and with WCMS_TEST_PG_RESTART (a command) the restart test last
 	env -u WCMS_TEST_POSTGRES $(GO) test -race -count=1 -timeout 15m ./...
-	if [ -n "$$WCMS_TEST_POSTGRES" ]; then $(GO) test -race -count=1 -timeout 15m ./models/ ./fleet/ ./handlers/; fi
+	if [ -n "$$WCMS_TEST_POSTGRES" ]; then \
+		$(GO) test -race -count=1 -timeout 15m ./models/ ./fleet/ ./handlers/ ./cluster/ && \
+		$(GO) test -count=1 -timeout 10m -run 'TestTwoInstancesBehindAProxy' -v ./e2e/; fi
+	if [ -n "$$WCMS_TEST_POSTGRES" ] && [ -n "$$WCMS_TEST_PG_RESTART" ]; then \
+		$(GO) test -count=1 -timeout 10m -run 'TestInstancesSurvivePostgresRestart' -v ./e2e/; fi
 
 build: ## build the server and the agent for Linux and Windows (no cgo), with SHA-256 files
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wcms-server .

@@ -170,6 +170,8 @@ func main() {
 
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	cfg.HTTP.Version = version
+	host, _ := os.Hostname() // a name for the status page only
+	cfg.HTTP.InstanceName = host + " " + cfg.Addr
 	a, err := app.New(ctx, cfg.Config, log)
 	if err != nil {
 		return err

@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/wcms-lab/wcms/agentbuilds"
+	"github.com/wcms-lab/wcms/cluster"
 	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/handlers"
@@ -41,6 +43,7 @@ type App struct {
 	Hub     *events.Hub
 	Fleet   *fleet.Fleet
 	Builds  *agentbuilds.Builds
+	Bus     *cluster.Bus // nil on SQLite: one instance
 	Handler http.Handler
 
 	stopRun context.CancelFunc
@@ -82,6 +85,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 			return nil, err
 		}
 	}
+	if err := samePINKey(ctx, store, cfg.HTTP.PINKey); err != nil {
+		return nil, err
+	}
 	if cfg.HTTP.BcryptCost == 0 {
 		cfg.HTTP.BcryptCost = handlers.DefaultBcryptCost
 	}
@@ -95,6 +101,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	}
 
 	hub := events.NewHub(0)
+	var bus *cluster.Bus
+	if store.Postgres() {
+		// Other instances may share the database: tell them, and hear them (docs/SCALING.md).
+		bus = cluster.New(cfg.DB, log)
+		cfg.Fleet.Peers = bus
+		cfg.HTTP.InstanceID = bus.ID()
+	}
 	fl, err := fleet.New(ctx, store, hub, cfg.Fleet, log)
 	if err != nil {
 		return nil, err
@@ -102,10 +115,31 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	// Not ctx: the last flush must run after a signal has cancelled it (Close).
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	h := handlers.New(cfg.HTTP, store, fl, hub, builds, log)
-	a := &App{Store: store, Hub: hub, Fleet: fl, Builds: builds, Handler: h, stopRun: stopRun}
+	a := &App{Store: store, Hub: hub, Fleet: fl, Builds: builds, Bus: bus, Handler: h, stopRun: stopRun}
+	if bus != nil {
+		a.running.Go(func() { bus.Run(runCtx, fl.Apply, fl.Resync) })
+	}
 	a.running.Go(func() { fl.Run(runCtx) })
 	a.running.Go(func() { h.Run(runCtx) })
 	return a, nil
+}
+
+// samePINKey refuses to start an instance whose PIN key differs from that of an instance
+// running on the same database: a PIN made at one would be refused at the other.
+func samePINKey(ctx context.Context, store *models.Store, key []byte) error {
+	ins, err := store.Instances(ctx)
+	if err != nil {
+		return err
+	}
+	check := tokens.NewPINHasher(key).KeyCheck()
+	for _, in := range ins {
+		if in.PINKeyCheck != "" && in.PINKeyCheck != check && time.Since(in.SeenAt) < time.Minute {
+			return fmt.Errorf("이 서버의 PIN 키가 같은 데이터베이스에서 실행 중인 인스턴스 %q와 다릅니다. 그 서버의 pin.key를 이 서버의 데이터 폴더(-data-dir)에 복사한 뒤 다시 시작하세요. / "+
+				"this server's PIN key differs from that of instance %q running on the same database: copy that server's pin.key into this server's data folder (-data-dir) and start again",
+				in.Name, in.Name)
+		}
+	}
+	return nil
 }
 
 // Drain answers every held long-poll at once; call it before http.Server.Shutdown, which

@@ -158,9 +158,15 @@ func freeAddr(t *testing.T) string {
 }
 
 func startServer(t *testing.T, extra ...string) *server {
-	s := &server{t: t, bin: build(t, ".", "wcms-server", "linux", "0.9.0-e2e"), dir: t.TempDir(), addr: freeAddr(t)}
+	dir := t.TempDir()
+	return startServerIn(t, dir, append([]string{"-db", filepath.Join(dir, "wcms.db")}, extra...)...)
+}
+
+// startServerIn starts the server with its logs in dir.
+func startServerIn(t *testing.T, dir string, args ...string) *server {
+	s := &server{t: t, bin: build(t, ".", "wcms-server", "linux", "0.9.0-e2e"), dir: dir, addr: freeAddr(t)}
 	s.URL = "http://" + s.addr
-	s.args = append([]string{"-addr", s.addr, "-db", filepath.Join(s.dir, "wcms.db"), "-offline-after", "10s"}, extra...)
+	s.args = append([]string{"-addr", s.addr, "-offline-after", "10s"}, args...)
 	s.start()
 	s.login()
 	return s

@@ -67,24 +67,7 @@ func (f *Fleet) Delete(ctx context.Context, id int64, by string) error {
 	if err := f.store.DeletePC(ctx, id, by, f.now()); err != nil {
 		return err
 	}
-	f.mu.Lock()
-	p := f.byID[id]
-	if p != nil {
-		delete(f.byID, id)
-		delete(f.byMachine, p.machineID)
-		delete(f.byToken, p.tokenHash)
-	}
-	f.mu.Unlock()
-	f.light.takeOne(id)
-	f.dirtyMu.Lock()
-	delete(f.cameBack, id)
-	f.dirtyMu.Unlock()
-	if p != nil {
-		p.mu.Lock()
-		p.deleted = true
-		p.wake()
-		p.mu.Unlock()
-	}
+	f.forget(id)
 	f.publish(events.PCRemoved, models.PCView{ID: id})
 	return nil
 }
@@ -105,6 +88,7 @@ func (f *Fleet) apply(id int64, fn func(p *pc)) (models.PCView, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	fn(p)
+	p.gen++
 	return p.view(), true
 }
 
@@ -118,6 +102,7 @@ func (f *Fleet) FillRoom(ctx context.Context, roomID int64, pcIDs []int64, order
 	}
 	for _, s := range filled.Placed {
 		f.apply(s.PCID, func(p *pc) { p.room, p.seatRow, p.seatCol = &filled.Room.Name, &s.Row, &s.Col })
+		f.peers.Tell(Change{Kind: ChangePCQuiet, ID: s.PCID})
 	}
 	if len(filled.Placed) > 0 {
 		f.roomsChanged(append(filled.From, filled.Room))
@@ -133,6 +118,7 @@ func (f *Fleet) Unplace(ctx context.Context, pcIDs []int64) error {
 	}
 	for _, id := range pcIDs {
 		f.apply(id, func(p *pc) { p.room, p.seatRow, p.seatCol = nil, nil, nil })
+		f.peers.Tell(Change{Kind: ChangePCQuiet, ID: id})
 	}
 	f.roomsChanged(from)
 	return nil
@@ -141,6 +127,14 @@ func (f *Fleet) Unplace(ctx context.Context, pcIDs []int64) error {
 // roomsChanged publishes a room event for each room (the zero Room is the PCs not placed) and
 // has Counts count again: PCs moved between them.
 func (f *Fleet) roomsChanged(rooms []models.Room) {
+	f.showRooms(rooms)
+	for _, r := range rooms {
+		f.peers.Tell(Change{Kind: ChangeRoom, ID: r.ID, Room: r.Name})
+	}
+}
+
+// showRooms publishes the room events to this instance's screens.
+func (f *Fleet) showRooms(rooms []models.Room) {
 	f.changes.Add(1)
 	for i := range rooms {
 		f.hub.Publish(events.Event{Kind: events.RoomChanged, At: f.now(), Room: &rooms[i]})

@@ -12,7 +12,9 @@ import (
 // Run writes PCs that came back online every FlushEvery and the light states every StateEvery;
 // every second, takes silent PCs offline and times out overdue commands; sends room actions when
 // they are due (room_actions.go), first ending those the server was down through; and keeps the
-// history (rollup.go). It returns when ctx ends, after a last flush of both.
+// history (rollup.go). With other instances (peers.go) only the leader sweeps and sends room
+// actions, and an instance that becomes the leader starts as a server starts. It returns when
+// ctx ends, after a last flush of both.
 func (f *Fleet) Run(ctx context.Context) {
 	history := make(chan struct{})
 	go func() {
@@ -26,8 +28,19 @@ func (f *Fleet) Run(ctx context.Context) {
 	defer state.Stop()
 	sweep := time.NewTicker(time.Second)
 	defer sweep.Stop()
-	actions := time.NewTimer(f.startRoomActions(ctx))
+	actions := time.NewTimer(idleWait)
 	defer actions.Stop()
+	leading := false
+	lead := func() {
+		if now := f.peers.Leader(); now != leading {
+			leading = now
+			if leading {
+				f.log.Info("this instance leads the timed work")
+				actions.Reset(f.startRoomActions(ctx))
+			}
+		}
+	}
+	lead()
 	for {
 		select {
 		case <-ctx.Done():
@@ -41,11 +54,12 @@ func (f *Fleet) Run(ctx context.Context) {
 		case <-state.C:
 			f.Flush(ctx)
 		case <-sweep.C:
+			lead()
 			f.Sweep(ctx)
 		case <-actions.C:
-			actions.Reset(f.sendDueActions(ctx))
+			actions.Reset(f.dueActions(ctx))
 		case <-f.actionsChanged:
-			actions.Reset(f.sendDueActions(ctx))
+			actions.Reset(f.dueActions(ctx))
 		}
 	}
 }
@@ -80,7 +94,17 @@ func (f *Fleet) flush(ctx context.Context, states []models.LightState) {
 	}
 }
 
-// Sweep takes PCs silent for OfflineAfter offline and times out overdue commands.
+// dueActions sends the room actions due, on the leader; another instance looks again later.
+func (f *Fleet) dueActions(ctx context.Context) time.Duration {
+	if !f.peers.Leader() {
+		return idleWait
+	}
+	return f.sendDueActions(ctx)
+}
+
+// Sweep takes PCs silent for OfflineAfter offline and times out overdue commands, on the leader;
+// on every instance it tells the others of PCs holding a long-poll here, which do not poll
+// meanwhile.
 func (f *Fleet) Sweep(ctx context.Context) {
 	now := f.now()
 	type stale struct {
@@ -88,15 +112,27 @@ func (f *Fleet) Sweep(ctx context.Context) {
 		seen time.Time
 	}
 	var silent []stale
+	var holding []models.LightState
 	f.mu.RLock()
 	for _, p := range f.byID {
 		p.mu.Lock()
-		if p.online && p.waiting == 0 && now.Sub(p.lastSeen) > f.cfg.OfflineAfter {
+		switch {
+		case p.waiting > 0 && now.Sub(p.lastSeen) > f.cfg.OfflineAfter/2:
+			f.addBeat(p, now, nil)
+			p.lastSeen, p.here = now, now
+			holding = append(holding, p.light())
+		case p.online && p.waiting == 0 && now.Sub(p.lastSeen) > f.cfg.OfflineAfter:
 			silent = append(silent, stale{p, p.lastSeen})
 		}
 		p.mu.Unlock()
 	}
 	f.mu.RUnlock()
+	for _, l := range holding {
+		f.peers.Tell(beatChange(l))
+	}
+	if !f.peers.Leader() {
+		return
+	}
 	for _, s := range silent {
 		if err := f.setOffline(ctx, s.p, s.seen, models.ReasonTimeout, stillSilent); err != nil {
 			f.log.Error("mark PC offline failed", "pc_id", s.p.id, "err", err)

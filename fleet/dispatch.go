@@ -53,11 +53,12 @@ func (f *Fleet) endWait(p *pc) {
 	p.mu.Lock()
 	p.waiting--
 	f.addBeat(p, now, nil)
-	p.lastSeen = now
+	p.lastSeen, p.here = now, now
 	light, deleted := p.light(), p.deleted
 	p.mu.Unlock()
 	if !deleted {
 		f.queueLight(light)
+		f.peers.Tell(beatChange(light))
 	}
 }
 
@@ -86,18 +87,32 @@ func (f *Fleet) deliver(ctx context.Context, p *pc, from Caller) (*models.Comman
 	p.pending = max(0, p.pending-1)
 	// The agent polls again at once after a command: that poll must not count as too fast.
 	p.tokens = min(f.cfg.PollBurst, p.tokens+1)
-	switch c.Type {
-	case wire.TypeShutdown:
-		p.powerReason = models.ReasonAdminShutdown
-	case wire.TypeRestart:
-		p.powerReason = models.ReasonAdminRestart
-	}
+	p.powerReason = powerReason(c.Type, p.powerReason)
 	f.delivered.Add(1)
-	f.publishCommand(c)
+	f.publishCommand(c, ChangeCommand)
 	return c, p.notify, nil
 }
 
-func (f *Fleet) publishCommand(c *models.Command) {
+// powerReason is the outage reason a delivered command of type t gives its PC's next outage.
+func powerReason(t, current string) string {
+	switch t {
+	case wire.TypeShutdown:
+		return models.ReasonAdminShutdown
+	case wire.TypeRestart:
+		return models.ReasonAdminRestart
+	}
+	return current
+}
+
+// publishCommand shows a command's change and tells the other instances (kind ChangeCommand, or
+// ChangeQueued for a new one).
+func (f *Fleet) publishCommand(c *models.Command, kind ChangeKind) {
+	f.showCommand(c)
+	f.peers.Tell(Change{Kind: kind, ID: c.ID})
+}
+
+// showCommand publishes a command's change to this instance's screens.
+func (f *Fleet) showCommand(c *models.Command) {
 	// Parameters may still hold secrets in a freshly delivered copy: publish a stripped copy.
 	cp := *c
 	cp.Parameters = models.StripSecrets(c.Parameters)
@@ -122,7 +137,7 @@ func (f *Fleet) queued(cmds []models.Command) {
 			p.wake()
 			p.mu.Unlock()
 		}
-		f.publishCommand(&cmds[i])
+		f.publishCommand(&cmds[i], ChangeQueued)
 	}
 }
 
@@ -132,7 +147,7 @@ func (f *Fleet) Result(ctx context.Context, cmdID int64, rep models.Reporter, r 
 	if err != nil {
 		return nil, err
 	}
-	f.publishCommand(c)
+	f.publishCommand(c, ChangeCommand)
 	return c, nil
 }
 
@@ -162,6 +177,6 @@ func (f *Fleet) ended(cs []models.Command) {
 				p.mu.Unlock()
 			}
 		}
-		f.publishCommand(&cs[i])
+		f.publishCommand(&cs[i], ChangeCommand)
 	}
 }

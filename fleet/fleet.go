@@ -33,7 +33,9 @@ var (
 
 // Store is what the fleet needs from the database.
 type Store interface {
-	ListPCs(ctx context.Context) ([]models.PCRow, error)
+	ListPCs(ctx context.Context, ids ...int64) ([]models.PCRow, error)
+	PCRowByMachine(ctx context.Context, machineID string) (*models.PCRow, error)
+	Commands(ctx context.Context, ids []int64) ([]models.Command, error)
 	PendingCounts(ctx context.Context) (map[int64]int, error)
 	Register(ctx context.Context, e models.Enrol, now time.Time) (models.Enrolment, error)
 	Rekey(ctx context.Context, pc *models.PC, disks []models.Disk, now time.Time) error
@@ -87,6 +89,8 @@ type Config struct {
 	// RoomGrace is how long a power command for a whole room waits, cancellable, before it is
 	// sent (room_actions.go); 0 sends it at once.
 	RoomGrace time.Duration
+	// Peers are the other server instances on the database (peers.go); nil: none.
+	Peers Peers
 }
 
 func (c *Config) defaults() {
@@ -114,6 +118,9 @@ func (c *Config) defaults() {
 	if c.PollBurst <= 0 {
 		c.PollBurst = 5
 	}
+	if c.Peers == nil {
+		c.Peers = alone{}
+	}
 }
 
 // pc is one PC's live state; mu guards the fields below it.
@@ -133,7 +140,8 @@ type pc struct {
 	seatRow     *int
 	seatCol     *int
 	online      bool
-	lastSeen    time.Time
+	lastSeen    time.Time // the last poll, here or at another instance
+	here        time.Time // the last poll at this instance
 	cpu, ram    *float64
 	pending     int           // undelivered commands in the store
 	notify      chan struct{} // closed and replaced when a command is queued: wakes long-polls
@@ -144,6 +152,7 @@ type pc struct {
 	agent       string  // the agent's version, from its registration or last full heartbeat
 	waiting     int     // long-polls held open: a PC waiting on one is alive
 	deleted     bool
+	gen         uint64 // counts this instance's changes of the facts (peers.go reload)
 	copies      copies // which copies of the agent call under this identity (clones.go)
 	minute      minuteAcc
 
@@ -153,6 +162,14 @@ type pc struct {
 	// to the store, so the store sees them in the order memory does; mu is never held across a
 	// database write, so reading a PC never waits on the database.
 	presence sync.Mutex
+}
+
+// facts puts a PC's stored facts in memory, all but its token and live figures; p.mu must be
+// held.
+func (p *pc) facts(r *models.PCRow) {
+	p.hostname, p.mac, p.ip, p.verified = r.Hostname, r.MACAddress, r.IPAddress, r.IsVerified
+	p.room, p.seatRow, p.seatCol = r.RoomName, r.SeatRow, r.SeatCol
+	p.user, p.agent = r.CurrentUser, r.AgentVersion
 }
 
 // light is the PC's latest light state, as the batch writer stores it; p.mu must be held.
@@ -180,6 +197,7 @@ type Fleet struct {
 	store Store
 	hub   *events.Hub
 	cfg   Config
+	peers Peers
 	log   *slog.Logger
 	now   func() time.Time
 
@@ -221,7 +239,7 @@ type Fleet struct {
 // the server was down, not they.
 func New(ctx context.Context, store Store, hub *events.Hub, cfg Config, log *slog.Logger) (*Fleet, error) {
 	cfg.defaults()
-	f := &Fleet{store: store, hub: hub, cfg: cfg, log: log, now: time.Now,
+	f := &Fleet{store: store, hub: hub, cfg: cfg, peers: cfg.Peers, log: log, now: time.Now,
 		byMachine: map[string]*pc{}, byID: map[int64]*pc{}, byToken: map[string]*pc{}, cameBack: map[int64]time.Time{},
 		stopping: make(chan struct{}), actionsChanged: make(chan struct{}, 1)}
 	pcs, err := store.ListPCs(ctx)
@@ -244,10 +262,10 @@ func New(ctx context.Context, store Store, hub *events.Hub, cfg Config, log *slo
 }
 
 func (f *Fleet) newPC(r *models.PCRow, now time.Time) *pc {
-	p := &pc{id: r.ID, machineID: r.MachineID, tokenHash: r.AgentTokenHash, tokenUsed: r.TokenUsed, hostname: r.Hostname,
-		mac: r.MACAddress, ip: r.IPAddress, verified: r.IsVerified, room: r.RoomName, seatRow: r.SeatRow, seatCol: r.SeatCol,
-		online: r.IsOnline, cpu: r.CPUUsage, ram: r.RAMUsagePercent, user: r.CurrentUser, agent: r.AgentVersion,
+	p := &pc{id: r.ID, machineID: r.MachineID, tokenHash: r.AgentTokenHash, tokenUsed: r.TokenUsed,
+		online: r.IsOnline, cpu: r.CPUUsage, ram: r.RAMUsagePercent,
 		notify: make(chan struct{}), tokens: f.cfg.PollBurst, tokensAt: now}
+	p.facts(r)
 	if r.LastSeen != nil {
 		p.lastSeen = *r.LastSeen
 	}
@@ -278,10 +296,51 @@ func (f *Fleet) get(id int64) *pc {
 	return f.byID[id]
 }
 
+// forget removes a deleted PC from memory; false if it was not there.
+func (f *Fleet) forget(id int64) bool {
+	f.mu.Lock()
+	p := f.byID[id]
+	if p != nil {
+		delete(f.byID, id)
+		delete(f.byMachine, p.machineID)
+		delete(f.byToken, p.tokenHash)
+	}
+	f.mu.Unlock()
+	f.light.takeOne(id)
+	f.dirtyMu.Lock()
+	delete(f.cameBack, id)
+	f.dirtyMu.Unlock()
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	p.deleted = true
+	p.wake()
+	p.mu.Unlock()
+	return true
+}
+
 // Close wakes every long-poll so a server shutdown need not wait for them.
 func (f *Fleet) Close() { f.stopOnce.Do(func() { close(f.stopping) }) }
 
+// publish shows a change of this instance's making and tells the other instances (peers.go).
 func (f *Fleet) publish(kind events.Kind, v models.PCView) {
+	f.show(kind, v)
+	switch kind {
+	case events.PCState:
+		f.peers.Tell(beatChange(models.LightState{PCID: v.ID, CPUUsage: v.CPUUsage, RAMUsagePercent: v.RAMUsagePercent, At: v.LastSeen}))
+	case events.PCOffline:
+		f.peers.Tell(Change{Kind: ChangeOffline, ID: v.ID})
+	case events.PCAdded, events.PCUpdated:
+		f.peers.Tell(Change{Kind: ChangePC, ID: v.ID})
+	case events.PCRemoved:
+		f.peers.Tell(Change{Kind: ChangeRemoved, ID: v.ID})
+	}
+	// PCOnline is told by the PCState that follows it.
+}
+
+// show publishes a change to this instance's screens.
+func (f *Fleet) show(kind events.Kind, v models.PCView) {
 	if kind != events.PCState {
 		f.changes.Add(1)
 	}
@@ -375,6 +434,7 @@ func (f *Fleet) count() map[string]models.RoomCount {
 // Stats are the fleet's counts, for /metrics and the status page.
 type Stats struct {
 	PCs, Online, Pending int
+	Here                 int // PCs whose last poll, within OfflineAfter, came to this instance
 	Polls, Delivered     int64
 }
 
@@ -384,10 +444,14 @@ func (f *Fleet) Stats() Stats {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	s.PCs = len(f.byID)
+	now := f.now()
 	for _, p := range f.byID {
 		p.mu.Lock()
 		if p.online {
 			s.Online++
+		}
+		if p.online && p.here.Equal(p.lastSeen) && now.Sub(p.here) <= f.cfg.OfflineAfter {
+			s.Here++
 		}
 		s.Pending += p.pending
 		p.mu.Unlock()

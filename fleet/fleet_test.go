@@ -341,7 +341,7 @@ func BenchmarkCounts(b *testing.B) {
 
 // Counts are by room, online and in all, with the PCs not placed under "".
 func TestCounts(t *testing.T) {
-	f := &Fleet{byMachine: map[string]*pc{}, byID: map[int64]*pc{}, byToken: map[string]*pc{}, hub: events.NewHub(0), now: time.Now}
+	f := &Fleet{byMachine: map[string]*pc{}, byID: map[int64]*pc{}, byToken: map[string]*pc{}, hub: events.NewHub(0), now: time.Now, peers: alone{}}
 	a := "A"
 	for i, r := range []struct {
 		room   *string

@@ -28,6 +28,13 @@ func (f *Fleet) Identify(ctx context.Context, c Caller, legacy bool) (int64, err
 	f.mu.RLock()
 	p := f.byMachine[c.MachineID]
 	f.mu.RUnlock()
+	if p == nil || (c.Token != "" && !f.holds(p, c.Token)) {
+		if f.refresh(ctx, c.MachineID) == nil {
+			f.mu.RLock()
+			p = f.byMachine[c.MachineID]
+			f.mu.RUnlock()
+		}
+	}
 	switch {
 	case p == nil:
 		return 0, ErrUnknownPC
@@ -170,6 +177,7 @@ func (f *Fleet) enrolled(p *pc, m *models.PC, c Caller) {
 	}
 	p.mu.Lock()
 	p.mac, p.verified, p.agent = m.MACAddress, m.IsVerified, m.AgentVersion
+	p.gen++
 	p.mu.Unlock()
 	f.setIdentity(p, m.AgentTokenHash, m.TokenUsed, m.Hostname, m.IPAddress, kind)
 	f.watch(p, c)
@@ -179,20 +187,28 @@ func (f *Fleet) enrolled(p *pc, m *models.PC, c Caller) {
 // setIdentity puts a PC's token, name and address (ip "": unchanged) in memory and tells the
 // dashboards.
 func (f *Fleet) setIdentity(p *pc, tokenHash string, used bool, hostname, ip string, kind events.Kind) {
-	f.mu.Lock()
-	delete(f.byToken, p.tokenHash)
-	p.tokenHash, p.tokenUsed = tokenHash, used
-	f.byToken[p.tokenHash] = p
-	f.mu.Unlock()
+	f.setToken(p, tokenHash, used)
 	p.mu.Lock()
 	p.hostname = hostname
 	if ip != "" {
 		p.ip = ip
 	}
+	p.gen++
 	p.wake() // long-polls held with the old token look again, and take nothing
 	v := p.view()
 	p.mu.Unlock()
 	f.publish(kind, v)
+}
+
+// setToken puts a PC's token hash in memory and in the index by token.
+func (f *Fleet) setToken(p *pc, tokenHash string, used bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.byToken, p.tokenHash)
+	p.tokenHash, p.tokenUsed = tokenHash, used
+	if tokenHash != "" {
+		f.byToken[tokenHash] = p
+	}
 }
 
 // ApproveReenrolment lets the install that asked take over the PC: its token replaces the PC's,

@@ -52,6 +52,9 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, b Beat) (ipChanged bool
 	if full && info != nil && b.Agent != "" {
 		p.agent = b.Agent
 	}
+	if full {
+		p.gen++
+	}
 	f.addBeat(p, now, info)
 	back := !p.online
 	if back {
@@ -61,7 +64,7 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, b Beat) (ipChanged bool
 		f.cameBack[id] = now
 		f.dirtyMu.Unlock()
 	}
-	p.lastSeen = now
+	p.lastSeen, p.here = now, now
 	if info != nil {
 		if info.CPUUsage != nil {
 			p.cpu = info.CPUUsage
@@ -80,6 +83,10 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, b Beat) (ipChanged bool
 		f.queueLight(light)
 	}
 	f.publish(events.PCState, snap)
+	if ipChanged || full {
+		// Stored already: the others reload the address, user and version.
+		f.peers.Tell(Change{Kind: ChangePC, ID: id})
+	}
 	return ipChanged, nil
 }
 
@@ -109,6 +116,7 @@ func (f *Fleet) recordIP(ctx context.Context, p *pc, ip string, now time.Time) (
 	}
 	p.mu.Lock()
 	p.ip = ip
+	p.gen++
 	p.mu.Unlock()
 	return true, nil
 }

@@ -68,7 +68,8 @@ func (f *Fleet) addBeat(p *pc, now time.Time, info *wire.SystemInfo) {
 	}
 	m := &p.minute
 	if f.stillOnline(p, now) {
-		m.online += now.Sub(m.covered)
+		// From the previous poll, if it came to another instance after this one's last.
+		m.online += now.Sub(latest(m.covered, p.lastSeen))
 	}
 	m.covered = now
 	if info != nil {
@@ -88,7 +89,8 @@ func (f *Fleet) stillOnline(p *pc, at time.Time) bool {
 // held.
 func (f *Fleet) closeMinute(p *pc, end time.Time) {
 	m := &p.minute
-	if f.stillOnline(p, end) && end.After(m.covered) {
+	// The rest of the minute is this instance's to count only if the PC's last poll came here.
+	if f.stillOnline(p, end) && end.After(m.covered) && !p.lastSeen.After(m.covered) {
 		m.online += end.Sub(m.covered)
 		m.covered = end
 	}
@@ -139,6 +141,13 @@ func earlier(a, b time.Time) time.Time {
 	return b
 }
 
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // writeMinutes writes the closed minutes; on failure those not stored stay for the next try
 // (sent again, a stored one would count twice: SaveMinutes merges).
 func (f *Fleet) writeMinutes(ctx context.Context) {
@@ -160,11 +169,21 @@ func (f *Fleet) writeMinutes(ctx context.Context) {
 	}
 }
 
-// runHistory closes and writes the minutes at each minute's end, rolls up each hour at its end
-// and prunes what retention no longer keeps. When ctx ends it writes the minute in progress.
+// runHistory closes and writes the minutes at each minute's end; on the leader (peers.go) it
+// rolls up each hour at its end and prunes what retention no longer keeps, and does both when it
+// starts or becomes the leader (an hour the server was down at the end of). When ctx ends it
+// writes the minute in progress.
 func (f *Fleet) runHistory(ctx context.Context) {
-	f.rollupHour(ctx, f.now().Truncate(time.Hour).Add(-time.Hour)) // an hour the server was down at the end of
-	f.prune(ctx)
+	led := false
+	catchUp := func(now time.Time) {
+		lead := f.peers.Leader()
+		if lead && (!led || now.Equal(now.Truncate(time.Hour))) {
+			f.rollupHour(ctx, now.Truncate(time.Hour).Add(-time.Hour))
+			f.prune(ctx)
+		}
+		led = lead
+	}
+	catchUp(f.now())
 	for {
 		now := f.now()
 		boundary := now.Truncate(time.Minute).Add(time.Minute)
@@ -181,10 +200,7 @@ func (f *Fleet) runHistory(ctx context.Context) {
 		}
 		f.closeMinutes(boundary)
 		f.writeMinutes(ctx)
-		if boundary.Equal(boundary.Truncate(time.Hour)) {
-			f.rollupHour(ctx, boundary.Add(-time.Hour))
-			f.prune(ctx)
-		}
+		catchUp(boundary)
 	}
 }
 

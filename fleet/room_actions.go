@@ -125,14 +125,20 @@ func (f *Fleet) sendRoomAction(ctx context.Context, id int64) bool {
 
 // publishRoomActions publishes the actions of a's room as the store lists them now.
 func (f *Fleet) publishRoomActions(ctx context.Context, a *models.RoomAction) {
+	f.showRoomActions(ctx, a.RoomID, a.RoomName)
+	f.peers.Tell(Change{Kind: ChangeActions, ID: a.RoomID, Room: a.RoomName})
+}
+
+// showRoomActions publishes a room's actions, as stored now, to this instance's screens.
+func (f *Fleet) showRoomActions(ctx context.Context, roomID int64, room string) {
 	// In order: of two changes close together, the list read last is published last.
 	f.actionsMu.Lock()
 	defer f.actionsMu.Unlock()
-	as, err := f.store.RoomActions(ctx, a.RoomID, f.now())
+	as, err := f.store.RoomActions(ctx, roomID, f.now())
 	if err != nil {
-		f.log.Error("list room actions failed", "room", a.RoomName, "err", err)
+		f.log.Error("list room actions failed", "room", room, "err", err)
 		return
 	}
-	f.hub.Publish(events.Event{Kind: events.RoomActions, At: f.now(), Room: &models.Room{ID: a.RoomID, Name: a.RoomName},
+	f.hub.Publish(events.Event{Kind: events.RoomActions, At: f.now(), Room: &models.Room{ID: roomID, Name: room},
 		Actions: as})
 }

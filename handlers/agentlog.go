@@ -88,9 +88,19 @@ func (a *agentSummary) log(ctx context.Context, log *slog.Logger, now time.Time)
 		slog.Float64("slowest_ms", millis(line.slowest)), slog.String("slowest", line.slowRequest))
 }
 
-// Run logs the agent API's summary every minute until ctx ends, then the last part-minute:
-// app.New runs it beside the fleet's background work and stops it with the server.
+// Run logs the agent API's summary every minute, and writes this instance's status row
+// (instances.go), until ctx ends: app.New runs it beside the fleet's background work and stops it
+// with the server.
 func (s *Server) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.runInstance(ctx) })
+	s.runSummary(ctx)
+	wg.Wait()
+}
+
+// runSummary logs the agent API's summary every minute, then the last part-minute when ctx
+// ends.
+func (s *Server) runSummary(ctx context.Context) {
 	tick := time.NewTicker(summaryEvery)
 	defer tick.Stop()
 	for {

@@ -106,7 +106,7 @@ func TestAgentSummaryCountsAndResets(t *testing.T) {
 	}
 }
 
-// TestSummaryLogged: Run logs the minute at info, nothing for a minute without requests, and
+// TestSummaryLogged: runSummary logs the minute at info, nothing for a minute without requests, and
 // what is left when it stops.
 func TestSummaryLogged(t *testing.T) {
 	logs := &logtest.Buffer{}
@@ -121,13 +121,13 @@ func TestSummaryLogged(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.Run(ctx)
+		s.runSummary(ctx)
 	}()
 	stop()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not stop with its context")
+		t.Fatal("runSummary did not stop with its context")
 	}
 	got := logs.String()
 	for _, w := range []string{"level=INFO", `msg="agent API"`, "requests=1 ", "errors=0 ", "refusals=0 ", "p99_ms=1 ", "slowest_ms=1 ",

@@ -61,6 +61,12 @@ func dumpDB(t testing.TB, db *sql.DB) map[string][]string {
 	}
 	out := make(map[string][]string, len(tables))
 	for _, table := range tables {
+		switch table {
+		case "instances", "pc_minutes", "pc_hours":
+			// Written by the clock: each instance's status row every few seconds, the history at
+			// each minute's end from heartbeats taken before.
+			continue
+		}
 		out[table] = queryRows(t, db, `SELECT * FROM "`+table+`" ORDER BY `+order)
 	}
 	return out

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +44,7 @@ type testServer struct {
 	logLevel *slog.LevelVar
 	dsn      string // the database, for checks of what is really stored (testdb.DSN)
 	dataDir  string // the PIN key, first password file and agent builds
+	stop     func() // stops the server, as a signal does; once
 }
 
 type serverOption func(*handlers.Config, *fleet.Config)
@@ -60,9 +62,16 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 // as on a fresh install.
 func newTestServerWith(t testing.TB, firstPassword string, opts ...serverOption) *testServer {
 	t.Helper()
+	return newTestServerOn(t, testdb.DSN(t), firstPassword, opts...)
+}
+
+// newTestServerOn starts a server on the database dsn; with another's dsn, a second instance
+// of the same installation (PostgreSQL: cluster_test.go).
+func newTestServerOn(t testing.TB, dsn, firstPassword string, opts ...serverOption) *testServer {
+	t.Helper()
 	dir := t.TempDir()
 	logs, level := &logtest.Buffer{}, new(slog.LevelVar)
-	cfg := app.Config{DB: testdb.DSN(t), DataDir: dir, AdminPassword: firstPassword,
+	cfg := app.Config{DB: dsn, DataDir: dir, AdminPassword: firstPassword,
 		HTTP:  handlers.Config{Version: "test", LegacyClients: true, BcryptCost: bcrypt.MinCost, PINKey: testPINKey},
 		Fleet: fleet.Config{OfflineAfter: 30 * time.Second}}
 	for _, o := range opts {
@@ -74,11 +83,12 @@ func newTestServerWith(t testing.TB, firstPassword string, opts ...serverOption)
 	}
 	srv := httptest.NewServer(a.Handler)
 	ts := &testServer{t: t, URL: srv.URL, store: a.Store, fleet: a.Fleet, hub: a.Hub, builds: a.Builds, srv: srv, logs: logs, logLevel: level, dsn: cfg.DB, dataDir: dir}
-	t.Cleanup(func() {
+	ts.stop = sync.OnceFunc(func() {
 		a.Drain()
 		srv.Close()
 		a.Close()
 	})
+	t.Cleanup(ts.stop)
 	return ts
 }
 

@@ -124,13 +124,18 @@ func (s *Server) statusPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	perSecond, window := s.pollRate.observe(st.Polls, time.Now())
+	now := time.Now()
+	perSecond, window := s.pollRate.observe(st.Polls, now)
+	instances, err := s.instanceRows(ctx, now)
+	if err != nil {
+		return err
+	}
 	v := views.StatusView{Page: s.page(c, views.T(ctx, "시스템 상태", "System status"), "status"), Warning: s.installWarning(c),
 		Status: views.ServerStatus{Version: s.cfg.Version, Uptime: time.Since(s.started),
 			PCs: st.PCs, Online: st.Online, Offline: st.PCs - st.Online,
 			PollsPerSecond: perSecond, PollWindow: window, Pending: st.Pending,
 			Subscribers: s.hub.Subscribers(), DatabaseBytes: size, LegacyClients: s.cfg.LegacyClients,
-			Builds: len(builds)}}
+			Builds: len(builds), Instances: instances}}
 	return s.renderPage(c, views.StatusPage(v), views.StatusNumbers(v.Status))
 }
 

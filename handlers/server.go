@@ -52,12 +52,18 @@ type Config struct {
 	// SlowRequest is the time past which a request is logged at warn, whoever made it; time a
 	// request is held waiting (a long-poll, a stream) does not count (agentlog.go hold).
 	SlowRequest time.Duration
+	// InstanceID and InstanceName are this server instance on the status page (instances.go):
+	// its id, new at every start (random when empty), and its host and listen address.
+	InstanceID, InstanceName string
 }
 
 // DefaultBcryptCost is the cost of password hashes unless Config says otherwise.
 const DefaultBcryptCost = 12
 
 func (c *Config) defaults() {
+	if c.InstanceID == "" {
+		c.InstanceID = tokens.New()[:16]
+	}
 	if c.MaxBody <= 0 {
 		c.MaxBody = 2 << 20
 	}

@@ -88,26 +88,37 @@ func (s *Store) NextCommand(ctx context.Context, pcID int64, addr string, now ti
 	var c *Command
 	scrub := false
 	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		var cs []Command
-		err := tx.NewSelect().Model(&cs).Where("pc_id = ? AND status = ?", pcID, wire.StatusPending).
-			Order("priority", "id").Limit(1).Scan(ctx)
-		if err != nil || len(cs) == 0 {
-			return err
+		// Another server instance may take the same row between the select and the update
+		// (PostgreSQL, docs/SCALING.md): the update then finds it no longer pending and the next
+		// one is tried, so no command is delivered twice.
+		for {
+			var cs []Command
+			err := tx.NewSelect().Model(&cs).Where("pc_id = ? AND status = ?", pcID, wire.StatusPending).
+				Order("priority", "id").Limit(1).Scan(ctx)
+			if err != nil || len(cs) == 0 {
+				c = nil
+				return err
+			}
+			c = &cs[0]
+			c.Status, c.StartedAt, c.DeliveredTo = wire.StatusExecuting, &now, addr
+			c.DeadlineAt = now.Add(time.Duration(c.Timeout)*time.Second + resultGrace)
+			stripped := StripSecrets(c.Parameters)
+			scrub = stripped != c.Parameters
+			res, err := tx.NewUpdate().Model((*Command)(nil)).
+				Set("status = ?, started_at = ?, deadline_at = ?, parameters = ?, delivered_to = ?", c.Status, now, c.DeadlineAt, stripped, addr).
+				Where("id = ? AND status = ?", c.ID, wire.StatusPending).Exec(ctx)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 1 {
+				return err
+			}
 		}
-		c = &cs[0]
-		c.Status, c.StartedAt, c.DeliveredTo = wire.StatusExecuting, &now, addr
-		c.DeadlineAt = now.Add(time.Duration(c.Timeout)*time.Second + resultGrace)
-		stripped := StripSecrets(c.Parameters)
-		scrub = stripped != c.Parameters
-		_, err = tx.NewUpdate().Model((*Command)(nil)).
-			Set("status = ?, started_at = ?, deadline_at = ?, parameters = ?, delivered_to = ?", c.Status, now, c.DeadlineAt, stripped, addr).
-			Where("id = ? AND status = ?", c.ID, wire.StatusPending).Exec(ctx)
-		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("next command of PC %d: %w", pcID, err)
 	}
-	if scrub {
+	if c != nil && scrub {
 		if err := s.scrubWAL(ctx); err != nil {
 			return nil, fmt.Errorf("next command of PC %d: scrub: %w", pcID, err)
 		}
@@ -187,6 +198,15 @@ func (s *Store) ReportResult(ctx context.Context, id int64, rep Reporter, r Resu
 		return nil, fmt.Errorf("result of command %d: %w", id, err)
 	}
 	return c, nil
+}
+
+// Commands returns the commands of ids that exist, by id.
+func (s *Store) Commands(ctx context.Context, ids []int64) ([]Command, error) {
+	var cs []Command
+	if err := s.r.NewSelect().Model(&cs).Where("id IN (?)", bun.In(ids)).Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("commands: %w", err)
+	}
+	return cs, nil
 }
 
 // CommandByID returns one command.

@@ -77,6 +77,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}, nil
 }
 
+// Postgres tells whether the store is PostgreSQL, which several server instances may share.
+func (s *Store) Postgres() bool { return s.pg }
+
 // IsPostgres tells whether dsn names a PostgreSQL database rather than a SQLite file.
 func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")

@@ -237,9 +237,31 @@ func (v *PCView) InRoom(room string) bool {
 	return *v.Room == room
 }
 
-// ListPCs returns every PC with its room and state, by room, seat and hostname; the fleet
-// loads them at start.
-func (s *Store) ListPCs(ctx context.Context) ([]PCRow, error) {
+// ListPCs returns every PC (or those of ids) with its room and state, by room, seat and
+// hostname; the fleet loads them at start, and reloads those another instance changed.
+func (s *Store) ListPCs(ctx context.Context, ids ...int64) ([]PCRow, error) {
+	return s.pcRows(ctx, func(q *bun.SelectQuery) *bun.SelectQuery {
+		if len(ids) > 0 {
+			q = q.Where("pc.id IN (?)", bun.In(ids))
+		}
+		return q
+	})
+}
+
+// PCRowByMachine returns the PC of a machine id as ListPCs does: another instance may have
+// registered it a moment ago.
+func (s *Store) PCRowByMachine(ctx context.Context, machineID string) (*PCRow, error) {
+	rows, err := s.pcRows(ctx, func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("pc.machine_id = ?", machineID) })
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("machine %q: %w", machineID, ErrNotFound)
+	}
+	return &rows[0], nil
+}
+
+func (s *Store) pcRows(ctx context.Context, filter func(*bun.SelectQuery) *bun.SelectQuery) ([]PCRow, error) {
 	var rows []PCRow
 	q := s.r.NewSelect().Model(&rows).
 		ColumnExpr("pc.*").
@@ -248,7 +270,7 @@ func (s *Store) ListPCs(ctx context.Context) ([]PCRow, error) {
 		Join("LEFT JOIN rooms AS r ON r.id = pc.room_id").
 		Join("LEFT JOIN pc_state AS st ON st.pc_id = pc.id").
 		OrderExpr("r.name IS NULL, r.name, pc.seat_row, pc.seat_col, pc.hostname, pc.id")
-	if err := q.Scan(ctx); err != nil {
+	if err := filter(q).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list PCs: %w", err)
 	}
 	return rows, nil

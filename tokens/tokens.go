@@ -43,6 +43,10 @@ func (h PINHasher) Hash(pin string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// KeyCheck tells keys apart without showing them: server instances sharing a database must hash
+// PINs under the same key (app.New compares theirs). It is no PIN's hash: PINs are six digits.
+func (h PINHasher) KeyCheck() string { return h.Hash("key check") }
+
 // LoadKey reads the 32-byte secret in file, or creates the file (mode 0600) with a random one.
 func LoadKey(file string) ([]byte, error) {
 	key, err := os.ReadFile(file)

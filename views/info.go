@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/wcms-lab/wcms/models"
 )
 
 // BuildRow is one registered agent build as the agents page lists it.
@@ -53,6 +55,15 @@ type ServerStatus struct {
 	DatabaseBytes        int64
 	LegacyClients        bool // agent calls without an agent token are accepted
 	Builds               int
+	Instances            []InstanceRow // the server instances on the database, this one first
+}
+
+// InstanceRow is one server instance on the status page.
+type InstanceRow struct {
+	models.Instance
+	This   bool          // the instance that answered this page
+	Silent bool          // it has not written its row for a while: stopped or cut off
+	Age    time.Duration // since it last wrote its row
 }
 
 // StatusView is the system status page.
@@ -96,8 +107,10 @@ func pollRate(ctx context.Context, s ServerStatus) string {
 	if s.PollWindow <= 0 {
 		return T(ctx, "측정 중", "measuring")
 	}
-	return fmt.Sprintf("%.1f", s.PollsPerSecond)
+	return oneDecimal(s.PollsPerSecond)
 }
+
+func oneDecimal(v float64) string { return fmt.Sprintf("%.1f", v) }
 
 func deleteBuildConfirm(ctx context.Context, b BuildRow) string {
 	return fmt.Sprintf(T(ctx, "버전 %s (%s/%s)을(를) 삭제할까요? 이 플랫폼의 에이전트는 남은 최신 버전으로 바뀝니다.",
