@@ -6,7 +6,7 @@ VERSION ?= $(shell cat VERSION)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test build generate check-generated lint bench bench-load bench-herd bench-soak footprint clean
+.PHONY: help run test build generate check-generated lint bench bench-load bench-cluster bench-herd bench-soak footprint clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,6 +58,11 @@ bench-load: ## load the built server, 60 s a point: 1k-20k agents in rooms of 50
 	$(GO) build -o $(BIN)/wcms-loadgen ./cmd/wcms-loadgen
 	for n in 1000 2000 5000 10000 15000 20000; do $(BIN)/wcms-loadgen -spawn $(BIN)/wcms-server -agents $$n -room-size 50 -json > $(BIN)/load-rooms-$$n.json || exit 1; done
 	$(BIN)/wcms-loadgen -spawn $(BIN)/wcms-server -agents 10000 -json > $(BIN)/load-all-10000.json
+
+bench-cluster: ## two instances on PostgreSQL (WCMS_BENCH_POSTGRES, a postgres:// URL): 10k agents at one, the other applying its changes (PEERS=0: alone); CPU of both and of PostgreSQL
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/wcms-server .
+	$(GO) build -o $(BIN)/wcms-loadgen ./cmd/wcms-loadgen
+	BIN=$(BIN) cmd/wcms-loadgen/cluster-load.sh
 
 bench-herd: ## 2,000 agents lose the server for 60 s: how their reconnects spread, nothing lost or run twice
 	WCMS_HERD=1 $(GO) test -count=1 -run TestHerdAfterOutage -v -timeout 10m ./e2e/

@@ -105,8 +105,29 @@ func (b *Bus) Tell(c fleet.Change) {
 func (b *Bus) Run(ctx context.Context, apply func(context.Context, []fleet.Change), resync func(context.Context)) {
 	var wg sync.WaitGroup
 	wg.Go(func() { b.send(ctx) })
+	wg.Go(func() { b.summarise(ctx) })
 	b.listen(ctx, apply, resync)
 	wg.Wait()
+}
+
+// summarise logs each minute what the bus carried, for the operator and docs/SCALING.md.
+func (b *Bus) summarise(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	var last [5]int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := &b.stats
+		now := [5]int64{st.Notifications.Load(), st.Changes.Load(), st.Bytes.Load(), st.Received.Load(), st.Applied.Load()}
+		b.log.Info("cluster", "leader", b.Leader(), "notifications_sent", now[0]-last[0], "changes_sent", now[1]-last[1],
+			"bytes_sent", now[2]-last[2], "notifications_received", now[3]-last[3], "changes_applied", now[4]-last[4],
+			"dropped", st.Dropped.Load(), "reconnects", st.Reconnects.Load())
+		last = now
+	}
 }
 
 // listen keeps one connection listening, reconnecting when it is lost.

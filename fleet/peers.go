@@ -83,7 +83,12 @@ func (f *Fleet) Apply(ctx context.Context, cs []Change) {
 	}
 	// The rows are read once for the whole batch, before any is applied: each was stored before
 	// it was told, so what is read is at least as new as every change that names it.
-	rows, gens, err := f.loadRows(ctx, pcs)
+	var rows map[int64]models.PCRow
+	var gens map[int64]uint64
+	var err error
+	if len(pcs) > 0 {
+		rows, gens, err = f.loadRows(ctx, pcs)
+	}
 	if err != nil {
 		f.log.Error("reload PCs changed by another instance failed", "pcs", len(pcs), "err", err)
 	}
@@ -126,19 +131,25 @@ func (f *Fleet) Apply(ctx context.Context, cs []Change) {
 	}
 }
 
-// loadRows reads PCs (all with ids nil) from the store, with their generations as they were
+// loadRows reads PCs (all with no ids) from the store, with their generations as they were
 // before the read (reload).
 func (f *Fleet) loadRows(ctx context.Context, ids []int64) (map[int64]models.PCRow, map[int64]uint64, error) {
 	gens := map[int64]uint64{}
-	for _, p := range f.all() {
+	var pcs []*pc
+	if len(ids) == 0 {
+		pcs = f.all()
+	}
+	for _, id := range ids {
+		if p := f.get(id); p != nil {
+			pcs = append(pcs, p)
+		}
+	}
+	for _, p := range pcs {
 		p.mu.Lock()
 		gens[p.id] = p.gen
 		p.mu.Unlock()
 	}
 	out := make(map[int64]models.PCRow, len(ids))
-	if ids != nil && len(ids) == 0 {
-		return out, gens, nil
-	}
 	rows, err := f.store.ListPCs(ctx, ids...)
 	for _, r := range rows {
 		out[r.ID] = r
