@@ -1,0 +1,125 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Failed PIN and login attempts live in the database, so that every server instance on it counts
+// the same attempts (handlers/limits.go keeps the limits). A key is the limit's kind and what it
+// limits, as "pin|10.0.0.5"; it must not hold anything secret.
+
+// authFailure is one failed attempt: failed_at is Unix nanoseconds.
+type authFailure struct {
+	bun.BaseModel `bun:"table:auth_failures"`
+	ID            int64  `bun:"id,pk,autoincrement"`
+	LimitKey      string `bun:"limit_key"`
+	FailedAt      int64  `bun:"failed_at"`
+}
+
+// RecordAuthFailure records a failed attempt for key at at, and drops key's failures from before
+// at-window, which no longer count: a key that keeps failing keeps only its window's rows.
+func (s *Store) RecordAuthFailure(ctx context.Context, key string, at time.Time, window time.Duration) error {
+	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Model((*authFailure)(nil)).
+			Where("limit_key = ? AND failed_at <= ?", key, at.Add(-window).UnixNano()).Exec(ctx); err != nil {
+			return err
+		}
+		_, err := tx.NewInsert().Model(&authFailure{LimitKey: key, FailedAt: at.UnixNano()}).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record auth failure: %w", err)
+	}
+	return nil
+}
+
+// RecentAuthFailures returns the times of key's newest failures after since, newest first, at
+// most n of them.
+func (s *Store) RecentAuthFailures(ctx context.Context, key string, since time.Time, n int) ([]time.Time, error) {
+	var nanos []int64
+	err := s.r.NewSelect().Model((*authFailure)(nil)).Column("failed_at").
+		Where("limit_key = ? AND failed_at > ?", key, since.UnixNano()).
+		OrderExpr("failed_at DESC").Limit(int64(n)).Scan(ctx, &nanos)
+	if err != nil {
+		return nil, fmt.Errorf("recent auth failures: %w", err)
+	}
+	times := make([]time.Time, len(nanos))
+	for i, ns := range nanos {
+		times[i] = time.Unix(0, ns)
+	}
+	return times, nil
+}
+
+// ResetAuthFailures forgets key's failures, as after a successful login.
+func (s *Store) ResetAuthFailures(ctx context.Context, key string) error {
+	if _, err := s.w.NewDelete().Model((*authFailure)(nil)).Where("limit_key = ?", key).Exec(ctx); err != nil {
+		return fmt.Errorf("reset auth failures: %w", err)
+	}
+	return nil
+}
+
+// PruneAuthFailures deletes at most limit failures from before before and says how many it
+// deleted; the caller repeats it while it deletes limit, so each statement stays short.
+func (s *Store) PruneAuthFailures(ctx context.Context, before time.Time, limit int) (int, error) {
+	s.yieldToUrgent(ctx)
+	res, err := s.w.NewDelete().Model((*authFailure)(nil)).Where("id IN (?)",
+		s.w.NewSelect().Model((*authFailure)(nil)).Column("id").Where("failed_at < ?", before.UnixNano()).Limit(int64(limit))).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("prune auth failures: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// LockKey waits until no other server instance on the database holds key's lock, takes it, and
+// returns the function that lets it go. Checks that read a limit, check an attempt and count a
+// failure take it around those steps, so attempts at several instances at once cannot pass the
+// limit together. SQLite has one server process, whose own turns suffice: there it returns at
+// once.
+//
+// On PostgreSQL it is a session advisory lock on a connection of the read pool, held until
+// unlock: never the writer's one connection, which the check itself may need (a registration).
+// At most half the pool holds locks at once (keyLocks), so the checks' own reads always find a
+// connection; otherwise locks held on every connection would wait forever for a connection to
+// read with.
+func (s *Store) LockKey(ctx context.Context, key string) (unlock func(), err error) {
+	if !s.pg {
+		return func() {}, nil
+	}
+	select {
+	case s.keyLocks <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("lock key: %w", ctx.Err())
+	}
+	conn, err := s.r.DB.Conn(ctx)
+	if err != nil {
+		<-s.keyLocks
+		return nil, fmt.Errorf("lock key: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, s.bind("SELECT pg_advisory_lock(hashtextextended(?, 0))"), key); err != nil {
+		release(conn, err)
+		<-s.keyLocks
+		return nil, fmt.Errorf("lock key: %w", err)
+	}
+	return func() {
+		// Not ctx: a request that has ended must still let its lock go.
+		_, err := conn.ExecContext(context.WithoutCancel(ctx), s.bind("SELECT pg_advisory_unlock(hashtextextended(?, 0))"), key)
+		release(conn, err)
+		<-s.keyLocks
+	}, nil
+}
+
+// release returns a locking connection to the pool, or closes it after a failed statement: it
+// may still hold its lock, and closing the session is what surely lets the lock go.
+func release(conn *sql.Conn, failed error) {
+	if failed != nil {
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	conn.Close()
+}
