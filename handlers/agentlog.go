@@ -88,8 +88,9 @@ func (a *agentSummary) log(ctx context.Context, log *slog.Logger, now time.Time)
 		slog.Float64("slowest_ms", millis(line.slowest)), slog.String("slowest", line.slowRequest))
 }
 
-// Run logs the agent API's summary every minute until ctx ends, then the last part-minute:
-// app.New runs it beside the fleet's background work and stops it with the server.
+// Run logs the agent API's summary every minute until ctx ends, then the last part-minute, and
+// each minute deletes the failed attempts that have left their window (limits.go): app.New runs
+// it beside the fleet's background work and stops it with the server.
 func (s *Server) Run(ctx context.Context) {
 	tick := time.NewTicker(summaryEvery)
 	defer tick.Stop()
@@ -100,6 +101,7 @@ func (s *Server) Run(ctx context.Context) {
 			return
 		case now := <-tick.C:
 			s.agentLog.log(ctx, s.log, now)
+			s.pruneFailures(ctx, now)
 		}
 	}
 }

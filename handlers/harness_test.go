@@ -60,9 +60,16 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 // as on a fresh install.
 func newTestServerWith(t testing.TB, firstPassword string, opts ...serverOption) *testServer {
 	t.Helper()
+	return newTestServerOn(t, testdb.DSN(t), firstPassword, opts...)
+}
+
+// newTestServerOn is newTestServerWith on the database dsn, which several test servers may share
+// as instances of one server share a PostgreSQL database.
+func newTestServerOn(t testing.TB, dsn, firstPassword string, opts ...serverOption) *testServer {
+	t.Helper()
 	dir := t.TempDir()
 	logs, level := &logtest.Buffer{}, new(slog.LevelVar)
-	cfg := app.Config{DB: testdb.DSN(t), DataDir: dir, AdminPassword: firstPassword,
+	cfg := app.Config{DB: dsn, DataDir: dir, AdminPassword: firstPassword,
 		HTTP:  handlers.Config{Version: "test", LegacyClients: true, BcryptCost: bcrypt.MinCost, PINKey: testPINKey},
 		Fleet: fleet.Config{OfflineAfter: 30 * time.Second}}
 	for _, o := range opts {
