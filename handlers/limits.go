@@ -35,11 +35,11 @@ func (l failureLimit) allowFirst(ctx context.Context, k string, now time.Time) (
 // below reports whether k has fewer than n failures in the window at now; if not, retryAfter is
 // how long until it has: until its n-th newest failure leaves the window.
 func (l failureLimit) below(ctx context.Context, k string, now time.Time, n int) (ok bool, retryAfter time.Duration, err error) {
-	recent, err := l.store.RecentAuthFailures(ctx, l.key(k), now.Add(-l.window), n)
-	if err != nil || len(recent) < n {
+	nth, found, err := l.store.NthAuthFailure(ctx, l.key(k), now.Add(-l.window), n)
+	if err != nil || !found {
 		return err == nil, 0, err
 	}
-	return false, recent[n-1].Add(l.window).Sub(now), nil
+	return false, nth.Add(l.window).Sub(now), nil
 }
 
 // fail records a failed attempt for k at now.

@@ -25,35 +25,30 @@ type authFailure struct {
 // RecordAuthFailure records a failed attempt for key at at, and drops key's failures from before
 // at-window, which no longer count: a key that keeps failing keeps only its window's rows.
 func (s *Store) RecordAuthFailure(ctx context.Context, key string, at time.Time, window time.Duration) error {
-	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewDelete().Model((*authFailure)(nil)).
-			Where("limit_key = ? AND failed_at <= ?", key, at.Add(-window).UnixNano()).Exec(ctx); err != nil {
-			return err
-		}
-		_, err := tx.NewInsert().Model(&authFailure{LimitKey: key, FailedAt: at.UnixNano()}).Exec(ctx)
-		return err
-	})
-	if err != nil {
+	if _, err := s.w.NewInsert().Model(&authFailure{LimitKey: key, FailedAt: at.UnixNano()}).Exec(ctx); err != nil {
 		return fmt.Errorf("record auth failure: %w", err)
+	}
+	if _, err := s.w.NewDelete().Model((*authFailure)(nil)).
+		Where("limit_key = ? AND failed_at <= ?", key, at.Add(-window).UnixNano()).Exec(ctx); err != nil {
+		return fmt.Errorf("record auth failure: drop expired: %w", err)
 	}
 	return nil
 }
 
-// RecentAuthFailures returns the times of key's newest failures after since, newest first, at
-// most n of them.
-func (s *Store) RecentAuthFailures(ctx context.Context, key string, since time.Time, n int) ([]time.Time, error) {
-	var nanos []int64
-	err := s.r.NewSelect().Model((*authFailure)(nil)).Column("failed_at").
+// NthAuthFailure returns the time of key's n-th newest failure after since (n ≥ 1); found is
+// false when key has fewer than n failures after since.
+func (s *Store) NthAuthFailure(ctx context.Context, key string, since time.Time, n int) (at time.Time, found bool, err error) {
+	var nanos int64
+	err = s.r.NewSelect().Model((*authFailure)(nil)).Column("failed_at").
 		Where("limit_key = ? AND failed_at > ?", key, since.UnixNano()).
-		OrderExpr("failed_at DESC").Limit(int64(n)).Scan(ctx, &nanos)
+		OrderExpr("failed_at DESC").Limit(1).Offset(int64(n-1)).Scan(ctx, &nanos)
+	if noRows(err) {
+		return time.Time{}, false, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("recent auth failures: %w", err)
+		return time.Time{}, false, fmt.Errorf("auth failure: %w", err)
 	}
-	times := make([]time.Time, len(nanos))
-	for i, ns := range nanos {
-		times[i] = time.Unix(0, ns)
-	}
-	return times, nil
+	return time.Unix(0, nanos), true, nil
 }
 
 // ResetAuthFailures forgets key's failures, as after a successful login.

@@ -15,14 +15,19 @@ func TestAuthFailures(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	const window = 10 * time.Minute
+	// recent lists key's newest failures after since, newest first, at most n, one NthAuthFailure
+	// after another.
 	recent := func(key string, since time.Time, n int) []time.Duration {
 		t.Helper()
-		times, err := s.RecentAuthFailures(ctx, key, since, n)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var got []time.Duration
-		for _, at := range times {
+		for i := 1; i <= n; i++ {
+			at, found, err := s.NthAuthFailure(ctx, key, since, i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !found {
+				break
+			}
 			got = append(got, at.Sub(t0))
 		}
 		return got
@@ -155,7 +160,7 @@ func TestLockKey(t *testing.T) {
 	}
 	readCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if _, err := a.RecentAuthFailures(readCtx, "pin|10.0.0.1", time.Time{}, 10); err != nil {
+	if _, _, err := a.NthAuthFailure(readCtx, "pin|10.0.0.1", time.Time{}, 10); err != nil {
 		t.Fatalf("a read with every lock slot held: %v", err)
 	}
 	for _, unlock := range unlocks {
