@@ -42,9 +42,10 @@ func (l failureLimit) below(ctx context.Context, k string, now time.Time, n int)
 	return false, nth.Add(l.window).Sub(now), nil
 }
 
-// fail records a failed attempt for k at now.
+// fail records a failed attempt for k at now, even when the client has gone meanwhile: its
+// attempt was checked.
 func (l failureLimit) fail(ctx context.Context, k string, now time.Time) error {
-	return l.store.RecordAuthFailure(ctx, l.key(k), now, l.window)
+	return l.store.RecordAuthFailure(context.WithoutCancel(ctx), l.key(k), now, l.window)
 }
 
 // reset forgets k's failures, as after a successful login.

@@ -98,21 +98,27 @@ func (s *Store) LockKey(ctx context.Context, key string) (unlock func(), err err
 		return nil, fmt.Errorf("lock key: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, s.bind("SELECT pg_advisory_lock(hashtextextended(?, 0))"), key); err != nil {
-		release(conn, err)
+		releaseLockConn(conn, err)
 		<-s.keyLocks
 		return nil, fmt.Errorf("lock key: %w", err)
 	}
 	return func() {
-		// Not ctx: a request that has ended must still let its lock go.
-		_, err := conn.ExecContext(context.WithoutCancel(ctx), s.bind("SELECT pg_advisory_unlock(hashtextextended(?, 0))"), key)
-		release(conn, err)
+		// Not ctx: a request that has ended must still let its lock go. Bounded: past the bound
+		// the connection is closed, which lets the lock go too.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
+		defer cancel()
+		_, err := conn.ExecContext(ctx, s.bind("SELECT pg_advisory_unlock(hashtextextended(?, 0))"), key)
+		releaseLockConn(conn, err)
 		<-s.keyLocks
 	}, nil
 }
 
-// release returns a locking connection to the pool, or closes it after a failed statement: it
-// may still hold its lock, and closing the session is what surely lets the lock go.
-func release(conn *sql.Conn, failed error) {
+// unlockTimeout bounds how long LockKey's unlock waits for the database.
+const unlockTimeout = 10 * time.Second
+
+// releaseLockConn returns a locking connection to the pool, or closes it after a failed
+// statement: it may still hold its lock, and ending the session surely lets the lock go.
+func releaseLockConn(conn *sql.Conn, failed error) {
 	if failed != nil {
 		conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
