@@ -171,7 +171,8 @@ func (s *Server) registerWithPIN(ctx context.Context, e fleet.Enrolment, pin str
 		return "", tooMany(retry, "이 주소에서 틀린 PIN이 너무 많습니다. %s 뒤에 다시 시도하세요.", "too many wrong PINs from this address; try again in %s",
 			retry.Round(time.Second))
 	}
-	token, err := "", error(models.ErrPINInvalid)
+	var token string
+	err = models.ErrPINInvalid
 	if wire.IsPIN(pin) {
 		e.PINHash = s.pins.Hash(pin)
 		token, err = s.fleet.Register(ctx, e)
