@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -97,6 +99,34 @@ func TestFailureLimit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// pruneFailures deletes every failure that has left the window, however many batches it takes,
+// and keeps the rest.
+func TestPruneFailures(t *testing.T) {
+	ctx := context.Background()
+	store, err := models.Open(ctx, testdb.DSN(t))
+	must(t, err)
+	t.Cleanup(func() { store.Close() })
+	_, err = store.Migrate(ctx)
+	must(t, err)
+	const window = 10 * time.Minute
+	now := time.Now()
+	l := failureLimit{store, "pin", 1, window}
+	old := 2*pruneBatch + 1 // three batches
+	for i := range old {
+		must(t, l.fail(ctx, fmt.Sprint("10.0.", i/256, ".", i%256), now.Add(-window-time.Second)))
+	}
+	must(t, l.fail(ctx, "10.9.9.9", now.Add(-window+time.Second)))
+	s := &Server{store: store, cfg: Config{FailureWindow: window}, log: slog.New(slog.DiscardHandler)}
+	s.pruneFailures(ctx, now)
+	for _, key := range []string{"pin|10.0.0.0", "pin|10.0.7.208", "pin|10.9.9.9"} {
+		_, found, err := store.NthAuthFailure(ctx, key, time.Time{}, 1)
+		must(t, err)
+		if want := key == "pin|10.9.9.9"; found != want {
+			t.Errorf("%s: a failure found %v after pruning, want %v", key, found, want)
+		}
 	}
 }
 
