@@ -35,7 +35,6 @@ func (f *Fleet) Run(ctx context.Context) {
 		if now := f.peers.Leader(); now != leading {
 			leading = now
 			if leading {
-				f.log.Info("this instance leads the timed work")
 				actions.Reset(f.startRoomActions(ctx))
 			}
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/wcms-lab/wcms/app"
 	"github.com/wcms-lab/wcms/handlers"
+	"github.com/wcms-lab/wcms/internal/logtest"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/wcms-lab/wcms/fleet"
@@ -324,8 +325,8 @@ func TestRegisterAgentBuilds(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "data", "wcms.db")
 	start := func() (logs string, builds []models.AgentBuild) {
 		t.Helper()
-		var buf bytes.Buffer
-		a, err := app.New(ctx, startConfig(dbPath, dir), slog.New(slog.NewTextHandler(&buf, nil)))
+		buf := &logtest.Buffer{} // the app's goroutines log while this reads
+		a, err := app.New(ctx, startConfig(dbPath, dir), slog.New(slog.NewTextHandler(buf, nil)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -88,8 +88,9 @@ func (a *agentSummary) log(ctx context.Context, log *slog.Logger, now time.Time)
 		slog.Float64("slowest_ms", millis(line.slowest)), slog.String("slowest", line.slowRequest))
 }
 
-// Run logs the agent API's summary every minute, and writes this instance's status row
-// (instances.go), until ctx ends: app.New runs it beside the fleet's background work and stops it
+// Run logs the agent API's summary every minute, writes this instance's status row
+// (instances.go) and each minute deletes the failed attempts that have left their window
+// (limits.go), until ctx ends: app.New runs it beside the fleet's background work and stops it
 // with the server.
 func (s *Server) Run(ctx context.Context) {
 	var wg sync.WaitGroup
@@ -98,8 +99,8 @@ func (s *Server) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// runSummary logs the agent API's summary every minute, then the last part-minute when ctx
-// ends.
+// runSummary logs the agent API's summary and prunes the failed attempts every minute, then logs
+// the last part-minute when ctx ends.
 func (s *Server) runSummary(ctx context.Context) {
 	tick := time.NewTicker(summaryEvery)
 	defer tick.Stop()
@@ -110,6 +111,7 @@ func (s *Server) runSummary(ctx context.Context) {
 			return
 		case now := <-tick.C:
 			s.agentLog.log(ctx, s.log, now)
+			s.pruneFailures(ctx, now)
 		}
 	}
 }

@@ -104,17 +104,21 @@ func (s *Server) login(c echo.Context) error {
 // errWrongPassword: the username or the password is wrong (which, the answer does not tell).
 var errWrongPassword = errors.New("wrong username or password")
 
-// checkLogin checks a username and password in its address's turn (ratelimit.Turns), so the
-// limits are read and a failure counted in one step: attempts in flight at once cannot pass a
-// limit together. An account that has had twice the per-address limit of failures in the window
-// is being guessed at from many addresses: then only an address with no failure in the window
-// may try it, once. The attacker gets one guess per address and window; the right password from
-// an address that has not failed still logs in, so the account is slowed down, never locked.
-// See docs/SECURITY.md. What was typed as the username is never logged: it is often a password
-// typed into the wrong box.
+// checkLogin checks a username and password in its address's turn (takeTurn), so the limits are
+// read and a failure counted in one step, on every instance: attempts in flight at once cannot
+// pass a limit together. An account that has had twice the per-address limit of failures in the
+// window is being guessed at from many addresses: then only an address with no failure in the
+// window may try it, once. The attacker gets one guess per address and window; the right password
+// from an address that has not failed still logs in, so the account is slowed down, never locked.
+// See docs/SECURITY.md. What was typed as the username is never logged or stored: it is often a
+// password typed into the wrong box.
 func (s *Server) checkLogin(ctx context.Context, addr, username, password string, now time.Time) (*models.Admin, error) {
-	defer s.loginTurns.Take(addr)()
-	account := accountKey(username)
+	done, err := s.takeTurn(ctx, s.loginByAddr.key(addr))
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	account := s.accountKey(username)
 	if err := s.allowLogin(ctx, addr, account, now); err != nil {
 		s.log.Info("login failed", "addr", addr, "limited", true)
 		return nil, err
@@ -128,32 +132,40 @@ func (s *Server) checkLogin(ctx context.Context, addr, username, password string
 		hash = []byte(a.PasswordHash)
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || a == nil {
-		s.loginByAddr.Fail(addr, now)
-		s.loginByName.Fail(account, now)
 		s.log.Info("login failed", "addr", addr, "limited", false)
+		// A failure that cannot be counted answers 500: no guess goes uncounted.
+		if err := errors.Join(s.loginByAddr.fail(ctx, addr, now), s.loginByName.fail(ctx, account, now)); err != nil {
+			return nil, err
+		}
 		return nil, errWrongPassword
 	}
 	// The account's failures stay: the right password from here says nothing of the guesses
-	// from elsewhere.
-	s.loginByAddr.Reset(addr)
+	// from elsewhere. Failures left behind leave the window in any case, so a reset that fails
+	// only costs this address tries.
+	if err := s.loginByAddr.reset(ctx, addr); err != nil {
+		s.log.Warn("login: clear the address's failures", "addr", addr, "err", err)
+	}
 	return a, nil
 }
 
 // allowLogin refuses an attempt the limits hold back (checkLogin says which).
 func (s *Server) allowLogin(ctx context.Context, addr, account string, now time.Time) error {
-	free, accountRetry := s.loginByName.Allow(account, now)
+	free, accountRetry, err := s.loginByName.allow(ctx, account, now)
+	if err != nil {
+		return err
+	}
 	if free {
-		ok, retry := s.loginByAddr.Allow(addr, now)
-		if ok {
-			return nil
+		ok, retry, err := s.loginByAddr.allow(ctx, addr, now)
+		if ok || err != nil {
+			return err
 		}
 		wait := waitMinutes(retry)
 		return tooMany(retry, "이 주소에서 로그인 실패가 너무 많습니다. %s분 뒤에 다시 시도하세요.",
 			"Too many failed sign-ins from this address; try again in %s minute(s).", wait)
 	}
-	ok, retry := s.loginByAddr.AllowFirst(addr, now)
-	if ok {
-		return nil
+	ok, retry, err := s.loginByAddr.allowFirst(ctx, addr, now)
+	if ok || err != nil {
+		return err
 	}
 	// Whichever comes first may let this address try again.
 	retry = min(retry, accountRetry)
@@ -167,10 +179,15 @@ func waitMinutes(d time.Duration) string {
 	return strconv.Itoa(int((d + time.Minute - 1) / time.Minute))
 }
 
-// accountKey is the per-account limiter's key for a typed username. No account name is longer
-// than 64 bytes (accountName in handlers/admin_accounts.go), so longer ones may share a key
-// without merging real accounts, and whatever is typed, a key stays small.
-func accountKey(username string) string { return username[:min(len(username), 65)] }
+// accountKey is the per-account limit's key for a typed username: a keyed hash (the PIN key's
+// HMAC, tokens.PINHasher), because what is typed as a username is often a password, and the
+// key is stored; keyed, so that a reader of the database cannot walk likely names to read it.
+// No account name is longer than 64 bytes (accountName in handlers/admin_accounts.go), so
+// longer ones may share a key without merging real accounts, and whatever is typed, hashing it
+// stays cheap. "login:" keeps these hashes apart from the PINs' (six digits).
+func (s *Server) accountKey(username string) string {
+	return s.pins.Hash("login:" + username[:min(len(username), 65)])
+}
 
 // setSessionCookies sets the session's cookies, both "expires when the browser closes", as
 // documented; the server ends the session after SessionTTL in any case. Scripts never see the

@@ -152,25 +152,37 @@ func (s *Server) registerPC(c echo.Context) error {
 		PCID: e.PC.ID, AgentToken: token})
 }
 
-// registerWithPIN checks the PIN and registers, in the caller's address's turn: one PIN check
-// per address at a time, so guesses in flight at once cannot pass the limit before any of them
-// is counted, while right PINs that arrive together only wait.
+// registerWithPIN checks the PIN and registers, in the caller's address's turn (takeTurn): one
+// PIN check per address at a time, on every instance, so guesses in flight at once cannot pass
+// the limit before any of them is counted, while right PINs that arrive together only wait.
 func (s *Server) registerWithPIN(ctx context.Context, e fleet.Enrolment, pin string) (string, error) {
-	defer s.pinTurns.Take(e.Caller.Addr)()
+	addr := e.Caller.Addr
+	done, err := s.takeTurn(ctx, s.pinFailures.key(addr))
+	if err != nil {
+		return "", err
+	}
+	defer done()
 	now := time.Now()
-	if ok, retry := s.pinFailures.Allow(e.Caller.Addr, now); !ok {
+	ok, retry, err := s.pinFailures.allow(ctx, addr, now)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
 		return "", tooMany(retry, "이 주소에서 틀린 PIN이 너무 많습니다. %s 뒤에 다시 시도하세요.", "too many wrong PINs from this address; try again in %s",
 			retry.Round(time.Second))
 	}
-	if !wire.IsPIN(pin) {
-		s.pinFailures.Fail(e.Caller.Addr, now)
-		return "", models.ErrPINInvalid
+	var token string
+	err = models.ErrPINInvalid
+	if wire.IsPIN(pin) {
+		e.PINHash = s.pins.Hash(pin)
+		token, err = s.fleet.Register(ctx, e)
 	}
-	e.PINHash = s.pins.Hash(pin)
-	token, err := s.fleet.Register(ctx, e)
 	if errors.Is(err, models.ErrPINInvalid) || errors.Is(err, models.ErrPINUsed) {
-		s.pinFailures.Fail(e.Caller.Addr, now)
-		s.log.Info("registration refused", "machine_id", e.PC.MachineID, "addr", e.Caller.Addr, "reason", err.Error())
+		s.log.Info("registration refused", "machine_id", e.PC.MachineID, "addr", addr, "reason", err.Error())
+		// A failure that cannot be counted answers 500, not 403: no guess goes uncounted.
+		if err := s.pinFailures.fail(ctx, addr, now); err != nil {
+			return "", err
+		}
 	}
 	return token, err
 }

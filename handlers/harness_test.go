@@ -66,7 +66,7 @@ func newTestServerWith(t testing.TB, firstPassword string, opts ...serverOption)
 }
 
 // newTestServerOn starts a server on the database dsn; with another's dsn, a second instance
-// of the same installation (PostgreSQL: cluster_test.go).
+// of the same installation, as instances share a PostgreSQL database.
 func newTestServerOn(t testing.TB, dsn, firstPassword string, opts ...serverOption) *testServer {
 	t.Helper()
 	dir := t.TempDir()

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -116,7 +117,7 @@ func TestLoginTimingHidesUsernames(t *testing.T) {
 }
 
 // A failed login logs the address, never what was typed as the username (often a password typed
-// into the wrong box); a successful one may name the account.
+// into the wrong box), and does not store it either; a successful one may name the account.
 func TestLoginFailureLogsNoUsername(t *testing.T) {
 	ts := newTestServer(t, func(c *handlers.Config, _ *fleet.Config) { c.LoginFailures = 2 })
 	typed := []string{"Typed-Secret-One", "Typed-Secret-Two", "Typed-Secret-Three"}
@@ -137,5 +138,15 @@ func TestLoginFailureLogsNoUsername(t *testing.T) {
 	}
 	if !strings.Contains(logs, "login failed") || !strings.Contains(logs, "addr=127.0.0.1") {
 		t.Errorf("failed logins are not logged with their address:\n%s", logs)
+	}
+	db, _ := openDB(t, ts)
+	stored := fmt.Sprint(dumpDB(t, db))
+	if !strings.Contains(stored, "login-name|") {
+		t.Fatalf("no account's failures stored:\n%s", stored)
+	}
+	for _, user := range typed {
+		if strings.Contains(stored, user) {
+			t.Errorf("the database holds the typed username %q", user)
+		}
 	}
 }

@@ -41,7 +41,8 @@ type Config struct {
 	// it is removed once that account's password changes.
 	InitialPasswordFile string
 	// PINFailures and LoginFailures limit failed attempts per source address within
-	// FailureWindow; an account with twice LoginFailures is throttled (reserveLogin).
+	// FailureWindow; an account with twice LoginFailures is throttled (allowLogin). The
+	// failures are counted in the database, shared by every instance on it (limits.go).
 	PINFailures, LoginFailures int
 	FailureWindow              time.Duration
 	// MaxStreams and MaxWallStreams cap the live streams open at once: signed-in pages, and
@@ -131,11 +132,11 @@ type Server struct {
 	agentLog *agentSummary
 
 	pins        tokens.PINHasher
-	pinFailures *ratelimit.Failures // by source address
-	pinTurns    *ratelimit.Turns    // one PIN check per source address at a time
-	loginByAddr *ratelimit.Failures
-	loginTurns  *ratelimit.Turns    // one login check per source address at a time
-	loginByName *ratelimit.Failures // by accountKey: which accounts are being guessed at
+	pinFailures failureLimit // by source address
+	loginByAddr failureLimit
+	loginByName failureLimit // by accountKey: which accounts are being guessed at
+	// turns lets one check per key (a failureLimit's) run at a time in this process (takeTurn).
+	turns *ratelimit.Turns
 	// dummyHash is checked for unknown usernames, at the configured cost, so that the time of
 	// an answer does not tell which accounts exist.
 	dummyHash []byte
@@ -147,11 +148,10 @@ func New(cfg Config, store *models.Store, fl *fleet.Fleet, hub *events.Hub, buil
 	s := &Server{cfg: cfg, store: store, fleet: fl, hub: hub, builds: builds, log: log, started: time.Now(), scripts: parseInstallScripts(), live: live.New(hub, fl, log),
 		dashboardSlots: newStreamSlots(streamsPerSession, cfg.MaxStreams), wallSlots: newStreamSlots(streamsPerWallLink, cfg.MaxWallStreams),
 		pins:        tokens.NewPINHasher(cfg.PINKey),
-		pinTurns:    ratelimit.NewTurns(),
-		loginTurns:  ratelimit.NewTurns(),
-		pinFailures: ratelimit.NewFailures(cfg.PINFailures, cfg.FailureWindow, 100_000),
-		loginByAddr: ratelimit.NewFailures(cfg.LoginFailures, cfg.FailureWindow, 100_000),
-		loginByName: ratelimit.NewFailures(cfg.LoginFailures*2, cfg.FailureWindow, 100_000),
+		turns:       ratelimit.NewTurns(),
+		pinFailures: failureLimit{store, "pin", cfg.PINFailures, cfg.FailureWindow},
+		loginByAddr: failureLimit{store, "login-addr", cfg.LoginFailures, cfg.FailureWindow},
+		loginByName: failureLimit{store, "login-name", cfg.LoginFailures * 2, cfg.FailureWindow},
 		agentLog:    newAgentSummary(time.Now()),
 	}
 	var err error

@@ -29,6 +29,8 @@ type Store struct {
 	// prio counts writes someone is waiting on right now (priority.go).
 	prio priority
 	pg   bool // PostgreSQL rather than SQLite
+	// keyLocks holds a slot for each read connection that holds a LockKey lock (PostgreSQL).
+	keyLocks chan struct{}
 }
 
 // Open opens the SQLite database at path (creating its folder) with WAL, synchronous=NORMAL
@@ -106,12 +108,13 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	r, err := open(min(2*runtime.NumCPU(), 8))
+	readConns := min(2*runtime.NumCPU(), 8)
+	r, err := open(readConns)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	return &Store{w: w, r: r, pg: true}, nil
+	return &Store{w: w, r: r, pg: true, keyLocks: make(chan struct{}, max(readConns/2, 1))}, nil
 }
 
 // Close closes both pools.

@@ -1,3 +1,6 @@
+// Package ratelimit keeps attempts at a secret with few possible values (six-digit registration
+// PINs, passwords) in turns, so that a limit on failed attempts cannot be passed by attempts in
+// flight at once. The failures themselves are counted in the database (handlers/limits.go).
 package ratelimit
 
 import "sync"
