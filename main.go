@@ -1,5 +1,6 @@
 // Command wcms-server is the WCMS server: the agent API, the admin API and dashboard, on
-// embedded SQLite. Thin on purpose: flags -> app.New (database, start-up tasks, fleet, routes) -> serve.
+// embedded SQLite or PostgreSQL. Thin on purpose: flags -> app.New (database, start-up tasks, fleet,
+// routes) -> serve. `wcms-server migrate` copies a SQLite installation to PostgreSQL (migrate.go).
 package main
 
 import (
@@ -146,6 +147,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		os.Exit(migrateMain(os.Args[2:]))
+	}
 	cfg, err := parseConfig(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return
