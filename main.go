@@ -203,7 +203,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", cfg.Addr, "db", cfg.DB, "version", version, "legacy_clients", cfg.HTTP.LegacyClients,
+	log.Info("listening", "addr", cfg.Addr, "db", redacted(cfg.DB), "version", version, "legacy_clients", cfg.HTTP.LegacyClients,
 		"offline_after", cfg.Fleet.OfflineAfter.String(), "room_grace", cfg.Fleet.RoomGrace.String(), "slow_request", cfg.HTTP.SlowRequest.String(),
 		"state_every", cfg.Fleet.StateEvery.String(), "keep_minutes", cfg.Fleet.KeepMinutes.String(), "keep_hours", cfg.Fleet.KeepHours.String())
 

@@ -146,8 +146,11 @@ func copyError(err error) error {
 		en: "the copy failed; the target keeps none of the copied rows: fix the cause and run the same command again", cause: err}
 }
 
-// redacted is a database URL without its password, to print.
+// redacted is the database to print or log: a PostgreSQL URL without its password.
 func redacted(dsn string) string {
+	if !models.IsPostgres(dsn) {
+		return dsn
+	}
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return "postgres://…"

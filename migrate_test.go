@@ -103,3 +103,18 @@ func TestMigrateCommand(t *testing.T) {
 	saysBoth(t, err, "이미 데이터가 있어", "already holds data")
 	saysBoth(t, err, "빈 데이터베이스를 새로 만들어", "create a fresh, empty database")
 }
+
+// The server logs its database, and migrate prints its target, without the password.
+func TestRedacted(t *testing.T) {
+	for dsn, want := range map[string]string{
+		"postgres://wcms:s3cret@db.lab/wcms?sslmode=verify-full": "postgres://wcms:xxxxx@db.lab/wcms?sslmode=verify-full",
+		"postgresql://wcms@db.lab/wcms":                          "postgresql://wcms@db.lab/wcms",
+		"postgres://wcms:s3cret@db.lab:bad/wcms":                 "postgres://…",
+		`C:\WCMS\data\wcms.db`:                                   `C:\WCMS\data\wcms.db`,
+		"data/wcms.db":                                           "data/wcms.db",
+	} {
+		if got := redacted(dsn); got != want {
+			t.Errorf("redacted(%q) = %q, want %q", dsn, got, want)
+		}
+	}
+}
