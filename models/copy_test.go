@@ -258,3 +258,26 @@ func TestOpenReadOnlyMissing(t *testing.T) {
 		t.Errorf("opening a missing source made it: %v", err)
 	}
 }
+
+// A copy that fails half-way keeps nothing, so the same copy can simply run again.
+func TestCopyAgainAfterAFailure(t *testing.T) {
+	to := copyTarget(t)
+	from := openSource(t, filledSource(t).path)
+	ctx, cancel := context.WithCancel(context.Background())
+	tables := 0
+	_, err := Copy(ctx, from, to, func(string, int64, int64) {
+		if tables++; tables == 5 {
+			cancel() // the fifth table done: the sixth fails
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("a copy cancelled half-way: %v", err)
+	}
+	if n, err := to.CountAdmins(context.Background()); err != nil || n != 0 {
+		t.Fatalf("after the failure the target has %d admins (%v), want none", n, err)
+	}
+	rep, err := Copy(context.Background(), from, to, func(string, int64, int64) {})
+	if err != nil || rep.Rows == 0 {
+		t.Fatalf("the copy again: %+v %v", rep, err)
+	}
+}
