@@ -35,8 +35,8 @@ type CopyReport struct {
 	Rows   int64
 }
 
-// copyRows rows go in one INSERT: a tenth of PostgreSQL's 65,535 bound parameters is left
-// unused even for a table of 65 columns. progressEvery is how often a big table reports.
+// copyRows rows go in one INSERT, within PostgreSQL's 65,535 bound parameters for a table of up
+// to 65 columns (pcs, the widest, has 23). progressEvery is how often a big table reports.
 const (
 	copyRows      = 1000
 	progressEvery = 10000
@@ -109,7 +109,7 @@ func Copy(ctx context.Context, from, to *Store, progress func(table string, done
 	rep := &CopyReport{}
 	for i := range tables {
 		t := &tables[i]
-		if err := src.QueryRowContext(ctx, "SELECT count(*) FROM "+quote(t.name)).Scan(&t.rows); err != nil {
+		if t.rows, err = countRows(ctx, src, t.name); err != nil {
 			return nil, fmt.Errorf("copy %s: count: %w", t.name, err)
 		}
 		if err := copyTable(ctx, src, dst, *t, progress); err != nil {
