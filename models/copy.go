@@ -36,7 +36,7 @@ type CopyReport struct {
 }
 
 // copyRows rows go in one INSERT, within PostgreSQL's 65,535 bound parameters for a table of up
-// to 65 columns (pcs, the widest, has 23). progressEvery is how often a big table reports.
+// to 65 columns (pcs, the widest, has 22). progressEvery is how often a big table reports.
 const (
 	copyRows      = 1000
 	progressEvery = 10000
