@@ -1,5 +1,6 @@
 // Command wcms-server is the WCMS server: the agent API, the admin API and dashboard, on
-// embedded SQLite. Thin on purpose: flags -> app.New (database, start-up tasks, fleet, routes) -> serve.
+// embedded SQLite or PostgreSQL. Thin on purpose: flags -> app.New (database, start-up tasks, fleet,
+// routes) -> serve. `wcms-server migrate` copies a SQLite installation to PostgreSQL (migrate.go).
 package main
 
 import (
@@ -146,6 +147,9 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		os.Exit(migrateMain(os.Args[2:]))
+	}
 	cfg, err := parseConfig(os.Args[1:], os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -201,7 +205,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", cfg.Addr, "db", cfg.DB, "version", version, "legacy_clients", cfg.HTTP.LegacyClients,
+	log.Info("listening", "addr", cfg.Addr, "db", redacted(cfg.DB), "version", version, "legacy_clients", cfg.HTTP.LegacyClients,
 		"offline_after", cfg.Fleet.OfflineAfter.String(), "room_grace", cfg.Fleet.RoomGrace.String(), "slow_request", cfg.HTTP.SlowRequest.String(),
 		"state_every", cfg.Fleet.StateEvery.String(), "keep_minutes", cfg.Fleet.KeepMinutes.String(), "keep_hours", cfg.Fleet.KeepHours.String())
 

@@ -92,9 +92,9 @@ const migrationsTable = "bun_migrations"
 // the commit, and a process killed in between would otherwise leave a database whose next start
 // runs the migration again and fails (table already exists), or never re-applies one undone.
 func (s *Store) migrator(ctx context.Context, record migrate.MigrationHook) (*migrate.Migrator, error) {
-	ms := migrate.NewMigrations()
-	if err := ms.Discover(migrations.FS); err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
+	ms, err := embeddedMigrations()
+	if err != nil {
+		return nil, err
 	}
 	// Marked applied only once the migration's transaction committed: a failed one runs again.
 	m := migrate.NewMigrator(s.w, ms, migrate.WithTableName(migrationsTable), migrate.WithMarkAppliedOnSuccess(true),
@@ -107,6 +107,15 @@ func (s *Store) migrator(ctx context.Context, record migrate.MigrationHook) (*mi
 		return nil, fmt.Errorf("migrate: carry over schema_migrations: %w", err)
 	}
 	return m, nil
+}
+
+// embeddedMigrations are the migrations this binary carries.
+func embeddedMigrations() (*migrate.Migrations, error) {
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(migrations.FS); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return ms, nil
 }
 
 // carryOverOldRecord marks as applied what the earlier runner recorded in schema_migrations
