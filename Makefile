@@ -17,7 +17,7 @@ run: ## run the server on :5050 (SQLite in data/wcms.db)
 test: ## run every test with the race detector; with WCMS_TEST_POSTGRES (a postgres:// URL) the store's and the cluster's tests on PostgreSQL too, and with WCMS_TEST_PG_RESTART (a command) the restart test last
 	env -u WCMS_TEST_POSTGRES $(GO) test -race -count=1 -timeout 15m ./...
 	if [ -n "$$WCMS_TEST_POSTGRES" ]; then \
-		$(GO) test -race -count=1 -timeout 15m ./models/ ./fleet/ ./handlers/ ./cluster/ && \
+		$(GO) test -race -count=1 -timeout 15m ./models/ ./fleet/ ./handlers/ ./cluster/ . && \
 		$(GO) test -count=1 -timeout 10m -run 'TestTwoInstancesBehindAProxy' -v ./e2e/; fi
 	if [ -n "$$WCMS_TEST_POSTGRES" ] && [ -n "$$WCMS_TEST_PG_RESTART" ]; then \
 		$(GO) test -count=1 -timeout 10m -run 'TestInstancesSurvivePostgresRestart' -v ./e2e/; fi

@@ -42,8 +42,9 @@ const (
 	progressEvery = 10000
 )
 
-// bookkeeping are the tables that Migrate fills on the target itself.
-var bookkeeping = []string{migrationsTable, "bun_migration_locks"}
+// bookkeeping are the tables not copied: Migrate fills the migrations' on the target itself, and
+// each running server writes its own row of instances (SaveInstance).
+var bookkeeping = []string{migrationsTable, "bun_migration_locks", "instances"}
 
 // OpenReadOnly opens the SQLite file at path for reading only, as Copy's source: SQLite itself
 // refuses every write (mode=ro), and nothing is created, migrated or chmod-ed.
@@ -168,7 +169,7 @@ func checkSourceSchema(ctx context.Context, src *sql.Tx, tables []string) error 
 	return nil
 }
 
-// sourceTables gives the source's tables of names but the migrations' bookkeeping, with their
+// sourceTables gives the source's tables of names but the bookkeeping, with their
 // columns, referenced tables before those that refer to them, so each row's foreign keys exist
 // when it is inserted.
 func sourceTables(ctx context.Context, src *sql.Tx, names []string) ([]sourceTable, error) {

@@ -59,6 +59,7 @@ func filledSource(t *testing.T) filled {
 	}
 	admin := &Admin{Username: "kim", PasswordHash: "hash", Role: RoleOperator, MustChangePassword: true, CreatedAt: now}
 	must(s.CreateAdmin(ctx, admin))
+	must(s.RecordAuthFailure(ctx, "pin|10.0.0.9", now, time.Hour))
 	must(s.CreateSession(ctx, &Session{TokenHash: "session", AdminID: admin.ID, CSRFToken: "csrf", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
 	must(s.CreateRoom(ctx, &Room{Name: "ENG301", Rows: 2, Cols: 3}, now))
 	pc, other := registerTest(t, s, "PC-1"), registerTest(t, s, "PC-2")
