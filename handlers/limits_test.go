@@ -67,11 +67,7 @@ func TestFailureLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			store, err := models.Open(ctx, testdb.DSN(t))
-			must(t, err)
-			t.Cleanup(func() { store.Close() })
-			_, err = store.Migrate(ctx)
-			must(t, err)
+			store := migrated(t)
 			l := failureLimit{store, "pin", tt.limit, window}
 			other := failureLimit{store, "login-addr", tt.limit, window} // another kind, same keys
 			for i, st := range tt.steps {
@@ -106,11 +102,7 @@ func TestFailureLimit(t *testing.T) {
 // and keeps the rest.
 func TestPruneFailures(t *testing.T) {
 	ctx := context.Background()
-	store, err := models.Open(ctx, testdb.DSN(t))
-	must(t, err)
-	t.Cleanup(func() { store.Close() })
-	_, err = store.Migrate(ctx)
-	must(t, err)
+	store := migrated(t)
 	const window = 10 * time.Minute
 	now := time.Now()
 	l := failureLimit{store, "pin", 1, window}
@@ -135,4 +127,15 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// migrated is a fresh, migrated store for t.
+func migrated(t *testing.T) *models.Store {
+	t.Helper()
+	store, err := models.Open(context.Background(), testdb.DSN(t))
+	must(t, err)
+	t.Cleanup(func() { store.Close() })
+	_, err = store.Migrate(context.Background())
+	must(t, err)
+	return store
 }

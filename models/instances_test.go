@@ -56,8 +56,9 @@ func TestNextCommandOnceAcrossInstances(t *testing.T) {
 	}
 }
 
-// openAt opens a second store on a test's database, as another server instance would.
-func openAt(t *testing.T, dsn string) *Store {
+// openAt opens a migrated store on dsn; on another test's database, as a second server instance
+// would.
+func openAt(t testing.TB, dsn string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), dsn)
 	if err != nil {
