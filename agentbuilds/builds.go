@@ -1,7 +1,9 @@
 // Package agentbuilds keeps the agent builds the server hands out: it inspects a binary (this
 // project's wcms-agent, with a version, for a platform agents run on), stores its file under its
-// SHA-256 in a folder beside the database, registers it with the store, and at start registers
-// the builds found in a folder. The handlers only move bytes in and out.
+// SHA-256 in a folder beside the database and its content in the database, registers it with the
+// store, and at start registers the builds found in a folder. Another server instance on the
+// same database fetches a build's file from the database the first time it serves it. The
+// handlers only move bytes in and out.
 package agentbuilds
 
 import (
@@ -114,7 +116,7 @@ func (bs *Builds) Store(ctx context.Context, b *models.AgentBuild, sb *Staged) e
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	path := bs.path(b)
-	err := bs.store.InsertAgentBuild(ctx, b, time.Now(), func() error { return sb.moveTo(path) })
+	err := bs.store.InsertAgentBuild(ctx, b, time.Now(), io.NewSectionReader(sb.f, 0, sb.Size), func() error { return sb.moveTo(path) })
 	if err != nil && sb.moved {
 		// The row was rolled back, and the hash is unique: no other build uses this file.
 		os.Remove(path)
@@ -122,9 +124,15 @@ func (bs *Builds) Store(ctx context.Context, b *models.AgentBuild, sb *Staged) e
 	return err
 }
 
-// Open opens a build's file; models.ErrNotFound when it is gone.
-func (bs *Builds) Open(b *models.AgentBuild) (*os.File, error) {
+// Open opens a build's file, first fetching it from the database when this instance has not got
+// it (another instance on the database registered it); models.ErrNotFound when it is gone.
+func (bs *Builds) Open(ctx context.Context, b *models.AgentBuild) (*os.File, error) {
 	f, err := os.Open(bs.path(b))
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = bs.fetch(ctx, b); err == nil {
+			f, err = os.Open(bs.path(b))
+		}
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("agent build %d: file: %w", b.ID, models.ErrNotFound)
 	}
@@ -132,6 +140,60 @@ func (bs *Builds) Open(b *models.AgentBuild) (*os.File, error) {
 		return nil, fmt.Errorf("agent build %d: %w", b.ID, err)
 	}
 	return f, nil
+}
+
+// fetch writes a build's file from its content in the database, once however many downloads ask
+// at the same time, and only if the content has the build's hash and size.
+func (bs *Builds) fetch(ctx context.Context, b *models.AgentBuild) error {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if _, err := os.Stat(bs.path(b)); err == nil {
+		return nil // fetched by the download before this one
+	}
+	content := contentOf(ctx, bs.store, b.ID)
+	defer content.Close() // ends the reading goroutine, should staging stop early
+	sb, err := bs.Stage(content)
+	if err != nil {
+		return err
+	}
+	defer sb.Discard()
+	if sb.SHA256 != b.SHA256 || sb.Size != b.Size {
+		return fmt.Errorf("agent build %d: the database's content has SHA-256 %s and %d bytes, not %s and %d", b.ID, sb.SHA256, sb.Size, b.SHA256, b.Size)
+	}
+	return sb.moveTo(bs.path(b))
+}
+
+// contentOf reads a build's content from the database as a stream; closing it stops the read.
+func contentOf(ctx context.Context, store *models.Store, id int64) io.ReadCloser {
+	r, w := io.Pipe()
+	go func() { w.CloseWithError(store.AgentBuildContent(ctx, id, w)) }()
+	return r
+}
+
+// Share stores in the database the content of builds registered before it kept any (migration
+// 11), from this instance's files, so that other instances can serve them too.
+func (bs *Builds) Share(ctx context.Context) (int, error) {
+	missing, err := bs.store.BuildsWithoutContent(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("agent builds without content: %w", err)
+	}
+	shared := 0
+	for i := range missing {
+		f, err := os.Open(bs.path(&missing[i]))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // another instance has it, and shares it when it starts
+		}
+		if err != nil {
+			return shared, err
+		}
+		err = bs.store.AddAgentBuildContent(ctx, missing[i].ID, f)
+		f.Close()
+		if err != nil {
+			return shared, err
+		}
+		shared++
+	}
+	return shared, nil
 }
 
 // Delete removes a build's row and file and returns what it was. The row goes first, so no build

@@ -87,7 +87,7 @@ func TestAgentBuildFiles(t *testing.T) {
 			t.Errorf("build folder: %v %v, want mode 0755", st.Mode(), err)
 		}
 	}
-	f, err := bs.Open(b)
+	f, err := bs.Open(ctx, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestAgentBuildFiles(t *testing.T) {
 		if _, err := bs.Delete(ctx, b.ID); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("second delete: %v", err)
 		}
-		if _, err := bs.Open(gone); !errors.Is(err, models.ErrNotFound) {
+		if _, err := bs.Open(ctx, gone); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("open after delete: %v", err)
 		}
 	})

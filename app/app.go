@@ -99,6 +99,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) 
 	if err := builds.RegisterDir(ctx, cfg.AgentDir, log); err != nil {
 		return nil, err
 	}
+	if n, err := builds.Share(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Info("agent builds stored in the database for the other instances", "builds", n)
+	}
 
 	hub := events.NewHub(0)
 	var bus *cluster.Bus

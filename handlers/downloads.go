@@ -87,7 +87,7 @@ func downloadPlatform(name string) (goos, arch string, ok bool) {
 // serveBuild sends a build's file with its hash and version in headers; http.ServeContent
 // answers ranges and conditional requests, so an interrupted download can resume.
 func (s *Server) serveBuild(c echo.Context, b *models.AgentBuild) error {
-	f, err := s.builds.Open(b)
+	f, err := s.builds.Open(c.Request().Context(), b)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -41,11 +42,11 @@ func semverOf(v string) string { return "v" + strings.TrimPrefix(v, "v") }
 // builds can be ordered.
 func IsVersion(v string) bool { return semver.IsValid(semverOf(v)) }
 
-// InsertAgentBuild adds a build's row (its SHA256 and Size set) and runs place inside the same
-// transaction, after the insert and before the commit, to put the build's file where it is served
-// from: a build that can be found can be served. ErrDuplicate when a build with that hash is
-// registered already.
-func (s *Store) InsertAgentBuild(ctx context.Context, b *AgentBuild, now time.Time, place func() error) error {
+// InsertAgentBuild adds a build's row (its SHA256 and Size set) with its content, and runs place
+// inside the same transaction, after the insert and before the commit, to put the build's file
+// where it is served from: a build that can be found can be served, by any server instance on the
+// database (AgentBuildContent). ErrDuplicate when a build with that hash is registered already.
+func (s *Store) InsertAgentBuild(ctx context.Context, b *AgentBuild, now time.Time, content io.Reader, place func() error) error {
 	b.CreatedAt = now.UTC()
 	err := s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(b).Exec(ctx); err != nil {
@@ -54,10 +55,86 @@ func (s *Store) InsertAgentBuild(ctx context.Context, b *AgentBuild, now time.Ti
 			}
 			return err
 		}
+		if err := insertChunks(ctx, tx, b.ID, content); err != nil {
+			return err
+		}
 		return place()
 	})
 	if err != nil {
 		return fmt.Errorf("add agent build %s: %w", b.SHA256, err)
+	}
+	return nil
+}
+
+// buildChunk is a piece of a build's content: builds are stored in pieces, so none is ever held
+// in memory whole.
+type buildChunk struct {
+	bun.BaseModel `bun:"table:agent_build_chunks"`
+
+	BuildID int64  `bun:"build_id,pk"`
+	Seq     int    `bun:"seq,pk"`
+	Data    []byte `bun:"data"`
+}
+
+// chunkSize is the size of a build's pieces in the database.
+const chunkSize = 1 << 20
+
+func insertChunks(ctx context.Context, db bun.IDB, buildID int64, content io.Reader) error {
+	buf := make([]byte, chunkSize)
+	for seq := 0; ; seq++ {
+		n, err := io.ReadFull(content, buf)
+		if n > 0 {
+			if _, err := db.NewInsert().Model(&buildChunk{BuildID: buildID, Seq: seq, Data: buf[:n]}).Exec(ctx); err != nil {
+				return fmt.Errorf("store agent build content: %w", err)
+			}
+		}
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return nil
+		case err != nil:
+			return fmt.Errorf("store agent build content: %w", err)
+		}
+	}
+}
+
+// AddAgentBuildContent stores the content of a build registered without it (before migration
+// 11), unless it has some already.
+func (s *Store) AddAgentBuildContent(ctx context.Context, buildID int64, content io.Reader) error {
+	return s.w.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		n, err := tx.NewSelect().Model((*buildChunk)(nil)).Where("build_id = ?", buildID).Count(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		return insertChunks(ctx, tx, buildID, content)
+	})
+}
+
+// BuildsWithoutContent lists the builds whose content is not in the database.
+func (s *Store) BuildsWithoutContent(ctx context.Context) ([]AgentBuild, error) {
+	var out []AgentBuild
+	err := s.r.NewSelect().Model(&out).
+		Where("NOT EXISTS (SELECT 1 FROM agent_build_chunks c WHERE c.build_id = agent_build.id)").Scan(ctx)
+	return out, err
+}
+
+// AgentBuildContent writes a build's content to w, piece by piece; ErrNotFound when the database
+// holds none of it.
+func (s *Store) AgentBuildContent(ctx context.Context, buildID int64, w io.Writer) error {
+	n, err := s.r.NewSelect().Model((*buildChunk)(nil)).Where("build_id = ?", buildID).Count(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("agent build %d: content: %w", buildID, ErrNotFound)
+	}
+	for seq := range n {
+		var c buildChunk
+		if err := s.r.NewSelect().Model(&c).Where("build_id = ? AND seq = ?", buildID, seq).Scan(ctx); err != nil {
+			return fmt.Errorf("agent build %d: content: %w", buildID, err)
+		}
+		if _, err := w.Write(c.Data); err != nil {
+			return err
+		}
 	}
 	return nil
 }

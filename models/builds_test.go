@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,7 +14,7 @@ func addBuild(t *testing.T, s *Store, content, version, goos, arch string) *Agen
 	t.Helper()
 	sum := sha256.Sum256([]byte(content))
 	b := &AgentBuild{Version: version, OS: goos, Arch: arch, CreatedBy: "test", SHA256: hex.EncodeToString(sum[:]), Size: int64(len(content))}
-	if err := s.InsertAgentBuild(context.Background(), b, time.Now(), func() error { return nil }); err != nil {
+	if err := s.InsertAgentBuild(context.Background(), b, time.Now(), strings.NewReader(content), func() error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return b

@@ -372,8 +372,11 @@ func pgValue(v any, pgType string) (any, error) {
 			return time.Parse(timeLayout, x)
 		}
 	case []byte:
-		if pgType == "text" {
+		switch pgType {
+		case "text":
 			return string(x), nil
+		case "bytea":
+			return x, nil
 		}
 	case time.Time:
 		if pgType == "timestamp with time zone" {

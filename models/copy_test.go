@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -187,6 +188,11 @@ func TestCopyToPostgres(t *testing.T) {
 		{"the wall link", func(s *Store) (any, error) { return s.WallLinks(ctx, "ENG301") }},
 		{"ListPINs", func(s *Store) (any, error) { return s.ListPINs(ctx, f.timesWere) }},
 		{"ListAgentBuilds", func(s *Store) (any, error) { return s.ListAgentBuilds(ctx) }},
+		{"AgentBuildContent", func(s *Store) (any, error) {
+			var content bytes.Buffer
+			err := s.AgentBuildContent(ctx, 1, &content)
+			return content.String(), err
+		}},
 		{"Reenrolments", func(s *Store) (any, error) { return s.Reenrolments(ctx) }},
 		{"room actions", func(s *Store) (any, error) { return s.ScheduledRoomActions(ctx) }},
 		{"Outages", func(s *Store) (any, error) { return s.Outages(ctx, f.pc.ID+1, 10) }},

@@ -13,11 +13,11 @@ import (
 
 // schemaWords are the only places where the schema differs between SQLite and PostgreSQL; the
 // migration files name them as template fields.
-type schemaWords struct{ ID, Time string }
+type schemaWords struct{ ID, Time, Bytes string }
 
 var dialectWords = map[dialect.Name]schemaWords{
-	dialect.SQLite: {ID: "INTEGER PRIMARY KEY AUTOINCREMENT", Time: "TIMESTAMP"},
-	dialect.PG:     {ID: "BIGSERIAL PRIMARY KEY", Time: "TIMESTAMPTZ"},
+	dialect.SQLite: {ID: "INTEGER PRIMARY KEY AUTOINCREMENT", Time: "TIMESTAMP", Bytes: "BLOB"},
+	dialect.PG:     {ID: "BIGSERIAL PRIMARY KEY", Time: "TIMESTAMPTZ", Bytes: "BYTEA"},
 }
 
 // Migrate applies every embedded migration not applied yet, in name order, each in its own
