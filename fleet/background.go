@@ -93,6 +93,18 @@ func (f *Fleet) flush(ctx context.Context, states []models.LightState) {
 	}
 }
 
+// polledSince tells whether a PC has polled since t, here or at another instance, or holds a
+// long-poll now.
+func (f *Fleet) polledSince(id int64, t time.Time) bool {
+	p := f.get(id)
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.waiting > 0 || p.lastSeen.After(t)
+}
+
 // dueActions sends the room actions due, on the leader; another instance looks again later.
 func (f *Fleet) dueActions(ctx context.Context) time.Duration {
 	if !f.peers.Leader() {
@@ -137,7 +149,7 @@ func (f *Fleet) Sweep(ctx context.Context) {
 			f.log.Error("mark PC offline failed", "pc_id", s.p.id, "err", err)
 		}
 	}
-	cs, err := f.store.ExpireCommands(ctx, now)
+	cs, err := f.store.ExpireCommands(ctx, now, f.polledSince)
 	if err != nil {
 		f.log.Error("command timeout sweep failed", "err", err)
 		return

@@ -383,3 +383,49 @@ func TestOfflineStoresTheLastLightState(t *testing.T) {
 		t.Fatalf("after going offline: %v %v", d.State.CPUUsage, err)
 	}
 }
+
+// The sweep leaves a PC's queue alone while the PC polls, however long the queue takes to
+// deliver, and times out what is left once it has been silent for the commands' timeout.
+func TestSweepWaitsForAPollingPC(t *testing.T) {
+	f, cs, _ := newTestFleet(t)
+	c := &clock{}
+	f.now = c.now
+	ctx := context.Background()
+	c.set(10, 0, 0, 0)
+	id := register(t, f, cs, "M1")
+	cmds := make([]models.Command, 30)
+	for i := range cmds {
+		cmds[i] = models.Command{PCID: id, Type: wire.TypeMessage, Parameters: `{"message":"hi"}`, Priority: 5, Timeout: 10}
+	}
+	if err := f.Enqueue(ctx, cmds); err != nil {
+		t.Fatal(err)
+	}
+	// 40 s of polls every 2 s, each taking one command and answering it: 20 delivered.
+	for s := 0; s < 40; s += 2 {
+		c.set(10, 0, s, 0)
+		if _, err := f.Heartbeat(ctx, id, Beat{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.NextCommand(ctx, id, Caller{}, 0)
+		if err != nil || got == nil {
+			t.Fatalf("poll at +%d s: %v %v", s, got, err)
+		}
+		if _, err := f.Result(ctx, got.ID, models.Reporter{PCID: id}, models.Result{Status: wire.ResultSuccess}); err != nil {
+			t.Fatal(err)
+		}
+		f.Sweep(ctx)
+	}
+	if n := f.Stats().Pending; n != 10 {
+		t.Fatalf("%d pending after 40 s of polls; want the 10 not delivered yet, none timed out", n)
+	}
+	c.set(10, 0, 47, 0) // 9 s after the last poll: nothing yet
+	f.Sweep(ctx)
+	if n := f.Stats().Pending; n != 10 {
+		t.Fatalf("%d pending 9 s after the last poll", n)
+	}
+	c.set(10, 0, 49, 0)
+	f.Sweep(ctx)
+	if n := f.Stats().Pending; n != 0 {
+		t.Fatalf("%d pending 11 s after the last poll; want all timed out", n)
+	}
+}

@@ -234,28 +234,33 @@ func (s *Store) CancelPending(ctx context.Context, pcID int64, by string, now ti
 		func(q *bun.SelectQuery) *bun.SelectQuery {
 			return q.Where("pc_id = ? AND status = ?", pcID, wire.StatusPending)
 		},
-		func(Command) (string, string) { return wire.StatusError, "cancelled by " + by })
+		func(Command) (string, string, bool) { return wire.StatusError, "cancelled by " + by, true })
 }
 
-// ExpireCommands ends as timeout every pending or executing command past its deadline, and
-// returns them with their new status.
-func (s *Store) ExpireCommands(ctx context.Context, now time.Time) ([]Command, error) {
+// ExpireCommands ends as timeout every executing command past its deadline, and every pending
+// one past it whose PC has not polled within its timeout, and returns them with their new
+// status. polledSince tells whether a PC has polled since a time (the fleet knows, to the
+// poll); nil: none has. A pending command of a PC that keeps polling waits its turn however deep
+// the queue, its timeout counting again from its delivery (NextCommand), as the contract's "does
+// not poll within its timeout" says.
+func (s *Store) ExpireCommands(ctx context.Context, now time.Time, polledSince func(pcID int64, t time.Time) bool) ([]Command, error) {
 	return s.endCommands(ctx, now, "expire commands",
 		func(q *bun.SelectQuery) *bun.SelectQuery {
 			return q.Where("status IN (?) AND deadline_at <= ?", bun.In([]string{wire.StatusPending, wire.StatusExecuting}), now.UTC())
 		},
-		func(c Command) (string, string) {
-			if c.Status == wire.StatusPending {
-				return wire.StatusTimeout, "not delivered: the PC did not poll within the timeout"
+		func(c Command) (string, string, bool) {
+			if c.Status != wire.StatusPending {
+				return wire.StatusTimeout, "no result within the timeout", true
 			}
-			return wire.StatusTimeout, "no result within the timeout"
+			waiting := polledSince != nil && polledSince(c.PCID, now.Add(-time.Duration(c.Timeout)*time.Second))
+			return wire.StatusTimeout, "not delivered: the PC did not poll within the timeout", !waiting
 		})
 }
 
-// endCommands moves the selected unfinished commands to a final state, removing secrets, each
-// only if its status has not changed meanwhile.
+// endCommands moves the selected unfinished commands to the final state end gives (ok false:
+// left as they are), removing secrets, each only if its status has not changed meanwhile.
 func (s *Store) endCommands(ctx context.Context, now time.Time, op string,
-	where func(*bun.SelectQuery) *bun.SelectQuery, end func(Command) (status, message string)) ([]Command, error) {
+	where func(*bun.SelectQuery) *bun.SelectQuery, end func(Command) (status, message string, ok bool)) ([]Command, error) {
 	now = now.UTC()
 	var ended []Command
 	scrub := false
@@ -265,7 +270,10 @@ func (s *Store) endCommands(ctx context.Context, now time.Time, op string,
 			return err
 		}
 		for _, c := range cs {
-			status, msg := end(c)
+			status, msg, ok := end(c)
+			if !ok {
+				continue
+			}
 			stripped := StripSecrets(c.Parameters)
 			scrub = scrub || stripped != c.Parameters
 			res, err := tx.NewUpdate().Model((*Command)(nil)).

@@ -298,7 +298,7 @@ func TestExpireAndLateResult(t *testing.T) {
 	if _, err := s.NextCommand(ctx, pc.ID, "", now); err != nil {
 		t.Fatal(err)
 	}
-	ended, err := s.ExpireCommands(ctx, now.Add(11*time.Second))
+	ended, err := s.ExpireCommands(ctx, now.Add(11*time.Second), nil)
 	if err != nil || len(ended) != 1 || ended[0].ID != cmds[1].ID {
 		t.Fatalf("expire at +11s: %+v %v", ended, err)
 	}
@@ -306,7 +306,7 @@ func TestExpireAndLateResult(t *testing.T) {
 	if undelivered.Status != wire.StatusTimeout || undelivered.Parameters != `{"username":"u"}` {
 		t.Fatalf("undelivered: %+v", undelivered)
 	}
-	ended, err = s.ExpireCommands(ctx, now.Add(10*time.Second+resultGrace+time.Second))
+	ended, err = s.ExpireCommands(ctx, now.Add(10*time.Second+resultGrace+time.Second), nil)
 	if err != nil || len(ended) != 1 || ended[0].ID != cmds[0].ID {
 		t.Fatalf("expire executing: %+v %v", ended, err)
 	}
@@ -316,6 +316,55 @@ func TestExpireAndLateResult(t *testing.T) {
 	}
 	if _, err := s.ReportResult(ctx, cmds[1].ID, Reporter{PCID: pc.ID}, Result{Status: "success"}, now); !errors.Is(err, ErrAlreadyReported) {
 		t.Fatalf("result of an undelivered, timed-out command: %v", err)
+	}
+}
+
+// A deep queue on a PC that polls: every command waits its turn, its timeout counting from its
+// delivery (issue 15: with 470 queued, 249 ended "did not poll within the timeout" while the PC
+// polled). Once the PC stops polling for a timeout, those past their deadline end.
+func TestPendingWaitsWhileThePCPolls(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	pc := registerTest(t, s, "M1")
+	lastPoll := now.Add(399 * time.Second) // it polls every 2 s, and stops here
+	polledSince := func(id int64, t time.Time) bool { return id == pc.ID && lastPoll.After(t) }
+	cmds := make([]Command, 470)
+	for i := range cmds {
+		cmds[i] = Command{PCID: pc.ID, Type: wire.TypeMessage, Parameters: `{"message":"hi"}`, Priority: 5, Timeout: 300}
+	}
+	if err := s.EnqueueCommands(ctx, cmds, now); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 { // delivered every 2 s (and never answered), then the rest wait
+		if _, err := s.NextCommand(ctx, pc.ID, "", now.Add(time.Duration(i)*2*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended, err := s.ExpireCommands(ctx, now.Add(400*time.Second), polledSince)
+	if err != nil {
+		t.Fatal(err)
+	}
+	undelivered := func(cs []Command) (n int) {
+		for _, c := range cs {
+			if c.StartedAt == nil {
+				n++
+			}
+		}
+		return n
+	}
+	if n := undelivered(ended); n != 0 {
+		t.Fatalf("%d undelivered commands ended at +400 s on a PC that polls; want none", n)
+	}
+	if ended, _ = s.ExpireCommands(ctx, now.Add(698*time.Second), polledSince); undelivered(ended) != 0 {
+		t.Fatalf("%d undelivered ended 299 s after the last poll; want none before the 300 s timeout", undelivered(ended))
+	}
+	ended, err = s.ExpireCommands(ctx, now.Add(700*time.Second), polledSince)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := undelivered(ended); n != 270 || ended[len(ended)-1].Status != wire.StatusTimeout {
+		t.Fatalf("%d undelivered ended 301 s after the last poll; want 270", n)
 	}
 }
 
