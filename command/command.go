@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wcms-lab/wcms/wire"
 )
@@ -50,6 +51,10 @@ type Type struct {
 	Name   string // as stored and sent
 	KO, EN string
 	Params []Param
+	// Waits is how long the dashboard offers, by default, to keep the command for a PC that is
+	// off: a message an hour, an install a week; 0 for power and process commands, which would
+	// surprise a student at the next start.
+	Waits time.Duration
 }
 
 // HasSecret tells whether commands of type typ carry a secret parameter, so cannot be sent
@@ -73,7 +78,7 @@ var types = []Type{
 	{Name: wire.TypeMessage, KO: "메시지", EN: "Message", Params: []Param{
 		{Name: "message", KO: "메시지", EN: "Message", Kind: LongText, Required: true, check: message},
 		{Name: "duration", KO: "표시 시간(초)", EN: "Shown for (s)", Kind: Number, Default: 10, Min: 1, Max: 86400},
-	}},
+	}, Waits: time.Hour},
 	{Name: wire.TypeShutdown, KO: "종료", EN: "Shut down", Params: delayParams},
 	{Name: wire.TypeRestart, KO: "재시작", EN: "Restart", Params: delayParams},
 	{Name: wire.TypeKillProcess, KO: "프로세스 종료", EN: "Kill process", Params: []Param{
@@ -81,26 +86,38 @@ var types = []Type{
 	}},
 	{Name: wire.TypeExecute, KO: "명령 실행", EN: "Run command", Params: []Param{
 		{Name: "command", KO: "명령", EN: "Command", Kind: LongText, Required: true, check: shellCommand},
-	}},
-	{Name: wire.TypeInstall, KO: "프로그램 설치", EN: "Install program", Params: []Param{appID}},
-	{Name: wire.TypeUninstall, KO: "프로그램 제거", EN: "Uninstall program", Params: []Param{appID}},
+	}, Waits: day},
+	{Name: wire.TypeInstall, KO: "프로그램 설치", EN: "Install program", Params: []Param{appID}, Waits: week},
+	{Name: wire.TypeUninstall, KO: "프로그램 제거", EN: "Uninstall program", Params: []Param{appID}, Waits: week},
 	{Name: wire.TypeDownload, KO: "파일 다운로드", EN: "Download file", Params: []Param{
 		{Name: "url", KO: "URL", EN: "URL", Kind: URL, Required: true, check: webURL},
 		{Name: "destination", KO: "저장 경로(PC)", EN: "Destination (path on the PC)", Kind: Text, Required: true, check: absolutePath},
-	}},
+	}, Waits: day},
 	{Name: wire.TypeCreateUser, KO: "사용자 만들기", EN: "Create user", Params: []Param{
 		username,
 		{Name: "password", KO: "비밀번호", EN: "Password", Kind: Password, Required: true, check: password},
 		{Name: "full_name", KO: "전체 이름", EN: "Full name", Kind: Text, check: accountField},
 		{Name: "comment", KO: "설명", EN: "Comment", Kind: Text, check: accountField},
 		{Name: "language", KO: "표시 언어", EN: "Display language", Kind: Language, check: language},
-	}},
-	{Name: wire.TypeDeleteUser, KO: "사용자 삭제", EN: "Delete user", Params: []Param{username}},
+	}, Waits: day},
+	{Name: wire.TypeDeleteUser, KO: "사용자 삭제", EN: "Delete user", Params: []Param{username}, Waits: day},
 	{Name: wire.TypeChangePassword, KO: "비밀번호 변경", EN: "Change password", Params: []Param{
 		username,
 		{Name: "new_password", KO: "새 비밀번호", EN: "New password", Kind: Password, Required: true, check: password},
-	}},
+	}, Waits: day},
 }
+
+// The waits the dashboard offers for a PC that is off (Type.Waits); the API takes any number of
+// seconds from MinWait to MaxWait.
+const (
+	day     = 24 * time.Hour
+	week    = 7 * day
+	MinWait = time.Minute
+	MaxWait = week
+)
+
+// WaitChoices are the waits the dashboard offers, none first.
+func WaitChoices() []time.Duration { return []time.Duration{0, time.Hour, day, week} }
 
 // Types are every command type, in the dashboard's order.
 func Types() []Type { return types }

@@ -33,6 +33,7 @@ type commandJSON struct {
 	CreatedAt    time.Time      `json:"created_at"`
 	StartedAt    *time.Time     `json:"started_at"`
 	CompletedAt  *time.Time     `json:"completed_at"`
+	ExpiresAt    *time.Time     `json:"expires_at,omitempty"` // our addition: it waits for its PC until then
 }
 
 func toCommandJSON(c *models.Command) (commandJSON, error) {
@@ -42,7 +43,8 @@ func toCommandJSON(c *models.Command) (commandJSON, error) {
 	}
 	return commandJSON{ID: c.ID, PCID: c.PCID, Type: c.Type, Parameters: params, Status: c.Status, Output: c.Output,
 		ErrorMessage: c.ErrorMessage, ExitCode: c.ExitCode, Priority: c.Priority, Timeout: c.Timeout,
-		CreatedBy: c.CreatedBy, CreatedAt: ts(c.CreatedAt), StartedAt: tsp(c.StartedAt), CompletedAt: tsp(c.CompletedAt)}, nil
+		CreatedBy: c.CreatedBy, CreatedAt: ts(c.CreatedAt), StartedAt: tsp(c.StartedAt), CompletedAt: tsp(c.CompletedAt),
+		ExpiresAt: tsp(c.ExpiresAt)}, nil
 }
 
 // enqueueOne queues a validated command for one PC and answers with its id.

@@ -191,5 +191,5 @@ func commandView(c *models.Command, hostname string) views.CommandView {
 	return views.CommandView{ID: c.ID, PCID: c.PCID, Hostname: hostname, Type: c.Type,
 		Summary: models.StripSecrets(c.Parameters), Status: c.Status, Output: c.Output,
 		ErrorMessage: c.ErrorMessage, ExitCode: c.ExitCode, CreatedBy: c.CreatedBy,
-		CreatedAt: c.CreatedAt, CompletedAt: c.CompletedAt}
+		CreatedAt: c.CreatedAt, CompletedAt: c.CompletedAt, ExpiresAt: c.ExpiresAt}
 }

@@ -230,7 +230,10 @@ func formSpec(form url.Values) (commandSpec, error) {
 	if spec.Priority, err = formInt(form, "priority"); err != nil {
 		return spec, err
 	}
-	spec.Timeout, err = formInt(form, "timeout")
+	if spec.Timeout, err = formInt(form, "timeout"); err != nil {
+		return spec, err
+	}
+	spec.ExpiresIn, err = formInt(form, "expires_in")
 	return spec, err
 }
 

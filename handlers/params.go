@@ -17,6 +17,9 @@ type commandSpec struct {
 	Parameters map[string]any `json:"parameters"`
 	Priority   *int           `json:"priority"`
 	Timeout    *int           `json:"timeout"`
+	// ExpiresIn (our addition, seconds): the command waits that long for a PC that is off, then
+	// ends expired; absent or 0, it ends when its PC has not polled within its timeout.
+	ExpiresIn *int `json:"expires_in"`
 }
 
 // build validates the request and returns the command to queue for one PC (PCID unset).
@@ -59,6 +62,16 @@ func (cs *commandSpec) build(by string) (models.Command, error) {
 				"timeout must be from 1 to 86400 seconds, not %d", *cs.Timeout)
 		}
 		c.Timeout = *cs.Timeout
+	}
+	if cs.ExpiresIn != nil && *cs.ExpiresIn != 0 {
+		wait := time.Duration(*cs.ExpiresIn) * time.Second
+		if wait < command.MinWait || wait > command.MaxWait {
+			return c, badRequest(codeInvalidField, "꺼진 PC를 기다릴 시간(expires_in)은 0(기다리지 않음) 또는 %d초에서 %d초(7일) 사이여야 합니다 (받은 값 %d)",
+				"expires_in must be 0 (no wait) or from %d to %d seconds (7 days), not %d",
+				int(command.MinWait.Seconds()), int(command.MaxWait.Seconds()), *cs.ExpiresIn)
+		}
+		at := time.Now().Add(wait).UTC()
+		c.ExpiresAt = &at
 	}
 	return c, nil
 }

@@ -60,6 +60,9 @@ func insertCommands(ctx context.Context, tx bun.Tx, cmds []Command, now time.Tim
 		c := &cmds[i]
 		c.Status, c.CreatedAt = wire.StatusPending, now
 		c.DeadlineAt = now.Add(time.Duration(c.Timeout) * time.Second)
+		if c.ExpiresAt != nil {
+			c.DeadlineAt = c.ExpiresAt.UTC()
+		}
 		ids[i] = c.PCID
 	}
 	var found []int64
@@ -238,8 +241,8 @@ func (s *Store) CancelPending(ctx context.Context, pcID int64, by string, now ti
 }
 
 // ExpireCommands ends as timeout every executing command past its deadline, and every pending
-// one past it whose PC has not polled within its timeout, and returns them with their new
-// status. polledSince tells whether a PC has polled since a time (the fleet knows, to the
+// one past it whose PC has not polled within its timeout; a pending one with an expiry ends as
+// expired at that time. It returns them with their new status. polledSince tells whether a PC has polled since a time (the fleet knows, to the
 // poll); nil: none has. A pending command of a PC that keeps polling waits its turn however deep
 // the queue, its timeout counting again from its delivery (NextCommand), as the contract's "does
 // not poll within its timeout" says.
@@ -249,8 +252,11 @@ func (s *Store) ExpireCommands(ctx context.Context, now time.Time, polledSince f
 			return q.Where("status IN (?) AND deadline_at <= ?", bun.In([]string{wire.StatusPending, wire.StatusExecuting}), now.UTC())
 		},
 		func(c Command) (string, string, bool) {
-			if c.Status != wire.StatusPending {
+			switch {
+			case c.Status != wire.StatusPending:
 				return wire.StatusTimeout, "no result within the timeout", true
+			case c.ExpiresAt != nil:
+				return wire.StatusExpired, "not delivered: the PC did not poll before the command expired", true
 			}
 			waiting := polledSince != nil && polledSince(c.PCID, now.Add(-time.Duration(c.Timeout)*time.Second))
 			return wire.StatusTimeout, "not delivered: the PC did not poll within the timeout", !waiting

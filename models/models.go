@@ -202,6 +202,9 @@ type Command struct {
 	ResultAt     *time.Time `bun:"result_at"`
 	DeadlineAt   time.Time  `bun:"deadline_at"`
 	DeliveredTo  string     `bun:"delivered_to"` // the address of the poll that took it
+	// ExpiresAt: the command waits for its PC, polling or not, until then, and ends expired
+	// undelivered; nil: it ends when its PC has not polled within its timeout.
+	ExpiresAt *time.Time `bun:"expires_at"`
 }
 
 // Reenrolment is a fresh install's request to take over an enrolled PC's identity with a PIN

@@ -368,6 +368,40 @@ func TestPendingWaitsWhileThePCPolls(t *testing.T) {
 	}
 }
 
+// A command with an expiry waits for its PC, polling or not, past its timeout: it is delivered
+// when the PC comes back (its timeout then counting from delivery), and ends expired otherwise.
+func TestCommandWaitsForItsPCUntilItExpires(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now()
+	pc := registerTest(t, s, "M1")
+	day := now.Add(24 * time.Hour)
+	cmds := []Command{
+		{PCID: pc.ID, Type: wire.TypeInstall, Parameters: `{"app_id":"7zip"}`, Priority: 5, Timeout: 300, ExpiresAt: &day},
+		{PCID: pc.ID, Type: wire.TypeInstall, Parameters: `{"app_id":"vlc"}`, Priority: 6, Timeout: 300, ExpiresAt: &day},
+	}
+	if err := s.EnqueueCommands(ctx, cmds, now); err != nil {
+		t.Fatal(err)
+	}
+	never := func(int64, time.Time) bool { return false }
+	if ended, err := s.ExpireCommands(ctx, now.Add(23*time.Hour), never); err != nil || len(ended) != 0 {
+		t.Fatalf("ended before the expiry, with the PC off all along: %d %v", len(ended), err)
+	}
+	// The PC comes back after 23 hours: the first is delivered, and has its timeout from then.
+	back := now.Add(23 * time.Hour)
+	c, err := s.NextCommand(ctx, pc.ID, "", back)
+	if err != nil || c == nil || c.ID != cmds[0].ID || !c.DeadlineAt.Equal(back.UTC().Add(300*time.Second+resultGrace)) {
+		t.Fatalf("delivered on return: %+v %v", c, err)
+	}
+	if _, err := s.ReportResult(ctx, c.ID, Reporter{PCID: pc.ID}, Result{Status: wire.ResultSuccess}, back.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	ended, err := s.ExpireCommands(ctx, day, never)
+	if err != nil || len(ended) != 1 || ended[0].ID != cmds[1].ID || ended[0].Status != wire.StatusExpired {
+		t.Fatalf("at the expiry: %+v %v; want the undelivered one expired", ended, err)
+	}
+}
+
 func TestStateWritesKeepFullData(t *testing.T) {
 	s := openTest(t)
 	ctx := context.Background()

@@ -9,13 +9,14 @@ type CommandView struct {
 	Hostname     string
 	Type         string
 	Summary      string // the parameters in a line, secrets removed
-	Status       string // pending, executing, completed, error, timeout
+	Status       string // pending, executing, completed, error, timeout, expired
 	Output       string
 	ErrorMessage string
 	ExitCode     *int
 	CreatedBy    string
 	CreatedAt    time.Time
 	CompletedAt  *time.Time
+	ExpiresAt    *time.Time // a pending one waits for its PC until then
 }
 
 // statusBadge is a command status's badge class.
@@ -23,7 +24,7 @@ func statusBadge(status string) string {
 	switch status {
 	case "completed":
 		return "badge ok"
-	case "error", "timeout":
+	case "error", "timeout", "expired":
 		return "badge bad"
 	case "executing":
 		return "badge warn"
@@ -44,6 +45,8 @@ func statusText(status string) (ko, en string) {
 		return "오류", "error"
 	case "timeout":
 		return "시간 초과", "timed out"
+	case "expired":
+		return "만료", "expired"
 	}
 	return status, status
 }

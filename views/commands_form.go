@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/wcms-lab/wcms/command"
 )
@@ -58,6 +59,26 @@ func fieldsOf(typ string) []command.Param {
 		return t.Params
 	}
 	return nil
+}
+
+// waitsOf is how long the form offers, by default, to keep a command of type typ for a PC that is
+// off (command.Type.Waits).
+func waitsOf(typ string) time.Duration {
+	t, _ := command.Lookup(typ)
+	return t.Waits
+}
+
+// waitText names a wait for a PC that is off.
+func waitText(ctx context.Context, w time.Duration) string {
+	switch {
+	case w == 0:
+		return T(ctx, "기다리지 않음 (시간 제한 뒤 끝남)", "do not wait (ends after the timeout)")
+	case w < 24*time.Hour:
+		h := strconv.Itoa(int(w.Hours()))
+		return T(ctx, h+"시간 동안 기다림", "wait "+h+" hour(s)")
+	}
+	d := strconv.Itoa(int(w.Hours() / 24))
+	return T(ctx, d+"일 동안 기다림", "wait "+d+" day(s)")
 }
 
 // destructive tells whether a command type ends work or removes something, and so asks first.

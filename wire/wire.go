@@ -28,6 +28,9 @@ const (
 	StatusCompleted = "completed"
 	StatusError     = "error"
 	StatusTimeout   = "timeout"
+	// StatusExpired (our addition) ends a command that waited for its offline PC past the expiry
+	// the operator chose; agents never see it.
+	StatusExpired = "expired"
 )
 
 // Result statuses an agent reports.
