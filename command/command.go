@@ -105,6 +105,10 @@ var types = []Type{
 		username,
 		{Name: "new_password", KO: "새 비밀번호", EN: "New password", Kind: Password, Required: true, check: password},
 	}, Waits: day},
+	{Name: wire.TypeWakeOnLAN, KO: "다른 PC 깨우기 (Wake-on-LAN)", EN: "Wake other PCs (Wake-on-LAN)", Params: []Param{
+		{Name: "macs", KO: "깨울 PC의 MAC 주소 (쉼표로 구분)", EN: "MAC addresses to wake (comma-separated)", Kind: Text, Required: true, check: macList},
+		{Name: "broadcast", KO: "서브넷 브로드캐스트 주소", EN: "Subnet broadcast address", Kind: Text, Required: true, check: ipv4},
+	}},
 }
 
 // The waits the dashboard offers for a PC that is off (Type.Waits); the API takes any number of

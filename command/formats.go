@@ -1,6 +1,7 @@
 package command
 
 import (
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -28,6 +29,31 @@ var (
 	// An absolute path on Windows (C:\, C:/, \\server\share) or on Linux (/).
 	absolutePattern = regexp.MustCompile(`^([A-Za-z]:[\\/]|\\\\[^\\]|/)`)
 )
+
+// maxWake is how many PCs one wake_on_lan command wakes: a room and more.
+const maxWake = 64
+
+// macList accepts up to maxWake MAC addresses (aa:bb:cc:dd:ee:ff or with -), comma-separated.
+func macList(s string) error {
+	macs := strings.Split(s, ",")
+	if len(macs) > maxWake {
+		return problemf("MAC 주소는 %d개까지입니다", "must hold at most %d MAC addresses", maxWake)
+	}
+	for _, m := range macs {
+		if hw, err := net.ParseMAC(strings.TrimSpace(m)); err != nil || len(hw) != 6 {
+			return problemf("%q은(는) MAC 주소가 아닙니다 (예: 00:1a:2b:3c:4d:5e)", "%q is not a MAC address (e.g. 00:1a:2b:3c:4d:5e)", m)
+		}
+	}
+	return nil
+}
+
+// ipv4 accepts an IPv4 address.
+func ipv4(s string) error {
+	if ip := net.ParseIP(s); ip == nil || ip.To4() == nil {
+		return problem{"IPv4 주소여야 합니다 (예: 192.168.10.255)", "must be an IPv4 address (e.g. 192.168.10.255)"}
+	}
+	return nil
+}
 
 var errControl = problem{"제어 문자를 넣을 수 없습니다", "must not contain control characters"}
 

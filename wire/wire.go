@@ -19,6 +19,9 @@ const (
 	TypeCreateUser     = "create_user"
 	TypeDeleteUser     = "delete_user"
 	TypeChangePassword = "change_password"
+	// TypeWakeOnLAN (our addition): the agent sends Wake-on-LAN magic packets for other PCs of its
+	// subnet, which cannot hear the server while they are off.
+	TypeWakeOnLAN = "wake_on_lan"
 )
 
 // Command lifecycle states.

@@ -113,6 +113,7 @@ type executor struct {
 	procs     procs
 	messenger Messenger
 	download  downloader
+	wake      waker
 }
 
 // newExecutor is what each OS's New ends with; o must have its defaults filled in.
@@ -122,6 +123,7 @@ func newExecutor(o Options, p procs, sys system) *executor {
 		procs:     p,
 		messenger: o.Messenger,
 		download:  downloader{client: o.HTTPClient, max: o.MaxDownload},
+		wake:      waker{ports: []int{9, 7}, everyone: "255.255.255.255"},
 	}
 }
 
@@ -170,6 +172,8 @@ func (e *executor) dispatch(ctx context.Context, typ string, raw map[string]any)
 	case wire.TypeChangePassword:
 		password := p.Text("new_password")
 		return scrub(e.sys.changePassword(ctx, p.Text("username"), password), password)
+	case wire.TypeWakeOnLAN:
+		return e.wake.wake(ctx, p.Text("macs"), p.Text("broadcast"))
 	}
 	return failed(fmt.Errorf("command type %q is not supported by this agent", typ))
 }
