@@ -3,6 +3,8 @@ package fleet
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/wcms-lab/wcms/events"
@@ -124,6 +126,14 @@ func (f *Fleet) recordIP(ctx context.Context, p *pc, ip string, now time.Time) (
 func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, agent string, now time.Time) error {
 	fs := models.FullState{CPUUsage: info.CPUUsage, RAMUsed: info.RAMUsed, RAMUsagePercent: info.RAMUsagePercent,
 		CurrentUser: info.CurrentUser, Uptime: info.Uptime, AgentVersion: agent, At: now}
+	if info.MACAddress != nil {
+		if mac, err := net.ParseMAC(*info.MACAddress); err == nil {
+			fs.WakeMAC = strings.ToUpper(mac.String())
+		}
+	}
+	if info.Subnet != nil {
+		fs.Subnet = *info.Subnet
+	}
 	if info.Processes != nil {
 		b, err := json.Marshal(info.Processes)
 		if err != nil {

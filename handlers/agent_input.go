@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"unicode"
@@ -90,6 +91,7 @@ func boundInfo(info *wire.SystemInfo) error {
 		}
 	}
 	return firstError(boundText("current_user", deref(info.CurrentUser), maxCurrentUser), boundIP(deref(info.IPAddress)),
+		boundMAC(deref(info.MACAddress)), boundSubnet(deref(info.Subnet)),
 		boundDisks("disk_usage", info.DiskUsage, func(wire.DiskUsage) string { return "" }))
 }
 
@@ -159,6 +161,17 @@ func boundIP(v string) error {
 	}
 	return boundForm("ip_address", v, maxIP, "IPv4나 IPv6 주소", "an IPv4 or IPv6 address", func(v string) error {
 		_, err := netip.ParseAddr(v)
+		return err
+	})
+}
+
+// boundSubnet takes an IPv4 interface address with its prefix, as 192.168.10.23/24.
+func boundSubnet(v string) error {
+	return boundForm("subnet", v, maxIP, "192.168.10.23/24 같은 IPv4 주소와 접두사 길이", "an IPv4 address with its prefix such as 192.168.10.23/24", func(v string) error {
+		p, err := netip.ParsePrefix(v)
+		if err == nil && !p.Addr().Is4() {
+			err = errors.New("not IPv4")
+		}
 		return err
 	})
 }

@@ -118,6 +118,10 @@ type PC struct {
 	LastSeen       *time.Time `bun:"last_seen"`
 	CreatedAt      time.Time  `bun:"created_at"`
 	UpdatedAt      time.Time  `bun:"updated_at"`
+	// WakeMAC and Subnet: the interface its agent reaches the server by, from its last full
+	// heartbeat (192.168.10.23/24), for Wake-on-LAN; "" unknown.
+	WakeMAC string `bun:"wake_mac"`
+	Subnet  string `bun:"subnet"`
 }
 
 // PCState is a PC's latest reported state.

@@ -109,6 +109,8 @@ type FullState struct {
 	Processes       *string // JSON array
 	Disks           []Disk  // usage; upserted by mount
 	AgentVersion    string  // "": unknown, keep the stored one
+	// WakeMAC and Subnet are the interface that reaches the server (wire.SystemInfo); "": keep.
+	WakeMAC, Subnet string
 	At              time.Time
 }
 
@@ -140,6 +142,12 @@ func (s *Store) SaveFullState(ctx context.Context, pcID int64, f FullState) erro
 		pq := tx.NewUpdate().Model((*PC)(nil)).Set("last_seen = ?", at).Where("id = ?", pcID)
 		if f.AgentVersion != "" {
 			pq = pq.Set("agent_version = ?", f.AgentVersion)
+		}
+		if f.WakeMAC != "" {
+			pq = pq.Set("wake_mac = ?", f.WakeMAC)
+		}
+		if f.Subnet != "" {
+			pq = pq.Set("subnet = ?", f.Subnet)
 		}
 		if _, err := pq.Exec(ctx); err != nil {
 			return err

@@ -96,6 +96,10 @@ type SystemInfo struct {
 	Uptime          *int64     `json:"uptime,omitempty"`
 	IPAddress       *string    `json:"ip_address,omitempty"`
 	Processes       Processes  `json:"processes,omitempty"`
+	// MACAddress and Subnet (our addition, full heartbeats) are the interface that reaches the
+	// server: its MAC, and its address with the prefix (192.168.10.23/24), for Wake-on-LAN.
+	MACAddress *string `json:"mac_address,omitempty"`
+	Subnet     *string `json:"subnet,omitempty"`
 }
 
 // HeartbeatRequest is the body of POST /api/client/heartbeat. FullUpdate is a pointer because

@@ -171,6 +171,11 @@ func (c *Collector) Full(ctx context.Context) *wire.SystemInfo {
 	if names, ok := field(ctx, c, level, "processes", processNames); ok {
 		info.Processes = uniqueSorted(names, maxProcesses)
 	}
+	// The interface that reaches the server, for Wake-on-LAN: the server asks a PC of the same
+	// subnet to wake this one.
+	if r := c.currentRoute(ctx); r.err == nil {
+		info.MACAddress, info.Subnet = opt(r.mac, r.mac != ""), opt(r.subnet, r.subnet != "")
+	}
 	return info
 }
 

@@ -306,11 +306,11 @@ func TestMacFor(t *testing.T) {
 		}
 		return hw
 	}
-	loopback := nic{flags: net.FlagUp | net.FlagLoopback, ips: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")}}
-	eth := nic{flags: net.FlagUp, mac: mac("00:1a:2b:3c:4d:5e"), ips: []net.IP{net.ParseIP("10.0.0.23")}}
-	wifi := nic{flags: net.FlagUp, mac: mac("a4:b1:c1:00:00:01"), ips: []net.IP{net.ParseIP("192.168.1.7"), net.ParseIP("fe80::1")}}
+	loopback := nic{flags: net.FlagUp | net.FlagLoopback, nets: addrs(t, "127.0.0.1/8", "::1/128")}
+	eth := nic{flags: net.FlagUp, mac: mac("00:1a:2b:3c:4d:5e"), nets: addrs(t, "10.0.0.23/24")}
+	wifi := nic{flags: net.FlagUp, mac: mac("a4:b1:c1:00:00:01"), nets: addrs(t, "192.168.1.7/23", "fe80::1/64")}
 	downNIC := nic{mac: mac("02:00:00:00:00:09")}
-	vpn := nic{flags: net.FlagUp | net.FlagPointToPoint, ips: []net.IP{net.ParseIP("10.8.0.2")}}
+	vpn := nic{flags: net.FlagUp | net.FlagPointToPoint, nets: addrs(t, "10.8.0.2/32")}
 
 	tests := []struct {
 		name string
@@ -353,6 +353,35 @@ func BenchmarkFull(b *testing.B) {
 	for b.Loop() {
 		if info := c.Full(ctx); len(info.Processes) == 0 || info.Uptime == nil {
 			b.Fatalf("Full lost a field: %+v", info)
+		}
+	}
+}
+
+// addrs are interface addresses with their prefixes, as net.Interface.Addrs gives them.
+func addrs(t *testing.T, cidrs ...string) []*net.IPNet {
+	t.Helper()
+	var out []*net.IPNet
+	for _, c := range cidrs {
+		ip, n, err := net.ParseCIDR(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.IP = ip
+		out = append(out, n)
+	}
+	return out
+}
+
+// The subnet reported for Wake-on-LAN is the route's address with its interface's prefix, IPv4
+// only.
+func TestSubnetFor(t *testing.T) {
+	nics := []nic{
+		{flags: net.FlagUp | net.FlagLoopback, nets: addrs(t, "127.0.0.1/8")},
+		{flags: net.FlagUp, nets: addrs(t, "192.168.10.23/24", "fe80::1/64")},
+	}
+	for ip, want := range map[string]string{"192.168.10.23": "192.168.10.23/24", "127.0.0.1": "127.0.0.1/8", "fe80::1": "", "10.0.0.9": ""} {
+		if got := subnetFor(nics, net.ParseIP(ip)); got != want {
+			t.Errorf("subnetFor(%s) = %q, want %q", ip, got, want)
 		}
 	}
 }

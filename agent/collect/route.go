@@ -13,12 +13,14 @@ import (
 // cheap (the server's name may need DNS), short enough to follow a DHCP change soon.
 const routeTTL = 30 * time.Second
 
-// route is the local end of the path to the server: its address and that interface's MAC.
+// route is the local end of the path to the server: its address, that interface's MAC, and its
+// address with the prefix (subnet, IPv4 only).
 type route struct {
 	ip     string
 	err    error // why ip is unknown
 	mac    string
 	macErr error // why mac is unknown, when listing the interfaces failed
+	subnet string
 	at     time.Time
 }
 
@@ -26,18 +28,24 @@ type route struct {
 type nic struct {
 	flags net.Flags
 	mac   net.HardwareAddr
-	ips   []net.IP
+	nets  []*net.IPNet // its addresses, with their prefixes
 }
 
 // localIP returns the address this PC uses to reach the server, from a recent lookup if any.
 func (c *Collector) localIP(ctx context.Context) (string, error) {
+	r := c.currentRoute(ctx)
+	return r.ip, r.err
+}
+
+// currentRoute is the route of a recent lookup, or a new one.
+func (c *Collector) currentRoute(ctx context.Context) route {
 	c.mu.Lock()
 	r := c.route
 	c.mu.Unlock()
 	if r.at.IsZero() || time.Since(r.at) > routeTTL {
 		r = c.refreshRoute(ctx)
 	}
-	return r.ip, r.err
+	return r
 }
 
 // refreshRoute looks the route up now and caches the outcome, failures included, so a dead
@@ -72,6 +80,7 @@ func (c *Collector) lookupRoute(ctx context.Context) route {
 		return r
 	}
 	r.mac = macFor(nics, local)
+	r.subnet = subnetFor(nics, local)
 	return r
 }
 
@@ -116,7 +125,7 @@ func interfaces() ([]nic, error) {
 		n := nic{flags: iface.Flags, mac: iface.HardwareAddr}
 		for _, a := range addrs {
 			if ipnet, ok := a.(*net.IPNet); ok {
-				n.ips = append(n.ips, ipnet.IP)
+				n.nets = append(n.nets, ipnet)
 			}
 		}
 		nics = append(nics, n)
@@ -132,7 +141,7 @@ func interfaces() ([]nic, error) {
 // loopback and has one, so the PC still registers with a real MAC; else "".
 func macFor(nics []nic, ip net.IP) string {
 	for _, n := range nics {
-		if len(n.mac) > 0 && containsIP(n.ips, ip) {
+		if len(n.mac) > 0 && holding(n.nets, ip) != nil {
 			return strings.ToUpper(n.mac.String())
 		}
 	}
@@ -144,11 +153,27 @@ func macFor(nics []nic, ip net.IP) string {
 	return ""
 }
 
-func containsIP(ips []net.IP, ip net.IP) bool {
-	for _, candidate := range ips {
-		if candidate.Equal(ip) {
-			return true
+// holding returns the address of nets that is ip, with its prefix; nil if none is.
+func holding(nets []*net.IPNet, ip net.IP) *net.IPNet {
+	for _, candidate := range nets {
+		if candidate.IP.Equal(ip) {
+			return candidate
 		}
 	}
-	return false
+	return nil
+}
+
+// subnetFor returns ip with its interface's prefix, as 192.168.10.23/24, for Wake-on-LAN; "" for
+// an IPv6 route or one no interface holds.
+func subnetFor(nics []nic, ip net.IP) string {
+	if ip.To4() == nil {
+		return ""
+	}
+	for _, n := range nics {
+		if a := holding(n.nets, ip); a != nil {
+			ones, _ := a.Mask.Size()
+			return fmt.Sprintf("%s/%d", ip.To4(), ones)
+		}
+	}
+	return ""
 }

@@ -1,0 +1,2 @@
+ALTER TABLE pcs DROP COLUMN subnet;
+ALTER TABLE pcs DROP COLUMN wake_mac;
