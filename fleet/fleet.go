@@ -150,7 +150,9 @@ type pc struct {
 	powerReason string  // outage reason to use next, set when a power command is delivered
 	user        *string // console user of the last full heartbeat (the stored one at start)
 	agent       string  // the agent's version, from its registration or last full heartbeat
-	waiting     int     // long-polls held open: a PC waiting on one is alive
+	wakeMAC     string  // the MAC and subnet its agent reaches the server by (wake.go)
+	subnet      string
+	waiting     int // long-polls held open: a PC waiting on one is alive
 	deleted     bool
 	gen         uint64 // counts this instance's changes of the facts (peers.go reload)
 	copies      copies // which copies of the agent call under this identity (clones.go)
@@ -170,6 +172,7 @@ func (p *pc) facts(r *models.PCRow) {
 	p.hostname, p.mac, p.ip, p.verified = r.Hostname, r.MACAddress, r.IPAddress, r.IsVerified
 	p.room, p.seatRow, p.seatCol = r.RoomName, r.SeatRow, r.SeatCol
 	p.user, p.agent = r.CurrentUser, r.AgentVersion
+	p.wakeMAC, p.subnet = r.WakeMAC, r.Subnet
 }
 
 // light is the PC's latest light state, as the batch writer stores it; p.mu must be held.
@@ -188,7 +191,7 @@ func (p *pc) view() models.PCView {
 	v := models.PCView{ID: p.id, MachineID: p.machineID, Hostname: p.hostname, MACAddress: p.mac, IPAddress: p.ip,
 		Online: p.online, Verified: p.verified, Room: p.room, SeatRow: p.seatRow, SeatCol: p.seatCol,
 		CPUUsage: p.cpu, RAMUsagePercent: p.ram, CurrentUser: p.user, LastSeen: p.lastSeen,
-		AgentVersion: p.agent}
+		AgentVersion: p.agent, WakeMAC: p.wakeMAC, Subnet: p.subnet}
 	return v
 }
 

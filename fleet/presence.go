@@ -1,10 +1,9 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
-	"net"
-	"strings"
 	"time"
 
 	"github.com/wcms-lab/wcms/events"
@@ -53,6 +52,11 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, b Beat) (ipChanged bool
 	}
 	if full && info != nil && b.Agent != "" {
 		p.agent = b.Agent
+	}
+	if full && info != nil {
+		if mac, subnet := wakeNetwork(info); mac != "" || subnet != "" {
+			p.wakeMAC, p.subnet = cmp.Or(mac, p.wakeMAC), cmp.Or(subnet, p.subnet)
+		}
 	}
 	if full {
 		p.gen++
@@ -126,14 +130,7 @@ func (f *Fleet) recordIP(ctx context.Context, p *pc, ip string, now time.Time) (
 func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, agent string, now time.Time) error {
 	fs := models.FullState{CPUUsage: info.CPUUsage, RAMUsed: info.RAMUsed, RAMUsagePercent: info.RAMUsagePercent,
 		CurrentUser: info.CurrentUser, Uptime: info.Uptime, AgentVersion: agent, At: now}
-	if info.MACAddress != nil {
-		if mac, err := net.ParseMAC(*info.MACAddress); err == nil {
-			fs.WakeMAC = strings.ToUpper(mac.String())
-		}
-	}
-	if info.Subnet != nil {
-		fs.Subnet = *info.Subnet
-	}
+	fs.WakeMAC, fs.Subnet = wakeNetwork(info)
 	if info.Processes != nil {
 		b, err := json.Marshal(info.Processes)
 		if err != nil {

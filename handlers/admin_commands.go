@@ -120,26 +120,25 @@ func (s *Server) sendCommand(c echo.Context) error {
 	return s.enqueueOne(c, spec)
 }
 
-// bulkRequest is one command for a list of PCs or for every PC of a room.
-type bulkRequest struct {
-	commandSpec
+// pcTargets are a list of PCs or every PC of a room, as bulk commands and wakes name them.
+type pcTargets struct {
 	PCIDs []int64 `json:"pc_ids"`
 	Room  *string `json:"room"`
 }
 
-// bulkCommands validates a bulk request and returns one command per PC, not yet queued. The
-// JSON API and the dashboard's command form both send through it.
-func (s *Server) bulkCommands(c echo.Context, req bulkRequest) ([]models.Command, error) {
-	if (req.PCIDs == nil) == (req.Room == nil) {
-		return nil, badRequest(codeInvalidField, "PC 목록(pc_ids)과 강의실(room) 중 하나만 보내세요", "send either pc_ids or room")
+// check refuses both or neither.
+func (t pcTargets) check() error {
+	if (t.PCIDs == nil) == (t.Room == nil) {
+		return badRequest(codeInvalidField, "PC 목록(pc_ids)과 강의실(room) 중 하나만 보내세요", "send either pc_ids or room")
 	}
-	cmd, err := req.build(currentAdmin(c).Username)
-	if err != nil {
-		return nil, err
-	}
-	ids := req.PCIDs
-	if req.Room != nil {
-		rows, err := s.roomPCs(c.Request().Context(), *req.Room)
+	return nil
+}
+
+// ids are the PCs named, at most maxBulk; a room's as it is now.
+func (s *Server) targetIDs(ctx context.Context, t pcTargets) ([]int64, error) {
+	ids := t.PCIDs
+	if t.Room != nil {
+		rows, err := s.roomPCs(ctx, *t.Room)
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +147,30 @@ func (s *Server) bulkCommands(c echo.Context, req bulkRequest) ([]models.Command
 		}
 	}
 	if len(ids) > maxBulk {
-		return nil, badRequest(codeInvalidField, "한 번에 PC %d대까지 보낼 수 있습니다", "at most %d PCs per bulk command", maxBulk)
+		return nil, badRequest(codeInvalidField, "한 번에 PC %d대까지입니다", "at most %d PCs at once", maxBulk)
+	}
+	return ids, nil
+}
+
+// bulkRequest is one command for a list of PCs or for every PC of a room.
+type bulkRequest struct {
+	commandSpec
+	pcTargets
+}
+
+// bulkCommands validates a bulk request and returns one command per PC, not yet queued. The
+// JSON API and the dashboard's command form both send through it.
+func (s *Server) bulkCommands(c echo.Context, req bulkRequest) ([]models.Command, error) {
+	if err := req.check(); err != nil {
+		return nil, err
+	}
+	cmd, err := req.build(currentAdmin(c).Username)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := s.targetIDs(c.Request().Context(), req.pcTargets)
+	if err != nil {
+		return nil, err
 	}
 	seen := make(map[int64]bool, len(ids))
 	cmds := make([]models.Command, 0, len(ids))

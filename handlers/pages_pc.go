@@ -270,7 +270,7 @@ func (s *Server) sendCommandsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cmds, err := s.bulkCommands(c, bulkRequest{commandSpec: spec, PCIDs: ids, Room: room})
+	cmds, err := s.bulkCommands(c, bulkRequest{commandSpec: spec, pcTargets: pcTargets{PCIDs: ids, Room: room}})
 	if err != nil {
 		return err
 	}
@@ -356,7 +356,7 @@ func (s *Server) retryCommandsPage(c echo.Context) error {
 			prio, timeout := cmd.Priority, cmd.Timeout
 			i, index[key] = len(groups), len(groups)
 			groups = append(groups, bulkRequest{commandSpec: commandSpec{Type: cmd.Type, Parameters: params,
-				Priority: &prio, Timeout: &timeout}, PCIDs: []int64{}})
+				Priority: &prio, Timeout: &timeout}, pcTargets: pcTargets{PCIDs: []int64{}}})
 		}
 		groups[i].PCIDs = append(groups[i].PCIDs, cmd.PCID)
 	}

@@ -143,6 +143,7 @@ func (s *Server) adminAPIRoutes(e *echo.Echo) {
 	admin(post, "/pc/:id/command", operator, s.sendCommand)
 	admin(del, "/pc/:id/commands/pending", operator, s.cancelPending)
 	admin(post, "/commands/bulk", operator, s.sendBulk)
+	admin(post, "/wake", operator, s.wakePCs)
 	admin(post, "/rooms", operator, s.createRoom)
 	admin(put, "/room/:name", operator, s.updateRoom)
 	admin(del, "/room/:name", operator, s.deleteRoom)

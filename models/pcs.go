@@ -224,6 +224,7 @@ type PCView struct {
 	CurrentUser     *string   // the console user of the last full heartbeat
 	LastSeen        time.Time // zero: never seen
 	AgentVersion    string    // PC.AgentVersion
+	WakeMAC, Subnet string    // PC.WakeMAC, PC.Subnet
 }
 
 // RoomCount is how many of a room's PCs there are, and how many are online.
