@@ -93,16 +93,19 @@ func (f *Fleet) flush(ctx context.Context, states []models.LightState) {
 	}
 }
 
-// polledSince tells whether a PC has polled since t, here or at another instance, or holds a
-// long-poll now.
-func (f *Fleet) polledSince(id int64, t time.Time) bool {
+// lastPoll is when a PC last polled, here or at another instance; now while it holds a
+// long-poll.
+func (f *Fleet) lastPoll(id int64) time.Time {
 	p := f.get(id)
 	if p == nil {
-		return false
+		return time.Time{}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.waiting > 0 || p.lastSeen.After(t)
+	if p.waiting > 0 {
+		return f.now()
+	}
+	return p.lastSeen
 }
 
 // dueActions sends the room actions due, on the leader; another instance looks again later.
@@ -149,7 +152,7 @@ func (f *Fleet) Sweep(ctx context.Context) {
 			f.log.Error("mark PC offline failed", "pc_id", s.p.id, "err", err)
 		}
 	}
-	cs, err := f.store.ExpireCommands(ctx, now, f.polledSince)
+	cs, err := f.store.ExpireCommands(ctx, now, f.lastPoll)
 	if err != nil {
 		f.log.Error("command timeout sweep failed", "err", err)
 		return

@@ -54,7 +54,7 @@ type Store interface {
 	NextCommand(ctx context.Context, pcID int64, addr string, now time.Time) (*models.Command, error)
 	ReportResult(ctx context.Context, id int64, rep models.Reporter, r models.Result, now time.Time) (*models.Command, error)
 	CancelPending(ctx context.Context, pcID int64, by string, now time.Time) ([]models.Command, error)
-	ExpireCommands(ctx context.Context, now time.Time, polledSince func(pcID int64, t time.Time) bool) ([]models.Command, error)
+	ExpireCommands(ctx context.Context, now time.Time, lastPoll func(pcID int64) time.Time) ([]models.Command, error)
 	DeletePC(ctx context.Context, id int64, by string, now time.Time) error
 	PCByID(ctx context.Context, id int64) (*models.PC, error)
 	SetVerified(ctx context.Context, id int64, verified bool, now time.Time) error

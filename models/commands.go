@@ -237,36 +237,48 @@ func (s *Store) CancelPending(ctx context.Context, pcID int64, by string, now ti
 		func(q *bun.SelectQuery) *bun.SelectQuery {
 			return q.Where("pc_id = ? AND status = ?", pcID, wire.StatusPending)
 		},
-		func(Command) (string, string, bool) { return wire.StatusError, "cancelled by " + by, true })
+		func(Command) ending { return ending{status: wire.StatusError, message: "cancelled by " + by} })
 }
 
 // ExpireCommands ends as timeout every executing command past its deadline, and every pending
 // one past it whose PC has not polled within its timeout; a pending one with an expiry ends as
-// expired at that time. It returns them with their new status. polledSince tells whether a PC has polled since a time (the fleet knows, to the
-// poll); nil: none has. A pending command of a PC that keeps polling waits its turn however deep
-// the queue, its timeout counting again from its delivery (NextCommand), as the contract's "does
-// not poll within its timeout" says.
-func (s *Store) ExpireCommands(ctx context.Context, now time.Time, polledSince func(pcID int64, t time.Time) bool) ([]Command, error) {
+// expired at that time. It returns them with their new status. lastPoll is when a PC last polled
+// (the fleet knows, to the poll; nil: never). A pending command of a PC that keeps polling waits
+// its turn however deep the queue, its timeout counting again from its delivery (NextCommand),
+// as the contract's "does not poll within its timeout" says: its deadline moves to the PC's last
+// poll plus its timeout, so it is looked at again only then, not at every sweep.
+func (s *Store) ExpireCommands(ctx context.Context, now time.Time, lastPoll func(pcID int64) time.Time) ([]Command, error) {
 	return s.endCommands(ctx, now, "expire commands",
 		func(q *bun.SelectQuery) *bun.SelectQuery {
 			return q.Where("status IN (?) AND deadline_at <= ?", bun.In([]string{wire.StatusPending, wire.StatusExecuting}), now.UTC())
 		},
-		func(c Command) (string, string, bool) {
+		func(c Command) ending {
 			switch {
 			case c.Status != wire.StatusPending:
-				return wire.StatusTimeout, "no result within the timeout", true
+				return ending{status: wire.StatusTimeout, message: "no result within the timeout"}
 			case c.ExpiresAt != nil:
-				return wire.StatusExpired, "not delivered: the PC did not poll before the command expired", true
+				return ending{status: wire.StatusExpired, message: "not delivered: the PC did not poll before the command expired"}
 			}
-			waiting := polledSince != nil && polledSince(c.PCID, now.Add(-time.Duration(c.Timeout)*time.Second))
-			return wire.StatusTimeout, "not delivered: the PC did not poll within the timeout", !waiting
+			if lastPoll != nil {
+				if until := lastPoll(c.PCID).Add(time.Duration(c.Timeout) * time.Second); until.After(now) {
+					return ending{until: until}
+				}
+			}
+			return ending{status: wire.StatusTimeout, message: "not delivered: the PC did not poll within the timeout"}
 		})
 }
 
-// endCommands moves the selected unfinished commands to the final state end gives (ok false:
-// left as they are), removing secrets, each only if its status has not changed meanwhile.
+// ending is how endCommands ends a command: in status with message, or, when until is set, not
+// yet: its deadline moves there.
+type ending struct {
+	status, message string
+	until           time.Time
+}
+
+// endCommands ends the selected unfinished commands as end says, removing secrets, each only if
+// its status has not changed meanwhile.
 func (s *Store) endCommands(ctx context.Context, now time.Time, op string,
-	where func(*bun.SelectQuery) *bun.SelectQuery, end func(Command) (status, message string, ok bool)) ([]Command, error) {
+	where func(*bun.SelectQuery) *bun.SelectQuery, end func(Command) ending) ([]Command, error) {
 	now = now.UTC()
 	var ended []Command
 	scrub := false
@@ -276,20 +288,25 @@ func (s *Store) endCommands(ctx context.Context, now time.Time, op string,
 			return err
 		}
 		for _, c := range cs {
-			status, msg, ok := end(c)
-			if !ok {
+			e := end(c)
+			if !e.until.IsZero() {
+				_, err := tx.NewUpdate().Model((*Command)(nil)).Set("deadline_at = ?", e.until.UTC()).
+					Where("id = ? AND status = ?", c.ID, c.Status).Exec(ctx)
+				if err != nil {
+					return err
+				}
 				continue
 			}
 			stripped := StripSecrets(c.Parameters)
 			scrub = scrub || stripped != c.Parameters
 			res, err := tx.NewUpdate().Model((*Command)(nil)).
-				Set("status = ?, error_message = ?, completed_at = ?, parameters = ?", status, msg, now, stripped).
+				Set("status = ?, error_message = ?, completed_at = ?, parameters = ?", e.status, e.message, now, stripped).
 				Where("id = ? AND status = ?", c.ID, c.Status).Exec(ctx)
 			if err != nil {
 				return err
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
-				c.Status, c.ErrorMessage, c.CompletedAt = status, msg, &now
+				c.Status, c.ErrorMessage, c.CompletedAt = e.status, e.message, &now
 				ended = append(ended, c)
 			}
 		}

@@ -328,7 +328,12 @@ func TestPendingWaitsWhileThePCPolls(t *testing.T) {
 	now := time.Now()
 	pc := registerTest(t, s, "M1")
 	lastPoll := now.Add(399 * time.Second) // it polls every 2 s, and stops here
-	polledSince := func(id int64, t time.Time) bool { return id == pc.ID && lastPoll.After(t) }
+	polled := func(id int64) time.Time {
+		if id != pc.ID {
+			return time.Time{}
+		}
+		return lastPoll
+	}
 	cmds := make([]Command, 470)
 	for i := range cmds {
 		cmds[i] = Command{PCID: pc.ID, Type: wire.TypeMessage, Parameters: `{"message":"hi"}`, Priority: 5, Timeout: 300}
@@ -341,7 +346,7 @@ func TestPendingWaitsWhileThePCPolls(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ended, err := s.ExpireCommands(ctx, now.Add(400*time.Second), polledSince)
+	ended, err := s.ExpireCommands(ctx, now.Add(400*time.Second), polled)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,10 +361,10 @@ func TestPendingWaitsWhileThePCPolls(t *testing.T) {
 	if n := undelivered(ended); n != 0 {
 		t.Fatalf("%d undelivered commands ended at +400 s on a PC that polls; want none", n)
 	}
-	if ended, _ = s.ExpireCommands(ctx, now.Add(698*time.Second), polledSince); undelivered(ended) != 0 {
+	if ended, _ = s.ExpireCommands(ctx, now.Add(698*time.Second), polled); undelivered(ended) != 0 {
 		t.Fatalf("%d undelivered ended 299 s after the last poll; want none before the 300 s timeout", undelivered(ended))
 	}
-	ended, err = s.ExpireCommands(ctx, now.Add(700*time.Second), polledSince)
+	ended, err = s.ExpireCommands(ctx, now.Add(700*time.Second), polled)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +388,7 @@ func TestCommandWaitsForItsPCUntilItExpires(t *testing.T) {
 	if err := s.EnqueueCommands(ctx, cmds, now); err != nil {
 		t.Fatal(err)
 	}
-	never := func(int64, time.Time) bool { return false }
+	never := func(int64) time.Time { return time.Time{} }
 	if ended, err := s.ExpireCommands(ctx, now.Add(23*time.Hour), never); err != nil || len(ended) != 0 {
 		t.Fatalf("ended before the expiry, with the PC off all along: %d %v", len(ended), err)
 	}
