@@ -117,24 +117,30 @@ func (s *Store) BuildsWithoutContent(ctx context.Context) ([]AgentBuild, error) 
 	return out, err
 }
 
-// AgentBuildContent writes a build's content to w, piece by piece; ErrNotFound when the database
-// holds none of it.
+// AgentBuildContent writes a build's content to w, piece by piece, from one query; ErrNotFound
+// when the database holds none of it.
 func (s *Store) AgentBuildContent(ctx context.Context, buildID int64, w io.Writer) error {
-	n, err := s.r.NewSelect().Model((*buildChunk)(nil)).Where("build_id = ?", buildID).Count(ctx)
+	rows, err := s.r.NewSelect().Model((*buildChunk)(nil)).Column("data").Where("build_id = ?", buildID).
+		Order("seq").Rows(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("agent build %d: content: %w", buildID, err)
 	}
-	if n == 0 {
-		return fmt.Errorf("agent build %d: content: %w", buildID, ErrNotFound)
-	}
-	for seq := range n {
-		var c buildChunk
-		if err := s.r.NewSelect().Model(&c).Where("build_id = ? AND seq = ?", buildID, seq).Scan(ctx); err != nil {
+	defer rows.Close()
+	pieces := 0
+	for ; rows.Next(); pieces++ {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
 			return fmt.Errorf("agent build %d: content: %w", buildID, err)
 		}
-		if _, err := w.Write(c.Data); err != nil {
+		if _, err := w.Write(data); err != nil {
 			return err
 		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("agent build %d: content: %w", buildID, err)
+	}
+	if pieces == 0 {
+		return fmt.Errorf("agent build %d: content: %w", buildID, ErrNotFound)
 	}
 	return nil
 }
