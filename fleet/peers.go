@@ -83,12 +83,7 @@ func (f *Fleet) Apply(ctx context.Context, cs []Change) {
 	}
 	// The rows are read once for the whole batch, before any is applied: each was stored before
 	// it was told, so what is read is at least as new as every change that names it.
-	var rows map[int64]models.PCRow
-	var gens map[int64]uint64
-	var err error
-	if len(pcs) > 0 {
-		rows, gens, err = f.loadRows(ctx, pcs)
-	}
+	rows, gens, err := f.loadRows(ctx, pcs)
 	if err != nil {
 		f.log.Error("reload PCs changed by another instance failed", "pcs", len(pcs), "err", err)
 	}
@@ -131,30 +126,33 @@ func (f *Fleet) Apply(ctx context.Context, cs []Change) {
 	}
 }
 
-// loadRows reads PCs (all with no ids) from the store, with their generations as they were
-// before the read (reload).
+// loadRows reads the PCs of ids from the store, with their generations as they were before the
+// read (reload).
 func (f *Fleet) loadRows(ctx context.Context, ids []int64) (map[int64]models.PCRow, map[int64]uint64, error) {
-	gens := map[int64]uint64{}
-	var pcs []*pc
-	if len(ids) == 0 {
-		pcs = f.all()
-	}
-	for _, id := range ids {
-		if p := f.get(id); p != nil {
-			pcs = append(pcs, p)
-		}
-	}
-	for _, p := range pcs {
-		p.mu.Lock()
-		gens[p.id] = p.gen
-		p.mu.Unlock()
-	}
 	out := make(map[int64]models.PCRow, len(ids))
+	if len(ids) == 0 {
+		return out, nil, nil
+	}
+	gens := make(map[int64]uint64, len(ids))
+	for _, id := range ids {
+		gens[id] = f.genOf(id)
+	}
 	rows, err := f.store.ListPCs(ctx, ids...)
 	for _, r := range rows {
 		out[r.ID] = r
 	}
 	return out, gens, err
+}
+
+// genOf is a PC's generation now; 0 for one not in memory.
+func (f *Fleet) genOf(id int64) uint64 {
+	p := f.get(id)
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gen
 }
 
 // reloadAgain reads a PC again until no change of this instance overtakes the read (a few tries:
@@ -281,13 +279,19 @@ func (f *Fleet) Resync(ctx context.Context) {
 		f.log.Error("resync: pending counts failed", "err", err)
 		return
 	}
-	rows, gens, err := f.loadRows(ctx, nil)
+	gens := map[int64]uint64{}
+	for _, p := range f.all() {
+		gens[p.id] = f.genOf(p.id)
+	}
+	rows, err := f.store.ListPCs(ctx)
 	if err != nil {
 		f.log.Error("resync: list PCs failed", "err", err)
 		return
 	}
 	now := f.now()
+	stored := make(map[int64]bool, len(rows))
 	for _, r := range rows {
+		stored[r.ID] = true
 		if !f.reload(r, gens[r.ID], false) {
 			f.reloadAgain(ctx, r.ID, false)
 		}
@@ -307,7 +311,7 @@ func (f *Fleet) Resync(ctx context.Context) {
 	// A PC missing from the list may have been registered here since it was read.
 	var missing []int64
 	for _, p := range f.all() {
-		if _, ok := rows[p.id]; !ok {
+		if !stored[p.id] {
 			missing = append(missing, p.id)
 		}
 	}
@@ -336,10 +340,19 @@ func (f *Fleet) refresh(ctx context.Context, machineID string) error {
 	if _, single := f.peers.(alone); single {
 		return errNotHere
 	}
+	f.mu.RLock()
+	known := f.byMachine[machineID]
+	f.mu.RUnlock()
+	var gen uint64
+	if known != nil {
+		gen = f.genOf(known.id)
+	}
 	r, err := f.store.PCRowByMachine(ctx, machineID)
 	if err != nil {
 		return err
 	}
-	f.reloadAgain(ctx, r.ID, false)
+	if !f.reload(*r, gen, false) {
+		f.reloadAgain(ctx, r.ID, false)
+	}
 	return nil
 }

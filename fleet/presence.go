@@ -38,27 +38,21 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, b Beat) (ipChanged bool
 			return false, err
 		}
 	}
-	if full && info != nil {
-		if err := f.saveFull(ctx, p, info, b.Agent, now); err != nil {
+	fullInfo := full && info != nil
+	var stored models.FullState
+	if fullInfo {
+		if stored, err = f.saveFull(ctx, p, info, b.Agent, now); err != nil {
 			return ipChanged, err
 		}
 	}
 	p.presence.Lock() // not while setOffline stores an outage
 	defer p.presence.Unlock()
 	p.mu.Lock()
-	if full && info != nil && info.CurrentUser != nil {
-		user := *info.CurrentUser
-		p.user = &user
-	}
-	if full && info != nil && b.Agent != "" {
-		p.agent = b.Agent
-	}
-	if full && info != nil {
-		if mac, subnet := wakeNetwork(info); mac != "" || subnet != "" {
-			p.wakeMAC, p.subnet = cmp.Or(mac, p.wakeMAC), cmp.Or(subnet, p.subnet)
-		}
-	}
-	if full {
+	if fullInfo {
+		// What the store kept of it: "" leaves the known value.
+		p.user = cmp.Or(stored.CurrentUser, p.user)
+		p.agent = cmp.Or(stored.AgentVersion, p.agent)
+		p.wakeMAC, p.subnet = cmp.Or(stored.WakeMAC, p.wakeMAC), cmp.Or(stored.Subnet, p.subnet)
 		p.gen++
 	}
 	f.addBeat(p, now, info)
@@ -127,14 +121,15 @@ func (f *Fleet) recordIP(ctx context.Context, p *pc, ip string, now time.Time) (
 	return true, nil
 }
 
-func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, agent string, now time.Time) error {
+// saveFull stores a full heartbeat and returns what it stored.
+func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, agent string, now time.Time) (models.FullState, error) {
 	fs := models.FullState{CPUUsage: info.CPUUsage, RAMUsed: info.RAMUsed, RAMUsagePercent: info.RAMUsagePercent,
 		CurrentUser: info.CurrentUser, Uptime: info.Uptime, AgentVersion: agent, At: now}
 	fs.WakeMAC, fs.Subnet = wakeNetwork(info)
 	if info.Processes != nil {
 		b, err := json.Marshal(info.Processes)
 		if err != nil {
-			return err
+			return fs, err
 		}
 		s := string(b)
 		fs.Processes = &s
@@ -144,7 +139,7 @@ func (f *Fleet) saveFull(ctx context.Context, p *pc, info *wire.SystemInfo, agen
 	}
 	// A batched light state older than this full one must not overwrite it.
 	f.light.takeOne(p.id)
-	return f.store.SaveFullState(ctx, p.id, fs)
+	return fs, f.store.SaveFullState(ctx, p.id, fs)
 }
 
 // Offline takes a PC offline at once: the agent said it is shutting down or losing its network.
