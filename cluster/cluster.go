@@ -93,6 +93,11 @@ func (b *Bus) Tell(c fleet.Change) {
 	}
 	b.queued = append(b.queued, c)
 	b.mu.Unlock()
+	b.signal()
+}
+
+// signal wakes the sender; a wake-up already waiting is enough.
+func (b *Bus) signal() {
 	select {
 	case b.pending <- struct{}{}:
 	default:
@@ -270,10 +275,7 @@ func (b *Bus) requeue(cs []fleet.Change) {
 	}
 	b.lost = true
 	b.mu.Unlock()
-	select {
-	case b.pending <- struct{}{}:
-	default:
-	}
+	b.signal()
 }
 
 // notify sends changes as notifications of at most maxPayload bytes, in one round trip.

@@ -237,11 +237,8 @@ func (s *Server) fillRoom(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a := fillAnswer{ok: success, Placed: []placementJSON{}, Left: filled.Left,
+	a := fillAnswer{ok: success, Placed: []placementJSON{}, Left: nonNil(filled.Left),
 		Room: roomJSON{ID: filled.Room.ID, Name: filled.Room.Name, Rows: filled.Room.Rows, Cols: filled.Room.Cols, CreatedAt: ts(filled.Room.CreatedAt)}}
-	if a.Left == nil {
-		a.Left = []int64{}
-	}
 	for _, p := range filled.Placed {
 		a.Placed = append(a.Placed, placementJSON(p))
 	}

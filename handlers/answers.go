@@ -148,3 +148,11 @@ type clonesAnswer struct {
 	ok
 	Clones []cloneJSON `json:"clones"`
 }
+
+// nonNil is ids, or an empty list for none: the answers show [], never null.
+func nonNil(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
+}

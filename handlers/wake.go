@@ -94,10 +94,3 @@ func wakeCommands(r fleet.Relay, by string) ([]models.Command, error) {
 	}
 	return out, nil
 }
-
-func nonNil(ids []int64) []int64 {
-	if ids == nil {
-		return []int64{}
-	}
-	return ids
-}
