@@ -116,16 +116,16 @@ func (f *Fleet) dueActions(ctx context.Context) time.Duration {
 	return f.sendDueActions(ctx)
 }
 
-// Sweep takes PCs silent for OfflineAfter offline and times out overdue commands, on the leader;
-// on every instance it tells the others of PCs holding a long-poll here, which do not poll
-// meanwhile.
+// Sweep takes PCs silent for OfflineAfter offline, fails wakes unanswered for WakeLimit and
+// times out overdue commands, on the leader; on every instance it tells the others of PCs
+// holding a long-poll here, which do not poll meanwhile.
 func (f *Fleet) Sweep(ctx context.Context) {
 	now := f.now()
 	type stale struct {
 		p    *pc
 		seen time.Time
 	}
-	var silent []stale
+	var silent, unwoken []stale
 	var holding []models.LightState
 	f.mu.RLock()
 	for _, p := range f.byID {
@@ -137,6 +137,9 @@ func (f *Fleet) Sweep(ctx context.Context) {
 			holding = append(holding, p.light())
 		case p.online && p.waiting == 0 && now.Sub(p.lastSeen) > f.cfg.OfflineAfter:
 			silent = append(silent, stale{p, p.lastSeen})
+		}
+		if sent, ok := p.waking(); ok && now.Sub(sent) > f.cfg.WakeLimit {
+			unwoken = append(unwoken, stale{p, sent})
 		}
 		p.mu.Unlock()
 	}
@@ -151,6 +154,9 @@ func (f *Fleet) Sweep(ctx context.Context) {
 		if err := f.setOffline(ctx, s.p, s.seen, models.ReasonTimeout, stillSilent); err != nil {
 			f.log.Error("mark PC offline failed", "pc_id", s.p.id, "err", err)
 		}
+	}
+	for _, s := range unwoken {
+		f.endWake(ctx, s.p, s.seen, models.WakeFailed, now)
 	}
 	cs, err := f.store.ExpireCommands(ctx, now, f.lastPoll)
 	if err != nil {

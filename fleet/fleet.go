@@ -66,6 +66,8 @@ type Store interface {
 	SendRoomAction(ctx context.Context, id int64, now time.Time) (*models.RoomAction, []models.Command, error)
 	RoomActions(ctx context.Context, roomID int64, now time.Time) ([]models.RoomAction, error)
 	ScheduledRoomActions(ctx context.Context) ([]models.RoomAction, error)
+	StartWake(ctx context.Context, ids []int64, by string, now time.Time) (models.Wake, error)
+	EndWake(ctx context.Context, id int64, sentAt time.Time, state, detail string, now time.Time) (bool, error)
 	FillRoom(ctx context.Context, roomID int64, pcIDs []int64, order string, move bool, now time.Time) (*models.Filled, error)
 	Unplace(ctx context.Context, pcIDs []int64, now time.Time) ([]models.Room, error)
 }
@@ -89,6 +91,9 @@ type Config struct {
 	// RoomGrace is how long a power command for a whole room waits, cancellable, before it is
 	// sent (room_actions.go); 0 sends it at once.
 	RoomGrace time.Duration
+	// WakeLimit is how long a woken PC has to send its first heartbeat before its wake counts
+	// as failed (wake.go; default 5 minutes: an old lab PC takes 2 to 3 to start Windows).
+	WakeLimit time.Duration
 	// Peers are the other server instances on the database (peers.go); nil: none.
 	Peers Peers
 }
@@ -117,6 +122,9 @@ func (c *Config) defaults() {
 	}
 	if c.PollBurst <= 0 {
 		c.PollBurst = 5
+	}
+	if c.WakeLimit <= 0 {
+		c.WakeLimit = 5 * time.Minute
 	}
 	if c.Peers == nil {
 		c.Peers = alone{}
@@ -152,6 +160,7 @@ type pc struct {
 	agent       string  // the agent's version, from its registration or last full heartbeat
 	wakeMAC     string  // the MAC and subnet its agent reaches the server by (wake.go)
 	subnet      string
+	lastWake    models.Wake
 	waiting     int // long-polls held open: a PC waiting on one is alive
 	deleted     bool
 	gen         uint64 // counts this instance's changes of the facts (peers.go reload)
@@ -172,7 +181,7 @@ func (p *pc) facts(r *models.PCRow) {
 	p.hostname, p.mac, p.ip, p.verified = r.Hostname, r.MACAddress, r.IPAddress, r.IsVerified
 	p.room, p.seatRow, p.seatCol = r.RoomName, r.SeatRow, r.SeatCol
 	p.user, p.agent = r.CurrentUser, r.AgentVersion
-	p.wakeMAC, p.subnet = r.WakeMAC, r.Subnet
+	p.wakeMAC, p.subnet, p.lastWake = r.WakeMAC, r.Subnet, r.Wake
 }
 
 // light is the PC's latest light state, as the batch writer stores it; p.mu must be held.
@@ -191,7 +200,7 @@ func (p *pc) view() models.PCView {
 	v := models.PCView{ID: p.id, MachineID: p.machineID, Hostname: p.hostname, MACAddress: p.mac, IPAddress: p.ip,
 		Online: p.online, Verified: p.verified, Room: p.room, SeatRow: p.seatRow, SeatCol: p.seatCol,
 		CPUUsage: p.cpu, RAMUsagePercent: p.ram, CurrentUser: p.user, LastSeen: p.lastSeen,
-		AgentVersion: p.agent, WakeMAC: p.wakeMAC, Subnet: p.subnet}
+		AgentVersion: p.agent, WakeMAC: p.wakeMAC, Subnet: p.subnet, Wake: p.lastWake}
 	return v
 }
 

@@ -57,7 +57,9 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, b Beat) (ipChanged bool
 	}
 	f.addBeat(p, now, info)
 	back := !p.online
+	var wokeFrom time.Time
 	if back {
+		wokeFrom, _ = p.waking()
 		// Recorded under p.presence, so setOffline always sees an unflushed return.
 		p.online, p.powerReason = true, ""
 		f.dirtyMu.Lock()
@@ -86,6 +88,10 @@ func (f *Fleet) Heartbeat(ctx context.Context, id int64, b Beat) (ipChanged bool
 	if ipChanged || full {
 		// Stored already: the others reload the address, user and version.
 		f.peers.Tell(Change{Kind: ChangePC, ID: id})
+	}
+	if !wokeFrom.IsZero() {
+		// After the state above, which would show the wake as it was.
+		f.endWake(ctx, p, wokeFrom, models.WakeAwake, now)
 	}
 	return ipChanged, nil
 }

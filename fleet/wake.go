@@ -2,11 +2,14 @@ package fleet
 
 import (
 	"cmp"
+	"context"
 	"net"
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/wire"
 )
@@ -113,4 +116,60 @@ func broadcastOf(p netip.Prefix) netip.Addr {
 	host := uint32(1)<<(32-p.Bits()) - 1
 	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]) | host
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// StartWake records that by sent a wake to the PCs of ids (the targets of PlanWake's relays):
+// each is waking until its first heartbeat, or failed after Config.WakeLimit (Sweep).
+func (f *Fleet) StartWake(ctx context.Context, ids []int64, by string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	w, err := f.store.StartWake(ctx, ids, by, f.now())
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if p := f.get(id); p != nil {
+			f.setWake(p, w)
+			f.peers.Tell(Change{Kind: ChangePC, ID: id})
+		}
+	}
+	f.log.Info("wake sent", "count", len(ids), "by", by)
+	return nil
+}
+
+// endWake ends p's wake sent at sentAt as state (models.WakeAwake or WakeFailed), once across
+// the instances: the store decides which one ends it.
+func (f *Fleet) endWake(ctx context.Context, p *pc, sentAt time.Time, state string, now time.Time) {
+	took := now.Sub(sentAt).Round(time.Second)
+	ended, err := f.store.EndWake(ctx, p.id, sentAt, state, took.String(), now)
+	if err != nil {
+		f.log.Error("end wake failed", "pc_id", p.id, "err", err)
+		return
+	}
+	if !ended {
+		return
+	}
+	sent := sentAt
+	f.setWake(p, models.Wake{State: state, SentAt: &sent, EndedAt: &now})
+	f.peers.Tell(Change{Kind: ChangePC, ID: p.id})
+	f.log.Info("wake ended", "pc_id", p.id, "state", state, "took", took.String())
+}
+
+// setWake puts w in p's memory and shows the PC.
+func (f *Fleet) setWake(p *pc, w models.Wake) {
+	p.mu.Lock()
+	p.lastWake = w
+	p.gen++
+	v := p.view()
+	p.mu.Unlock()
+	f.show(events.PCState, v)
+}
+
+// waking is when p's wake was sent, if it is waking; p.mu must be held.
+func (p *pc) waking() (time.Time, bool) {
+	if p.lastWake.State != models.WakeWaking || p.lastWake.SentAt == nil {
+		return time.Time{}, false
+	}
+	return *p.lastWake.SentAt, true
 }

@@ -29,6 +29,15 @@ type pcJSON struct {
 	RAMUsagePercent *float64   `json:"ram_usage_percent"`
 	CurrentUser     *string    `json:"current_user"`
 	LastSeen        *time.Time `json:"last_seen"`
+	Wake            *wakeJSON  `json:"wake,omitempty"` // our addition: its last Wake-on-LAN
+}
+
+// wakeJSON is a PC's last wake: waking, awake (took_seconds) or failed.
+type wakeJSON struct {
+	State       string     `json:"state"`
+	SentAt      *time.Time `json:"sent_at"`
+	EndedAt     *time.Time `json:"ended_at"`
+	TookSeconds *int64     `json:"took_seconds,omitempty"`
 }
 
 // toPCJSON is a PC as the API lists it.
@@ -40,6 +49,13 @@ func toPCJSON(v *models.PCView) pcJSON {
 	if !v.LastSeen.IsZero() {
 		seen := ts(v.LastSeen)
 		j.LastSeen = &seen
+	}
+	if w := v.Wake; w.State != "" {
+		j.Wake = &wakeJSON{State: w.State, SentAt: tsp(w.SentAt), EndedAt: tsp(w.EndedAt)}
+		if w.State == models.WakeAwake {
+			secs := int64(w.Took().Round(time.Second) / time.Second)
+			j.Wake.TookSeconds = &secs
+		}
 	}
 	return j
 }

@@ -149,7 +149,7 @@ func (s *Server) logPage(c echo.Context) error {
 		events, oldest = onePage(events, func(e models.PCEvent) int64 { return e.ID })
 		for _, e := range events {
 			v.Events = append(v.Events, views.EventRow{Kind: e.Kind, PCID: e.PCID, Hostname: e.Hostname,
-				MachineID: e.MachineID, IP: e.IPAddress, By: e.By, At: e.CreatedAt})
+				MachineID: e.MachineID, IP: e.IPAddress, By: e.By, Detail: e.Detail, At: e.CreatedAt})
 		}
 	case views.LogActions:
 		q.Limit++
@@ -231,9 +231,9 @@ func (s *Server) exportLog(c echo.Context) error {
 				r.Status, exit, r.ErrorMessage, r.Output, csvTime(r.CompletedAt)}
 		})
 	case views.LogEvents:
-		header = []string{"id", "created_at", "kind", "pc_id", "hostname", "machine_id", "ip_address", "by"}
+		header = []string{"id", "created_at", "kind", "pc_id", "hostname", "machine_id", "ip_address", "by", "detail"}
 		read = batches(ctx, q, s.store.PCEventLog, func(r models.PCEvent) (int64, []string) {
-			return r.ID, []string{id(r.ID), csvTime(&r.CreatedAt), r.Kind, id(r.PCID), r.Hostname, r.MachineID, r.IPAddress, r.By}
+			return r.ID, []string{id(r.ID), csvTime(&r.CreatedAt), r.Kind, id(r.PCID), r.Hostname, r.MachineID, r.IPAddress, r.By, r.Detail}
 		})
 	case views.LogActions:
 		header = []string{"id", "created_at", "created_by", "room", "type", "state", "send_at", "ended_at", "ended_by", "sent_count"}

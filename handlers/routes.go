@@ -192,6 +192,7 @@ func (s *Server) pageRoutes(e *echo.Echo) {
 	page(get, "/commands/new", operator, s.commandFormPage)
 	page(post, "/commands", operator, s.sendCommandsPage)
 	page(post, "/commands/retry", operator, s.retryCommandsPage)
+	page(post, "/wake", operator, s.wakePage)
 	page(post, "/room-actions/:id/cancel", operator, s.cancelRoomActionPage)
 	page(post, "/reenrolments/:id/:decision", operator, s.decideReenrolmentPage)
 	page(get, "/pins", operator, s.pinsPage)

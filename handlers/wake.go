@@ -9,6 +9,7 @@ import (
 
 	"github.com/wcms-lab/wcms/fleet"
 	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/views"
 	"github.com/wcms-lab/wcms/wire"
 )
 
@@ -29,8 +30,7 @@ type wakeAnswer struct {
 	Online  []int64       `json:"already_online"`
 }
 
-// wakePCs wakes PCs that are off (our addition, docs/API.md): up to two PCs of ours that are on
-// in each one's subnet send its magic packet (fleet.PlanWake, wire.TypeWakeOnLAN).
+// wakePCs wakes PCs that are off (our addition, docs/API.md): {pc_ids} or {room}.
 func (s *Server) wakePCs(c echo.Context) error {
 	var req pcTargets
 	if err := decodeJSON(c, &req); err != nil {
@@ -39,18 +39,73 @@ func (s *Server) wakePCs(c echo.Context) error {
 	if err := req.check(); err != nil {
 		return err
 	}
-	ids, err := s.targetIDs(c.Request().Context(), req)
+	answer, err := s.wake(c, req)
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, answer)
+}
+
+// wakePage wakes the selected PCs or a room from the dashboard and answers what it did, PC by
+// PC; the tiles then show each one waking, then awake or failed, live.
+func (s *Server) wakePage(c echo.Context) error {
+	form, err := readForm(c)
+	if err != nil {
+		return err
+	}
+	ids, room, err := commandTargets(form)
+	if err != nil {
+		return err
+	}
+	a, err := s.wake(c, pcTargets{PCIDs: ids, Room: room})
+	if err != nil {
+		return err
+	}
+	v := views.WakeResult{}
+	if room != nil {
+		v.Room = *room
+	}
+	name := func(id int64) string {
+		if p, ok := s.fleet.View(id); ok {
+			return p.Hostname
+		}
+		return ""
+	}
+	for _, r := range a.Relays {
+		vr := views.WakeRelay{Subnet: r.Subnet}
+		for _, id := range r.Via {
+			vr.Via = append(vr.Via, name(id))
+		}
+		for _, id := range r.Targets {
+			vr.Targets = append(vr.Targets, name(id))
+		}
+		v.Relays = append(v.Relays, vr)
+	}
+	for _, id := range a.NoRelay {
+		v.NoRelay = append(v.NoRelay, name(id))
+	}
+	v.Online = len(a.Online)
+	return s.renderCommandPanel(c, streamFor(ids, room), views.WakeResultPanel(v))
+}
+
+// wake has up to two PCs of ours that are on in each target's subnet send its magic packet
+// (fleet.PlanWake, wire.TypeWakeOnLAN), and marks the targets waking (fleet.StartWake).
+func (s *Server) wake(c echo.Context, req pcTargets) (wakeAnswer, error) {
+	ctx := c.Request().Context()
+	ids, err := s.targetIDs(ctx, req)
+	if err != nil {
+		return wakeAnswer{}, err
+	}
 	plan := s.fleet.PlanWake(ids)
+	by := currentAdmin(c).Username
 	var cmds []models.Command
 	var spans [][2]int // each relay's commands in cmds
+	var targets []int64
 	answer := wakeAnswer{ok: success, Relays: []relayAnswer{}, NoRelay: nonNil(plan.NoRelay), Online: nonNil(plan.Online)}
 	for _, r := range plan.Relays {
-		batch, err := wakeCommands(r, currentAdmin(c).Username)
+		batch, err := wakeCommands(r, by)
 		if err != nil {
-			return err
+			return wakeAnswer{}, err
 		}
 		start := len(cmds)
 		for _, via := range r.Via {
@@ -60,20 +115,25 @@ func (s *Server) wakePCs(c echo.Context) error {
 			}
 		}
 		spans = append(spans, [2]int{start, len(cmds)})
+		targets = append(targets, r.Targets...)
 		answer.Relays = append(answer.Relays, relayAnswer{Subnet: r.Subnet.String(), Broadcast: r.Broadcast.String(),
 			Via: r.Via, Targets: r.Targets})
 	}
-	if len(cmds) > 0 {
-		if err := s.enqueue(c, cmds); err != nil {
-			return err
-		}
+	if len(cmds) == 0 {
+		return answer, nil
+	}
+	if err := s.enqueue(c, cmds); err != nil {
+		return wakeAnswer{}, err
+	}
+	if err := s.fleet.StartWake(ctx, targets, by); err != nil {
+		return wakeAnswer{}, err
 	}
 	for k, span := range spans {
 		for _, cmd := range cmds[span[0]:span[1]] {
 			answer.Relays[k].CommandIDs = append(answer.Relays[k].CommandIDs, cmd.ID)
 		}
 	}
-	return c.JSON(http.StatusOK, answer)
+	return answer, nil
 }
 
 // wakeBatch is how many MACs one wake_on_lan command carries (the catalogue's bound).

@@ -122,6 +122,7 @@ type PC struct {
 	// heartbeat (192.168.10.23/24), for Wake-on-LAN; "" unknown.
 	WakeMAC string `bun:"wake_mac"`
 	Subnet  string `bun:"subnet"`
+	Wake    Wake   `bun:"embed:wake_"`
 }
 
 // PCState is a PC's latest reported state.

@@ -16,9 +16,12 @@ const (
 	EventReenrolApproved  = "re-enrolment approved"
 	EventReenrolRefused   = "re-enrolment refused"
 	EventDeleted          = "deleted"
+	EventWakeSent         = "wake sent" // its Wake-on-LAN went out (models/wake.go)
+	EventWoke             = "woke"      // its first heartbeat after a wake; Detail: how long it took
+	EventWakeFailed       = "wake failed"
 )
 
-// PCEvent is a change of the fleet's membership, for the event log. It is written in the
+// PCEvent is a change of the fleet's membership, or a PC's wake, for the event log. It is written in the
 // transaction of the change it records.
 type PCEvent struct {
 	bun.BaseModel `bun:"table:pc_events"`
@@ -30,6 +33,7 @@ type PCEvent struct {
 	MachineID string    `bun:"machine_id"`
 	IPAddress string    `bun:"ip_address"`
 	By        string    `bun:"actor"` // the operator; for a registration, the PIN's id and maker
+	Detail    string    `bun:"detail"` // more about it: how long a wake took
 	CreatedAt time.Time `bun:"created_at"`
 }
 
@@ -38,10 +42,16 @@ func pinBy(t *RegistrationToken) string {
 	return fmt.Sprintf("PIN #%d (%s)", t.ID, t.CreatedBy)
 }
 
+// pcEvent is kind about pc, by by, at now.
+func pcEvent(kind string, pc *PC, by string, now time.Time) PCEvent {
+	return PCEvent{Kind: kind, PCID: pc.ID, Hostname: pc.Hostname, MachineID: pc.MachineID, IPAddress: pc.IPAddress,
+		By: by, CreatedAt: now.UTC()}
+}
+
 // addPCEvent records kind about pc within tx.
 func addPCEvent(ctx context.Context, tx bun.IDB, kind string, pc *PC, by string, now time.Time) error {
-	_, err := tx.NewInsert().Model(&PCEvent{Kind: kind, PCID: pc.ID, Hostname: pc.Hostname, MachineID: pc.MachineID,
-		IPAddress: pc.IPAddress, By: by, CreatedAt: now.UTC()}).Exec(ctx)
+	ev := pcEvent(kind, pc, by, now)
+	_, err := tx.NewInsert().Model(&ev).Exec(ctx)
 	return err
 }
 

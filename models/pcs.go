@@ -225,6 +225,7 @@ type PCView struct {
 	LastSeen        time.Time // zero: never seen
 	AgentVersion    string    // PC.AgentVersion
 	WakeMAC, Subnet string    // PC.WakeMAC, PC.Subnet
+	Wake            Wake      // its last Wake-on-LAN
 }
 
 // RoomCount is how many of a room's PCs there are, and how many are online.

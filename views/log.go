@@ -79,6 +79,7 @@ type EventRow struct {
 	MachineID string
 	IP        string
 	By        string
+	Detail    string // more about it: models.PCEvent.Detail
 	At        time.Time
 }
 
@@ -141,6 +142,25 @@ func eventText(ctx context.Context, kind string) string {
 		return T(ctx, "재등록 거절", "re-enrolment refused")
 	case "deleted":
 		return T(ctx, "삭제", "deleted")
+	case "wake sent":
+		return T(ctx, "켜기 보냄", "wake sent")
+	case "woke":
+		return T(ctx, "켜짐", "woke")
+	case "wake failed":
+		return T(ctx, "켜지지 않음", "did not wake")
 	}
 	return kind
+}
+
+// eventDetail says more about an event: how long a wake took, or waited in vain (a duration
+// as models.EndWake stores it).
+func eventDetail(ctx context.Context, e EventRow) string {
+	d, err := time.ParseDuration(e.Detail)
+	if err != nil {
+		return e.Detail
+	}
+	if e.Kind == "wake failed" {
+		return duration(ctx, d) + T(ctx, " 동안 응답 없음", " without an answer")
+	}
+	return duration(ctx, d) + T(ctx, " 걸림", " to answer")
 }

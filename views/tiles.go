@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/wcms-lab/wcms/wire"
@@ -25,6 +26,10 @@ type Tile struct {
 	CPU, RAM *float64
 	// AgentVersion is the agent's version, wire.AgentCompatible for a client not ours, "" unknown.
 	AgentVersion string
+	// Wake is its wake as the tile shows it: models.WakeWaking, WakeAwake (WakeTook is how long
+	// it took) or WakeFailed; "" shows none.
+	Wake     string
+	WakeTook time.Duration
 }
 
 // agentText names an agent version for people.

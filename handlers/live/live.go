@@ -107,8 +107,26 @@ func TileOf(v *models.PCView) views.Tile {
 	if v.CurrentUser != nil {
 		t.User = *v.CurrentUser
 	}
+	t.Wake, t.WakeTook = wakeShown(v, time.Now())
 	return t
 }
+
+// wakeShown is a PC's wake as its tile shows it at now: waking until it ends; awake for
+// awakeShown after; failed while the PC stays off.
+func wakeShown(v *models.PCView, now time.Time) (string, time.Duration) {
+	w := v.Wake
+	switch {
+	case w.State == models.WakeWaking,
+		w.State == models.WakeFailed && !v.Online:
+		return w.State, 0
+	case w.State == models.WakeAwake && w.EndedAt != nil && now.Sub(*w.EndedAt) < awakeShown:
+		return w.State, w.Took()
+	}
+	return "", 0
+}
+
+// awakeShown is how long a tile says its PC woke, and how long it took.
+const awakeShown = 10 * time.Minute
 
 // Serve streams f to the browser until it goes away or maxAge passes.
 func (st *Streams) Serve(w http.ResponseWriter, r *http.Request, f Feed) {

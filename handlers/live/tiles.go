@@ -82,5 +82,5 @@ func (c *tileCache) forget(id int64) {
 func sameTile(a, b views.Tile) bool {
 	same := func(x, y *float64) bool { return x == y || (x != nil && y != nil && *x == *y) }
 	return a.ID == b.ID && a.Hostname == b.Hostname && a.Short == b.Short && a.IP == b.IP && a.User == b.User &&
-		a.Online == b.Online && same(a.CPU, b.CPU) && same(a.RAM, b.RAM)
+		a.Online == b.Online && same(a.CPU, b.CPU) && same(a.RAM, b.RAM) && a.Wake == b.Wake && a.WakeTook == b.WakeTook
 }
