@@ -32,7 +32,7 @@ type PCEvent struct {
 	Hostname  string    `bun:"hostname"`
 	MachineID string    `bun:"machine_id"`
 	IPAddress string    `bun:"ip_address"`
-	By        string    `bun:"actor"` // the operator; for a registration, the PIN's id and maker
+	By        string    `bun:"actor"`  // the operator; for a registration, the PIN's id and maker
 	Detail    string    `bun:"detail"` // more about it: how long a wake took
 	CreatedAt time.Time `bun:"created_at"`
 }
