@@ -63,7 +63,7 @@ type Store interface {
 	DeleteRoom(ctx context.Context, name string) (*models.Room, error)
 	ScheduleRoomAction(ctx context.Context, a *models.RoomAction, now time.Time) error
 	CancelRoomAction(ctx context.Context, id int64, by string, now time.Time) (*models.RoomAction, error)
-	SendRoomAction(ctx context.Context, id int64, now time.Time) (*models.RoomAction, []models.Command, error)
+	SendRoomAction(ctx context.Context, id int64, off func(pcID int64) bool, now time.Time) (*models.RoomAction, []models.Command, error)
 	RoomActions(ctx context.Context, roomID int64, now time.Time) ([]models.RoomAction, error)
 	ScheduledRoomActions(ctx context.Context) ([]models.RoomAction, error)
 	StartWake(ctx context.Context, ids []int64, by string, now time.Time) (models.Wake, error)

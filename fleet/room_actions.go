@@ -106,9 +106,10 @@ func (f *Fleet) sendDueActions(ctx context.Context) time.Duration {
 	return idleWait
 }
 
-// sendRoomAction sends one action to the PCs in its room now; false when the store failed.
+// sendRoomAction sends one action to the PCs in its room that are on now (a shutdown left
+// waiting for a PC that is off would run whenever it next starts); false when the store failed.
 func (f *Fleet) sendRoomAction(ctx context.Context, id int64) bool {
-	a, cmds, err := f.store.SendRoomAction(ctx, id, f.now())
+	a, cmds, err := f.store.SendRoomAction(ctx, id, f.isOff, f.now())
 	switch {
 	case errors.Is(err, models.ErrActionEnded):
 		return true // cancelled just before its time
@@ -141,4 +142,15 @@ func (f *Fleet) showRoomActions(ctx context.Context, roomID int64, room string) 
 	}
 	f.hub.Publish(events.Event{Kind: events.RoomActions, At: f.now(), Room: &models.Room{ID: roomID, Name: room},
 		Actions: as})
+}
+
+// isOff tells whether PC id is known and off: not online, and holding no long-poll.
+func (f *Fleet) isOff(id int64) bool {
+	p := f.get(id)
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.online && p.waiting == 0
 }

@@ -33,6 +33,10 @@ func newActionLab(t *testing.T) *actionLab {
 		if err := f.SetSeat(ctx, id, "ENG301", 1, i+1); err != nil {
 			t.Fatal(err)
 		}
+		// On: a room's power action leaves PCs that are off out.
+		if err := s.SetOnline(ctx, id, time.Now()); err != nil {
+			t.Fatal(err)
+		}
 		l.pcs = append(l.pcs, id)
 	}
 	return l

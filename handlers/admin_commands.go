@@ -57,6 +57,11 @@ func (s *Server) enqueueOne(c echo.Context, spec commandSpec) error {
 	if err != nil {
 		return err
 	}
+	if s.leftOff(cmd, id) {
+		return newError(http.StatusConflict, codeConflict,
+			"PC가 꺼져 있어 보내지 않았습니다. 켜진 뒤 받게 하려면 기다릴 시간(expires_in)을 함께 보내거나, 먼저 켜세요(Wake-on-LAN).",
+			"the PC is off, so nothing was sent: to have it delivered when the PC is back, send expires_in with it, or wake the PC first")
+	}
 	cmd.PCID = id
 	cmds := []models.Command{cmd}
 	if err := s.enqueue(c, cmds); err != nil {
@@ -158,30 +163,46 @@ type bulkRequest struct {
 	pcTargets
 }
 
-// bulkCommands validates a bulk request and returns one command per PC, not yet queued. The
-// JSON API and the dashboard's command form both send through it.
-func (s *Server) bulkCommands(c echo.Context, req bulkRequest) ([]models.Command, error) {
+// bulkCommands validates a bulk request and returns one command per PC, not yet queued, and the
+// PCs left out because they are off (leftOff). The JSON API and the dashboard's command form
+// both send through it.
+func (s *Server) bulkCommands(c echo.Context, req bulkRequest) (cmds []models.Command, off []int64, err error) {
 	if err := req.check(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cmd, err := req.build(currentAdmin(c).Username)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ids, err := s.targetIDs(c.Request().Context(), req.pcTargets)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	seen := make(map[int64]bool, len(ids))
-	cmds := make([]models.Command, 0, len(ids))
+	cmds = make([]models.Command, 0, len(ids))
 	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
+		switch {
+		case seen[id]:
+		case s.leftOff(cmd, id):
+			off = append(off, id)
+		default:
 			cmd.PCID = id
 			cmds = append(cmds, cmd)
 		}
+		seen[id] = true
 	}
-	return cmds, nil
+	return cmds, off, nil
+}
+
+// leftOff tells whether cmd is not queued for PC id: a shutdown or restart for a PC that is off
+// would run whenever it next starts, maybe in the middle of a class, so it is only queued when
+// the admin chose how long it may wait (expires_in).
+func (s *Server) leftOff(cmd models.Command, id int64) bool {
+	if !isPower(cmd.Type) || cmd.ExpiresAt != nil {
+		return false
+	}
+	v, ok := s.fleet.View(id)
+	return ok && !v.Online
 }
 
 // roomPCs lists the PCs of a room: an unknown room is a 404, an empty one has none.
@@ -209,7 +230,7 @@ func (s *Server) sendBulk(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	cmds, err := s.bulkCommands(c, req)
+	cmds, off, err := s.bulkCommands(c, req)
 	if err != nil {
 		return err
 	}
@@ -222,7 +243,7 @@ func (s *Server) sendBulk(c echo.Context) error {
 	for _, cmd := range cmds {
 		out[strconv.FormatInt(cmd.PCID, 10)] = cmd.ID
 	}
-	return c.JSON(http.StatusOK, commandIDsAnswer{success, out})
+	return c.JSON(http.StatusOK, commandIDsAnswer{success, out, off})
 }
 
 // getCommand returns a command's status and result.

@@ -364,6 +364,7 @@ func TestAdminCommands(t *testing.T) {
 	ts, a := f.ts, f.a
 	p1, p2, p3 := f.pcs[0], f.pcs[1], f.pcs[2]
 	_ = ts
+	p3.poll(nil).must(t, 200) // on: a shutdown is not queued for a PC that is off
 
 	t.Run("one PC, status shape and lifecycle", func(t *testing.T) {
 		id := a.do("POST", f.pcPaths[0]+"/command", map[string]any{"type": "message", "parameters": map[string]any{"message": "안녕"}}).
@@ -717,6 +718,7 @@ func TestAdminRoomsAndSeats(t *testing.T) {
 func TestAdminAccountsAndRoles(t *testing.T) {
 	f := newFleetFixture(t, 1)
 	ts, a := f.ts, f.a
+	f.pcs[0].poll(nil).must(t, 200) // on: a shutdown is not queued for a PC that is off
 	cmdID := a.do("POST", f.pcPaths[0]+"/execute", map[string]any{"command": "hostname"}).must(t, 200).num("command_id")
 
 	for _, acc := range []struct{ name, role string }{{"op", "operator"}, {"view", "viewer"}} {

@@ -81,6 +81,9 @@ type commandIDAnswer struct {
 type commandIDsAnswer struct {
 	ok
 	CommandIDs map[string]int64 `json:"command_ids"`
+	// SkippedOffline (our addition): PCs that are off, left out of a power command sent without
+	// expires_in (Server.leftOff).
+	SkippedOffline []int64 `json:"skipped_offline,omitempty"`
 }
 
 type commandAnswer struct {

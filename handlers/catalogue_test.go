@@ -213,6 +213,7 @@ func TestServerAndAgentAgreeOnParameters(t *testing.T) {
 	ts := newTestServer(t)
 	a := ts.admin()
 	ag := ts.register(ts.pin(a, "single"), "M1")
+	ag.poll(nil).must(t, 200) // on: a shutdown is not queued for a PC that is off
 	path := "/api/admin/pc/" + itoa(ag.PCID) + "/command"
 	for _, tt := range catalogueCases(filepath.Join(t.TempDir(), "a.zip")) {
 		t.Run(tt.typ+" "+tt.name, func(t *testing.T) {

@@ -162,6 +162,7 @@ func TestRebootIsStoredAndSentAsRestart(t *testing.T) {
 	ts := newTestServer(t)
 	a := ts.admin()
 	ag := ts.register(ts.pin(a, "single"), "M1")
+	ag.poll(nil).must(t, 200) // on: a restart is not queued for a PC that is off
 	for _, path := range []string{"/reboot", "/command"} {
 		body := any(nil)
 		if path == "/command" {

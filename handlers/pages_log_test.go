@@ -44,6 +44,8 @@ func newLogFixture(t *testing.T, opts ...serverOption) *logFixture {
 		t.Fatal(err)
 	}
 	f.roomID = strconv.FormatInt(room.ID, 10)
+	f.m1.poll(nil).must(t, 200) // on: a shutdown is not queued for a PC that is off
+	f.m2.poll(nil).must(t, 200)
 	owner.do("POST", "/api/admin/commands/bulk", map[string]any{"pc_ids": []int64{f.m1.PCID, f.m2.PCID}, "type": "shutdown",
 		"parameters": map[string]any{"delay": 60, "message": "점검"}}).must(t, 200)
 	owner.do("POST", "/api/admin/pc/"+itoa(f.stray.PCID)+"/command", map[string]any{"type": "message",

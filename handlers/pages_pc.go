@@ -270,21 +270,28 @@ func (s *Server) sendCommandsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cmds, err := s.bulkCommands(c, bulkRequest{commandSpec: spec, pcTargets: pcTargets{PCIDs: ids, Room: room}})
+	cmds, off, err := s.bulkCommands(c, bulkRequest{commandSpec: spec, pcTargets: pcTargets{PCIDs: ids, Room: room}})
 	if err != nil {
 		return err
 	}
-	if len(cmds) == 0 {
+	switch {
+	case len(cmds) == 0 && len(off) > 0:
+		return errAllOff
+	case len(cmds) == 0:
 		return badRequest(codeInvalidField, "%q 강의실에 PC가 없어 아무것도 보내지 않았습니다", "room %q has no PCs: nothing was sent", *room)
-	}
-	if room != nil && isPower(cmds[0].Type) {
+	case room != nil && isPower(cmds[0].Type):
 		return s.scheduleRoomPower(c, *room, cmds[0])
 	}
 	if err := s.enqueue(c, cmds); err != nil {
 		return err
 	}
-	return s.renderResults(c, streamFor(ids, room), cmds, 0)
+	return s.renderResults(c, streamFor(ids, room), cmds, 0, off)
 }
+
+// errAllOff: a power command that may not wait, for PCs that are all off (Server.leftOff).
+var errAllOff = newError(http.StatusConflict, codeConflict,
+	"고른 PC가 모두 꺼져 있어 아무것도 보내지 않았습니다. 먼저 켜거나, '꺼진 PC 기다리기'에서 기다릴 시간을 고르세요.",
+	"every PC chosen is off, so nothing was sent: wake them first, or choose how long to wait for PCs that are off")
 
 // paramNames are the parameter names of a command type; none for an unknown one.
 func paramNames(typ string) []string {
@@ -299,9 +306,15 @@ func paramNames(typ string) []string {
 	return names
 }
 
-// renderResults answers the result matrix of queued commands.
-func (s *Server) renderResults(c echo.Context, stream string, cmds []models.Command, skipped int) error {
+// renderResults answers the result matrix of queued commands; skipped counts failed commands not
+// re-sent for their password, off are the PCs left out because they are off.
+func (s *Server) renderResults(c echo.Context, stream string, cmds []models.Command, skipped int, off []int64) error {
 	r := views.CommandResults{Retryable: true, Skipped: skipped}
+	for _, id := range off {
+		if v, ok := s.fleet.View(id); ok {
+			r.Off = append(r.Off, v.Hostname)
+		}
+	}
 	for i := range cmds {
 		var host string
 		if snap, ok := s.fleet.View(cmds[i].PCID); ok {
@@ -368,15 +381,19 @@ func (s *Server) retryCommandsPage(c echo.Context) error {
 		return badRequest(codeInvalidField, "실패한 명령이 없어 다시 보낼 것이 없습니다", "none of these commands failed: nothing to retry")
 	}
 	var cmds []models.Command
+	var off []int64
 	for _, g := range groups {
-		cs, err := s.bulkCommands(c, g)
+		cs, o, err := s.bulkCommands(c, g)
 		if err != nil {
 			return err
 		}
-		cmds = append(cmds, cs...)
+		cmds, off = append(cmds, cs...), append(off, o...)
+	}
+	if len(cmds) == 0 {
+		return errAllOff
 	}
 	if err := s.enqueue(c, cmds); err != nil {
 		return err
 	}
-	return s.renderResults(c, streamFor([]int64{cmds[0].PCID}, nil), cmds, skipped)
+	return s.renderResults(c, streamFor([]int64{cmds[0].PCID}, nil), cmds, skipped, off)
 }

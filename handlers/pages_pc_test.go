@@ -35,6 +35,7 @@ func newPCLab(t *testing.T, opts ...serverOption) *pcLab {
 		"disk_info":  map[string]any{`C:\`: map[string]any{"total_gb": 237.0, "fstype": "NTFS"}},
 		"os_edition": "Windows 10 Pro", "os_version": "10.0.19045"})
 	l.pc2 = ts.register(pin, "m-2")
+	l.pc2.poll(nil).must(t, 200) // both on: a shutdown is not queued for a PC that is off
 	l.pc1.do("POST", "/api/client/heartbeat", map[string]any{"machine_id": "m-1", "full_update": true, "system_info": map[string]any{
 		"cpu_usage": 33.0, "ram_used": 6.4, "ram_usage_percent": 40.0, "current_user": hostile, "uptime": 3700,
 		"ip_address": "192.168.1.100", "processes": []string{"chrome.exe", "explorer.exe", "chrome.exe", hostile},

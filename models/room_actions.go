@@ -85,10 +85,10 @@ func (s *Store) CancelRoomAction(ctx context.Context, id int64, by string, now t
 }
 
 // SendRoomAction sends a scheduled room action: in one transaction it is marked sent and one
-// command is queued (as EnqueueCommands queues) for each PC in its room at this moment. It
-// returns the action and the queued commands; ErrActionEnded when it was cancelled or sent
-// meanwhile, and then nothing is queued.
-func (s *Store) SendRoomAction(ctx context.Context, id int64, now time.Time) (*RoomAction, []Command, error) {
+// command is queued (as EnqueueCommands queues) for each PC in its room at this moment, but those
+// off says are off (nil: none). It returns the action and the queued commands; ErrActionEnded
+// when it was cancelled or sent meanwhile, and then nothing is queued.
+func (s *Store) SendRoomAction(ctx context.Context, id int64, off func(pcID int64) bool, now time.Time) (*RoomAction, []Command, error) {
 	defer s.urgentWrite()()
 	now = now.UTC()
 	a := new(RoomAction)
@@ -104,12 +104,15 @@ func (s *Store) SendRoomAction(ctx context.Context, id int64, now time.Time) (*R
 		if err := tx.NewSelect().Model((*PC)(nil)).Column("id").Where("room_id = ?", a.RoomID).Order("id").Scan(ctx, &pcs); err != nil {
 			return err
 		}
-		if len(pcs) == 0 {
-			return nil
-		}
 		for _, pc := range pcs {
+			if off != nil && off(pc) {
+				continue
+			}
 			cmds = append(cmds, Command{PCID: pc, Type: a.Type, Parameters: a.Parameters, Priority: a.Priority,
 				Timeout: a.Timeout, CreatedBy: a.CreatedBy})
+		}
+		if len(cmds) == 0 {
+			return nil
 		}
 		if err := insertCommands(ctx, tx, cmds, now); err != nil {
 			return err

@@ -64,7 +64,7 @@ func TestRoomActionScheduleSendCancel(t *testing.T) {
 		t.Fatalf("scheduled %+v; %d commands", sent, commandCount(t, s, pcs))
 	}
 
-	a, cmds, err := s.SendRoomAction(ctx, sent.ID, now)
+	a, cmds, err := s.SendRoomAction(ctx, sent.ID, nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestRoomActionScheduleSendCancel(t *testing.T) {
 	if commandCount(t, s, pcs[2:]) != 0 {
 		t.Error("a PC outside the room got the command")
 	}
-	if _, _, err := s.SendRoomAction(ctx, sent.ID, now); !errors.Is(err, ErrActionEnded) {
+	if _, _, err := s.SendRoomAction(ctx, sent.ID, nil, now); !errors.Is(err, ErrActionEnded) {
 		t.Errorf("second send: %v", err)
 	}
 	if _, err := s.CancelRoomAction(ctx, sent.ID, "lee", now); !errors.Is(err, ErrActionEnded) {
@@ -93,7 +93,7 @@ func TestRoomActionScheduleSendCancel(t *testing.T) {
 	if err != nil || a.State != ActionCancelled || a.EndedBy != "lee" || a.EndedAt == nil {
 		t.Fatalf("cancel: %+v %v", a, err)
 	}
-	if _, _, err := s.SendRoomAction(ctx, cancelled.ID, now); !errors.Is(err, ErrActionEnded) {
+	if _, _, err := s.SendRoomAction(ctx, cancelled.ID, nil, now); !errors.Is(err, ErrActionEnded) {
 		t.Errorf("send after cancel: %v", err)
 	}
 	if commandCount(t, s, pcs) != 2 {
@@ -175,7 +175,7 @@ func TestRoomActionCancelRacesSend(t *testing.T) {
 		}
 		for range 4 {
 			wg.Add(2)
-			go try("send", func() error { _, _, err := s.SendRoomAction(ctx, a.ID, time.Now()); return err })
+			go try("send", func() error { _, _, err := s.SendRoomAction(ctx, a.ID, nil, time.Now()); return err })
 			go try("cancel", func() error { _, err := s.CancelRoomAction(ctx, a.ID, "lee", time.Now()); return err })
 		}
 		wg.Wait()

@@ -33,6 +33,8 @@ type CommandResults struct {
 	Retryable bool
 	// Skipped counts failed commands a retry did not re-send for that reason.
 	Skipped int
+	// Off are the hostnames of PCs that are off, left out of a power command that may not wait.
+	Off []string
 }
 
 // displayLanguages are the display languages offered for a new user; ko-KR first.
