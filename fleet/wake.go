@@ -3,12 +3,15 @@ package fleet
 import (
 	"cmp"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/wcms-lab/wcms/command"
 	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/wire"
@@ -118,12 +121,67 @@ func broadcastOf(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
-// StartWake records that by sent a wake to the PCs of ids (the targets of PlanWake's relays):
-// each is waking until its first heartbeat, or failed after Config.WakeLimit (Sweep).
-func (f *Fleet) StartWake(ctx context.Context, ids []int64, by string) error {
-	if len(ids) == 0 {
-		return nil
+// Wake wakes the PCs of ids for by: it plans the relays (PlanWake), queues their wake_on_lan
+// commands, wakeBatch MACs each, and marks the targets waking. Commands[i] are the commands of
+// plan.Relays[i].
+func (f *Fleet) Wake(ctx context.Context, ids []int64, by string) (plan WakePlan, commands [][]models.Command, err error) {
+	plan = f.PlanWake(ids)
+	var all []models.Command
+	var targets []int64
+	for _, r := range plan.Relays {
+		var batch []models.Command
+		for macs := range slices.Chunk(r.MACs, wakeBatch) {
+			cmd, err := newCommand(wire.TypeWakeOnLAN, map[string]any{"macs": strings.Join(macs, ","),
+				"broadcast": r.Broadcast.String()}, by)
+			if err != nil {
+				return plan, nil, err
+			}
+			for _, via := range r.Via {
+				cmd.PCID = via
+				batch = append(batch, cmd)
+			}
+		}
+		commands = append(commands, batch)
+		all = append(all, batch...)
+		targets = append(targets, r.Targets...)
 	}
+	if len(all) == 0 {
+		return plan, commands, nil
+	}
+	if err := f.Enqueue(ctx, all); err != nil {
+		return plan, nil, err
+	}
+	// Enqueue filled in the ids of all; commands share its order.
+	k := 0
+	for _, batch := range commands {
+		for i := range batch {
+			batch[i] = all[k]
+			k++
+		}
+	}
+	return plan, commands, f.startWake(ctx, targets, by)
+}
+
+// wakeBatch is how many MACs one wake_on_lan command carries (the catalogue's bound).
+const wakeBatch = 64
+
+// newCommand is a command of typ checked by the catalogue (command.Validate) as the admin API
+// checks one, with the API's default priority and timeout; PCID unset.
+func newCommand(typ string, params map[string]any, by string) (models.Command, error) {
+	checked, err := command.Validate(typ, params)
+	if err != nil {
+		return models.Command{}, fmt.Errorf("%s command: %w", typ, err)
+	}
+	b, err := json.Marshal(checked)
+	if err != nil {
+		return models.Command{}, err
+	}
+	return models.Command{Type: typ, Parameters: string(b), Priority: 5, Timeout: 300, CreatedBy: by}, nil
+}
+
+// startWake records that by sent a wake to the PCs of ids (the targets of PlanWake's relays):
+// each is waking until its first heartbeat, or failed after Config.WakeLimit (Sweep).
+func (f *Fleet) startWake(ctx context.Context, ids []int64, by string) error {
 	w, err := f.store.StartWake(ctx, ids, by, f.now())
 	if err != nil {
 		return err

@@ -75,13 +75,18 @@ func (s *Server) enqueue(c echo.Context, cmds []models.Command) error {
 	if err := s.fleet.Enqueue(c.Request().Context(), cmds); err != nil {
 		return err
 	}
+	s.logQueued(c, cmds)
+	return nil
+}
+
+// logQueued counts and logs commands queued for the signed-in admin.
+func (s *Server) logQueued(c echo.Context, cmds []models.Command) {
 	for _, cmd := range cmds {
 		s.metrics.commands.WithLabelValues(cmd.Type).Inc()
 		// Parameters are not logged: they may hold passwords.
 		s.log.Info("command queued", "command_id", cmd.ID, "pc_id", cmd.PCID, "type", cmd.Type,
 			"by", currentAdmin(c).Username)
 	}
-	return nil
 }
 
 // decodeOptional decodes a body that may be absent.

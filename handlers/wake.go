@@ -2,15 +2,10 @@ package handlers
 
 import (
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/wcms-lab/wcms/fleet"
-	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/views"
-	"github.com/wcms-lab/wcms/wire"
 )
 
 // relayAnswer is one subnet's wake: the PCs that send the packets, for whom, and their commands.
@@ -89,68 +84,26 @@ func (s *Server) wakePage(c echo.Context) error {
 }
 
 // wake has up to two PCs of ours that are on in each target's subnet send its magic packet
-// (fleet.PlanWake, wire.TypeWakeOnLAN), and marks the targets waking (fleet.StartWake).
+// (fleet.Wake, wire.TypeWakeOnLAN), and says what it did.
 func (s *Server) wake(c echo.Context, req pcTargets) (wakeAnswer, error) {
 	ctx := c.Request().Context()
 	ids, err := s.targetIDs(ctx, req)
 	if err != nil {
 		return wakeAnswer{}, err
 	}
-	plan := s.fleet.PlanWake(ids)
 	by := currentAdmin(c).Username
-	var cmds []models.Command
-	var spans [][2]int // each relay's commands in cmds
-	var targets []int64
+	plan, cmds, err := s.fleet.Wake(ctx, ids, by)
+	if err != nil {
+		return wakeAnswer{}, err
+	}
 	answer := wakeAnswer{ok: success, Relays: []relayAnswer{}, NoRelay: nonNil(plan.NoRelay), Online: nonNil(plan.Online)}
-	for _, r := range plan.Relays {
-		batch, err := wakeCommands(r, by)
-		if err != nil {
-			return wakeAnswer{}, err
+	for k, r := range plan.Relays {
+		ra := relayAnswer{Subnet: r.Subnet.String(), Broadcast: r.Broadcast.String(), Via: r.Via, Targets: r.Targets}
+		for _, cmd := range cmds[k] {
+			ra.CommandIDs = append(ra.CommandIDs, cmd.ID)
 		}
-		start := len(cmds)
-		for _, via := range r.Via {
-			for _, cmd := range batch {
-				cmd.PCID = via
-				cmds = append(cmds, cmd)
-			}
-		}
-		spans = append(spans, [2]int{start, len(cmds)})
-		targets = append(targets, r.Targets...)
-		answer.Relays = append(answer.Relays, relayAnswer{Subnet: r.Subnet.String(), Broadcast: r.Broadcast.String(),
-			Via: r.Via, Targets: r.Targets})
-	}
-	if len(cmds) == 0 {
-		return answer, nil
-	}
-	if err := s.enqueue(c, cmds); err != nil {
-		return wakeAnswer{}, err
-	}
-	if err := s.fleet.StartWake(ctx, targets, by); err != nil {
-		return wakeAnswer{}, err
-	}
-	for k, span := range spans {
-		for _, cmd := range cmds[span[0]:span[1]] {
-			answer.Relays[k].CommandIDs = append(answer.Relays[k].CommandIDs, cmd.ID)
-		}
+		s.logQueued(c, cmds[k])
+		answer.Relays = append(answer.Relays, ra)
 	}
 	return answer, nil
-}
-
-// wakeBatch is how many MACs one wake_on_lan command carries (the catalogue's bound).
-const wakeBatch = 64
-
-// wakeCommands are a relay's commands, wakeBatch MACs each, checked by the catalogue as any
-// other.
-func wakeCommands(r fleet.Relay, by string) ([]models.Command, error) {
-	var out []models.Command
-	for macs := range slices.Chunk(r.MACs, wakeBatch) {
-		spec := commandSpec{Type: wire.TypeWakeOnLAN, Parameters: map[string]any{
-			"macs": strings.Join(macs, ","), "broadcast": r.Broadcast.String()}}
-		cmd, err := spec.build(by)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, cmd)
-	}
-	return out, nil
 }
