@@ -122,36 +122,21 @@ func broadcastOf(p netip.Prefix) netip.Addr {
 }
 
 // Wake wakes the PCs of ids for by: it plans the relays (PlanWake), queues their wake_on_lan
-// commands, wakeBatch MACs each, and marks the targets waking. Commands[i] are the commands of
-// plan.Relays[i].
+// commands and marks the targets waking. Commands[i] are the commands of plan.Relays[i].
 func (f *Fleet) Wake(ctx context.Context, ids []int64, by string) (plan WakePlan, commands [][]models.Command, err error) {
 	plan = f.PlanWake(ids)
-	var all []models.Command
-	var targets []int64
-	for _, r := range plan.Relays {
-		var batch []models.Command
-		for macs := range slices.Chunk(r.MACs, wakeBatch) {
-			cmd, err := newCommand(wire.TypeWakeOnLAN, map[string]any{"macs": strings.Join(macs, ","),
-				"broadcast": r.Broadcast.String()}, by)
-			if err != nil {
-				return plan, nil, err
-			}
-			for _, via := range r.Via {
-				cmd.PCID = via
-				batch = append(batch, cmd)
-			}
-		}
-		commands = append(commands, batch)
-		all = append(all, batch...)
-		targets = append(targets, r.Targets...)
+	commands, err = wakeCommands(plan, by)
+	if err != nil {
+		return plan, nil, err
 	}
+	all := slices.Concat(commands...)
 	if len(all) == 0 {
 		return plan, commands, nil
 	}
 	if err := f.Enqueue(ctx, all); err != nil {
 		return plan, nil, err
 	}
-	// Enqueue filled in the ids of all; commands share its order.
+	// Enqueue filled in the ids of all, in commands' order.
 	k := 0
 	for _, batch := range commands {
 		for i := range batch {
@@ -159,7 +144,37 @@ func (f *Fleet) Wake(ctx context.Context, ids []int64, by string) (plan WakePlan
 			k++
 		}
 	}
-	return plan, commands, f.startWake(ctx, targets, by)
+	return plan, commands, f.startWake(ctx, plan.targets(), by)
+}
+
+// wakeCommands are the relays' wake_on_lan commands, wakeBatch MACs each, per relay.
+func wakeCommands(plan WakePlan, by string) ([][]models.Command, error) {
+	var commands [][]models.Command
+	for _, r := range plan.Relays {
+		var batch []models.Command
+		for macs := range slices.Chunk(r.MACs, wakeBatch) {
+			cmd, err := newCommand(wire.TypeWakeOnLAN, map[string]any{"macs": strings.Join(macs, ","),
+				"broadcast": r.Broadcast.String()}, by)
+			if err != nil {
+				return nil, err
+			}
+			for _, via := range r.Via {
+				cmd.PCID = via
+				batch = append(batch, cmd)
+			}
+		}
+		commands = append(commands, batch)
+	}
+	return commands, nil
+}
+
+// targets are the PCs the plan's relays wake.
+func (plan WakePlan) targets() []int64 {
+	var ids []int64
+	for _, r := range plan.Relays {
+		ids = append(ids, r.Targets...)
+	}
+	return ids
 }
 
 // wakeBatch is how many MACs one wake_on_lan command carries (the catalogue's bound).
