@@ -65,8 +65,7 @@ func (w Weekdays) Has(d time.Weekday) bool { return w&(1<<d) != 0 }
 func ParseWeekdays(s string) (Weekdays, error) {
 	var w Weekdays
 	for item := range strings.SplitSeq(s, ",") {
-		item = strings.ToLower(strings.TrimSpace(item))
-		a, b, isRange := strings.Cut(item, "-")
+		a, b, isRange := strings.Cut(strings.ToLower(item), "-")
 		i, ok := dayIndex(a)
 		j := i
 		if isRange {
@@ -74,7 +73,7 @@ func ParseWeekdays(s string) (Weekdays, error) {
 			ok = ok && isRange && i <= j
 		}
 		if !ok {
-			return 0, fmt.Errorf("요일 %q: mon,tue,wed,thu,fri,sat,sun 이나 mon-fri 같은 범위를 쉼표로 나열하세요 / weekdays %q: list mon,tue,wed,thu,fri,sat,sun or ranges like mon-fri, separated by commas", s, s)
+			return 0, fmt.Errorf("요일 %q의 %q: mon,tue,wed,thu,fri,sat,sun 이나 mon-fri 같은 범위를 쉼표로 나열하세요 / %q in weekdays %q: list mon,tue,wed,thu,fri,sat,sun or ranges like mon-fri, separated by commas", s, item, item, s)
 		}
 		for k := i; k <= j; k++ {
 			w |= 1 << weekOrder[k]

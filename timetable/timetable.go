@@ -5,6 +5,7 @@
 package timetable
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -184,19 +185,9 @@ func Steps(entries []Entry, exceptions []Exception, loc *time.Location, from, to
 		if c := a.At.Compare(b.At); c != 0 {
 			return c
 		}
-		return cmpInt64(a.EntryID, b.EntryID)
+		return cmp.Compare(a.EntryID, b.EntryID)
 	})
 	return out
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // skipped reports whether the exceptions of a day remove the steps of an action.

@@ -241,6 +241,10 @@ func TestStepsAcrossMidnight(t *testing.T) {
 			same(t, Steps(entries, tt.x, seoul, from, to), tt.want)
 		})
 	}
+	t.Run("window before the plan day", func(t *testing.T) {
+		end := time.Date(2026, 12, 3, 23, 55, 0, 0, seoul)
+		same(t, Steps(entries, nil, seoul, end.Add(-time.Hour), end), all[:1])
+	})
 	t.Run("window from midnight", func(t *testing.T) {
 		midnight := time.Date(2026, 12, 5, 0, 0, 0, 0, seoul)
 		same(t, Steps(entries, nil, seoul, midnight.Add(-time.Second), to), all[5:])
@@ -315,6 +319,26 @@ func TestStepsNewYorkDST(t *testing.T) {
 			same(t, Steps([]Entry{tt.entry}, nil, ny, day.Add(-12*time.Hour), day.Add(36*time.Hour)), tt.want)
 		})
 	}
+}
+
+// TestStepsOrder: steps at the same instant come by entry id whatever the order of the
+// entries, and within an entry in its own order (a warning pushed to the end of a DST gap
+// lands on its shutdown).
+func TestStepsOrder(t *testing.T) {
+	ny := mustLoc(t, "America/New_York")
+	sun := mustDays(t, "sun")
+	entries := []Entry{
+		{ID: 9, Days: sun, Action: Shutdown, At: 3 * 60, WarnBefore: 30 * time.Minute},
+		{ID: 5, Days: sun, Action: Wake, At: 2*60 + 30},
+		{ID: 3, Days: sun, Action: Shutdown, At: 3 * 60, Force: true},
+	}
+	from := time.Date(2026, 3, 8, 0, 0, 0, 0, ny)
+	same(t, Steps(entries, nil, ny, from, from.Add(6*time.Hour)), []string{
+		"3/2026-03-08/final 2026-03-08T03:00:00-04:00 force",
+		"5/2026-03-08/wake 2026-03-08T03:00:00-04:00",
+		"9/2026-03-08/warn 2026-03-08T03:00:00-04:00",
+		"9/2026-03-08/shutdown 2026-03-08T03:00:00-04:00",
+	})
 }
 
 func TestStepsExceptions(t *testing.T) {
@@ -484,6 +508,30 @@ func TestInstantAgainstWalk(t *testing.T) {
 						t.Fatalf("%s %s: got %v, want %v", day.Format("2006-01-02"), Clock(m), got, want.In(loc))
 					}
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkSteps measures the scheduler's call (a 5-second window) and the preview's (36 hours)
+// for a room with a dozen entries.
+func BenchmarkSteps(b *testing.B) {
+	seoul, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var entries []Entry
+	for i := range 6 {
+		entries = append(entries,
+			Entry{ID: int64(2 * i), Days: allDays, Action: Wake, At: Clock(7*60 + 10*i)},
+			Entry{ID: int64(2*i + 1), Days: allDays, Action: Shutdown, At: Clock(21*60 + 10*i), WarnBefore: 10 * time.Minute, RetryEvery: 5 * time.Minute, FinalAt: 2 * 60, Force: true})
+	}
+	x := []Exception{{Date: "2026-12-25", Skip: SkipAll}}
+	from := time.Date(2026, 12, 7, 23, 0, 0, 0, seoul)
+	for _, w := range []time.Duration{5 * time.Second, 36 * time.Hour} {
+		b.Run(w.String(), func(b *testing.B) {
+			for b.Loop() {
+				Steps(entries, x, seoul, from, from.Add(w))
 			}
 		})
 	}
