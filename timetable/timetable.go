@@ -32,7 +32,7 @@ type Entry struct {
 	Days       Weekdays
 	Action     string        // Wake or Shutdown
 	At         Clock         // when it happens, on each of Days
-	WarnBefore time.Duration // Shutdown only: warn logged-in users this long before At (wall clock); 0 none
+	WarnBefore time.Duration // Shutdown only: warn logged-in users this long (real time) before At; 0 none
 	RetryEvery time.Duration // Shutdown only: PCs skipped because someone is logged in are tried again this often ...
 	FinalAt    Clock         // ... until this time; a FinalAt not after At is on the next day (22:00 → 01:00). Equal to At (or RetryEvery 0): no retries, At is the final attempt.
 	Force      bool          // at FinalAt, shut down even the PCs where someone is logged in
@@ -140,9 +140,9 @@ func (s Step) Key() string {
 //     StepFinal at FinalAt, forcing if Force;
 //   - without retries: StepShutdown at At, or, if Force, StepFinal (forcing) at At instead.
 //
-// At, FinalAt and the warning are wall-clock times of loc: one that does not exist that day
-// (a spring-forward gap) runs at the first instant after the gap, one that happens twice (fall
-// back) runs at the first of the two. If At and FinalAt fall into the same gap they become one
+// At and FinalAt are wall-clock times of loc: one that does not exist that day (a
+// spring-forward gap) runs at the first instant after the gap, one that happens twice (fall
+// back) runs at the first of the two. The warning is WarnBefore of real time before At. If At and FinalAt fall into the same gap they become one
 // instant and the entry behaves as without retries.
 //
 // Exceptions apply to the plan day, the date of the entry's At, even for steps that fall on
@@ -215,7 +215,9 @@ func (e Entry) appendSteps(out []Step, day time.Time, name string, loc *time.Loc
 		return out
 	}
 	if e.WarnBefore > 0 {
-		add(StepWarn, 0, instant(wall.Add(-e.WarnBefore), loc), false)
+		// Real time before the shutdown, so users get the minutes they were promised even on
+		// a DST night (a wall-clock warning could fall in the gap, on the shutdown itself).
+		add(StepWarn, 0, at.Add(-e.WarnBefore), false)
 	}
 	var final time.Time
 	if e.retries() {

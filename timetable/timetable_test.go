@@ -278,10 +278,10 @@ func TestStepsNewYorkDST(t *testing.T) {
 				"2/2026-03-08/retry/2 2026-03-08T03:10:00-04:00",
 				"2/2026-03-08/final 2026-03-08T03:30:00-04:00",
 			}},
-		{"spring: warning in the gap",
+		{"spring: a warning is real time before, not in the gap",
 			Entry{ID: 3, Days: sun, Action: Shutdown, At: 3*60 + 10, WarnBefore: 30 * time.Minute},
 			[]string{
-				"3/2026-03-08/warn 2026-03-08T03:00:00-04:00",
+				"3/2026-03-08/warn 2026-03-08T01:40:00-05:00",
 				"3/2026-03-08/shutdown 2026-03-08T03:10:00-04:00",
 			}},
 		{"spring: wake at the start of the gap",
@@ -303,10 +303,10 @@ func TestStepsNewYorkDST(t *testing.T) {
 		{"fall: wake in the repeated hour runs once",
 			Entry{ID: 7, Days: sun, Action: Wake, At: 1*60 + 30},
 			[]string{"7/2026-11-01/wake 2026-11-01T01:30:00-04:00"}},
-		{"fall: warning is wall clock, the first 01:00",
+		{"fall: a warning is real time before, in the second 01:00",
 			Entry{ID: 8, Days: sun, Action: Shutdown, At: 2*60 + 30, WarnBefore: 90 * time.Minute},
 			[]string{
-				"8/2026-11-01/warn 2026-11-01T01:00:00-04:00",
+				"8/2026-11-01/warn 2026-11-01T01:00:00-05:00",
 				"8/2026-11-01/shutdown 2026-11-01T02:30:00-05:00",
 			}},
 	}
@@ -321,9 +321,9 @@ func TestStepsNewYorkDST(t *testing.T) {
 	}
 }
 
-// TestStepsOrder: steps at the same instant come by entry id whatever the order of the
-// entries, and within an entry in its own order (a warning pushed to the end of a DST gap
-// lands on its shutdown).
+// TestStepsOrder: steps at the same instant (three entries' times pushed to the end of a DST
+// gap) come by entry id whatever the order of the entries; a warning stays its real 30 minutes
+// before its shutdown.
 func TestStepsOrder(t *testing.T) {
 	ny := mustLoc(t, "America/New_York")
 	sun := mustDays(t, "sun")
@@ -334,9 +334,9 @@ func TestStepsOrder(t *testing.T) {
 	}
 	from := time.Date(2026, 3, 8, 0, 0, 0, 0, ny)
 	same(t, Steps(entries, nil, ny, from, from.Add(6*time.Hour)), []string{
+		"9/2026-03-08/warn 2026-03-08T01:30:00-05:00",
 		"3/2026-03-08/final 2026-03-08T03:00:00-04:00 force",
 		"5/2026-03-08/wake 2026-03-08T03:00:00-04:00",
-		"9/2026-03-08/warn 2026-03-08T03:00:00-04:00",
 		"9/2026-03-08/shutdown 2026-03-08T03:00:00-04:00",
 	})
 }
