@@ -11,8 +11,8 @@ import (
 
 // Run writes PCs that came back online every FlushEvery and the light states every StateEvery;
 // every second, takes silent PCs offline and times out overdue commands; sends room actions when
-// they are due (room_actions.go), first ending those the server was down through; and keeps the
-// history (rollup.go). With other instances (peers.go) only the leader sweeps and sends room
+// they are due (room_actions.go), first ending those the server was down through; runs the rooms'
+// timetables (timetables.go); and keeps the history (rollup.go). With other instances (peers.go) only the leader sweeps and sends room
 // actions, and an instance that becomes the leader starts as a server starts. It returns when
 // ctx ends, after a last flush of both.
 func (f *Fleet) Run(ctx context.Context) {
@@ -30,12 +30,15 @@ func (f *Fleet) Run(ctx context.Context) {
 	defer sweep.Stop()
 	actions := time.NewTimer(idleWait)
 	defer actions.Stop()
+	timetables := time.NewTicker(timetableEvery)
+	defer timetables.Stop()
 	leading := false
 	lead := func() {
 		if now := f.peers.Leader(); now != leading {
 			leading = now
 			if leading {
 				actions.Reset(f.startRoomActions(ctx))
+				f.timetableFrom = time.Time{}
 			}
 		}
 	}
@@ -59,6 +62,10 @@ func (f *Fleet) Run(ctx context.Context) {
 			actions.Reset(f.dueActions(ctx))
 		case <-f.actionsChanged:
 			actions.Reset(f.dueActions(ctx))
+		case <-timetables.C:
+			if leading {
+				f.runTimetables(ctx)
+			}
 		}
 	}
 }

@@ -67,6 +67,9 @@ type Store interface {
 	RoomActions(ctx context.Context, roomID int64, now time.Time) ([]models.RoomAction, error)
 	ScheduledRoomActions(ctx context.Context) ([]models.RoomAction, error)
 	StartWake(ctx context.Context, ids []int64, by string, now time.Time) (models.Wake, error)
+	TimetableEntries(ctx context.Context, roomID int64) ([]models.TimetableEntry, error)
+	TimetableExceptions(ctx context.Context, roomID int64) ([]models.TimetableException, error)
+	RunTimetableStep(ctx context.Context, run *models.TimetableRun, cmds []models.Command, now time.Time) error
 	EndWake(ctx context.Context, id int64, sentAt time.Time, state, detail string, now time.Time) (bool, error)
 	FillRoom(ctx context.Context, roomID int64, pcIDs []int64, order string, move bool, now time.Time) (*models.Filled, error)
 	Unplace(ctx context.Context, pcIDs []int64, now time.Time) ([]models.Room, error)
@@ -94,6 +97,8 @@ type Config struct {
 	// WakeLimit is how long a woken PC has to send its first heartbeat before its wake counts
 	// as failed (wake.go; default 5 minutes: an old lab PC takes 2 to 3 to start Windows).
 	WakeLimit time.Duration
+	// Location is the time zone of the rooms' timetables (timetables.go; default the server's).
+	Location *time.Location
 	// Peers are the other server instances on the database (peers.go); nil: none.
 	Peers Peers
 }
@@ -125,6 +130,9 @@ func (c *Config) defaults() {
 	}
 	if c.WakeLimit <= 0 {
 		c.WakeLimit = 5 * time.Minute
+	}
+	if c.Location == nil {
+		c.Location = time.Local
 	}
 	if c.Peers == nil {
 		c.Peers = alone{}
@@ -233,6 +241,8 @@ type Fleet struct {
 
 	// actionsChanged wakes the room actions' timer when one is scheduled or cancelled.
 	actionsChanged chan struct{}
+	// timetableFrom is the end of the window the timetables last ran to; only Run touches it.
+	timetableFrom time.Time
 	// actionsMu orders the publishing of a room's actions, so the newest list is published last.
 	actionsMu sync.Mutex
 

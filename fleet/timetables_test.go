@@ -1,0 +1,239 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/wcms-lab/wcms/events"
+	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/wire"
+)
+
+// timetableLab is a room of three PCs in Seoul time, under a fake clock: ON (on, nobody logged
+// in), KIM (on, kim logged in) and OFF (off).
+type timetableLab struct {
+	f     *Fleet
+	store *countingStore
+	now   time.Time
+	ids   map[string]int64
+	room  *models.Room
+}
+
+func newTimetableLab(t *testing.T) *timetableLab {
+	t.Helper()
+	ctx := context.Background()
+	seoul, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &timetableLab{store: newTestStore(t), ids: map[string]int64{}}
+	l.f = l.fleet(t, seoul)
+	l.room = &models.Room{Name: "301", Rows: 1, Cols: 3}
+	if err := l.store.CreateRoom(ctx, l.room, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range []string{"ON", "KIM", "OFF"} {
+		id := register(t, l.f, l.store, m)
+		l.ids[m] = id
+		if err := l.f.SetSeat(ctx, id, "301", 1, i+1); err != nil {
+			t.Fatal(err)
+		}
+		user := ""
+		if m == "KIM" {
+			user = "kim"
+		}
+		if _, err := l.f.Heartbeat(ctx, id, Beat{Info: &wire.SystemInfo{CurrentUser: &user}, Full: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.f.Offline(ctx, l.ids["OFF"], "shutdown"); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// fleet is a fleet on the lab's store whose clock is the lab's.
+func (l *timetableLab) fleet(t *testing.T, loc *time.Location) *Fleet {
+	f, err := New(context.Background(), l.store, events.NewHub(0), Config{OfflineAfter: 24 * time.Hour, FlushEvery: time.Hour,
+		Location: loc}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.now = func() time.Time { return l.now }
+	return f
+}
+
+// at sets the clock to a time of 2026-12-07 (a Monday) in Seoul, "21:50:03", or of the next day
+// with a "+1 " prefix, and has each fleet look at its timetables.
+func (l *timetableLab) at(t *testing.T, clock string, fleets ...*Fleet) {
+	t.Helper()
+	day := "2026-12-07 "
+	if len(clock) > 3 && clock[:3] == "+1 " {
+		day, clock = "2026-12-08 ", clock[3:]
+	}
+	now, err := time.ParseInLocation("2006-01-02 15:04:05", day+clock, l.f.cfg.Location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.now = now
+	for _, f := range fleets {
+		f.runTimetables(context.Background())
+	}
+}
+
+// runs are the stored runs, oldest first, with their outcomes by machine.
+func (l *timetableLab) runs(t *testing.T) []map[string]string {
+	t.Helper()
+	rs, err := l.store.TimetableRunLog(context.Background(), models.LogQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]string{}
+	for m, id := range l.ids {
+		byID[id] = m
+	}
+	var out []map[string]string
+	for i := len(rs) - 1; i >= 0; i-- {
+		var os []models.StepOutcome
+		if err := json.Unmarshal([]byte(rs[i].Outcomes), &os); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{"": rs[i].StepKey}
+		for _, o := range os {
+			m[byID[o.PCID]] = o.Outcome
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// pending are the undelivered commands of a PC, by type.
+func (l *timetableLab) pending(t *testing.T, m string) map[string]int {
+	t.Helper()
+	cs, err := l.store.PCCommands(context.Background(), l.ids[m], 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, c := range cs {
+		if c.Status == wire.StatusPending {
+			out[c.Type]++
+		}
+	}
+	return out
+}
+
+// A night's shutdown: the logged-in users are warned, the PC where nobody is logged in is shut
+// down, the one in use is skipped and tried again until its user leaves; each step is stored
+// with its outcome for every PC, once, however many fleets run it and however often.
+func TestTimetableWarnsSkipsAndRetries(t *testing.T) {
+	l := newTimetableLab(t)
+	ctx := context.Background()
+	if err := l.store.AddTimetableEntry(ctx, &models.TimetableEntry{RoomID: l.room.ID, Days: 0b0111110, Action: "shutdown",
+		AtMinute: 22 * 60, WarnMinutes: 10, RetryMinutes: 15, FinalMinute: 23 * 60, CreatedBy: "admin"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	other := l.fleet(t, l.f.cfg.Location) // a second instance that believes it leads as well
+	both := []*Fleet{l.f, other}
+
+	l.at(t, "21:49:58", both...)
+	if got := l.runs(t); len(got) != 0 {
+		t.Fatalf("runs before the warning: %v", got)
+	}
+	l.at(t, "21:50:03", both...)
+	l.at(t, "21:50:08", both...)
+	runs := l.runs(t)
+	if len(runs) != 1 || runs[0]["KIM"] != OutcomeWarned || runs[0]["ON"] != OutcomeNobody || runs[0]["OFF"] != OutcomeOff {
+		t.Fatalf("after the warning: %v", runs)
+	}
+	if p := l.pending(t, "KIM"); p[wire.TypeMessage] != 1 {
+		t.Fatalf("KIM's pending commands %v, want one warning", p)
+	}
+	if p := l.pending(t, "ON"); len(p) != 0 {
+		t.Fatalf("ON's pending commands %v: nobody to warn", p)
+	}
+
+	l.at(t, "22:00:02", both...)
+	runs = l.runs(t)
+	if len(runs) != 2 || runs[1]["ON"] != OutcomeShutDown || runs[1]["KIM"] != OutcomeSkipped || runs[1]["OFF"] != OutcomeOff {
+		t.Fatalf("after the shutdown: %v", runs)
+	}
+	if l.pending(t, "ON")[wire.TypeShutdown] != 1 || l.pending(t, "KIM")[wire.TypeShutdown] != 0 || len(l.pending(t, "OFF")) != 0 {
+		t.Fatalf("shutdowns: ON %v KIM %v OFF %v", l.pending(t, "ON"), l.pending(t, "KIM"), l.pending(t, "OFF"))
+	}
+	if err := l.f.Offline(ctx, l.ids["ON"], "shutdown"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Offline(ctx, l.ids["ON"], "shutdown"); err != nil {
+		t.Fatal(err)
+	}
+
+	l.at(t, "22:15:01", both...)
+	if runs = l.runs(t); len(runs) != 3 || runs[2]["KIM"] != OutcomeSkipped || runs[2]["ON"] != OutcomeOff {
+		t.Fatalf("retry 1: %v", runs)
+	}
+	// kim logs off; the next retry shuts the PC down.
+	for _, f := range both {
+		if _, err := f.Heartbeat(ctx, l.ids["KIM"], Beat{Info: &wire.SystemInfo{CurrentUser: ptr("")}, Full: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.at(t, "22:30:01", both...)
+	if runs = l.runs(t); len(runs) != 4 || runs[3]["KIM"] != OutcomeShutDown || runs[3][""] == "" {
+		t.Fatalf("retry 2: %v", runs)
+	}
+	if got := l.pending(t, "KIM")[wire.TypeShutdown]; got != 1 {
+		t.Fatalf("KIM got %d shutdowns, want 1", got)
+	}
+	// The server was down from 22:31 to 23:10: the final step at 23:00 is too late to run.
+	l.at(t, "23:10:00", both...)
+	if runs = l.runs(t); len(runs) != 4 {
+		t.Fatalf("a step missed by more than %s ran: %v", overdueAtStart, runs)
+	}
+}
+
+// The final step forces the PCs still in use when the entry says so, and leaves them on when
+// it does not; a holiday skips the whole plan day, even its retries after midnight.
+func TestTimetableFinalAndHoliday(t *testing.T) {
+	for _, force := range []bool{true, false} {
+		l := newTimetableLab(t)
+		ctx := context.Background()
+		// Shutdown at 23:30, retries every 20 minutes until 00:30 the next day.
+		if err := l.store.AddTimetableEntry(ctx, &models.TimetableEntry{RoomID: l.room.ID, Days: 0b1111111, Action: "shutdown",
+			AtMinute: 23*60 + 30, RetryMinutes: 20, FinalMinute: 30, Force: force, CreatedBy: "admin"}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for _, clock := range []string{"23:29:59", "23:30:01", "23:50:01", "+1 00:10:01", "+1 00:30:01"} {
+			l.at(t, clock, l.f)
+		}
+		runs := l.runs(t)
+		want := OutcomeLeftOn
+		if force {
+			want = OutcomeForced
+		}
+		if len(runs) != 4 || runs[3][""] != runs[3][""][:len(runs[3][""])-len("final")]+"final" || runs[3]["KIM"] != want {
+			t.Fatalf("force %v: %v", force, runs)
+		}
+		if runs[2][""][len(runs[2][""])-len("2026-12-07/retry/2"):] != "2026-12-07/retry/2" {
+			t.Errorf("the retry after midnight belongs to the plan day: %v", runs[2])
+		}
+		if got := l.pending(t, "KIM")[wire.TypeShutdown]; (got == 1) != force {
+			t.Errorf("force %v: KIM has %d shutdowns", force, got)
+		}
+		// A holiday on Tuesday the 8th: its 23:30 and the retries after the next midnight do not run.
+		if err := l.store.AddTimetableException(ctx, &models.TimetableException{RoomID: &l.room.ID, Day: "2026-12-08",
+			Skip: "all", CreatedBy: "admin"}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		for _, clock := range []string{"+1 23:30:01", "+1 23:50:01"} {
+			l.at(t, clock, l.f)
+		}
+		if got := l.runs(t); len(got) != 4 {
+			t.Errorf("force %v: the holiday ran %v", force, got[4:])
+		}
+	}
+}
