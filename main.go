@@ -17,6 +17,9 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	// The zone database in the binary: -timezone Asia/Seoul works on a server without one
+	// (Windows, minimal containers).
+	_ "time/tzdata"
 
 	"github.com/wcms-lab/wcms/app"
 	"github.com/wcms-lab/wcms/handlers"
@@ -102,6 +105,11 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if err != nil {
 		return c, err
 	}
+	wakeLimit, err := time.ParseDuration(env("WCMS_WAKE_LIMIT", "5m"))
+	if err != nil {
+		return c, fmt.Errorf("WCMS_WAKE_LIMIT: %w", err)
+	}
+	var zone string
 	fs.StringVar(&c.Addr, "addr", env("WCMS_ADDR", ":5050"), "listen address (WCMS_ADDR)")
 	fs.StringVar(&c.DB, "db", env("WCMS_DB", filepath.Join("data", "wcms.db")), "SQLite database file, or a postgres:// URL (WCMS_DB)")
 	fs.StringVar(&c.DataDir, "data-dir", env("WCMS_DATA_DIR", ""), "folder of the PIN key, the first password file and agent builds; default: the SQLite file's folder, or data with PostgreSQL (WCMS_DATA_DIR)")
@@ -116,6 +124,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.AgentDir, "agent-dir", env("WCMS_AGENT_DIR", "bin"), "folder whose wcms-agent* builds are registered at start, if it exists (WCMS_AGENT_DIR)")
 	fs.StringVar(&c.LogLevel, "log-level", env("WCMS_LOG_LEVEL", "info"), "debug, info, warn or error (WCMS_LOG_LEVEL); the agent API's successes are logged at debug, summed up at info each minute")
 	fs.DurationVar(&c.HTTP.SlowRequest, "slow-request", slow, "a request that takes longer, less any time it was held waiting (long-polls, streams), is logged at warn (WCMS_SLOW_REQUEST)")
+	fs.DurationVar(&c.Fleet.WakeLimit, "wake-limit", wakeLimit, "a PC woken by Wake-on-LAN that sends no heartbeat within this long counts as not woken (WCMS_WAKE_LIMIT)")
+	fs.StringVar(&zone, "timezone", env("WCMS_TIMEZONE", ""), "time zone of the rooms' timetables, e.g. Asia/Seoul; default the server's (WCMS_TIMEZONE)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("WCMS_DEBUG_ADDR", ""), "serve Go profiles (pprof) on this loopback address, e.g. 127.0.0.1:6060 (WCMS_DEBUG_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -138,6 +148,15 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.Fleet.RoomGrace < 0 || c.Fleet.RoomGrace > maxRoomGrace {
 		return c, fmt.Errorf("-room-grace %s: use 0 (send at once) up to %s", c.Fleet.RoomGrace, maxRoomGrace)
+	}
+	if c.Fleet.WakeLimit < 30*time.Second || c.Fleet.WakeLimit > time.Hour {
+		return c, fmt.Errorf("-wake-limit %s: use 30s to 1h (a PC takes a minute or more to start)", c.Fleet.WakeLimit)
+	}
+	c.Fleet.Location = time.Local
+	if zone != "" {
+		if c.Fleet.Location, err = time.LoadLocation(zone); err != nil {
+			return c, fmt.Errorf("-timezone %q: %w (use a name such as Asia/Seoul)", zone, err)
+		}
 	}
 	if err := handlers.CheckPublicURL(c.HTTP.PublicURL); err != nil {
 		return c, fmt.Errorf("-public-url: %w", err)
@@ -206,7 +225,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", cfg.Addr, "db", redacted(cfg.DB), "version", version, "legacy_clients", cfg.HTTP.LegacyClients,
-		"offline_after", cfg.Fleet.OfflineAfter.String(), "room_grace", cfg.Fleet.RoomGrace.String(), "slow_request", cfg.HTTP.SlowRequest.String(),
+		"offline_after", cfg.Fleet.OfflineAfter.String(), "room_grace", cfg.Fleet.RoomGrace.String(),
+		"wake_limit", cfg.Fleet.WakeLimit.String(), "timezone", cfg.Fleet.Location.String(), "slow_request", cfg.HTTP.SlowRequest.String(),
 		"state_every", cfg.Fleet.StateEvery.String(), "keep_minutes", cfg.Fleet.KeepMinutes.String(), "keep_hours", cfg.Fleet.KeepHours.String())
 
 	select {

@@ -37,6 +37,18 @@ func TestParseConfig(t *testing.T) {
 			t.Errorf("-room-grace %s: %v %v", flag, c.Fleet.RoomGrace, err)
 		}
 	}
+	if c.Fleet.WakeLimit != 5*time.Minute || c.Fleet.Location != time.Local {
+		t.Errorf("wake limit and time zone by default: %v %v", c.Fleet.WakeLimit, c.Fleet.Location)
+	}
+	if c, err := parseConfig([]string{"-timezone", "Asia/Seoul", "-wake-limit", "3m"}, func(string) string { return "" }); err != nil ||
+		c.Fleet.Location.String() != "Asia/Seoul" || c.Fleet.WakeLimit != 3*time.Minute {
+		t.Errorf("-timezone Asia/Seoul -wake-limit 3m: %v %v %v", c.Fleet.Location, c.Fleet.WakeLimit, err)
+	}
+	for _, bad := range [][]string{{"-timezone", "Seoul"}, {"-wake-limit", "5s"}, {"-wake-limit", "2h"}} {
+		if _, err := parseConfig(bad, func(string) string { return "" }); err == nil {
+			t.Errorf("%v taken", bad)
+		}
+	}
 	if c.HTTP.SlowRequest != 500*time.Millisecond {
 		t.Errorf("-slow-request by default: %v", c.HTTP.SlowRequest)
 	}

@@ -152,10 +152,10 @@ type clonesAnswer struct {
 	Clones []cloneJSON `json:"clones"`
 }
 
-// nonNil is ids, or an empty list for none: the answers show [], never null.
-func nonNil(ids []int64) []int64 {
-	if ids == nil {
-		return []int64{}
+// nonNil is list, or an empty one for none: the answers show [], never null.
+func nonNil[T any](list []T) []T {
+	if list == nil {
+		return []T{}
 	}
-	return ids
+	return list
 }

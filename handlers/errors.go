@@ -89,6 +89,7 @@ var belowErrors = []struct {
 	{models.ErrRoomNotEmpty, http.StatusConflict, codeConflict, "강의실에 아직 PC가 있습니다. PC를 먼저 다른 곳으로 옮기거나 배치를 해제하세요."},
 	{models.ErrSeatTaken, http.StatusConflict, codeConflict, "그 자리에는 이미 PC가 있습니다. 빈 자리를 고르세요."},
 	{models.ErrRoomTooSmall, http.StatusConflict, codeConflict, "배치된 PC가 강의실 밖에 남게 됩니다. 그 PC들을 먼저 옮기세요."},
+	{models.ErrTooMany, http.StatusConflict, codeConflict, "시간표 항목(강의실마다 50개)이나 예외 날짜(모두 500개)가 너무 많습니다. 지난 것이나 쓰지 않는 것을 지우세요."},
 	{models.ErrSeatOutOfRange, http.StatusBadRequest, codeInvalidField, "강의실 안의 자리가 아닙니다."},
 	{models.ErrCannotFill, http.StatusBadRequest, codeInvalidField, "채울 수 없습니다: 없는 PC이거나 다른 강의실에 배치된 PC가 있습니다. 그 PC를 먼저 옮기세요."},
 }

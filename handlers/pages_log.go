@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -45,7 +46,7 @@ func (s *Server) readLogRequest(c echo.Context) (logRequest, error) {
 	switch tab {
 	case "":
 		tab = views.LogOutages
-	case views.LogOutages, views.LogCommands, views.LogEvents, views.LogActions:
+	case views.LogOutages, views.LogCommands, views.LogEvents, views.LogActions, views.LogRuns:
 	default:
 		return logRequest{}, logBadRequest("기록 종류는 outages, commands, registrations, room-actions 중 하나입니다",
 			"tab must be outages, commands, registrations or room-actions", tab)
@@ -162,6 +163,20 @@ func (s *Server) logPage(c echo.Context) error {
 		for _, a := range as {
 			v.Actions = append(v.Actions, views.LoggedAction{RoomAction: s.roomActionView(a, now), Room: a.RoomName, CreatedAt: a.CreatedAt})
 		}
+	case views.LogRuns:
+		q.Limit++
+		rs, err := s.store.TimetableRunLog(ctx, q)
+		if err != nil {
+			return err
+		}
+		rs, oldest = onePage(rs, func(r models.TimetableRun) int64 { return r.ID })
+		for _, r := range rs {
+			lr, err := loggedRun(r)
+			if err != nil {
+				return err
+			}
+			v.Runs = append(v.Runs, lr)
+		}
 	default:
 		q.Limit++
 		outages, err := s.store.OutageLog(ctx, q)
@@ -240,6 +255,12 @@ func (s *Server) exportLog(c echo.Context) error {
 		read = batches(ctx, q, s.store.RoomActionLog, func(r models.RoomAction) (int64, []string) {
 			return r.ID, []string{id(r.ID), csvTime(&r.CreatedAt), r.CreatedBy, r.RoomName, r.Type, r.State,
 				csvTime(&r.SendAt), csvTime(r.EndedAt), r.EndedBy, strconv.Itoa(r.SentCount)}
+		})
+	case views.LogRuns:
+		// The outcomes as stored: a JSON list of {pc_id, hostname, outcome, user}.
+		header = []string{"id", "ran_at", "planned_at", "room", "step", "outcomes"}
+		read = batches(ctx, q, s.store.TimetableRunLog, func(r models.TimetableRun) (int64, []string) {
+			return r.ID, []string{id(r.ID), csvTime(&r.RanAt), csvTime(&r.PlannedAt), r.RoomName, r.StepKey, r.Outcomes}
 		})
 	default:
 		header = []string{"id", "pc_id", "hostname", "started_at", "ended_at", "duration_seconds", "reason"}
@@ -340,4 +361,21 @@ func csvTime(t *time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// loggedRun is a stored timetable run as the log shows it, a retry's number parsed back from
+// its key ("12/2026-12-04/retry/3"); whether a final step forced shows in its PCs' outcomes.
+func loggedRun(r models.TimetableRun) (views.LoggedRun, error) {
+	var outcomes []models.StepOutcome
+	if err := json.Unmarshal([]byte(r.Outcomes), &outcomes); err != nil {
+		return views.LoggedRun{}, fmt.Errorf("timetable run %d: %w", r.ID, err)
+	}
+	lr := views.LoggedRun{ID: r.ID, Room: r.RoomName, RanAt: r.RanAt, Step: views.PlanStep{At: r.PlannedAt, Kind: r.Kind}}
+	if parts := strings.Split(r.StepKey, "/"); len(parts) == 4 {
+		lr.Step.N, _ = strconv.Atoi(parts[3])
+	}
+	for _, o := range outcomes {
+		lr.PCs = append(lr.PCs, views.RunPC{Hostname: o.Hostname, Outcome: o.Outcome, User: o.User})
+	}
+	return lr, nil
 }

@@ -36,13 +36,8 @@ func (cs *commandSpec) build(by string) (models.Command, error) {
 	if err == nil {
 		err = t.CheckKeys(cs.Parameters)
 	}
-	var pe *command.Error
-	if errors.As(err, &pe) {
-		code := codeInvalidField
-		if pe.Missing {
-			code = codeMissingField
-		}
-		return models.Command{}, badRequest(code, "%[3]s: %[4]s", "parameters.%[1]s %[2]s", pe.Param, pe.Problem, pe.Label, pe.Korean)
+	if err := paramError(err); err != nil {
+		return models.Command{}, err
 	}
 	stored, err := json.Marshal(params)
 	if err != nil {
@@ -74,6 +69,20 @@ func (cs *commandSpec) build(by string) (models.Command, error) {
 		c.ExpiresAt = &at
 	}
 	return c, nil
+}
+
+// paramError is the answer to a parameter the catalogue refused (command.Error); nil for nil,
+// and other errors as they are.
+func paramError(err error) error {
+	var pe *command.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	code := codeInvalidField
+	if pe.Missing {
+		code = codeMissingField
+	}
+	return badRequest(code, "%[3]s: %[4]s", "parameters.%[1]s %[2]s", pe.Param, pe.Problem, pe.Label, pe.Korean)
 }
 
 // wireCommand is a stored command as handed to an agent.

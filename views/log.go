@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -13,6 +14,7 @@ const (
 	LogCommands = "commands"
 	LogEvents   = "registrations"
 	LogActions  = "room-actions"
+	LogRuns     = "timetable"
 )
 
 // LogNoRoom is LogFilter.Room for the PCs placed in no room.
@@ -97,6 +99,40 @@ type LoggedAction struct {
 	CreatedAt time.Time
 }
 
+// LoggedRun is a timetable step the server ran, with what it did to each PC of the room.
+type LoggedRun struct {
+	ID    int64
+	Room  string
+	Step  PlanStep // At is when it was planned
+	RanAt time.Time
+	PCs   []RunPC
+}
+
+// RunPC is what a timetable step did to one PC.
+type RunPC struct {
+	Hostname, Outcome, User string
+}
+
+// runSummary counts a run's outcomes: "종료 12 · 건너뜀(사용 중) 3".
+func runSummary(ctx context.Context, r LoggedRun) string {
+	var order []string
+	counts := map[string]int{}
+	for _, p := range r.PCs {
+		if counts[p.Outcome] == 0 {
+			order = append(order, p.Outcome)
+		}
+		counts[p.Outcome]++
+	}
+	var parts []string
+	for _, o := range order {
+		parts = append(parts, outcomeText(ctx, o)+" "+strconv.Itoa(counts[o]))
+	}
+	if len(parts) == 0 {
+		return T(ctx, "강의실에 PC 없음", "no PC in the room")
+	}
+	return strings.Join(parts, " · ")
+}
+
 // LogView is the event log page: one tab's page of entries, newest first.
 type LogView struct {
 	Page
@@ -107,6 +143,7 @@ type LogView struct {
 	Sends   []CommandSend
 	Events  []EventRow
 	Actions []LoggedAction
+	Runs    []LoggedRun
 	Older   string // the next page's URL; "" on the last page
 	Newest  string // the first page's URL; "" on the first page
 }
