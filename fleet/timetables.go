@@ -255,7 +255,8 @@ type PlannedStep struct {
 }
 
 // TimetablePreview is what room's timetable will do in (from, to], step by step and PC by PC,
-// decided as the run will decide (stepOutcomes) from the PCs as they are now.
+// decided as the run will decide (stepOutcomes) from the PCs as they are now, and as the plan's
+// own steps leave them: a PC shut down is off for the steps after, a PC woken is on.
 func (f *Fleet) TimetablePreview(ctx context.Context, roomID int64, room string, from, to time.Time) ([]PlannedStep, error) {
 	plans, err := f.roomPlans(ctx, roomID)
 	if err != nil || len(plans) == 0 {
@@ -268,7 +269,16 @@ func (f *Fleet) TimetablePreview(ctx context.Context, roomID int64, room string,
 		if st.Kind == timetable.StepWake {
 			wake = f.PlanWake(idsOf(pcs))
 		}
-		out = append(out, PlannedStep{Step: st, Outcomes: stepOutcomes(st, pcs, wake)})
+		os := stepOutcomes(st, pcs, wake)
+		for i, o := range os {
+			switch o.Outcome {
+			case OutcomeShutDown, OutcomeForced:
+				pcs[i].Online = false
+			case OutcomeWaking:
+				pcs[i].Online, pcs[i].CurrentUser = true, nil
+			}
+		}
+		out = append(out, PlannedStep{Step: st, Outcomes: os})
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -193,8 +194,9 @@ func (s *Server) timetableView(ctx context.Context, room *models.Room) (views.Ti
 	return v, nil
 }
 
-// previewRows shapes the planned steps for the page: the steps, and for each PC what they do to
-// it, a run of the same outcome in consecutive steps as one item.
+// previewRows shapes the planned steps for the page: the steps, and what they do to each PC, a
+// run of the same outcome in consecutive steps as one item, and PCs whose plans are the same in
+// one row (a room that is off is one row, not 48).
 func previewRows(steps []fleet.PlannedStep, loc *time.Location) ([]views.PlanStep, []views.PCPlan) {
 	var out []views.PlanStep
 	var pcs []views.PCPlan
@@ -207,7 +209,7 @@ func previewRows(steps []fleet.PlannedStep, loc *time.Location) ([]views.PlanSte
 			if !ok {
 				k = len(pcs)
 				index[o.PCID] = k
-				pcs = append(pcs, views.PCPlan{Hostname: o.Hostname})
+				pcs = append(pcs, views.PCPlan{Hostnames: []string{o.Hostname}})
 			}
 			items := pcs[k].Items
 			if n := len(items); n > 0 && items[n-1].Outcome == o.Outcome && items[n-1].User == o.User {
@@ -217,7 +219,21 @@ func previewRows(steps []fleet.PlannedStep, loc *time.Location) ([]views.PlanSte
 			pcs[k].Items = append(items, views.PlanItem{From: at, To: at, Outcome: o.Outcome, User: o.User, Count: 1})
 		}
 	}
-	return out, pcs
+	var rows []views.PCPlan
+	row := map[string]int{}
+	for _, p := range pcs {
+		var key strings.Builder
+		for _, it := range p.Items {
+			fmt.Fprintf(&key, "%s|%s|%d|%d|%d;", it.Outcome, it.User, it.From.Unix(), it.To.Unix(), it.Count)
+		}
+		if k, ok := row[key.String()]; ok {
+			rows[k].Hostnames = append(rows[k].Hostnames, p.Hostnames...)
+			continue
+		}
+		row[key.String()] = len(rows)
+		rows = append(rows, p)
+	}
+	return out, rows
 }
 
 // timetablePage shows a room's timetable, the preview of the next day and, to operators, the

@@ -87,8 +87,9 @@ func TestTimetablePageAndAPI(t *testing.T) {
 	want := map[string]map[string]string{ // the harness names PC M "LAB-M"
 		"warn":     {"LAB-KIM": fleet.OutcomeWarned, "LAB-FREE": fleet.OutcomeNobody},
 		"shutdown": {"LAB-KIM": fleet.OutcomeSkipped, "LAB-FREE": fleet.OutcomeShutDown},
-		"retry":    {"LAB-KIM": fleet.OutcomeSkipped, "LAB-FREE": fleet.OutcomeShutDown},
-		"final":    {"LAB-KIM": fleet.OutcomeForced, "LAB-FREE": fleet.OutcomeShutDown},
+		// FREE, shut down at the first attempt, is off for the rest of the night.
+		"retry": {"LAB-KIM": fleet.OutcomeSkipped, "LAB-FREE": fleet.OutcomeOff},
+		"final": {"LAB-KIM": fleet.OutcomeForced, "LAB-FREE": fleet.OutcomeOff},
 	}
 	for kind, w := range want {
 		for m, o := range w {
@@ -103,10 +104,11 @@ func TestTimetablePageAndAPI(t *testing.T) {
 	plans := map[string][]string{}
 	for _, pc := range byTestIDAll(doc, "plan-pc") {
 		for _, it := range byTestIDAll(pc, "plan-item") {
-			plans[attr(pc, "data-hostname")] = append(plans[attr(pc, "data-hostname")], attr(it, "data-outcome"))
+			plans[attr(pc, "data-hostnames")] = append(plans[attr(pc, "data-hostnames")], attr(it, "data-outcome"))
 		}
 	}
-	if strings.Join(plans["LAB-KIM"], ",") != "warned,skipped,forced" || strings.Join(plans["LAB-FREE"], ",") != "nobody,shut down" {
+	// FREE is off once shut down: its retries and final find it off.
+	if strings.Join(plans["LAB-KIM"], ",") != "warned,skipped,forced" || strings.Join(plans["LAB-FREE"], ",") != "nobody,shut down,off" {
 		t.Errorf("the page's plan: %v", plans)
 	}
 	if len(byTestIDAll(doc, "entry-form")) != 0 {

@@ -49,11 +49,11 @@ type PlanStep struct {
 	Force bool
 }
 
-// PCPlan is what the plan ahead does to one PC: its outcomes in order, a run of the same one
-// in consecutive steps as one item.
+// PCPlan is what the plan ahead does to some PCs, the same to each: its outcomes in order, a
+// run of the same one in consecutive steps as one item.
 type PCPlan struct {
-	Hostname string
-	Items    []PlanItem
+	Hostnames []string
+	Items     []PlanItem
 }
 
 // PlanItem is one outcome (fleet.Outcome* words) from From to To, Count steps long.
