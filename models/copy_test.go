@@ -62,7 +62,8 @@ func filledSource(t *testing.T) filled {
 	must(s.CreateAdmin(ctx, admin))
 	must(s.RecordAuthFailure(ctx, "pin|10.0.0.9", now, time.Hour))
 	must(s.CreateSession(ctx, &Session{TokenHash: "session", AdminID: admin.ID, CSRFToken: "csrf", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
-	must(s.CreateRoom(ctx, &Room{Name: "ENG301", Rows: 2, Cols: 3}, now))
+	room := &Room{Name: "ENG301", Rows: 2, Cols: 3}
+	must(s.CreateRoom(ctx, room, now))
 	pc, other := registerTest(t, s, "PC-1"), registerTest(t, s, "PC-2")
 	must(s.SetSeat(ctx, pc.ID, "ENG301", 1, 2, now))
 	must(s.SaveFullState(ctx, pc.ID, FullState{CPUUsage: ptr(12.5), RAMUsed: ptr(3.25), RAMUsagePercent: ptr(40.0), CurrentUser: ptr("student"),
@@ -88,6 +89,16 @@ func filledSource(t *testing.T) filled {
 		t.Fatalf("a re-enrolment request: %v %v", e, err)
 	}
 	must(s.ScheduleRoomAction(ctx, &RoomAction{RoomName: "ENG301", Type: "shutdown", Parameters: "{}", Priority: 1, Timeout: 60, SendAt: now.Add(time.Minute), CreatedBy: "kim"}, now))
+	must(s.AddTimetableEntry(ctx, &TimetableEntry{RoomID: room.ID, Days: 0b0111110, Action: "shutdown", AtMinute: 22 * 60,
+		WarnMinutes: 10, Message: "곧 꺼집니다", RetryMinutes: 15, FinalMinute: 23 * 60, Force: true, CreatedBy: "kim"}, now))
+	must(s.AddTimetableException(ctx, &TimetableException{Day: "2026-12-25", Skip: "all", Note: "성탄절", CreatedBy: "kim"}, now))
+	must(s.RunTimetableStep(ctx, &TimetableRun{StepKey: "1/2026-12-07/shutdown", RoomID: room.ID, RoomName: "ENG301", EntryID: 1,
+		Kind: "shutdown", PlannedAt: now, Outcomes: `[{"pc_id":1,"hostname":"PC-1","outcome":"skipped","user":"student"}]`}, nil, now))
+	w, err := s.StartWake(ctx, []int64{other.ID}, "kim", now)
+	must(err)
+	if ended, err := s.EndWake(ctx, other.ID, *w.SentAt, WakeAwake, "42s", now.Add(42*time.Second)); !ended || err != nil {
+		t.Fatalf("end wake: %v %v", ended, err)
+	}
 	hour := now.Truncate(time.Hour).Add(-time.Hour).Unix()
 	var minutes []Minute
 	for i := range 60 {
