@@ -65,7 +65,7 @@ func (c *countingStore) NextCommand(ctx context.Context, id int64, addr string, 
 }
 
 // newTestStore is a migrated SQLite store in a temporary directory, counting its writes.
-func newTestStore(t *testing.T) *countingStore {
+func newTestStore(t testing.TB) *countingStore {
 	t.Helper()
 	ctx := context.Background()
 	s, err := models.Open(ctx, testdb.DSN(t))

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -235,5 +236,40 @@ func TestTimetableFinalAndHoliday(t *testing.T) {
 		if got := l.runs(t); len(got) != 4 {
 			t.Errorf("force %v: the holiday ran %v", force, got[4:])
 		}
+	}
+}
+
+// BenchmarkTimetableTick is the leader's look at the timetables every 5 s with 100 rooms of 4
+// entries each and nothing due: the cost every server pays all day.
+func BenchmarkTimetableTick(b *testing.B) {
+	ctx := context.Background()
+	store := newTestStore(b)
+	f, err := New(ctx, store, events.NewHub(0), Config{Location: time.UTC}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 100 {
+		r := &models.Room{Name: fmt.Sprintf("R%03d", i), Rows: 6, Cols: 8}
+		if err := store.CreateRoom(ctx, r, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range []models.TimetableEntry{
+			{Days: 0b0111110, Action: "wake", AtMinute: 8 * 60},
+			{Days: 0b0111110, Action: "shutdown", AtMinute: 22 * 60, WarnMinutes: 10, RetryMinutes: 15, FinalMinute: 23*60 + 30, Force: true},
+			{Days: 0b1000001, Action: "shutdown", AtMinute: 18 * 60},
+			{Days: 0b0100000, Action: "wake", AtMinute: 7 * 60},
+		} {
+			e.RoomID, e.CreatedBy = r.ID, "bench"
+			if err := store.AddTimetableEntry(ctx, &e, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC) // a Monday noon: nothing due
+	f.now = func() time.Time { return now }
+	b.ResetTimer()
+	for range b.N {
+		now = now.Add(timetableEvery)
+		f.runTimetables(ctx)
 	}
 }

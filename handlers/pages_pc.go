@@ -128,6 +128,15 @@ func commandTargets(form url.Values) (ids []int64, room *string, err error) {
 	return ids, room, nil
 }
 
+// formTargets reads the request's form and the PCs or room it names (commandTargets).
+func formTargets(c echo.Context) (form url.Values, ids []int64, room *string, err error) {
+	if form, err = readForm(c); err != nil {
+		return nil, nil, nil, err
+	}
+	ids, room, err = commandTargets(form)
+	return form, ids, room, err
+}
+
 // streamFor is the stream a stand-alone command page listens to: any stream carries every
 // command's updates, so the room's, or the first PC's.
 func streamFor(ids []int64, room *string) string {
@@ -258,11 +267,7 @@ func isPower(typ string) bool { return typ == wire.TypeShutdown || typ == wire.T
 // room is scheduled on the server instead, cancellable until the grace period ends
 // (room_actions.go); the API's bulk command stays immediate for scripts.
 func (s *Server) sendCommandsPage(c echo.Context) error {
-	form, err := readForm(c)
-	if err != nil {
-		return err
-	}
-	ids, room, err := commandTargets(form)
+	form, ids, room, err := formTargets(c)
 	if err != nil {
 		return err
 	}

@@ -264,8 +264,14 @@ func (s *Server) changedTimetable(c echo.Context, room *models.Room) error {
 	return s.renderTimetable(c, room)
 }
 
-// addEntryPage adds an entry from the page's form.
-func (s *Server) addEntryPage(c echo.Context) error {
+// addEntryPage adds an entry from the page's form, addExceptionPage an exception.
+func (s *Server) addEntryPage(c echo.Context) error { return addPage(s, c, entryForm, s.addEntry) }
+func (s *Server) addExceptionPage(c echo.Context) error {
+	return addPage(s, c, exceptionForm, s.addException)
+}
+
+// addPage reads a request of type R from the page's form and adds it to the query's room.
+func addPage[R any](s *Server, c echo.Context, read func(url.Values) (R, error), add func(echo.Context, *models.Room, R) error) error {
 	room, err := s.timetableRoom(c)
 	if err != nil {
 		return err
@@ -274,38 +280,36 @@ func (s *Server) addEntryPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req := entryRequest{Days: strings.Join(form["days"], ","), Action: form.Get("action"), At: form.Get("at"),
-		Message: form.Get("message"), FinalAt: form.Get("final_at"), Force: form.Get("force") != ""}
-	for name, dst := range map[string]*int{"warn_minutes": &req.WarnMinutes, "retry_minutes": &req.RetryMinutes} {
-		n, err := formInt(form, name)
-		if err != nil {
-			return err
-		}
-		if n != nil {
-			*dst = *n
-		}
+	req, err := read(form)
+	if err != nil {
+		return err
 	}
-	if err := s.addEntry(c, room, req); err != nil {
+	if err := add(c, room, req); err != nil {
 		return err
 	}
 	return s.changedTimetable(c, room)
 }
 
-// addExceptionPage adds an exception from the page's form.
-func (s *Server) addExceptionPage(c echo.Context) error {
-	room, err := s.timetableRoom(c)
-	if err != nil {
-		return err
+// entryForm is the entry the page's form asks for: days as boxes, numbers as text.
+func entryForm(form url.Values) (entryRequest, error) {
+	req := entryRequest{Days: strings.Join(form["days"], ","), Action: form.Get("action"), At: form.Get("at"),
+		Message: form.Get("message"), FinalAt: form.Get("final_at"), Force: form.Get("force") != ""}
+	for name, dst := range map[string]*int{"warn_minutes": &req.WarnMinutes, "retry_minutes": &req.RetryMinutes} {
+		n, err := formInt(form, name)
+		if err != nil {
+			return req, err
+		}
+		if n != nil {
+			*dst = *n
+		}
 	}
-	form, err := readForm(c)
-	if err != nil {
-		return err
-	}
-	req := exceptionRequest{Date: form.Get("date"), Skip: form.Get("skip"), Note: form.Get("note"), AllRooms: form.Get("all_rooms") != ""}
-	if err := s.addException(c, room, req); err != nil {
-		return err
-	}
-	return s.changedTimetable(c, room)
+	return req, nil
+}
+
+// exceptionForm is the exception the page's form asks for.
+func exceptionForm(form url.Values) (exceptionRequest, error) {
+	return exceptionRequest{Date: form.Get("date"), Skip: form.Get("skip"), Note: form.Get("note"),
+		AllRooms: form.Get("all_rooms") != ""}, nil
 }
 
 // deleteEntryPage and deleteExceptionPage delete from the page's lists.
@@ -366,33 +370,22 @@ func (s *Server) getTimetable(c echo.Context) error {
 	return c.JSON(http.StatusOK, a)
 }
 
-// addEntryAPI adds an entry: entryRequest's JSON.
-func (s *Server) addEntryAPI(c echo.Context) error {
-	room, err := s.timetableRoom(c)
-	if err != nil {
-		return err
-	}
-	var req entryRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	if err := s.addEntry(c, room, req); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, success)
-}
+// addEntryAPI adds an entry (entryRequest's JSON), addExceptionAPI an exception
+// (exceptionRequest's).
+func (s *Server) addEntryAPI(c echo.Context) error     { return addAPI(s, c, s.addEntry) }
+func (s *Server) addExceptionAPI(c echo.Context) error { return addAPI(s, c, s.addException) }
 
-// addExceptionAPI adds an exception: exceptionRequest's JSON.
-func (s *Server) addExceptionAPI(c echo.Context) error {
+// addAPI decodes a request of type R and adds it to the path's room with add.
+func addAPI[R any](s *Server, c echo.Context, add func(echo.Context, *models.Room, R) error) error {
 	room, err := s.timetableRoom(c)
 	if err != nil {
 		return err
 	}
-	var req exceptionRequest
+	var req R
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := s.addException(c, room, req); err != nil {
+	if err := add(c, room, req); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, success)

@@ -44,11 +44,7 @@ func (s *Server) wakePCs(c echo.Context) error {
 // wakePage wakes the selected PCs or a room from the dashboard and answers what it did, PC by
 // PC; the tiles then show each one waking, then awake or failed, live.
 func (s *Server) wakePage(c echo.Context) error {
-	form, err := readForm(c)
-	if err != nil {
-		return err
-	}
-	ids, room, err := commandTargets(form)
+	_, ids, room, err := formTargets(c)
 	if err != nil {
 		return err
 	}

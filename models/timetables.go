@@ -115,14 +115,19 @@ func (s *Store) AddTimetableEntry(ctx context.Context, e *TimetableEntry, now ti
 
 // DeleteTimetableEntry deletes entry id of room roomID; ErrNotFound when it has no such entry.
 func (s *Store) DeleteTimetableEntry(ctx context.Context, roomID, id int64) error {
-	res, err := s.w.NewDelete().Model((*TimetableEntry)(nil)).Where("id = ? AND room_id = ?", id, roomID).Exec(ctx)
+	return s.deleteOne(ctx, (*TimetableEntry)(nil), fmt.Sprintf("timetable entry %d", id), "id = ? AND room_id = ?", id, roomID)
+}
+
+// deleteOne deletes the rows of model that match where; ErrNotFound when none did.
+func (s *Store) deleteOne(ctx context.Context, model any, what, where string, args ...any) error {
+	res, err := s.w.NewDelete().Model(model).Where(where, args...).Exec(ctx)
 	if err == nil {
 		if n, _ := res.RowsAffected(); n == 0 {
 			err = ErrNotFound
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("delete timetable entry %d: %w", id, err)
+		return fmt.Errorf("delete %s: %w", what, err)
 	}
 	return nil
 }
@@ -165,16 +170,7 @@ func (s *Store) AddTimetableException(ctx context.Context, x *TimetableException
 
 // DeleteTimetableException deletes exception id; ErrNotFound when there is none.
 func (s *Store) DeleteTimetableException(ctx context.Context, id int64) error {
-	res, err := s.w.NewDelete().Model((*TimetableException)(nil)).Where("id = ?", id).Exec(ctx)
-	if err == nil {
-		if n, _ := res.RowsAffected(); n == 0 {
-			err = ErrNotFound
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("delete timetable exception %d: %w", id, err)
-	}
-	return nil
+	return s.deleteOne(ctx, (*TimetableException)(nil), fmt.Sprintf("timetable exception %d", id), "id = ?", id)
 }
 
 // RunTimetableStep records run and queues cmds (as EnqueueCommands does, filling in their ids)
