@@ -33,6 +33,7 @@ const (
 	OutcomeSkipped  = "skipped" // someone is logged in: tried again at the next retry
 	OutcomeForced   = "forced"  // shut down at the final time although someone is logged in
 	OutcomeLeftOn   = "left on" // someone is still logged in at the final time, and force is off
+	OutcomeMissed   = "missed"  // the servers were down at its time: nothing was done
 )
 
 // TimetableBy is who the commands of a timetable step are sent by, in the audit log.
@@ -93,9 +94,13 @@ func (f *Fleet) roomPlans(ctx context.Context, roomID int64) ([]*roomPlan, error
 	return plans, nil
 }
 
+// missedLookBack is how far back a new leader records the steps no instance ran.
+const missedLookBack = 24 * time.Hour
+
 // runTimetables runs every room's steps due since the last look, on the leader. The first
 // look (at start, or on becoming leader) goes back overdueAtStart, as room actions do: a step
-// the server was down through for longer is not run late; one run already is not run again.
+// the server was down through for longer is not run late, but recorded as missed; one run
+// already is not run again.
 func (f *Fleet) runTimetables(ctx context.Context) {
 	now := f.now()
 	from := f.timetableFrom
@@ -107,6 +112,13 @@ func (f *Fleet) runTimetables(ctx context.Context) {
 		f.log.Error("load timetables failed", "err", err)
 		return
 	}
+	if last := f.timetableFrom; last.Before(from) {
+		start := now.Add(-missedLookBack)
+		if last.After(start) {
+			start = last
+		}
+		f.recordMissed(ctx, plans, start, from)
+	}
 	for _, rp := range plans {
 		for _, st := range rp.steps(f.cfg.Location, from, now) {
 			if err := f.runStep(ctx, rp, st); err != nil {
@@ -117,6 +129,41 @@ func (f *Fleet) runTimetables(ctx context.Context) {
 		}
 	}
 	f.timetableFrom = now
+}
+
+// recordMissed records the steps in (from, to] that no instance ran (the servers were down) as
+// missed for every PC of their room, queueing nothing: the event log then says what did not
+// happen. Steps planned before their entry was made were never due.
+func (f *Fleet) recordMissed(ctx context.Context, plans []*roomPlan, from, to time.Time) {
+	for _, rp := range plans {
+		pcs := f.Views(func(v *models.PCView) bool { return v.InRoom(rp.room) })
+		for _, st := range rp.steps(f.cfg.Location, from, to) {
+			if st.At.Before(rp.stored[st.EntryID].CreatedAt) {
+				continue
+			}
+			outcomes := make([]models.StepOutcome, len(pcs))
+			for i := range pcs {
+				outcomes[i] = models.StepOutcome{PCID: pcs[i].ID, Hostname: pcs[i].Hostname, Outcome: OutcomeMissed}
+			}
+			err := f.store.RunTimetableStep(ctx, f.run(rp, st, outcomes), nil, f.now())
+			switch {
+			case errors.Is(err, models.ErrStepRan):
+			case err != nil:
+				f.log.Error("record missed timetable step failed", "room", rp.room, "step", st.Key(), "err", err)
+				return
+			default:
+				f.log.Warn("timetable step missed: the server was down at its time", "room", rp.room, "step", st.Key(),
+					"planned", st.At)
+			}
+		}
+	}
+}
+
+// run is the record of step st of rp with outcomes.
+func (f *Fleet) run(rp *roomPlan, st timetable.Step, outcomes []models.StepOutcome) *models.TimetableRun {
+	b, _ := json.Marshal(outcomes) // plain strings and numbers: cannot fail
+	return &models.TimetableRun{StepKey: st.Key(), RoomID: rp.roomID, RoomName: rp.room, EntryID: st.EntryID,
+		Kind: st.Kind, PlannedAt: st.At, Outcomes: string(b)}
 }
 
 // runStep runs one step for the PCs of its room as they are now.
@@ -132,13 +179,7 @@ func (f *Fleet) runStep(ctx context.Context, rp *roomPlan, st timetable.Step) er
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(outcomes)
-	if err != nil {
-		return err
-	}
-	run := models.TimetableRun{StepKey: st.Key(), RoomID: rp.roomID, RoomName: rp.room, EntryID: st.EntryID,
-		Kind: st.Kind, PlannedAt: st.At, Outcomes: string(b)}
-	err = f.store.RunTimetableStep(ctx, &run, cmds, f.now())
+	err = f.store.RunTimetableStep(ctx, f.run(rp, st, outcomes), cmds, f.now())
 	if errors.Is(err, models.ErrStepRan) {
 		return nil
 	}

@@ -72,18 +72,24 @@ func (l *timetableLab) fleet(t *testing.T, loc *time.Location) *Fleet {
 // with a "+1 " prefix, and has each fleet look at its timetables.
 func (l *timetableLab) at(t *testing.T, clock string, fleets ...*Fleet) {
 	t.Helper()
+	l.now = l.clock(t, clock)
+	for _, f := range fleets {
+		f.runTimetables(context.Background())
+	}
+}
+
+// clock is a time as at takes it.
+func (l *timetableLab) clock(t *testing.T, clock string) time.Time {
+	t.Helper()
 	day := "2026-12-07 "
 	if len(clock) > 3 && clock[:3] == "+1 " {
 		day, clock = "2026-12-08 ", clock[3:]
 	}
-	now, err := time.ParseInLocation("2006-01-02 15:04:05", day+clock, l.f.cfg.Location)
+	at, err := time.ParseInLocation("2006-01-02 15:04:05", day+clock, l.f.cfg.Location)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.now = now
-	for _, f := range fleets {
-		f.runTimetables(context.Background())
-	}
+	return at
 }
 
 // runs are the stored runs, oldest first, with their outcomes by machine.
@@ -135,7 +141,7 @@ func TestTimetableWarnsSkipsAndRetries(t *testing.T) {
 	l := newTimetableLab(t)
 	ctx := context.Background()
 	if err := l.store.AddTimetableEntry(ctx, &models.TimetableEntry{RoomID: l.room.ID, Days: 0b0111110, Action: "shutdown",
-		AtMinute: 22 * 60, WarnMinutes: 10, RetryMinutes: 15, FinalMinute: 23 * 60, CreatedBy: "admin"}, time.Now()); err != nil {
+		AtMinute: 22 * 60, WarnMinutes: 10, RetryMinutes: 15, FinalMinute: 23 * 60, CreatedBy: "admin"}, l.clock(t, "12:00:00")); err != nil {
 		t.Fatal(err)
 	}
 	other := l.fleet(t, l.f.cfg.Location) // a second instance that believes it leads as well
@@ -190,10 +196,41 @@ func TestTimetableWarnsSkipsAndRetries(t *testing.T) {
 	if got := l.pending(t, "KIM")[wire.TypeShutdown]; got != 1 {
 		t.Fatalf("KIM got %d shutdowns, want 1", got)
 	}
-	// The server was down from 22:31 to 23:10: the final step at 23:00 is too late to run.
+	// The servers were down from 22:31 to 23:10: the retry at 22:45 and the final step at 23:00
+	// are too late to run, and are recorded as missed, queueing nothing.
 	l.at(t, "23:10:00", both...)
-	if runs = l.runs(t); len(runs) != 4 {
-		t.Fatalf("a step missed by more than %s ran: %v", overdueAtStart, runs)
+	runs = l.runs(t)
+	if len(runs) != 6 || runs[4]["KIM"] != OutcomeMissed || runs[5]["KIM"] != OutcomeMissed || runs[5]["OFF"] != OutcomeMissed {
+		t.Fatalf("steps missed by more than %s: %v", overdueAtStart, runs)
+	}
+	if got := l.pending(t, "KIM")[wire.TypeShutdown]; got != 1 {
+		t.Fatalf("KIM has %d shutdowns after the missed steps, want still 1", got)
+	}
+}
+
+// A leader that starts records the steps of the last day that no instance ran, but not those
+// planned before their entry was made, nor those that ran.
+func TestTimetableRecordsMissedSteps(t *testing.T) {
+	l := newTimetableLab(t)
+	ctx := context.Background()
+	// A wake every day at 08:00, made Sunday the 6th at noon.
+	if err := l.store.AddTimetableEntry(ctx, &models.TimetableEntry{RoomID: l.room.ID, Days: 0b1111111, Action: "wake",
+		AtMinute: 8 * 60, CreatedBy: "admin"}, l.clock(t, "12:00:00").AddDate(0, 0, -1)); err != nil {
+		t.Fatal(err)
+	}
+	// Monday 08:00 ran; the servers were then down until 09:00 Tuesday.
+	l.at(t, "08:00:01", l.f)
+	l.now = l.clock(t, "+1 09:00:00")
+	restarted := l.fleet(t, l.f.cfg.Location)
+	restarted.runTimetables(ctx)
+	runs := l.runs(t)
+	if len(runs) != 2 || runs[0]["OFF"] != OutcomeNoRelay || runs[1]["OFF"] != OutcomeMissed || runs[1][""] != "1/2026-12-08/wake" {
+		t.Fatalf("runs %v: want Monday's wake, then Tuesday's missed (Sunday's came before the entry)", runs)
+	}
+	restarted.timetableFrom = time.Time{} // another start: nothing is recorded twice
+	restarted.runTimetables(ctx)
+	if got := l.runs(t); len(got) != 2 {
+		t.Fatalf("a second start recorded again: %v", got)
 	}
 }
 
@@ -205,7 +242,7 @@ func TestTimetableFinalAndHoliday(t *testing.T) {
 		ctx := context.Background()
 		// Shutdown at 23:30, retries every 20 minutes until 00:30 the next day.
 		if err := l.store.AddTimetableEntry(ctx, &models.TimetableEntry{RoomID: l.room.ID, Days: 0b1111111, Action: "shutdown",
-			AtMinute: 23*60 + 30, RetryMinutes: 20, FinalMinute: 30, Force: force, CreatedBy: "admin"}, time.Now()); err != nil {
+			AtMinute: 23*60 + 30, RetryMinutes: 20, FinalMinute: 30, Force: force, CreatedBy: "admin"}, l.clock(t, "12:00:00")); err != nil {
 			t.Fatal(err)
 		}
 		for _, clock := range []string{"23:29:59", "23:30:01", "23:50:01", "+1 00:10:01", "+1 00:30:01"} {

@@ -107,6 +107,8 @@ func outcomeText(ctx context.Context, outcome string) string {
 		return T(ctx, "강제 종료", "forced off")
 	case "left on":
 		return T(ctx, "켜 둠(사용 중)", "left on (in use)")
+	case "missed":
+		return T(ctx, "실행 안 됨(그 시각에 서버가 멈춰 있었음)", "missed (the server was down at its time)")
 	}
 	return outcome
 }
