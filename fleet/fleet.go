@@ -70,6 +70,8 @@ type Store interface {
 	TimetableEntries(ctx context.Context, roomID int64) ([]models.TimetableEntry, error)
 	TimetableExceptions(ctx context.Context, roomID int64) ([]models.TimetableException, error)
 	RunTimetableStep(ctx context.Context, run *models.TimetableRun, cmds []models.Command, now time.Time) error
+	RanSteps(ctx context.Context, since time.Time) (map[string]bool, error)
+	PruneTimetableRuns(ctx context.Context, before time.Time, limit int) (int, error)
 	EndWake(ctx context.Context, id int64, sentAt time.Time, state, detail string, now time.Time) (bool, error)
 	FillRoom(ctx context.Context, roomID int64, pcIDs []int64, order string, move bool, now time.Time) (*models.Filled, error)
 	Unplace(ctx context.Context, pcIDs []int64, now time.Time) ([]models.Room, error)

@@ -214,13 +214,27 @@ func (f *Fleet) rollupHour(ctx context.Context, hour time.Time) {
 // holds the one writer for long.
 const pruneBatch = 1000
 
-// prune deletes the history older than the retention.
+// prune deletes the history older than the retention: the per-minute and hourly history, and
+// the timetable's runs, kept as long as the hourly history.
 func (f *Fleet) prune(ctx context.Context) {
 	now := f.now()
-	for table, keep := range map[string]time.Duration{models.MinutesTable: f.cfg.KeepMinutes, models.HoursTable: f.cfg.KeepHours} {
-		total := 0
+	history := func(table string) func(context.Context, time.Time, int) (int, error) {
+		return func(ctx context.Context, before time.Time, limit int) (int, error) {
+			return f.store.PruneHistory(ctx, table, before, limit)
+		}
+	}
+	for _, p := range []struct {
+		table  string
+		keep   time.Duration
+		delete func(context.Context, time.Time, int) (int, error)
+	}{
+		{models.MinutesTable, f.cfg.KeepMinutes, history(models.MinutesTable)},
+		{models.HoursTable, f.cfg.KeepHours, history(models.HoursTable)},
+		{"timetable_runs", f.cfg.KeepHours, f.store.PruneTimetableRuns},
+	} {
+		table, total := p.table, 0
 		for {
-			n, err := f.store.PruneHistory(ctx, table, now.Add(-keep), pruneBatch)
+			n, err := p.delete(ctx, now.Add(-p.keep), pruneBatch)
 			total += n
 			if err != nil {
 				f.log.Error("history pruning failed", "table", table, "err", err)

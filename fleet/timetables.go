@@ -135,10 +135,16 @@ func (f *Fleet) runTimetables(ctx context.Context) {
 // missed for every PC of their room, queueing nothing: the event log then says what did not
 // happen. Steps planned before their entry was made were never due.
 func (f *Fleet) recordMissed(ctx context.Context, plans []*roomPlan, from, to time.Time) {
+	// One read, so a start does not try a write for each of the day's steps that ran.
+	ran, err := f.store.RanSteps(ctx, from)
+	if err != nil {
+		f.log.Error("record missed timetable steps failed", "err", err)
+		return
+	}
 	for _, rp := range plans {
 		pcs := f.Views(func(v *models.PCView) bool { return v.InRoom(rp.room) })
 		for _, st := range rp.steps(f.cfg.Location, from, to) {
-			if st.At.Before(rp.stored[st.EntryID].CreatedAt) {
+			if ran[st.Key()] || st.At.Before(rp.stored[st.EntryID].CreatedAt) {
 				continue
 			}
 			outcomes := make([]models.StepOutcome, len(pcs))

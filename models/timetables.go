@@ -198,6 +198,32 @@ func (s *Store) RunTimetableStep(ctx context.Context, run *TimetableRun, cmds []
 	return nil
 }
 
+// RanSteps returns the keys of the steps planned after since that have a run.
+func (s *Store) RanSteps(ctx context.Context, since time.Time) (map[string]bool, error) {
+	var keys []string
+	if err := s.r.NewSelect().Model((*TimetableRun)(nil)).Column("step_key").Where("planned_at > ?", since.UTC()).
+		Scan(ctx, &keys); err != nil {
+		return nil, fmt.Errorf("ran timetable steps: %w", err)
+	}
+	ran := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		ran[k] = true
+	}
+	return ran, nil
+}
+
+// PruneTimetableRuns deletes up to limit runs planned before before, and says how many it did.
+func (s *Store) PruneTimetableRuns(ctx context.Context, before time.Time, limit int) (int, error) {
+	s.yieldToUrgent(ctx)
+	res, err := s.w.NewDelete().Model((*TimetableRun)(nil)).Where("id IN (?)",
+		s.w.NewSelect().Model((*TimetableRun)(nil)).Column("id").Where("planned_at < ?", before.UTC()).Limit(int64(limit))).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("prune timetable runs: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 // TimetableRunLog returns one page of the timetable's runs (q.RoomID and the time bounds apply).
 func (s *Store) TimetableRunLog(ctx context.Context, q LogQuery) ([]TimetableRun, error) {
 	if q.RoomID == NoRoom {
