@@ -257,19 +257,15 @@ func stepOutcomes(st timetable.Step, pcs []models.PCView, wake WakePlan) []model
 // warning message, the shutdowns.
 func stepCommands(st timetable.Step, e *models.TimetableEntry, outcomes []models.StepOutcome, wake WakePlan) ([]models.Command, error) {
 	if st.Kind == timetable.StepWake {
-		batches, err := wakeCommands(wake, TimetableBy)
-		var cmds []models.Command
-		for _, b := range batches {
-			cmds = append(cmds, b...)
-		}
-		return cmds, err
+		all, _, err := wakeCommands(wake, TimetableBy)
+		return all, err
 	}
 	var cmd models.Command
 	var err error
 	if st.Kind == timetable.StepWarn {
-		cmd, err = newCommand(wire.TypeMessage, map[string]any{"message": warning(e), "duration": 60}, TimetableBy)
+		cmd, err = models.NewCommand(wire.TypeMessage, map[string]any{"message": warning(e), "duration": 60}, TimetableBy)
 	} else {
-		cmd, err = newCommand(wire.TypeShutdown, map[string]any{"delay": 0}, TimetableBy)
+		cmd, err = models.NewCommand(wire.TypeShutdown, map[string]any{"delay": 0}, TimetableBy)
 		cmd.Priority = 1
 	}
 	if err != nil {

@@ -3,15 +3,12 @@ package fleet
 import (
 	"cmp"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/wcms-lab/wcms/command"
 	"github.com/wcms-lab/wcms/events"
 	"github.com/wcms-lab/wcms/models"
 	"github.com/wcms-lab/wcms/wire"
@@ -122,50 +119,44 @@ func broadcastOf(p netip.Prefix) netip.Addr {
 }
 
 // Wake wakes the PCs of ids for by: it plans the relays (PlanWake), queues their wake_on_lan
-// commands and marks the targets waking. Commands[i] are the commands of plan.Relays[i].
-func (f *Fleet) Wake(ctx context.Context, ids []int64, by string) (plan WakePlan, commands [][]models.Command, err error) {
+// commands and marks the targets waking. perRelay[i] are the commands of plan.Relays[i].
+func (f *Fleet) Wake(ctx context.Context, ids []int64, by string) (plan WakePlan, perRelay [][]models.Command, err error) {
 	plan = f.PlanWake(ids)
-	commands, err = wakeCommands(plan, by)
-	if err != nil {
-		return plan, nil, err
+	all, perRelay, err := wakeCommands(plan, by)
+	if err != nil || len(all) == 0 {
+		return plan, perRelay, err
 	}
-	all := slices.Concat(commands...)
-	if len(all) == 0 {
-		return plan, commands, nil
-	}
+	// perRelay are views of all: they see the ids Enqueue fills in.
 	if err := f.Enqueue(ctx, all); err != nil {
 		return plan, nil, err
 	}
-	// Enqueue filled in the ids of all, in commands' order.
-	k := 0
-	for _, batch := range commands {
-		for i := range batch {
-			batch[i] = all[k]
-			k++
-		}
-	}
-	return plan, commands, f.startWake(ctx, plan.targets(), by)
+	return plan, perRelay, f.startWake(ctx, plan.targets(), by)
 }
 
-// wakeCommands are the relays' wake_on_lan commands, wakeBatch MACs each, per relay.
-func wakeCommands(plan WakePlan, by string) ([][]models.Command, error) {
-	var commands [][]models.Command
-	for _, r := range plan.Relays {
-		var batch []models.Command
+// wakeCommands are the relays' wake_on_lan commands, wakeBatch MACs each: all of them, and each
+// relay's as a part of all.
+func wakeCommands(plan WakePlan, by string) (all []models.Command, perRelay [][]models.Command, err error) {
+	ends := make([]int, len(plan.Relays))
+	for i, r := range plan.Relays {
 		for macs := range slices.Chunk(r.MACs, wakeBatch) {
-			cmd, err := newCommand(wire.TypeWakeOnLAN, map[string]any{"macs": strings.Join(macs, ","),
+			cmd, err := models.NewCommand(wire.TypeWakeOnLAN, map[string]any{"macs": strings.Join(macs, ","),
 				"broadcast": r.Broadcast.String()}, by)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			for _, via := range r.Via {
 				cmd.PCID = via
-				batch = append(batch, cmd)
+				all = append(all, cmd)
 			}
 		}
-		commands = append(commands, batch)
+		ends[i] = len(all)
 	}
-	return commands, nil
+	start := 0
+	for _, end := range ends {
+		perRelay = append(perRelay, all[start:end:end])
+		start = end
+	}
+	return all, perRelay, nil
 }
 
 // targets are the PCs the plan's relays wake.
@@ -179,20 +170,6 @@ func (plan WakePlan) targets() []int64 {
 
 // wakeBatch is how many MACs one wake_on_lan command carries (the catalogue's bound).
 const wakeBatch = 64
-
-// newCommand is a command of typ checked by the catalogue (command.Validate) as the admin API
-// checks one, with the API's default priority and timeout; PCID unset.
-func newCommand(typ string, params map[string]any, by string) (models.Command, error) {
-	checked, err := command.Validate(typ, params)
-	if err != nil {
-		return models.Command{}, fmt.Errorf("%s command: %w", typ, err)
-	}
-	b, err := json.Marshal(checked)
-	if err != nil {
-		return models.Command{}, err
-	}
-	return models.Command{Type: typ, Parameters: string(b), Priority: 5, Timeout: 300, CreatedBy: by}, nil
-}
 
 // startWake records that by sent a wake to the PCs of ids (the targets of PlanWake's relays):
 // each is waking until its first heartbeat, or failed after Config.WakeLimit (Sweep).

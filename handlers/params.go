@@ -32,18 +32,10 @@ func (cs *commandSpec) build(by string) (models.Command, error) {
 		return models.Command{}, badRequest(codeInvalidField, "%q은(는) 명령 종류가 아닙니다. 다음 중 하나를 쓰세요: %s",
 			"type %q is not a command type; use one of %s", cs.Type, command.Names())
 	}
-	params, err := t.Validate(cs.Parameters)
-	if err == nil {
-		err = t.CheckKeys(cs.Parameters)
-	}
-	if err := paramError(err); err != nil {
-		return models.Command{}, err
-	}
-	stored, err := json.Marshal(params)
+	c, err := models.NewCommand(t.Name, cs.Parameters, by)
 	if err != nil {
-		return models.Command{}, err
+		return c, paramError(err)
 	}
-	c := models.Command{Type: t.Name, Parameters: string(stored), Priority: 5, Timeout: 300, CreatedBy: by}
 	if cs.Priority != nil {
 		if *cs.Priority < 1 || *cs.Priority > 10 {
 			return c, badRequest(codeInvalidField, "우선순위는 1(가장 급함)부터 10까지입니다 (받은 값 %d)",

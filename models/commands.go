@@ -38,6 +38,34 @@ func StripSecrets(params string) string {
 	return string(b)
 }
 
+// The priority and timeout (seconds) of a command that names none (the published API's).
+const (
+	DefaultPriority = 5
+	DefaultTimeout  = 300
+)
+
+// NewCommand is a command of type typ (a name or alias the catalogue knows) sent by by, with
+// params as the catalogue checks them: their values, and no key the type does not have (a
+// *command.Error says which). It has the default priority and timeout; PCID unset.
+func NewCommand(typ string, params map[string]any, by string) (Command, error) {
+	t, ok := command.Lookup(typ)
+	if !ok {
+		return Command{}, fmt.Errorf("%w %q", command.ErrUnknownType, typ)
+	}
+	checked, err := t.Validate(params)
+	if err == nil {
+		err = t.CheckKeys(params)
+	}
+	if err != nil {
+		return Command{}, err
+	}
+	b, err := json.Marshal(checked)
+	if err != nil {
+		return Command{}, err
+	}
+	return Command{Type: t.Name, Parameters: string(b), Priority: DefaultPriority, Timeout: DefaultTimeout, CreatedBy: by}, nil
+}
+
 // EnqueueCommands queues commands, all or none, and fills in their ids. ErrNotFound names the
 // first PC that does not exist.
 func (s *Store) EnqueueCommands(ctx context.Context, cmds []Command, now time.Time) error {
