@@ -109,7 +109,7 @@ func (f *Fleet) sendDueActions(ctx context.Context) time.Duration {
 // sendRoomAction sends one action to the PCs in its room that are on now (a shutdown left
 // waiting for a PC that is off would run whenever it next starts); false when the store failed.
 func (f *Fleet) sendRoomAction(ctx context.Context, id int64) bool {
-	a, cmds, err := f.store.SendRoomAction(ctx, id, f.isOff, f.now())
+	a, cmds, err := f.store.SendRoomAction(ctx, id, f.IsOff, f.now())
 	switch {
 	case errors.Is(err, models.ErrActionEnded):
 		return true // cancelled just before its time
@@ -144,8 +144,9 @@ func (f *Fleet) showRoomActions(ctx context.Context, roomID int64, room string) 
 		Actions: as})
 }
 
-// isOff tells whether PC id is known and off: not online, and holding no long-poll.
-func (f *Fleet) isOff(id int64) bool {
+// IsOff tells whether PC id is known and off: not online, and holding no long-poll. A power
+// command is not left waiting for such a PC (room actions here, the admin's in handlers).
+func (f *Fleet) IsOff(id int64) bool {
 	p := f.get(id)
 	if p == nil {
 		return false

@@ -206,8 +206,7 @@ func (s *Server) leftOff(cmd models.Command, id int64) bool {
 	if !isPower(cmd.Type) || cmd.ExpiresAt != nil {
 		return false
 	}
-	v, ok := s.fleet.View(id)
-	return ok && !v.Online
+	return s.fleet.IsOff(id)
 }
 
 // roomPCs lists the PCs of a room: an unknown room is a 404, an empty one has none.
