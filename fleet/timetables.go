@@ -178,7 +178,7 @@ func (f *Fleet) runStep(ctx context.Context, rp *roomPlan, st timetable.Step) er
 	pcs := f.Views(func(v *models.PCView) bool { return v.InRoom(rp.room) })
 	var wake WakePlan
 	if st.Kind == timetable.StepWake {
-		wake = f.PlanWake(idsOf(pcs))
+		wake = planWake(pcs, f.relays)
 	}
 	outcomes := stepOutcomes(st, pcs, wake)
 	cmds, err := stepCommands(st, e, outcomes, wake)
@@ -201,14 +201,6 @@ func (f *Fleet) runStep(ctx context.Context, rp *roomPlan, st timetable.Step) er
 	f.log.Info("timetable step ran", "room", rp.room, "step", st.Key(), "kind", st.Kind, "planned", st.At,
 		"late", f.now().Sub(st.At).Round(time.Second).String(), "pcs", len(outcomes), "count", len(cmds))
 	return nil
-}
-
-func idsOf(vs []models.PCView) []int64 {
-	ids := make([]int64, len(vs))
-	for i := range vs {
-		ids[i] = vs[i].ID
-	}
-	return ids
 }
 
 // stepOutcomes decides what step st does to each PC of pcs, as they are now; wake is the plan
@@ -306,11 +298,22 @@ func (f *Fleet) TimetablePreview(ctx context.Context, roomID int64, room string,
 		return nil, err
 	}
 	pcs := f.Views(func(v *models.PCView) bool { return v.InRoom(room) })
+	// The PCs that could send a wake by then: those of other rooms as they are now, and the
+	// room's as its plan will have left them.
+	relays := func() []models.PCView {
+		out := f.Views(func(v *models.PCView) bool { return canRelay(v) && !v.InRoom(room) })
+		for i := range pcs {
+			if canRelay(&pcs[i]) {
+				out = append(out, pcs[i])
+			}
+		}
+		return out
+	}
 	var out []PlannedStep
 	for _, st := range plans[0].steps(f.cfg.Location, from, to) {
 		var wake WakePlan
 		if st.Kind == timetable.StepWake {
-			wake = f.PlanWake(idsOf(pcs))
+			wake = planWake(pcs, relays)
 		}
 		os := stepOutcomes(st, pcs, wake)
 		for i, o := range os {

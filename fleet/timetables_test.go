@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -308,5 +309,45 @@ func BenchmarkTimetableTick(b *testing.B) {
 	for range b.N {
 		now = now.Add(timetableEvery)
 		f.runTimetables(ctx)
+	}
+}
+
+// The preview plays the night forward: a PC the evening's shutdown turns off is woken the next
+// morning through a PC still on in its subnet, not reported as on already.
+func TestTimetablePreviewWakesWhatTheNightTurnedOff(t *testing.T) {
+	l := newTimetableLab(t)
+	ctx := context.Background()
+	for i, m := range []string{"ON", "KIM", "OFF"} {
+		user := map[string]string{"KIM": "kim"}[m]
+		info := &wire.SystemInfo{CurrentUser: &user, MACAddress: ptr(fmt.Sprintf("02:00:00:00:00:0%d", i+1)), Subnet: ptr(fmt.Sprintf("10.9.0.%d/24", i+1))}
+		if _, err := l.f.Heartbeat(ctx, l.ids[m], Beat{Info: info, Full: true, Agent: "1.0.0"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.f.Offline(ctx, l.ids["OFF"], "shutdown"); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []models.TimetableEntry{
+		{RoomID: l.room.ID, Days: 0b1111111, Action: "shutdown", AtMinute: 22 * 60, CreatedBy: "admin"},
+		{RoomID: l.room.ID, Days: 0b1111111, Action: "wake", AtMinute: 8 * 60, CreatedBy: "admin"},
+	} {
+		if err := l.store.AddTimetableEntry(ctx, &e, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps, err := l.f.TimetablePreview(ctx, l.room.ID, "301", l.clock(t, "21:00:00"), l.clock(t, "+1 09:00:00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPC := map[int64][]string{}
+	for _, ps := range steps {
+		for _, o := range ps.Outcomes {
+			byPC[o.PCID] = append(byPC[o.PCID], o.Outcome)
+		}
+	}
+	for m, w := range map[string]string{"ON": "shut down,waking", "KIM": "skipped,on", "OFF": "off,waking"} {
+		if g := strings.Join(byPC[l.ids[m]], ","); g != w {
+			t.Errorf("%s: %s, want %s", m, g, w)
+		}
 	}
 }

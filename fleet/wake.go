@@ -52,36 +52,53 @@ type Relay struct {
 	MACs      []string
 }
 
-// PlanWake plans waking the PCs of ids (unknown ones are left out).
+// PlanWake plans waking the PCs of ids (unknown ones are left out), as the fleet is now.
 func (f *Fleet) PlanWake(ids []int64) WakePlan {
+	targets := make([]models.PCView, 0, len(ids))
+	for _, id := range ids {
+		if v, ok := f.View(id); ok {
+			targets = append(targets, v)
+		}
+	}
+	return planWake(targets, f.relays)
+}
+
+// relays are the PCs that can send a wake now.
+func (f *Fleet) relays() []models.PCView { return f.Views(canRelay) }
+
+// canRelay tells whether a PC can send a wake: it is on and runs our agent (the published
+// clients know no wake).
+func canRelay(v *models.PCView) bool {
+	return v.Online && v.AgentVersion != wire.AgentCompatible && v.AgentVersion != ""
+}
+
+// planWake plans waking targets, as they are in the views given; relays lists the PCs that can
+// send the packets (canRelay), asked for only when some target can be woken.
+func planWake(targets []models.PCView, relays func() []models.PCView) WakePlan {
 	var plan WakePlan
 	bySubnet := map[netip.Prefix]*Relay{}
-	for _, id := range ids {
-		v, ok := f.View(id)
-		switch {
-		case !ok:
-		case v.Online:
-			plan.Online = append(plan.Online, id)
-		default:
-			subnet, ok := subnetOf(v.Subnet)
-			if !ok || v.WakeMAC == "" {
-				plan.NoRelay = append(plan.NoRelay, id)
-				continue
-			}
-			r := bySubnet[subnet]
-			if r == nil {
-				r = &Relay{Subnet: subnet, Broadcast: broadcastOf(subnet)}
-				bySubnet[subnet] = r
-			}
-			r.Targets, r.MACs = append(r.Targets, id), append(r.MACs, v.WakeMAC)
+	for i := range targets {
+		v := &targets[i]
+		if v.Online {
+			plan.Online = append(plan.Online, v.ID)
+			continue
 		}
+		subnet, ok := subnetOf(v.Subnet)
+		if !ok || v.WakeMAC == "" {
+			plan.NoRelay = append(plan.NoRelay, v.ID)
+			continue
+		}
+		r := bySubnet[subnet]
+		if r == nil {
+			r = &Relay{Subnet: subnet, Broadcast: broadcastOf(subnet)}
+			bySubnet[subnet] = r
+		}
+		r.Targets, r.MACs = append(r.Targets, v.ID), append(r.MACs, v.WakeMAC)
 	}
 	if len(bySubnet) == 0 {
 		return plan
 	}
-	for _, v := range f.Views(func(v *models.PCView) bool {
-		return v.Online && v.AgentVersion != wire.AgentCompatible && v.AgentVersion != ""
-	}) {
+	for _, v := range relays() {
 		if subnet, ok := subnetOf(v.Subnet); ok {
 			if r := bySubnet[subnet]; r != nil && len(r.Via) < relaysPerSubnet {
 				r.Via = append(r.Via, v.ID)
