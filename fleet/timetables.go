@@ -60,16 +60,21 @@ func (rp *roomPlan) steps(loc *time.Location, from, to time.Time) []timetable.St
 	return timetable.Steps(rp.entries, rp.exceptions, loc, from, to)
 }
 
-// roomPlans reads the timetables of every room (roomID 0) or of one.
-func (f *Fleet) roomPlans(ctx context.Context, roomID int64) ([]*roomPlan, error) {
-	es, err := f.store.TimetableEntries(ctx, roomID)
+// roomPlans reads the timetables of every room.
+func (f *Fleet) roomPlans(ctx context.Context) ([]*roomPlan, error) {
+	es, err := f.store.TimetableEntries(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
-	xs, err := f.store.TimetableExceptions(ctx, roomID)
+	xs, err := f.store.TimetableExceptions(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
+	return plansOf(es, xs), nil
+}
+
+// plansOf are the rooms' plans of entries es, with the exceptions of xs that apply to each.
+func plansOf(es []models.TimetableEntry, xs []models.TimetableException) []*roomPlan {
 	byRoom := map[int64]*roomPlan{}
 	var plans []*roomPlan
 	for i := range es {
@@ -91,7 +96,7 @@ func (f *Fleet) roomPlans(ctx context.Context, roomID int64) ([]*roomPlan, error
 			}
 		}
 	}
-	return plans, nil
+	return plans
 }
 
 // missedLookBack is how far back a new leader records the steps no instance ran.
@@ -107,7 +112,7 @@ func (f *Fleet) runTimetables(ctx context.Context) {
 	if from.IsZero() || now.Sub(from) > overdueAtStart {
 		from = now.Add(-overdueAtStart)
 	}
-	plans, err := f.roomPlans(ctx, 0)
+	plans, err := f.roomPlans(ctx)
 	if err != nil {
 		f.log.Error("load timetables failed", "err", err)
 		return
@@ -289,13 +294,14 @@ type PlannedStep struct {
 	Outcomes []models.StepOutcome
 }
 
-// TimetablePreview is what room's timetable will do in (from, to], step by step and PC by PC,
-// decided as the run will decide (stepOutcomes) from the PCs as they are now, and as the plan's
-// own steps leave them: a PC shut down is off for the steps after, a PC woken is on.
-func (f *Fleet) TimetablePreview(ctx context.Context, roomID int64, room string, from, to time.Time) ([]PlannedStep, error) {
-	plans, err := f.roomPlans(ctx, roomID)
-	if err != nil || len(plans) == 0 {
-		return nil, err
+// TimetablePreview is what the timetable of room (its entries es and exceptions xs, as stored)
+// will do in (from, to], step by step and PC by PC, decided as the run will decide
+// (stepOutcomes) from the PCs as they are now, and as the plan's own steps leave them: a PC shut
+// down is off for the steps after, a PC woken is on.
+func (f *Fleet) TimetablePreview(room string, es []models.TimetableEntry, xs []models.TimetableException, from, to time.Time) []PlannedStep {
+	plans := plansOf(es, xs)
+	if len(plans) == 0 {
+		return nil
 	}
 	pcs := f.Views(func(v *models.PCView) bool { return v.InRoom(room) })
 	// The PCs that could send a wake by then: those of other rooms as they are now, and the
@@ -326,7 +332,7 @@ func (f *Fleet) TimetablePreview(ctx context.Context, roomID int64, room string,
 		}
 		out = append(out, PlannedStep{Step: st, Outcomes: os})
 	}
-	return out, nil
+	return out
 }
 
 // Location is the time zone timetables are read in (Config.Location).

@@ -335,10 +335,11 @@ func TestTimetablePreviewWakesWhatTheNightTurnedOff(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	steps, err := l.f.TimetablePreview(ctx, l.room.ID, "301", l.clock(t, "21:00:00"), l.clock(t, "+1 09:00:00"))
+	es, err := l.store.TimetableEntries(ctx, l.room.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	steps := l.f.TimetablePreview("301", es, nil, l.clock(t, "21:00:00"), l.clock(t, "+1 09:00:00"))
 	byPC := map[int64][]string{}
 	for _, ps := range steps {
 		for _, o := range ps.Outcomes {

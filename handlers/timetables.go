@@ -146,32 +146,14 @@ func (s *Server) addException(c echo.Context, room *models.Room, req exceptionRe
 	return nil
 }
 
-// deleteEntryOrException deletes the entry or exception of the path's id, as what says.
-func (s *Server) deleteEntryOrException(c echo.Context, room *models.Room, what string) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	if what == "entry" {
-		err = s.store.DeleteTimetableEntry(ctx, room.ID, id)
-	} else {
-		err = s.store.DeleteTimetableException(ctx, id)
-	}
-	if err != nil {
-		return err
-	}
-	s.log.Info("timetable "+what+" deleted", "room", room.Name, "id", id, "by", currentAdmin(c).Username)
-	return nil
-}
-
-// timetableView is a room's timetable and its preview from now, in the timetable's zone.
-func (s *Server) timetableView(ctx context.Context, room *models.Room) (views.Timetable, error) {
+// timetableView is a room's timetable and its preview from now, in the timetable's zone; the
+// preview's steps too, for the API.
+func (s *Server) timetableView(ctx context.Context, room *models.Room) (views.Timetable, []fleet.PlannedStep, error) {
 	loc := s.fleet.Location()
 	v := views.Timetable{Room: room.Name, Zone: loc.String(), Now: time.Now().In(loc)}
 	es, err := s.store.TimetableEntries(ctx, room.ID)
 	if err != nil {
-		return v, err
+		return v, nil, err
 	}
 	for _, e := range es {
 		v.Entries = append(v.Entries, views.TimetableEntry{ID: e.ID, Days: timetable.Weekdays(e.Days).String(),
@@ -180,18 +162,15 @@ func (s *Server) timetableView(ctx context.Context, room *models.Room) (views.Ti
 	}
 	xs, err := s.store.TimetableExceptions(ctx, room.ID)
 	if err != nil {
-		return v, err
+		return v, nil, err
 	}
 	for _, x := range xs {
 		v.Exceptions = append(v.Exceptions, views.TimetableException{ID: x.ID, Date: x.Day, Skip: x.Skip, Note: x.Note,
 			AllRooms: x.RoomID == nil})
 	}
-	steps, err := s.fleet.TimetablePreview(ctx, room.ID, room.Name, v.Now, v.Now.Add(previewSpan))
-	if err != nil {
-		return v, err
-	}
+	steps := s.fleet.TimetablePreview(room.Name, es, xs, v.Now, v.Now.Add(previewSpan))
 	v.Steps, v.PCs = previewRows(steps, loc)
-	return v, nil
+	return v, steps, nil
 }
 
 // previewRows shapes the planned steps for the page: the steps, and what they do to each PC, a
@@ -248,7 +227,7 @@ func (s *Server) timetablePage(c echo.Context) error {
 
 // renderTimetable answers the timetable page, or its panel to an htmx request that changed it.
 func (s *Server) renderTimetable(c echo.Context, room *models.Room) error {
-	v, err := s.timetableView(c.Request().Context(), room)
+	v, _, err := s.timetableView(c.Request().Context(), room)
 	if err != nil {
 		return err
 	}
@@ -262,32 +241,6 @@ func (s *Server) changedTimetable(c echo.Context, room *models.Room) error {
 		return c.Redirect(http.StatusSeeOther, "/timetable?room="+url.QueryEscape(room.Name))
 	}
 	return s.renderTimetable(c, room)
-}
-
-// addEntryPage adds an entry from the page's form, addExceptionPage an exception.
-func (s *Server) addEntryPage(c echo.Context) error { return addPage(s, c, entryForm, s.addEntry) }
-func (s *Server) addExceptionPage(c echo.Context) error {
-	return addPage(s, c, exceptionForm, s.addException)
-}
-
-// addPage reads a request of type R from the page's form and adds it to the query's room.
-func addPage[R any](s *Server, c echo.Context, read func(url.Values) (R, error), add func(echo.Context, *models.Room, R) error) error {
-	room, err := s.timetableRoom(c)
-	if err != nil {
-		return err
-	}
-	form, err := readForm(c)
-	if err != nil {
-		return err
-	}
-	req, err := read(form)
-	if err != nil {
-		return err
-	}
-	if err := add(c, room, req); err != nil {
-		return err
-	}
-	return s.changedTimetable(c, room)
 }
 
 // entryForm is the entry the page's form asks for: days as boxes, numbers as text.
@@ -310,21 +263,6 @@ func entryForm(form url.Values) (entryRequest, error) {
 func exceptionForm(form url.Values) (exceptionRequest, error) {
 	return exceptionRequest{Date: form.Get("date"), Skip: form.Get("skip"), Note: form.Get("note"),
 		AllRooms: form.Get("all_rooms") != ""}, nil
-}
-
-// deleteEntryPage and deleteExceptionPage delete from the page's lists.
-func (s *Server) deleteEntryPage(c echo.Context) error     { return s.deletePage(c, "entry") }
-func (s *Server) deleteExceptionPage(c echo.Context) error { return s.deletePage(c, "exception") }
-
-func (s *Server) deletePage(c echo.Context, what string) error {
-	room, err := s.timetableRoom(c)
-	if err != nil {
-		return err
-	}
-	if err := s.deleteEntryOrException(c, room, what); err != nil {
-		return err
-	}
-	return s.changedTimetable(c, room)
 }
 
 // stepJSON is a planned step with what it would do to each PC.
@@ -352,12 +290,7 @@ func (s *Server) getTimetable(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	v, err := s.timetableView(ctx, room)
-	if err != nil {
-		return err
-	}
-	steps, err := s.fleet.TimetablePreview(ctx, room.ID, room.Name, v.Now, v.Now.Add(previewSpan))
+	v, steps, err := s.timetableView(c.Request().Context(), room)
 	if err != nil {
 		return err
 	}
@@ -370,38 +303,95 @@ func (s *Server) getTimetable(c echo.Context) error {
 	return c.JSON(http.StatusOK, a)
 }
 
-// addEntryAPI adds an entry (entryRequest's JSON), addExceptionAPI an exception
-// (exceptionRequest's).
-func (s *Server) addEntryAPI(c echo.Context) error     { return addAPI(s, c, s.addEntry) }
-func (s *Server) addExceptionAPI(c echo.Context) error { return addAPI(s, c, s.addException) }
+// timetableChange does something to a room's timetable for the request c (an entry or exception
+// added or deleted), or answers it.
+type timetableChange func(c echo.Context, room *models.Room) error
 
-// addAPI decodes a request of type R and adds it to the path's room with add.
-func addAPI[R any](s *Server, c echo.Context, add func(echo.Context, *models.Room, R) error) error {
-	room, err := s.timetableRoom(c)
-	if err != nil {
-		return err
-	}
-	var req R
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	if err := add(c, room, req); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, success)
+// The routes that change a room's timetable: the API's (the path's room), the page's (the
+// query's room).
+func (s *Server) addEntryAPI(c echo.Context) error { return s.changeAPI(c, fromJSON(s.addEntry)) }
+func (s *Server) addExceptionAPI(c echo.Context) error {
+	return s.changeAPI(c, fromJSON(s.addException))
+}
+func (s *Server) deleteEntryAPI(c echo.Context) error {
+	return s.changeAPI(c, s.deleting("entry", s.store.DeleteTimetableEntry))
+}
+func (s *Server) deleteExceptionAPI(c echo.Context) error {
+	return s.changeAPI(c, s.deleting("exception", s.store.DeleteTimetableException))
+}
+func (s *Server) addEntryPage(c echo.Context) error {
+	return s.changePage(c, fromForm(entryForm, s.addEntry))
+}
+func (s *Server) addExceptionPage(c echo.Context) error {
+	return s.changePage(c, fromForm(exceptionForm, s.addException))
+}
+func (s *Server) deleteEntryPage(c echo.Context) error {
+	return s.changePage(c, s.deleting("entry", s.store.DeleteTimetableEntry))
+}
+func (s *Server) deleteExceptionPage(c echo.Context) error {
+	return s.changePage(c, s.deleting("exception", s.store.DeleteTimetableException))
 }
 
-// deleteEntryAPI and deleteExceptionAPI delete an entry or exception by id.
-func (s *Server) deleteEntryAPI(c echo.Context) error     { return s.deleteAPI(c, "entry") }
-func (s *Server) deleteExceptionAPI(c echo.Context) error { return s.deleteAPI(c, "exception") }
+// changeAPI makes change to the path's room and answers {status}.
+func (s *Server) changeAPI(c echo.Context, change timetableChange) error {
+	return s.changeTimetable(c, change, func(c echo.Context, _ *models.Room) error { return c.JSON(http.StatusOK, success) })
+}
 
-func (s *Server) deleteAPI(c echo.Context, what string) error {
+// changePage makes change to the query's room and answers the page's panel.
+func (s *Server) changePage(c echo.Context, change timetableChange) error {
+	return s.changeTimetable(c, change, s.changedTimetable)
+}
+
+// changeTimetable makes change to the request's room, then answers with answer.
+func (s *Server) changeTimetable(c echo.Context, change, answer timetableChange) error {
 	room, err := s.timetableRoom(c)
+	if err == nil {
+		err = change(c, room)
+	}
 	if err != nil {
 		return err
 	}
-	if err := s.deleteEntryOrException(c, room, what); err != nil {
-		return err
+	return answer(c, room)
+}
+
+// fromJSON is the change add makes with the request of type R the body holds.
+func fromJSON[R any](add func(echo.Context, *models.Room, R) error) timetableChange {
+	return func(c echo.Context, room *models.Room) error {
+		var req R
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		return add(c, room, req)
 	}
-	return c.JSON(http.StatusOK, success)
+}
+
+// fromForm is the change add makes with the request of type R read from the page's form.
+func fromForm[R any](read func(url.Values) (R, error), add func(echo.Context, *models.Room, R) error) timetableChange {
+	return func(c echo.Context, room *models.Room) error {
+		form, err := readForm(c)
+		if err != nil {
+			return err
+		}
+		req, err := read(form)
+		if err != nil {
+			return err
+		}
+		return add(c, room, req)
+	}
+}
+
+// deleting is the change that deletes the room's entry or exception (what) of the path's id
+// with del (models.Store's).
+func (s *Server) deleting(what string, del func(ctx context.Context, roomID, id int64) error) timetableChange {
+	return func(c echo.Context, room *models.Room) error {
+		id, err := pathID(c, "id")
+		if err != nil {
+			return err
+		}
+		if err := del(c.Request().Context(), room.ID, id); err != nil {
+			return err
+		}
+		s.log.Info("timetable "+what+" deleted", "room", room.Name, "id", id, "by", currentAdmin(c).Username)
+		return nil
+	}
 }

@@ -168,9 +168,11 @@ func (s *Store) AddTimetableException(ctx context.Context, x *TimetableException
 	return nil
 }
 
-// DeleteTimetableException deletes exception id; ErrNotFound when there is none.
-func (s *Store) DeleteTimetableException(ctx context.Context, id int64) error {
-	return s.deleteOne(ctx, (*TimetableException)(nil), fmt.Sprintf("timetable exception %d", id), "id = ?", id)
+// DeleteTimetableException deletes exception id of room roomID, or of every room (the room's
+// page lists those too); ErrNotFound when the room has no such exception.
+func (s *Store) DeleteTimetableException(ctx context.Context, roomID, id int64) error {
+	return s.deleteOne(ctx, (*TimetableException)(nil), fmt.Sprintf("timetable exception %d", id),
+		"id = ? AND (room_id = ? OR room_id IS NULL)", id, roomID)
 }
 
 // RunTimetableStep records run and queues cmds (as EnqueueCommands does, filling in their ids)
