@@ -11,10 +11,11 @@ import (
 
 // Run writes PCs that came back online every FlushEvery and the light states every StateEvery;
 // every second, takes silent PCs offline and times out overdue commands; sends room actions when
-// they are due (room_actions.go), first ending those the server was down through; runs the rooms'
-// timetables (timetables.go); and keeps the history (rollup.go). With other instances (peers.go) only the leader sweeps and sends room
-// actions, and an instance that becomes the leader starts as a server starts. It returns when
-// ctx ends, after a last flush of both.
+// they are due (room_actions.go), first ending those the server was down through; runs the
+// rooms' timetables (timetables.go); and keeps the history (rollup.go). With other instances
+// (peers.go) only the leader sweeps, sends room actions and runs timetables, and an instance that
+// becomes the leader starts as a server starts. It returns when ctx ends, after a last flush of
+// both.
 func (f *Fleet) Run(ctx context.Context) {
 	history := make(chan struct{})
 	go func() {

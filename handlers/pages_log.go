@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/wcms-lab/wcms/models"
+	"github.com/wcms-lab/wcms/timetable"
 	"github.com/wcms-lab/wcms/views"
 )
 
@@ -48,8 +49,8 @@ func (s *Server) readLogRequest(c echo.Context) (logRequest, error) {
 		tab = views.LogOutages
 	case views.LogOutages, views.LogCommands, views.LogEvents, views.LogActions, views.LogRuns:
 	default:
-		return logRequest{}, logBadRequest("기록 종류는 outages, commands, registrations, room-actions 중 하나입니다",
-			"tab must be outages, commands, registrations or room-actions", tab)
+		return logRequest{}, logBadRequest("기록 종류는 outages, commands, registrations, room-actions, timetable 중 하나입니다",
+			"tab must be outages, commands, registrations, room-actions or timetable", tab)
 	}
 	f := views.LogFilter{Hostname: strings.TrimSpace(c.QueryParam("pc")), CreatedBy: strings.TrimSpace(c.QueryParam("by")),
 		Room: c.QueryParam("room"), From: c.QueryParam("from"), To: c.QueryParam("to")}
@@ -363,17 +364,18 @@ func csvTime(t *time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// loggedRun is a stored timetable run as the log shows it, a retry's number parsed back from
-// its key ("12/2026-12-04/retry/3"); whether a final step forced shows in its PCs' outcomes.
+// loggedRun is a stored timetable run as the log shows it, a retry's number read back from its
+// key (timetable.ParseKey); whether a final step forced shows in its PCs' outcomes.
 func loggedRun(r models.TimetableRun) (views.LoggedRun, error) {
 	var outcomes []models.StepOutcome
 	if err := json.Unmarshal([]byte(r.Outcomes), &outcomes); err != nil {
 		return views.LoggedRun{}, fmt.Errorf("timetable run %d: %w", r.ID, err)
 	}
-	lr := views.LoggedRun{ID: r.ID, Room: r.RoomName, RanAt: r.RanAt, Step: views.PlanStep{At: r.PlannedAt, Kind: r.Kind}}
-	if parts := strings.Split(r.StepKey, "/"); len(parts) == 4 {
-		lr.Step.N, _ = strconv.Atoi(parts[3])
+	st, err := timetable.ParseKey(r.StepKey)
+	if err != nil {
+		return views.LoggedRun{}, fmt.Errorf("timetable run %d: %w", r.ID, err)
 	}
+	lr := views.LoggedRun{ID: r.ID, Room: r.RoomName, RanAt: r.RanAt, Step: views.PlanStep{At: r.PlannedAt, Kind: st.Kind, N: st.N}}
 	for _, o := range outcomes {
 		lr.PCs = append(lr.PCs, views.RunPC{Hostname: o.Hostname, Outcome: o.Outcome, User: o.User})
 	}

@@ -311,21 +311,29 @@ func paramNames(typ string) []string {
 	return names
 }
 
+// hostname is PC id's hostname; "" for a PC unknown (deleted meanwhile).
+func (s *Server) hostname(id int64) string {
+	v, _ := s.fleet.View(id)
+	return v.Hostname
+}
+
+// hostnames are the hostnames of the PCs of ids that are known.
+func (s *Server) hostnames(ids []int64) []string {
+	var out []string
+	for _, id := range ids {
+		if h := s.hostname(id); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // renderResults answers the result matrix of queued commands; skipped counts failed commands not
 // re-sent for their password, off are the PCs left out because they are off.
 func (s *Server) renderResults(c echo.Context, stream string, cmds []models.Command, skipped int, off []int64) error {
-	r := views.CommandResults{Retryable: true, Skipped: skipped}
-	for _, id := range off {
-		if v, ok := s.fleet.View(id); ok {
-			r.Off = append(r.Off, v.Hostname)
-		}
-	}
+	r := views.CommandResults{Retryable: true, Skipped: skipped, Off: s.hostnames(off)}
 	for i := range cmds {
-		var host string
-		if snap, ok := s.fleet.View(cmds[i].PCID); ok {
-			host = snap.Hostname
-		}
-		r.Commands = append(r.Commands, commandView(&cmds[i], host))
+		r.Commands = append(r.Commands, commandView(&cmds[i], s.hostname(cmds[i].PCID)))
 		// The store removes a password once delivered: such a command cannot be sent again.
 		r.Retryable = r.Retryable && !command.HasSecret(cmds[i].Type)
 	}

@@ -56,26 +56,10 @@ func (s *Server) wakePage(c echo.Context) error {
 	if room != nil {
 		v.Room = *room
 	}
-	name := func(id int64) string {
-		if p, ok := s.fleet.View(id); ok {
-			return p.Hostname
-		}
-		return ""
-	}
 	for _, r := range a.Relays {
-		vr := views.WakeRelay{Subnet: r.Subnet}
-		for _, id := range r.Via {
-			vr.Via = append(vr.Via, name(id))
-		}
-		for _, id := range r.Targets {
-			vr.Targets = append(vr.Targets, name(id))
-		}
-		v.Relays = append(v.Relays, vr)
+		v.Relays = append(v.Relays, views.WakeRelay{Subnet: r.Subnet, Via: s.hostnames(r.Via), Targets: s.hostnames(r.Targets)})
 	}
-	for _, id := range a.NoRelay {
-		v.NoRelay = append(v.NoRelay, name(id))
-	}
-	v.Online = len(a.Online)
+	v.NoRelay, v.Online = s.hostnames(a.NoRelay), len(a.Online)
 	return s.renderCommandPanel(c, streamFor(ids, room), views.WakeResultPanel(v))
 }
 

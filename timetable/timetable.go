@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -127,6 +129,25 @@ func (s Step) Key() string {
 		return fmt.Sprintf("%d/%s/%s/%d", s.EntryID, s.Day, s.Kind, s.N)
 	}
 	return fmt.Sprintf("%d/%s/%s", s.EntryID, s.Day, s.Kind)
+}
+
+// ParseKey is the step a key names (Key's inverse): its entry, plan day, kind and number; At and
+// Force are not in a key.
+func ParseKey(key string) (Step, error) {
+	parts := strings.Split(key, "/")
+	var st Step
+	var err error
+	if len(parts) == 3 || len(parts) == 4 {
+		st.EntryID, err = strconv.ParseInt(parts[0], 10, 64)
+		st.Day, st.Kind = parts[1], parts[2]
+		if err == nil && len(parts) == 4 {
+			st.N, err = strconv.Atoi(parts[3])
+		}
+	}
+	if err != nil || len(parts) < 3 || len(parts) > 4 || (st.Kind == StepRetry) != (len(parts) == 4) {
+		return Step{}, fmt.Errorf("step key %q is not entry/day/kind[/n]", key)
+	}
+	return st, nil
 }
 
 // Steps returns every step with from < At <= to, ordered by At, then by entry id, then by the

@@ -148,7 +148,15 @@ func TestStepKey(t *testing.T) {
 			if got := tt.s.Key(); got != tt.want {
 				t.Fatalf("Key() = %q, want %q", got, tt.want)
 			}
+			if back, err := ParseKey(tt.want); err != nil || back != tt.s {
+				t.Fatalf("ParseKey(%q) = %+v, %v; want %+v", tt.want, back, err, tt.s)
+			}
 		})
+	}
+	for _, bad := range []string{"", "12", "12/2026-12-04", "x/2026-12-04/wake", "12/2026-12-04/retry", "12/2026-12-04/wake/2", "12/2026-12-04/retry/x", "1/2/3/4/5"} {
+		if st, err := ParseKey(bad); err == nil {
+			t.Errorf("ParseKey(%q) = %+v, want an error", bad, st)
+		}
 	}
 }
 

@@ -23,8 +23,11 @@ func (p Page) CanOperate() bool { return p.Role == "admin" || p.Role == "operato
 // IsAdmin tells whether the role may manage accounts and agent builds.
 func (p Page) IsAdmin() bool { return p.Role == "admin" }
 
-func (p Page) csrfHeaders() string {
-	b, _ := json.Marshal(map[string]string{"X-CSRF-Token": p.CSRF})
+func (p Page) csrfHeaders() string { return jsonObject(map[string]string{"X-CSRF-Token": p.CSRF}) }
+
+// jsonObject is m as a JSON object, for hx-vals and hx-headers.
+func jsonObject(m map[string]string) string {
+	b, _ := json.Marshal(m) // strings only: cannot fail
 	return string(b)
 }
 

@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -62,8 +61,7 @@ func (v PCDetail) streamURL() string { return "/stream?pc=" + itoa64(v.Tile.ID) 
 
 // killVals are the form values of a kill button: kill_process of that name, on this PC.
 func (v PCDetail) killVals(name string) string {
-	b, _ := json.Marshal(map[string]string{"pc_ids": itoa64(v.Tile.ID), "type": "kill_process", "process_name": name})
-	return string(b)
+	return jsonObject(map[string]string{"pc_ids": itoa64(v.Tile.ID), "type": "kill_process", "process_name": name})
 }
 
 // seatText is where the PC sits, e.g. "3F Lab · 2-5".

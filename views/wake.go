@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -54,7 +53,4 @@ func names(hosts []string) string { return strings.Join(hosts, ", ") }
 func count(n int) string { return strconv.Itoa(n) }
 
 // roomVals are the form values naming a room, for a button's hx-vals.
-func roomVals(room string) string {
-	b, _ := json.Marshal(map[string]string{"room": room})
-	return string(b)
-}
+func roomVals(room string) string { return jsonObject(map[string]string{"room": room}) }
