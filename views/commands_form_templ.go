@@ -1170,10 +1170,10 @@ func CommandResultsPanel(r CommandResults) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var65 string
-			templ_7745c5c3_Var65, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "꺼져 있어 보내지 않은 PC "+count(len(r.Off))+"대 (다음에 켜질 때 종료되지 않도록): ",
-				count(len(r.Off))+" PC(s) are off and were left out (so they do not shut down whenever they next start): "))
+			templ_7745c5c3_Var65, templ_7745c5c3_Err = templ.JoinStringErrs(T(ctx, "꺼져 있어 보내지 않은 PC "+strconv.Itoa(len(r.Off))+"대 (다음에 켜질 때 종료되지 않도록): ",
+				strconv.Itoa(len(r.Off))+" PC(s) are off and were left out (so they do not shut down whenever they next start): "))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/commands_form.templ`, Line: 145, Col: 112}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/commands_form.templ`, Line: 145, Col: 119}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var65))
 			if templ_7745c5c3_Err != nil {

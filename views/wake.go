@@ -2,7 +2,6 @@ package views
 
 import (
 	"context"
-	"strconv"
 	"strings"
 )
 
@@ -49,8 +48,6 @@ func (r WakeResult) waking() int {
 
 // names lists hostnames for a sentence.
 func names(hosts []string) string { return strings.Join(hosts, ", ") }
-
-func count(n int) string { return strconv.Itoa(n) }
 
 // roomVals are the form values naming a room, for a button's hx-vals.
 func roomVals(room string) string { return jsonObject(map[string]string{"room": room}) }
