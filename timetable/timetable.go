@@ -163,8 +163,9 @@ func ParseKey(key string) (Step, error) {
 //
 // At and FinalAt are wall-clock times of loc: one that does not exist that day (a
 // spring-forward gap) runs at the first instant after the gap, one that happens twice (fall
-// back) runs at the first of the two. The warning is WarnBefore of real time before At. If At and FinalAt fall into the same gap they become one
-// instant and the entry behaves as without retries.
+// back) runs at the first of the two. The warning is WarnBefore of real time before At. If At
+// and FinalAt fall into the same gap they become one instant and the entry behaves as without
+// retries.
 //
 // Exceptions apply to the plan day, the date of the entry's At, even for steps that fall on
 // the day before (an early warning) or after (retries past midnight). Entries and exceptions
